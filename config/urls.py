@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from incidents import views as incident_views
+
+from .health import healthz
+
+urlpatterns = [
+    path("", incident_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("incidents/", include("incidents.urls")),
+    path("api/", include("incidents.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("new", RedirectView.as_view(pattern_name="incidents:create"), name="new"),
+    # Short links last, so they never shadow a real page: /HOT-12 or /hot-12.
+    re_path(r"^(?P<key>[A-Za-z][A-Za-z0-9]*-[0-9]+)/?$", incident_views.short_link, name="short"),
+]

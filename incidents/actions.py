@@ -1,0 +1,372 @@
+"""Every change to an incident: the only place that writes incident state.
+
+Each action runs in one transaction, locks what it reads before writing, writes one
+timeline entry per change and announces it through ``events`` for other apps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import events
+from .models import (
+    HUMAN_KINDS,
+    OPEN_STATUSES,
+    EntryKind,
+    Incident,
+    KeyCounter,
+    Product,
+    Service,
+    Severity,
+    Status,
+    TimelineEntry,
+)
+
+# Where each status may go next. Resolved may reopen when the impact comes back.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Status.NEW: (Status.FIXING, Status.RESOLVED),
+    Status.FIXING: (Status.RESOLVED,),
+    Status.RESOLVED: (Status.FIXING, Status.REVIEWED),
+    Status.REVIEWED: (),
+}
+
+# Clocks drift: a time a few minutes ahead is a typo-free "now", later is a mistake.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+EDITABLE_FIELDS = (
+    "summary",
+    "description",
+    "faulty_service",
+    "affected_products",
+    "chat_room",
+    "video_url",
+    "status_doc_url",
+    "impact_started_at",
+    "detected_at",
+    "impact_ended_at",
+    "restricted",
+)
+
+
+class ActionRefused(Exception):
+    """The change is not allowed as asked; nothing was written.
+
+    ``field`` names the input at fault, if one is; ``conflict`` marks a lost race
+    (someone else changed the incident first).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, conflict: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.conflict = conflict
+
+
+def _record(
+    incident: Incident,
+    kind: str,
+    by: User | None,
+    text: str,
+    **data: Any,
+) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        incident=incident, kind=kind, author=by, text=text, data=data
+    )
+
+
+def _name(user: User | None) -> str:
+    return user.get_username() if user is not None else "nobody"
+
+
+def _check_times(
+    *,
+    impact_started_at: datetime | None,
+    detected_at: datetime | None,
+    impact_ended_at: datetime | None,
+) -> None:
+    latest = timezone.now() + FUTURE_TOLERANCE
+    for field, value in (
+        ("impact_started_at", impact_started_at),
+        ("detected_at", detected_at),
+        ("impact_ended_at", impact_ended_at),
+    ):
+        if value is not None and value > latest:
+            raise ActionRefused("This time is in the future.", field=field)
+    if impact_started_at is not None:
+        if detected_at is not None and detected_at < impact_started_at:
+            raise ActionRefused(
+                "Detection cannot come before the impact started.", field="detected_at"
+            )
+        if impact_ended_at is not None and impact_ended_at < impact_started_at:
+            raise ActionRefused("The impact cannot end before it started.", field="impact_ended_at")
+
+
+def _next_number(prefix: str) -> int:
+    """The next key number: the counter row stays locked until our transaction ends,
+    so concurrent creations queue on it and never share or skip a number."""
+    counters = KeyCounter.objects.filter(prefix=prefix)
+    if not counters.update(last_number=F("last_number") + 1):
+        KeyCounter.objects.bulk_create([KeyCounter(prefix=prefix)], ignore_conflicts=True)
+        counters.update(last_number=F("last_number") + 1)
+    return counters.values_list("last_number", flat=True).get()
+
+
+@transaction.atomic
+def create_incident(
+    *,
+    by: User,
+    summary: str,
+    description: str,
+    severity: int,
+    faulty_service: Service,
+    affected_products: Iterable[Product] = (),
+    restricted: bool = False,
+    impact_started_at: datetime | None = None,
+    detected_at: datetime | None = None,
+    chat_room: str = "",
+    video_url: str = "",
+    status_doc_url: str = "",
+) -> Incident:
+    if severity not in Severity.values:
+        raise ActionRefused("Choose severity 1, 2 or 3.", field="severity")
+    # Logging the incident is the moment of detection unless told otherwise.
+    detected_at = detected_at or timezone.now()
+    _check_times(impact_started_at=impact_started_at, detected_at=detected_at, impact_ended_at=None)
+    prefix = settings.INCIDENT_KEY_PREFIX
+    number = _next_number(prefix)
+    key = f"{prefix}-{number}"
+    incident = Incident.objects.create(
+        prefix=prefix,
+        number=number,
+        key=key,
+        summary=summary,
+        description=description,
+        severity=severity,
+        faulty_service=faulty_service,
+        restricted=restricted,
+        impact_started_at=impact_started_at,
+        detected_at=detected_at,
+        chat_room=chat_room or key,
+        video_url=video_url,
+        status_doc_url=status_doc_url,
+        created_by=by,
+    )
+    incident.affected_products.set(affected_products)
+    _record(
+        incident,
+        EntryKind.CREATED,
+        by,
+        f"{_name(by)} logged {key} with severity {severity} on {faulty_service.name}.",
+        severity=severity,
+        faulty_service=faulty_service.slug,
+    )
+    events.publish(events.CREATED, incident, by=by)
+    return incident
+
+
+@transaction.atomic
+def claim_incident(incident: Incident, *, by: User) -> Incident:
+    """Make ``by`` the incident manager and start fixing. Of two simultaneous claims the
+    row lock lets exactly one through; the other then finds the incident taken."""
+    current = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("assignee")
+        .get(pk=incident.pk)
+    )
+    if current.assignee_id == by.pk:
+        return current
+    if current.assignee is not None:
+        raise ActionRefused(
+            f"{current.key} was already claimed by {_name(current.assignee)}.", conflict=True
+        )
+    if current.status not in OPEN_STATUSES:
+        raise ActionRefused(f"{current.key} is {current.get_status_display().lower()}.")
+    old = current.status
+    current.assignee = by
+    current.status = Status.FIXING
+    current.save(update_fields=["assignee", "status", "updated_at"])
+    _record(current, EntryKind.ASSIGNEE, by, f"{_name(by)} claimed the incident.", to=_name(by))
+    events.publish(events.ASSIGNEE_CHANGED, current, by=by, previous=None)
+    if old != current.status:
+        _status_entry(current, by, old=old, new=current.status)
+    return current
+
+
+def _status_entry(incident: Incident, by: User | None, *, old: str, new: str) -> None:
+    _record(
+        incident,
+        EntryKind.STATUS,
+        by,
+        f"Status {Status(old).label} → {Status(new).label}.",
+        **{"from": old, "to": new},
+    )
+    events.publish(events.STATUS_CHANGED, incident, by=by, previous=old)
+
+
+@transaction.atomic
+def transition_incident(
+    incident: Incident,
+    *,
+    to: str,
+    by: User,
+    impact_ended_at: datetime | None = None,
+) -> Incident:
+    current = Incident.objects.select_for_update().get(pk=incident.pk)
+    if to not in Status.values:
+        raise ActionRefused(f"Unknown status {to!r}.", field="to")
+    if to == current.status:
+        raise ActionRefused(f"{current.key} is already {Status(to).label.lower()}.", field="to")
+    if to not in TRANSITIONS[current.status]:
+        allowed = ", ".join(Status(s).label.lower() for s in TRANSITIONS[current.status])
+        raise ActionRefused(
+            f"{current.key} cannot go from {current.get_status_display().lower()} to "
+            f"{Status(to).label.lower()} (allowed: {allowed or 'none'}).",
+            field="to",
+        )
+    if to == Status.FIXING and current.assignee_id is None:
+        raise ActionRefused(
+            "An incident manager must claim the incident before fixing starts.", field="to"
+        )
+    fields = ["status", "updated_at"]
+    if to == Status.RESOLVED:
+        ended = impact_ended_at or current.impact_ended_at
+        if ended is None:
+            raise ActionRefused(
+                "Say when the impact ended before resolving.", field="impact_ended_at"
+            )
+        _check_times(
+            impact_started_at=current.impact_started_at,
+            detected_at=current.detected_at,
+            impact_ended_at=ended,
+        )
+        current.impact_ended_at = ended
+        fields.append("impact_ended_at")
+    old = current.status
+    current.status = to
+    current.save(update_fields=fields)
+    _status_entry(current, by, old=old, new=to)
+    return current
+
+
+@transaction.atomic
+def change_severity(incident: Incident, *, severity: int, by: User, reason: str = "") -> Incident:
+    current = Incident.objects.select_for_update().get(pk=incident.pk)
+    if severity not in Severity.values:
+        raise ActionRefused("Choose severity 1, 2 or 3.", field="severity")
+    if severity == current.severity:
+        return current
+    old = current.severity
+    current.severity = severity
+    current.save(update_fields=["severity", "updated_at"])
+    text = f"Severity {old} → {severity}."
+    if reason:
+        text = f"{text} {reason}"
+    _record(current, EntryKind.SEVERITY, by, text, **{"from": old, "to": severity})
+    events.publish(events.SEVERITY_CHANGED, current, by=by, previous=old)
+    return current
+
+
+@transaction.atomic
+def assign_incident(incident: Incident, *, assignee: User | None, by: User) -> Incident:
+    """Hand the incident to another incident manager, or release it (``None``)."""
+    current = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("assignee")
+        .get(pk=incident.pk)
+    )
+    if assignee is not None and not assignee.has_perm("incidents.claim_incident"):
+        raise ActionRefused(f"{_name(assignee)} is not an incident manager.", field="assignee")
+    if current.assignee_id == (assignee.pk if assignee else None):
+        return current
+    previous = current.assignee
+    current.assignee = assignee
+    current.save(update_fields=["assignee", "updated_at"])
+    text = (
+        f"{_name(by)} handed the incident to {_name(assignee)}."
+        if assignee
+        else f"{_name(by)} released the incident; it has no incident manager."
+    )
+    _record(
+        current,
+        EntryKind.ASSIGNEE,
+        by,
+        text,
+        **{
+            "from": _name(previous) if previous else None,
+            "to": _name(assignee) if assignee else None,
+        },
+    )
+    events.publish(events.ASSIGNEE_CHANGED, current, by=by, previous=previous)
+    return current
+
+
+@transaction.atomic
+def update_incident(incident: Incident, *, by: User, **changes: Any) -> Incident:
+    """Change descriptive fields; severity and assignee go through their own actions."""
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {"severity", "assignee"}
+    if unknown:
+        raise ActionRefused(f"{', '.join(sorted(unknown))} cannot be edited.")
+    current = Incident.objects.select_for_update().get(pk=incident.pk)
+    if "severity" in changes:
+        current = change_severity(current, severity=changes.pop("severity"), by=by)
+    if "assignee" in changes:
+        current = assign_incident(current, assignee=changes.pop("assignee"), by=by)
+    products = changes.pop("affected_products", None)
+    times = {
+        name: changes.get(name, getattr(current, name))
+        for name in ("impact_started_at", "detected_at", "impact_ended_at")
+    }
+    _check_times(**times)
+    if times["impact_ended_at"] is None and current.status not in OPEN_STATUSES:
+        raise ActionRefused(
+            "A resolved incident keeps its impact-ended time.", field="impact_ended_at"
+        )
+    changed = sorted(name for name, value in changes.items() if getattr(current, name) != value)
+    for name in changed:
+        setattr(current, name, changes[name])
+    if products is not None and set(products) != set(current.affected_products.all()):
+        current.affected_products.set(products)
+        changed.append("affected_products")
+    if not changed:
+        return current
+    current.save()
+    labels = ", ".join(str(Incident._meta.get_field(name).verbose_name) for name in changed)  # type: ignore[union-attr]  # all concrete fields
+    _record(current, EntryKind.EDITED, by, f"{_name(by)} edited {labels}.", fields=changed)
+    events.publish(events.UPDATED, current, by=by, fields=changed)
+    return current
+
+
+def add_timeline_entry(
+    incident: Incident,
+    *,
+    kind: str,
+    text: str,
+    by: User,
+    occurred_at: datetime | None = None,
+) -> TimelineEntry:
+    if kind not in HUMAN_KINDS:
+        choices = ", ".join(HUMAN_KINDS)
+        raise ActionRefused(f"Choose a kind: {choices}.", field="kind")
+    text = text.strip()
+    if not text:
+        raise ActionRefused("Write what happened.", field="text")
+    if occurred_at is not None and occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        raise ActionRefused("This time is in the future.", field="occurred_at")
+    entry = TimelineEntry.objects.create(
+        incident=incident,
+        kind=kind,
+        text=text,
+        author=by,
+        occurred_at=occurred_at or timezone.now(),
+    )
+    # Touch the incident so change markers (lists, dashboards) see the new entry.
+    Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
+    return entry

@@ -1,0 +1,136 @@
+"""The REST API. Same access rules and the same actions as the portal."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.http import ApiRequest
+
+from . import access, actions
+from .filters import IncidentFilter
+from .models import Incident, Product, Service, Team
+from .serializers import (
+    IncidentCreateIn,
+    IncidentOut,
+    IncidentUpdateIn,
+    ProductSerializer,
+    ServiceSerializer,
+    TeamSerializer,
+    TimelineEntryIn,
+    TimelineEntryOut,
+    TransitionIn,
+)
+
+
+def _incident_response(request: ApiRequest, incident: Incident, code: int = 200) -> Response:
+    incident = Incident.objects.for_list().get(pk=incident.pk)
+    return Response(IncidentOut(incident, context={"request": request}).data, status=code)
+
+
+class IncidentListCreateApi(generics.ListAPIView):
+    serializer_class = IncidentOut
+    filterset_class = IncidentFilter
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        return access.visible_incidents(self.request.user).for_list()
+
+    @extend_schema(request=IncidentCreateIn, responses={201: IncidentOut})
+    def post(self, request: ApiRequest) -> Response:
+        access.require(access.can_create(request.user), "You may not log incidents.")
+        data = IncidentCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = actions.create_incident(by=request.user, **data.validated_data)
+        return _incident_response(request, incident, status.HTTP_201_CREATED)
+
+
+class IncidentDetailApi(APIView):
+    @extend_schema(responses=IncidentOut)
+    def get(self, request: ApiRequest, key: str) -> Response:
+        return _incident_response(request, access.access_incident(request.user, key))
+
+    @extend_schema(request=IncidentUpdateIn, responses=IncidentOut)
+    def patch(self, request: ApiRequest, key: str) -> Response:
+        incident = access.access_incident(request.user, key)
+        access.require(access.can_edit(request.user, incident), "You may not edit this incident.")
+        data = IncidentUpdateIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        incident = actions.update_incident(incident, by=request.user, **data.validated_data)
+        return _incident_response(request, incident)
+
+
+class IncidentClaimApi(APIView):
+    @extend_schema(request=None, responses={200: IncidentOut, 409: None})
+    def post(self, request: ApiRequest, key: str) -> Response:
+        incident = access.access_incident(request.user, key)
+        access.require(access.can_manage(request.user, incident), "Only incident managers claim.")
+        return _incident_response(request, actions.claim_incident(incident, by=request.user))
+
+
+class IncidentTransitionApi(APIView):
+    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    def post(self, request: ApiRequest, key: str) -> Response:
+        incident = access.access_incident(request.user, key)
+        access.require(
+            access.can_manage(request.user, incident), "Only incident managers change status."
+        )
+        data = TransitionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = actions.transition_incident(incident, by=request.user, **data.validated_data)
+        return _incident_response(request, incident)
+
+
+class IncidentTimelineApi(APIView):
+    @extend_schema(responses=TimelineEntryOut(many=True))
+    def get(self, request: ApiRequest, key: str) -> Response:
+        incident = access.access_incident(request.user, key)
+        entries = incident.timeline.select_related("author")
+        return Response(TimelineEntryOut(entries, many=True).data)
+
+    @extend_schema(request=TimelineEntryIn, responses={201: TimelineEntryOut})
+    def post(self, request: ApiRequest, key: str) -> Response:
+        incident = access.access_incident(request.user, key)
+        access.require(
+            access.can_add_entry(request.user, incident), "You may not add to the timeline."
+        )
+        data = TimelineEntryIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = actions.add_timeline_entry(incident, by=request.user, **data.validated_data)
+        return Response(TimelineEntryOut(entry).data, status=status.HTTP_201_CREATED)
+
+
+class CataloguePermission(permissions.DjangoModelPermissions):
+    """Everyone signed in reads the catalogue; admins (model permissions) write it."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return bool(request.user and request.user.is_authenticated)
+        return super().has_permission(request, view)
+
+
+class TeamApi(viewsets.ModelViewSet):
+    queryset = Team.objects.prefetch_related("members")
+    serializer_class = TeamSerializer
+    permission_classes = [CataloguePermission]
+    lookup_field = "slug"
+    filterset_fields = ["slug"]
+
+
+class ServiceApi(viewsets.ModelViewSet):
+    queryset = Service.objects.select_related("team")
+    serializer_class = ServiceSerializer
+    permission_classes = [CataloguePermission]
+    lookup_field = "slug"
+    filterset_fields = ["slug"]
+
+
+class ProductApi(viewsets.ModelViewSet):
+    queryset = Product.objects.all()
+    serializer_class = ProductSerializer
+    permission_classes = [CataloguePermission]
+    lookup_field = "slug"
+    filterset_fields = ["slug"]

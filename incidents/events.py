@@ -1,0 +1,56 @@
+"""What happens to incidents, announced to the apps that react to it.
+
+``incidents`` never imports ``oncall`` or ``comms``: they subscribe here from their
+``AppConfig.ready()``. Handlers run synchronously inside the action's transaction, so
+the outbox rows they write commit or roll back with the change that caused them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from .models import Incident
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    name: str
+    incident: Incident
+    by: User | None
+    data: dict[str, Any]
+
+
+Handler = Callable[[IncidentEvent], None]
+
+CREATED = "created"
+STATUS_CHANGED = "status_changed"
+SEVERITY_CHANGED = "severity_changed"
+ASSIGNEE_CHANGED = "assignee_changed"
+UPDATED = "updated"
+NAMES = frozenset({CREATED, STATUS_CHANGED, SEVERITY_CHANGED, ASSIGNEE_CHANGED, UPDATED})
+
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def subscribe(name: str, handler: Handler) -> None:
+    if name not in NAMES:
+        raise ValueError(f"Unknown incident event {name!r}")
+    if handler not in _handlers[name]:
+        _handlers[name].append(handler)
+
+
+def unsubscribe(name: str, handler: Handler) -> None:
+    if handler in _handlers[name]:
+        _handlers[name].remove(handler)
+
+
+def publish(name: str, incident: Incident, *, by: User | None, **data: Any) -> None:
+    event = IncidentEvent(name=name, incident=incident, by=by, data=data)
+    for handler in list(_handlers[name]):
+        handler(event)

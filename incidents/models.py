@@ -1,0 +1,296 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+UNKNOWN_SERVICE_SLUG = "unknown"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    email = models.EmailField("contact e-mail", blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    # The built-in Unknown service has no team: its incidents go to the IMOC.
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="services", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_unknown(self) -> bool:
+        return self.slug == UNKNOWN_SERVICE_SLUG
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    shown_on_status_page = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KeyCounter(models.Model):
+    """The last number handed out for a key prefix; locked while an incident is created."""
+
+    prefix = models.CharField(max_length=10, primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.last_number}"
+
+
+class Severity(models.IntegerChoices):
+    CRITICAL = 1, "1 - Critical"
+    MAJOR = 2, "2 - Major"
+    MINOR = 3, "3 - Minor"
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    FIXING = "fixing", "Fixing"
+    RESOLVED = "resolved", "Resolved"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+OPEN_STATUSES = (Status.NEW, Status.FIXING)
+
+
+class IncidentQuerySet(models.QuerySet["Incident"]):
+    def open(self) -> IncidentQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def visible_to(self, user: User | AnonymousUser) -> IncidentQuerySet:
+        """Incidents the user may see at all; restricted ones only when involved."""
+        if not user.is_authenticated or not user.has_perm("incidents.view_incident"):
+            return self.none()
+        if user.has_perm("incidents.view_restricted_incident"):
+            return self
+        return self.filter(Q(restricted=False) | Q(created_by=user) | Q(assignee=user))
+
+    def for_list(self) -> IncidentQuerySet:
+        """What every incident row shows, in a constant number of queries."""
+        return self.select_related("faulty_service__team", "assignee").prefetch_related(
+            "affected_products"
+        )
+
+
+class Incident(models.Model):
+    prefix = models.CharField(max_length=10, editable=False)
+    number = models.PositiveIntegerField(editable=False)
+    key = models.CharField(max_length=24, unique=True, editable=False)
+    summary = models.CharField(max_length=200, help_text="What is the emergency?")
+    description = models.TextField(
+        help_text=(
+            "What is the impact on customers? Give contact details so responders can reach you."
+        )
+    )
+    severity = models.PositiveSmallIntegerField(
+        choices=Severity.choices,
+        help_text=(
+            "Choosing 2 or 1 means it must be fixed immediately, and pages the relevant people."
+        ),
+    )
+    faulty_service = models.ForeignKey(
+        Service,
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        help_text=(
+            "The service causing the incident. If unsure, the most likely one. "
+            "If no idea at all, choose 'Unknown'."
+        ),
+    )
+    affected_products = models.ManyToManyField(
+        Product,
+        related_name="incidents",
+        help_text="Which products does the incident affect? Select all that apply.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assigned_incidents",
+        null=True,
+        blank=True,
+        verbose_name="incident manager",
+        help_text="The incident manager (IM) currently running the response.",
+    )
+    chat_room = models.CharField(
+        max_length=80, blank=True, help_text="Named after the issue key unless you change it."
+    )
+    video_url = models.URLField("video call", blank=True)
+    status_doc_url = models.URLField("status document", blank=True)
+    impact_started_at = models.DateTimeField("impact started", null=True, blank=True)
+    detected_at = models.DateTimeField("detected", null=True, blank=True)
+    impact_ended_at = models.DateTimeField("impact ended", null=True, blank=True)
+    restricted = models.BooleanField(
+        default=False,
+        help_text=(
+            "Security or privacy incident: only the people involved and the security "
+            "group can see it."
+        ),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_incidents"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "number"], name="incident_unique_number"),
+            models.CheckConstraint(
+                condition=Q(severity__in=Severity.values), name="incident_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="incident_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(detected_at__isnull=True)
+                | Q(impact_started_at__isnull=True)
+                | Q(detected_at__gte=models.F("impact_started_at")),
+                name="incident_detected_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(impact_ended_at__isnull=True)
+                | Q(impact_started_at__isnull=True)
+                | Q(impact_ended_at__gte=models.F("impact_started_at")),
+                name="incident_ended_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[Status.RESOLVED, Status.REVIEWED])
+                | Q(impact_ended_at__isnull=False),
+                name="incident_resolved_has_end",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "severity"], name="incident_status_severity"),
+        ]
+        permissions = [
+            ("claim_incident", "Can claim incidents and change their severity and status"),
+            ("view_restricted_incident", "Can see restricted (security) incidents"),
+            ("label_case", "Can label support cases with an issue key"),
+            ("take_role", "Can take a role in an incident"),
+            ("assign_role", "Can assign incident roles"),
+            ("publish_communication", "Can publish incident communications"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} - {self.severity} - {self.summary}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:detail", args=[self.key])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def ttd(self) -> timedelta | None:
+        """Time to detect: impact start to detection; None while either is unknown."""
+        if self.impact_started_at is None or self.detected_at is None:
+            return None
+        return self.detected_at - self.impact_started_at
+
+    @property
+    def ttr(self) -> timedelta | None:
+        """Time to recovery: impact start to impact end; None while either is unknown."""
+        if self.impact_started_at is None or self.impact_ended_at is None:
+            return None
+        return self.impact_ended_at - self.impact_started_at
+
+
+class EntryKind(models.TextChoices):
+    # Written by people.
+    NOTE = "note", "Note"
+    OBSERVATION = "observation", "Observation"
+    THEORY = "theory", "Theory"
+    EXPERIMENT = "experiment", "Experiment"
+    CHANGE = "change", "Change"
+    DECISION = "decision", "Decision"
+    ASSESSMENT = "assessment", "Assessment"
+    # Written by the system when the incident changes.
+    CREATED = "created", "Created"
+    STATUS = "status", "Status"
+    SEVERITY = "severity", "Severity"
+    ASSIGNEE = "assignee", "Incident manager"
+    EDITED = "edited", "Edited"
+
+
+HUMAN_KINDS = (
+    EntryKind.NOTE,
+    EntryKind.OBSERVATION,
+    EntryKind.THEORY,
+    EntryKind.EXPERIMENT,
+    EntryKind.CHANGE,
+    EntryKind.DECISION,
+    EntryKind.ASSESSMENT,
+)
+
+
+class TimelineEntry(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=20, choices=EntryKind.choices)
+    text = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="timeline_entries",
+        null=True,
+        blank=True,
+        help_text="Empty for entries written by the system.",
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Structured facts of system entries, such as {"from": "new", "to": "fixing"}.
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name_plural = "timeline entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=EntryKind.values), name="timeline_kind_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["incident", "occurred_at"], name="timeline_by_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:60]}"
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind not in HUMAN_KINDS

@@ -1,0 +1,140 @@
+"""API shapes: plain JSON a script can write by hand (slugs and usernames, not ids)."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from .forms import incident_managers
+from .models import HUMAN_KINDS, Incident, Product, Service, Severity, Status, Team, TimelineEntry
+
+
+class IncidentOut(serializers.ModelSerializer):
+    faulty_service: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    affected_products: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        many=True, slug_field="slug", read_only=True
+    )
+    assignee: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    ttd_seconds = serializers.SerializerMethodField()
+    ttr_seconds = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = [
+            "key",
+            "summary",
+            "description",
+            "severity",
+            "status",
+            "faulty_service",
+            "affected_products",
+            "assignee",
+            "restricted",
+            "chat_room",
+            "video_url",
+            "status_doc_url",
+            "impact_started_at",
+            "detected_at",
+            "impact_ended_at",
+            "ttd_seconds",
+            "ttr_seconds",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "url",
+        ]
+        read_only_fields = fields
+
+    def get_ttd_seconds(self, incident: Incident) -> int | None:
+        return int(incident.ttd.total_seconds()) if incident.ttd is not None else None
+
+    def get_ttr_seconds(self, incident: Incident) -> int | None:
+        return int(incident.ttr.total_seconds()) if incident.ttr is not None else None
+
+    def get_url(self, incident: Incident) -> str:
+        return self.context["request"].build_absolute_uri(incident.get_absolute_url())
+
+
+class IncidentCreateIn(serializers.Serializer):
+    summary = serializers.CharField(max_length=200)
+    description = serializers.CharField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    faulty_service: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Service.objects.all()
+    )
+    affected_products: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        many=True, slug_field="slug", queryset=Product.objects.all(), required=False
+    )
+    restricted = serializers.BooleanField(required=False, default=False)
+    impact_started_at = serializers.DateTimeField(required=False, allow_null=True)
+    detected_at = serializers.DateTimeField(required=False, allow_null=True)
+    chat_room = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    video_url = serializers.URLField(required=False, allow_blank=True)
+    status_doc_url = serializers.URLField(required=False, allow_blank=True)
+
+
+class IncidentUpdateIn(IncidentCreateIn):
+    impact_ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    assignee: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=incident_managers(),
+        required=False,
+        allow_null=True,
+    )
+
+
+class TransitionIn(serializers.Serializer):
+    to = serializers.ChoiceField(choices=Status.choices)
+    impact_ended_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class TimelineEntryOut(serializers.ModelSerializer):
+    author: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = TimelineEntry
+        fields = ["id", "kind", "text", "author", "occurred_at", "recorded_at", "data"]
+        read_only_fields = fields
+
+
+class TimelineEntryIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in HUMAN_KINDS])
+    text = serializers.CharField(max_length=10_000)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    members = serializers.SlugRelatedField(
+        many=True,
+        slug_field="username",
+        queryset=get_user_model()._default_manager.all(),
+        required=False,
+    )
+
+    class Meta:
+        model = Team
+        fields = ["name", "slug", "email", "members"]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Service
+        fields = ["name", "slug", "team"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["name", "slug", "description", "shown_on_status_page"]

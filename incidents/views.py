@@ -1,0 +1,218 @@
+"""The incident pages. Each view parses input, asks ``access``, calls one action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from config.http import PortalRequest
+
+from . import access, actions
+from .filters import IncidentFilter
+from .forms import IncidentEditForm, IncidentForm, SeverityForm, TimelineEntryForm, TransitionForm
+from .models import Incident, Product, Service
+
+PAGE_SIZE = 50
+
+
+@require_GET
+def incident_list(request: PortalRequest) -> HttpResponse:
+    incidents = access.visible_incidents(request.user).for_list()
+    filterset = IncidentFilter(request.GET, queryset=incidents)
+    valid = filterset.is_valid()
+    page = Paginator(filterset.qs if valid else incidents.none(), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    template = "incidents/list.html#incident-table" if request.htmx else "incidents/list.html"
+    return render(
+        request,
+        template,
+        {"filter": filterset, "page": page, "query": query.urlencode()},
+        status=200 if valid else 400,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def incident_create(request: PortalRequest) -> HttpResponse:
+    access.require(access.can_create(request.user), "You may not log incidents.")
+    form = IncidentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = actions.create_incident(by=request.user, **form.cleaned_data)
+        except actions.ActionRefused as refusal:
+            form.add_error(refusal.field, refusal.message)
+        else:
+            messages.success(request, f"{incident.key} logged. Use this key in every message.")
+            return redirect(incident)
+    return render(
+        request,
+        "incidents/create.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_GET
+def incident_similar(request: PortalRequest) -> HttpResponse:
+    """Open incidents on the service or products being chosen in the create form."""
+    services = Service.objects.filter(pk__in=_ids(request.GET.getlist("faulty_service")))
+    products = Product.objects.filter(pk__in=_ids(request.GET.getlist("affected_products")))
+    similar = Incident.objects.none()
+    if services or products:
+        open_incidents = access.visible_incidents(request.user).open().for_list()
+        similar = (
+            open_incidents.filter(faulty_service__in=services)
+            | open_incidents.filter(affected_products__in=products)
+        ).distinct()[:10]
+    return render(request, "incidents/create.html#similar", {"similar": similar})
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(value) for value in values if value.isdigit()]
+
+
+@require_GET
+def incident_detail(request: PortalRequest, key: str) -> HttpResponse:
+    incident = access.access_incident(request.user, key)
+    return _detail(request, incident)
+
+
+def _detail(
+    request: PortalRequest, incident: Incident, *, status: int = 200, **forms: Any
+) -> HttpResponse:
+    user = request.user
+    entries = incident.timeline.select_related("author")
+    kind = request.GET.get("kind", "")
+    if kind:
+        entries = entries.filter(kind=kind)
+    context = {
+        "incident": incident,
+        "entries": entries,
+        "kind": kind,
+        "can_edit": access.can_edit(user, incident),
+        "can_manage": access.can_manage(user, incident),
+        "can_add_entry": access.can_add_entry(user, incident),
+        "transitions": actions.TRANSITIONS[incident.status],
+        "entry_form": forms.get("entry_form") or TimelineEntryForm(),
+        "transition_form": forms.get("transition_form") or TransitionForm(),
+        "severity_form": forms.get("severity_form")
+        or SeverityForm(initial={"severity": incident.severity}),
+        "kinds": TimelineEntryForm.base_fields["kind"].choices,  # type: ignore[attr-defined]
+    }
+    template = "incidents/detail.html#timeline" if request.htmx else "incidents/detail.html"
+    return render(request, template, context, status=status)
+
+
+def _refused(
+    request: PortalRequest, incident: Incident, refusal: actions.ActionRefused, **forms: Any
+) -> HttpResponse:
+    messages.error(request, refusal.message)
+    return _detail(request, incident, status=409 if refusal.conflict else 400, **forms)
+
+
+@require_http_methods(["GET", "POST"])
+def incident_edit(request: PortalRequest, key: str) -> HttpResponse:
+    incident = access.access_incident(request.user, key)
+    access.require(access.can_edit(request.user, incident), "You may not edit this incident.")
+    form = IncidentEditForm(request.POST or None, instance=incident)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            actions.update_incident(incident, by=request.user, **changes)
+        except actions.ActionRefused as refusal:
+            form.add_error(refusal.field, refusal.message)
+        else:
+            messages.success(request, f"{incident.key} updated.")
+            return redirect(incident)
+    return render(
+        request,
+        "incidents/edit.html",
+        {"form": form, "incident": incident},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def incident_claim(request: PortalRequest, key: str) -> HttpResponse:
+    incident = access.access_incident(request.user, key)
+    access.require(access.can_manage(request.user, incident), "Only incident managers claim.")
+    try:
+        incident = actions.claim_incident(incident, by=request.user)
+    except actions.ActionRefused as refusal:
+        return _refused(request, incident, refusal)
+    messages.success(request, f"You are the incident manager of {incident.key}.")
+    return redirect(incident)
+
+
+@require_POST
+def incident_transition(request: PortalRequest, key: str) -> HttpResponse:
+    incident = access.access_incident(request.user, key)
+    access.require(
+        access.can_manage(request.user, incident), "Only incident managers change status."
+    )
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, incident, status=400, transition_form=form)
+    try:
+        incident = actions.transition_incident(incident, by=request.user, **form.cleaned_data)
+    except actions.ActionRefused as refusal:
+        form.add_error(refusal.field, refusal.message)
+        return _refused(request, incident, refusal, transition_form=form)
+    messages.success(request, f"{incident.key} is {incident.get_status_display().lower()}.")
+    return redirect(incident)
+
+
+@require_POST
+def incident_severity(request: PortalRequest, key: str) -> HttpResponse:
+    incident = access.access_incident(request.user, key)
+    access.require(
+        access.can_manage(request.user, incident), "Only incident managers change severity."
+    )
+    form = SeverityForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, incident, status=400, severity_form=form)
+    incident = actions.change_severity(incident, by=request.user, **form.cleaned_data)
+    messages.success(request, f"{incident.key} is now severity {incident.severity}.")
+    return redirect(incident)
+
+
+@require_http_methods(["GET", "POST"])
+def incident_timeline(request: PortalRequest, key: str) -> HttpResponse:
+    incident = access.access_incident(request.user, key)
+    if request.method == "GET":
+        return _detail(request, incident)
+    access.require(access.can_add_entry(request.user, incident), "You may not add to the timeline.")
+    form = TimelineEntryForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.add_timeline_entry(incident, by=request.user, **form.cleaned_data)
+        except actions.ActionRefused as refusal:
+            form.add_error(refusal.field, refusal.message)
+    if form.errors:
+        return _detail(request, incident, status=400, entry_form=form)
+    if request.htmx:
+        return _detail(request, incident)
+    return redirect(f"{incident.get_absolute_url()}#timeline")
+
+
+@require_GET
+def severity_matrix(request: PortalRequest) -> HttpResponse:
+    return render(request, "incidents/severity_matrix.html")
+
+
+@require_GET
+def short_link(request: PortalRequest, key: str) -> HttpResponse:
+    """``/hot-12`` for people in a hurry; the detail page decides who may see it."""
+    return redirect("incidents:detail", key=access.normalize_key(key))
+
+
+@require_GET
+def home(request: PortalRequest) -> HttpResponse:
+    return redirect("incidents:list")
