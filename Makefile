@@ -1,0 +1,43 @@
+# The two commands: `make run` serves the portal with a worker and beat; `make test`
+# runs the whole suite on SQLite. Both create .venv and install what they need.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py load_demo
+	@echo
+	@echo "  Hotline is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  Demo logins (password: demo): admin, manager, responder, support"
+	@echo "  Ctrl-C stops the web server, the worker and beat."
+	@echo
+	exec $(BIN)/honcho --procfile Procfile start --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache
