@@ -207,9 +207,10 @@ X_FRAME_OPTIONS = "DENY"
 
 # REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first, so an anonymous call gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -223,6 +224,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Incidents, their timeline and the catalogue of teams, services and products.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The API's description is for signed-in users, like everything but the status page.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
