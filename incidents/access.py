@@ -22,13 +22,10 @@ def visible_incidents(user: User) -> IncidentQuerySet:
     return Incident.objects.visible_to(user)
 
 
-def access_incident(user: User, key: str, *, for_update: bool = False) -> Incident:
+def access_incident(user: User, key: str) -> Incident:
     """The incident with this key if the user may see it; 404 otherwise, never a hint."""
-    incidents = visible_incidents(user)
-    if for_update:
-        incidents = incidents.select_for_update()
     try:
-        return incidents.get(key=normalize_key(key))
+        return visible_incidents(user).get(key=normalize_key(key))
     except Incident.DoesNotExist:
         raise Http404(f"No incident {normalize_key(key)}.") from None
 

@@ -140,7 +140,7 @@ def create_incident(
     # Logging the incident is the moment of detection unless told otherwise.
     detected_at = detected_at or timezone.now()
     _check_times(impact_started_at=impact_started_at, detected_at=detected_at, impact_ended_at=None)
-    prefix = settings.INCIDENT_KEY_PREFIX
+    prefix = settings.INCIDENT_KEY_PREFIX.upper()
     number = _next_number(prefix)
     key = f"{prefix}-{number}"
     incident = Incident.objects.create(
@@ -176,19 +176,17 @@ def create_incident(
 def claim_incident(incident: Incident, *, by: User) -> Incident:
     """Make ``by`` the incident manager and start fixing. Of two simultaneous claims the
     row lock lets exactly one through; the other then finds the incident taken."""
-    current = (
-        Incident.objects.select_for_update(of=("self",))
-        .select_related("assignee")
-        .get(pk=incident.pk)
-    )
+    # No join here: after waiting for the lock PostgreSQL re-reads the incident row but
+    # not a joined one, so the assignee is loaded after the lock.
+    current = Incident.objects.select_for_update().get(pk=incident.pk)
+    if current.status not in OPEN_STATUSES:
+        raise ActionRefused(f"{current.key} is {current.get_status_display().lower()}.")
     if current.assignee_id == by.pk:
         return current
-    if current.assignee is not None:
+    if current.assignee_id is not None:
         raise ActionRefused(
             f"{current.key} was already claimed by {_name(current.assignee)}.", conflict=True
         )
-    if current.status not in OPEN_STATUSES:
-        raise ActionRefused(f"{current.key} is {current.get_status_display().lower()}.")
     old = current.status
     current.assignee = by
     current.status = Status.FIXING
@@ -249,6 +247,10 @@ def transition_incident(
         )
         current.impact_ended_at = ended
         fields.append("impact_ended_at")
+    elif to == Status.FIXING and current.impact_ended_at is not None:
+        # Reopened: the impact is back, so the old end would give a wrong TTR.
+        current.impact_ended_at = None
+        fields.append("impact_ended_at")
     old = current.status
     current.status = to
     current.save(update_fields=fields)
@@ -277,11 +279,7 @@ def change_severity(incident: Incident, *, severity: int, by: User, reason: str 
 @transaction.atomic
 def assign_incident(incident: Incident, *, assignee: User | None, by: User) -> Incident:
     """Hand the incident to another incident manager, or release it (``None``)."""
-    current = (
-        Incident.objects.select_for_update(of=("self",))
-        .select_related("assignee")
-        .get(pk=incident.pk)
-    )
+    current = Incident.objects.select_for_update().get(pk=incident.pk)  # no join: see claim
     if assignee is not None and not assignee.has_perm("incidents.claim_incident"):
         raise ActionRefused(f"{_name(assignee)} is not an incident manager.", field="assignee")
     if current.assignee_id == (assignee.pk if assignee else None):
@@ -344,6 +342,7 @@ def update_incident(incident: Incident, *, by: User, **changes: Any) -> Incident
     return current
 
 
+@transaction.atomic
 def add_timeline_entry(
     incident: Incident,
     *,

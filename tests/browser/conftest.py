@@ -10,10 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 
-# Playwright's sync API runs an event loop in the test thread; Django would otherwise
-# refuse every database query made there with SynchronousOnlyOperation.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -31,17 +27,31 @@ def _chromium_path() -> str:
     pytest.skip("chromium not installed (apt-get install chromium; REQUIRE_BROWSER=1 to insist)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
+    """One Chromium for every test in this folder.
+
+    Playwright's sync API runs an event loop in the test thread; Django would refuse
+    every database query made there with SynchronousOnlyOperation. The variable that
+    allows them is set only while the browser runs, not at import: set for the whole
+    session it leaks into later tests, and into the ``manage.py check --deploy`` that
+    tests/test_deploy.py runs, which then fails with async.E001.
+    """
     executable = _chromium_path()
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+    we_set_it = "DJANGO_ALLOW_ASYNC_UNSAFE" not in os.environ
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True
+            )
+            yield browser
+            browser.close()
+    finally:
+        if we_set_it:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

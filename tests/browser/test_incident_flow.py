@@ -36,15 +36,17 @@ def test_manager_logs_an_incident_claims_it_and_adds_to_the_timeline(
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New incident").click()
     expect(page).to_have_url(re.compile(r"/incidents/new/$"))
-    expect(page.locator("#similar")).not_to_contain_text("Is it one of these?")
+    similar = page.locator("#similar")
+    expect(similar).not_to_contain_text("Is it one of these?")
+    # The service first, before the required fields: the look-up must not wait for them.
+    page.get_by_label("Faulty service").select_option(label="Payments API")
+    expect(similar).to_contain_text("Is it one of these?")
+    expect(similar.get_by_role("link", name=twin.key)).to_be_visible()
     page.get_by_label("Summary").fill("Checkout returns 502 for card payments")
     page.get_by_label("Description").fill("Every card payment fails. Call Maya: 555-0100.")
     page.get_by_role("radio", name="2 - Major").check()
-    page.get_by_label("Faulty service").select_option(label="Payments API")
-    similar = page.locator("#similar")
-    expect(similar).to_contain_text("Is it one of these?")
-    expect(similar.get_by_role("link", name=twin.key)).to_be_visible()
-    page.get_by_role("checkbox", name="Web app").check()
+    with page.expect_response(lambda response: "/incidents/similar/" in response.url):
+        page.get_by_role("checkbox", name="Web app").check()
     expect(similar.get_by_role("link", name=twin.key)).to_be_visible()
     page.screenshot(path=tmp_path / "create-form.png", full_page=True)
 
@@ -67,8 +69,10 @@ def test_manager_logs_an_incident_claims_it_and_adds_to_the_timeline(
     entry_form.locator("select[name=kind]").select_option(label="Observation")
     entry_form.locator("textarea[name=text]").fill("502s stopped after the gateway rollback.")
     with page.expect_response(
-        lambda response: response.request.method == "POST"
-        and response.url.endswith(f"/incidents/{key}/timeline/")
+        lambda response: (
+            response.request.method == "POST"
+            and response.url.endswith(f"/incidents/{key}/timeline/")
+        )
     ) as posted:
         entry_form.get_by_role("button", name="Add to timeline").click()
     assert posted.value.status == 200
@@ -77,6 +81,7 @@ def test_manager_logs_an_incident_claims_it_and_adds_to_the_timeline(
     expect(timeline).to_contain_text("502s stopped after the gateway rollback.")
     expect(timeline.locator("li.entry.kind-observation")).to_have_count(1)
     assert page.evaluate("window.stillTheSamePage") is True
+    expect(entry_form.locator("textarea[name=text]")).to_have_value("")
     page.screenshot(path=tmp_path / "incident.png", full_page=True)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Incidents").click()

@@ -14,7 +14,6 @@ from incidents.actions import (
     assign_incident,
     change_severity,
     claim_incident,
-    create_incident,
     transition_incident,
     update_incident,
 )
@@ -286,6 +285,15 @@ def test_resolved_incident_cannot_be_claimed(incident, manager, other_manager):
     assert _snapshot(incident) == before
 
 
+def test_resolved_incident_cannot_be_taken_over_by_a_claim(resolved, other_manager):
+    before = _snapshot(resolved)
+
+    with pytest.raises(ActionRefused):
+        claim_incident(resolved, by=other_manager)
+
+    assert _snapshot(resolved) == before
+
+
 def test_claim_of_a_released_fixing_incident_writes_no_status_entry(fixing, manager, other_manager):
     assign_incident(fixing, assignee=None, by=manager)
 
@@ -454,6 +462,16 @@ def test_reopening_a_resolved_incident_goes_back_to_fixing(resolved, manager):
     resolved.refresh_from_db()
     assert resolved.status == Status.FIXING
     assert _entries(resolved)[-1].data == {"from": "resolved", "to": "fixing"}
+
+
+def test_reopening_forgets_the_old_impact_end_so_resolving_asks_again(resolved, manager):
+    transition_incident(resolved, to=Status.FIXING, by=manager)
+    resolved.refresh_from_db()
+    assert resolved.impact_ended_at is None
+
+    with pytest.raises(ActionRefused) as refused:
+        transition_incident(resolved, to=Status.RESOLVED, by=manager)
+    assert refused.value.field == "impact_ended_at"
 
 
 # change_severity ------------------------------------------------------------------------
@@ -765,7 +783,7 @@ def test_new_entry_touches_the_incident(time_machine, support, responder):
 # events ---------------------------------------------------------------------------------
 
 
-def test_creation_publishes_created(published, support, service):
+def test_creation_publishes_created(support, service, published):
     incident = make_incident(by=support, faulty_service=service)
 
     [event] = published
@@ -774,7 +792,7 @@ def test_creation_publishes_created(published, support, service):
     assert event.by == support
 
 
-def test_claim_publishes_assignee_and_status_changes(published, incident, manager):
+def test_claim_publishes_assignee_and_status_changes(incident, manager, published):
     claim_incident(incident, by=manager)
 
     assert [(e.name, e.incident.pk, e.by) for e in published] == [
@@ -786,7 +804,7 @@ def test_claim_publishes_assignee_and_status_changes(published, incident, manage
     assert published[1].incident.status == Status.FIXING
 
 
-def test_transition_publishes_status_changed(published, fixing, manager):
+def test_transition_publishes_status_changed(fixing, manager, published):
     transition_incident(fixing, to=Status.RESOLVED, by=manager, impact_ended_at=_ago(1))
 
     [event] = published
@@ -797,7 +815,7 @@ def test_transition_publishes_status_changed(published, fixing, manager):
     assert event.data == {"previous": Status.FIXING}
 
 
-def test_severity_change_publishes_severity_changed(published, incident, manager):
+def test_severity_change_publishes_severity_changed(incident, manager, published):
     change_severity(incident, severity=1, by=manager)
 
     [event] = published
@@ -808,7 +826,7 @@ def test_severity_change_publishes_severity_changed(published, incident, manager
     assert event.data == {"previous": 3}
 
 
-def test_hand_over_publishes_assignee_changed(published, fixing, manager, other_manager):
+def test_hand_over_publishes_assignee_changed(fixing, manager, other_manager, published):
     assign_incident(fixing, assignee=other_manager, by=manager)
 
     [event] = published
@@ -818,7 +836,7 @@ def test_hand_over_publishes_assignee_changed(published, fixing, manager, other_
     assert event.data == {"previous": manager}
 
 
-def test_edit_publishes_updated_with_the_fields(published, incident, manager):
+def test_edit_publishes_updated_with_the_fields(incident, manager, published):
     update_incident(incident, by=manager, summary="Card payments fail", restricted=True)
 
     [event] = published
@@ -828,9 +846,7 @@ def test_edit_publishes_updated_with_the_fields(published, incident, manager):
     assert event.data == {"fields": ["restricted", "summary"]}
 
 
-def test_no_op_actions_publish_nothing(published, fixing, manager):
-    published.clear()
-
+def test_no_op_actions_publish_nothing(fixing, manager, published):
     claim_incident(fixing, by=manager)
     change_severity(fixing, severity=fixing.severity, by=manager)
     assign_incident(fixing, assignee=manager, by=manager)
@@ -839,9 +855,7 @@ def test_no_op_actions_publish_nothing(published, fixing, manager):
     assert published == []
 
 
-def test_refused_action_publishes_nothing(published, fixing, manager, other_manager):
-    published.clear()
-
+def test_refused_action_publishes_nothing(fixing, manager, other_manager, published):
     with pytest.raises(ActionRefused):
         claim_incident(fixing, by=other_manager)
 
