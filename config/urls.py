@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -17,7 +18,12 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("api/", include("incidents.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # A signed-out browser goes to the login page, not to a bare 401.
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        name="swagger-ui",
+    ),
     path("new", RedirectView.as_view(pattern_name="incidents:create"), name="new"),
     # Short links last, so they never shadow a real page: /HOT-12 or /hot-12.
     re_path(r"^(?P<key>[A-Za-z][A-Za-z0-9]*-[0-9]+)/?$", incident_views.short_link, name="short"),

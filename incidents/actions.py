@@ -83,6 +83,7 @@ def _record(
 
 
 def _name(user: User | None) -> str:
+    # Usernames, like chat handles: unique, and what people type to mention someone.
     return user.get_username() if user is not None else "nobody"
 
 
@@ -137,9 +138,14 @@ def create_incident(
 ) -> Incident:
     if severity not in Severity.values:
         raise ActionRefused("Choose severity 1, 2 or 3.", field="severity")
-    # Logging the incident is the moment of detection unless told otherwise.
-    detected_at = detected_at or timezone.now()
     _check_times(impact_started_at=impact_started_at, detected_at=detected_at, impact_ended_at=None)
+    # Logging the incident is the moment of detection unless told otherwise.
+    if detected_at is None:
+        detected_at = timezone.now()
+        if impact_started_at is not None and impact_started_at > detected_at:
+            raise ActionRefused(
+                "The impact cannot start after it was detected (now).", field="impact_started_at"
+            )
     prefix = settings.INCIDENT_KEY_PREFIX.upper()
     number = _next_number(prefix)
     key = f"{prefix}-{number}"

@@ -4,11 +4,23 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import QuerySet
 
 from .models import HUMAN_KINDS, EntryKind, Incident, Service, Severity, Status
 
-DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+# To the second: a widget that dropped seconds would make an untouched time look edited.
+DATETIME_WIDGET = forms.DateTimeInput(
+    attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
+)
+
+
+def _form_field(field: models.Field, **kwargs: Any) -> forms.Field:
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    form_field = field.formfield(**kwargs)
+    assert form_field is not None, f"{field.name} is not editable"
+    return form_field
 
 
 def incident_managers() -> QuerySet:
@@ -16,6 +28,10 @@ def incident_managers() -> QuerySet:
     return (
         get_user_model()._default_manager.with_perm("incidents.claim_incident").order_by("username")
     )
+
+
+def _person(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
 
 
 class IncidentForm(forms.Form):
@@ -47,7 +63,12 @@ class IncidentForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields.update(
-            forms.fields_for_model(Incident, fields=self.field_names, widgets=self.widgets)
+            forms.fields_for_model(
+                Incident,
+                fields=self.field_names,
+                widgets=self.widgets,
+                formfield_callback=_form_field,
+            )
         )
         self.fields["affected_products"].required = False
         service = self.fields["faulty_service"]
@@ -59,6 +80,7 @@ class IncidentForm(forms.Form):
             ].help_text = "When customers started to feel it, if you know. Your local time."
         if "assignee" in self.fields:
             self.fields["assignee"].queryset = incident_managers()  # type: ignore[attr-defined]
+            self.fields["assignee"].label_from_instance = _person  # type: ignore[attr-defined]
             self.fields["assignee"].empty_label = "Nobody (unassigned)"  # type: ignore[attr-defined]
 
 

@@ -6,9 +6,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
 from config.http import PortalRequest
 
@@ -47,7 +49,7 @@ def incident_create(request: PortalRequest) -> HttpResponse:
         try:
             incident = actions.create_incident(by=request.user, **form.cleaned_data)
         except actions.ActionRefused as refusal:
-            form.add_error(refusal.field, refusal.message)
+            _add_refusal(form, refusal)
         else:
             messages.success(request, f"{incident.key} logged. Use this key in every message.")
             return redirect(incident)
@@ -72,6 +74,11 @@ def incident_similar(request: PortalRequest) -> HttpResponse:
             | open_incidents.filter(affected_products__in=products)
         ).distinct()[:10]
     return render(request, "incidents/create.html#similar", {"similar": similar})
+
+
+def _add_refusal(form: Form, refusal: actions.ActionRefused) -> None:
+    """Show the refusal on the field it names, or above the form if the form lacks it."""
+    form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -127,7 +134,7 @@ def incident_edit(request: PortalRequest, key: str) -> HttpResponse:
         try:
             actions.update_incident(incident, by=request.user, **changes)
         except actions.ActionRefused as refusal:
-            form.add_error(refusal.field, refusal.message)
+            _add_refusal(form, refusal)
         else:
             messages.success(request, f"{incident.key} updated.")
             return redirect(incident)
@@ -163,7 +170,7 @@ def incident_transition(request: PortalRequest, key: str) -> HttpResponse:
     try:
         incident = actions.transition_incident(incident, by=request.user, **form.cleaned_data)
     except actions.ActionRefused as refusal:
-        form.add_error(refusal.field, refusal.message)
+        _add_refusal(form, refusal)
         return _refused(request, incident, refusal, transition_form=form)
     messages.success(request, f"{incident.key} is {incident.get_status_display().lower()}.")
     return redirect(incident)
@@ -194,9 +201,20 @@ def incident_timeline(request: PortalRequest, key: str) -> HttpResponse:
         try:
             actions.add_timeline_entry(incident, by=request.user, **form.cleaned_data)
         except actions.ActionRefused as refusal:
-            form.add_error(refusal.field, refusal.message)
+            _add_refusal(form, refusal)
     if form.errors:
-        return _detail(request, incident, status=400, entry_form=form)
+        response = _detail(request, incident, status=400, entry_form=form)
+        if request.htmx:
+            # The form, not the timeline, shows what to fix.
+            response = render(
+                request,
+                "incidents/detail.html#entry-form",
+                {"incident": incident, "entry_form": form},
+                status=400,
+            )
+            retarget(response, "#entry-form")
+            reswap(response, "outerHTML")
+        return response
     if request.htmx:
         return _detail(request, incident)
     return redirect(f"{incident.get_absolute_url()}#timeline")

@@ -2,7 +2,7 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from incidents import actions
-from incidents.models import Incident, Product, Service, Team
+from incidents.models import Product, Service, Team
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -52,7 +52,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"product-{n}")
 
 
-def make_incident(*, by: User | None = None, products=(), **fields) -> Incident:
+def make_incident(*, by=None, products=(), **fields):
     """An incident made the way the product makes them: through the action."""
     fields.setdefault("summary", "Checkout is failing")
     fields.setdefault("description", "Customers cannot pay. Call me: 555-0100.")

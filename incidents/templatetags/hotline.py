@@ -6,7 +6,7 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -15,7 +15,7 @@ register = template.Library()
 def when(value: datetime | None) -> SafeString:
     """'12 minutes ago', with the exact time in the viewer's zone on hover."""
     if value is None:
-        return format_html('<span class="muted">unknown</span>')
+        return mark_safe('<span class="muted">unknown</span>')
     local = timezone.localtime(value)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
@@ -29,7 +29,7 @@ def when(value: datetime | None) -> SafeString:
 def exact(value: datetime | None) -> SafeString:
     """The exact time in the viewer's zone, for records like the timeline."""
     if value is None:
-        return format_html('<span class="muted">unknown</span>')
+        return mark_safe('<span class="muted">unknown</span>')
     local = timezone.localtime(value)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',

@@ -30,7 +30,7 @@ def text_of(response):
 
 def form_time(value):
     """A time as a browser's datetime-local input sends it (the viewer's zone is UTC)."""
-    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M:%S") if value else ""
 
 
 def edit_data(incident, **changes):
@@ -733,7 +733,7 @@ def test_resolving_with_impact_ended_resolves(client_for, manager, claimed):
     assert response.status_code == 302
     assert response["Location"] == f"/incidents/{claimed.key}/"
     assert claimed.status == Status.RESOLVED
-    assert claimed.impact_ended_at == ended.replace(second=0, microsecond=0)
+    assert claimed.impact_ended_at == ended.replace(microsecond=0)
     entry = claimed.timeline.filter(kind=EntryKind.STATUS).last()
     assert entry.data == {"from": "fixing", "to": "resolved"}
     assert entry.author == manager
@@ -855,7 +855,7 @@ def test_editing_saves_and_writes_an_edited_entry(client_for, manager, incident,
 def test_saving_the_edit_form_untouched_changes_nothing(
     client_for, manager, incident, time_machine
 ):
-    # Logged at 12:30:27: the form shows minutes, so the seconds must survive a save.
+    # Logged at 12:30:27: an untouched save must keep the seconds and write no entry.
     time_machine.move_to(NOW, tick=False)
     incident = make_incident(by=manager, faulty_service=incident.faulty_service)
     detected = Incident.objects.get(pk=incident.pk).detected_at
@@ -1025,7 +1025,7 @@ def test_a_backdated_entry_takes_its_place_on_the_timeline(
 
     assert response.status_code == 302
     entry = incident.timeline.get(kind=EntryKind.CHANGE)
-    assert entry.occurred_at == earlier.replace(second=0, microsecond=0)
+    assert entry.occurred_at == earlier.replace(microsecond=0)
     assert entry.recorded_at == timezone.now()
     assert list(incident.timeline.values_list("kind", flat=True)) == [
         EntryKind.CHANGE,
@@ -1126,3 +1126,28 @@ def test_the_login_form_carries_a_csrf_token():
 
     assert page.status_code == 200
     assert 'name="csrfmiddlewaretoken"' in page.content.decode()
+
+
+def test_a_refused_htmx_entry_shows_the_form_with_its_error(htmx_for, responder, incident):
+    later = timezone.localtime() + timedelta(hours=2)
+
+    response = htmx_for(responder).post(
+        url("timeline", incident),
+        {"kind": "note", "text": "Tomorrow", "occurred_at": form_time(later)},
+    )
+
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#entry-form"
+    assert response["HX-Reswap"] == "outerHTML"
+    body = response.content.decode()
+    assert 'id="entry-form"' in body
+    assert "This time is in the future." in body
+    assert 'id="timeline"' not in body
+    assert not incident.timeline.filter(kind=EntryKind.NOTE).exists()
+
+
+def test_signed_out_browser_is_sent_from_the_api_docs_to_login(db):
+    response = Client().get("/api/docs/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
