@@ -33,7 +33,11 @@ STATUS_CHANGED = "status_changed"
 SEVERITY_CHANGED = "severity_changed"
 ASSIGNEE_CHANGED = "assignee_changed"
 UPDATED = "updated"
-NAMES = frozenset({CREATED, STATUS_CHANGED, SEVERITY_CHANGED, ASSIGNEE_CHANGED, UPDATED})
+# Roles other than the assignee (tech lead, communications manager, ...) changed.
+ROLE_CHANGED = "role_changed"
+NAMES = frozenset(
+    {CREATED, STATUS_CHANGED, SEVERITY_CHANGED, ASSIGNEE_CHANGED, UPDATED, ROLE_CHANGED}
+)
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 

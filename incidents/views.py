@@ -14,7 +14,7 @@ from django_htmx.http import reswap, retarget
 
 from config.http import PortalRequest
 
-from . import access, actions
+from . import access, actions, panels
 from .filters import IncidentFilter
 from .forms import IncidentEditForm, IncidentForm, SeverityForm, TimelineEntryForm, TransitionForm
 from .models import Incident, Product, Service
@@ -113,8 +113,11 @@ def _detail(
         or SeverityForm(initial={"severity": incident.severity}),
         "kinds": TimelineEntryForm.base_fields["kind"].choices,  # type: ignore[attr-defined]
     }
-    template = "incidents/detail.html#timeline" if request.htmx else "incidents/detail.html"
-    return render(request, template, context, status=status)
+    if request.htmx:
+        return render(request, "incidents/detail.html#timeline", context, status=status)
+    context["main_panels"] = panels.render_list(request, incident, "main")
+    context["side_panels"] = panels.render_list(request, incident, "side")
+    return render(request, "incidents/detail.html", context, status=status)
 
 
 def _refused(
