@@ -1,10 +1,12 @@
 """People named by role, an HTMX client and helpers every test folder shares."""
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
+from config.celery import app as celery_app
 from tests.factories import UserFactory
 
 
@@ -95,3 +97,21 @@ requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs real concurrent transactions: runs on PostgreSQL (set DATABASE_URL)",
 )
+
+
+@pytest.fixture
+def worker(settings, tmp_path):
+    """A real Celery worker in a thread, on Redis when REDIS_URL is set, else on a private
+    filesystem queue. Use with ``django_db(transaction=True)``: the worker has its own
+    database connection and must see committed rows."""
+    if not settings.REDIS_URL:
+        # A private queue folder, so a developer's running worker never steals the task.
+        queue = tmp_path / "queue"
+        queue.mkdir()
+        options = {"data_folder_in": str(queue), "data_folder_out": str(queue)}
+        previous = dict(celery_app.conf.broker_transport_options)
+        celery_app.conf.broker_transport_options = {**previous, **options}
+    with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+        yield
+    if not settings.REDIS_URL:
+        celery_app.conf.broker_transport_options = previous

@@ -3,27 +3,10 @@
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 
-from config.celery import app
 from config.health import HEARTBEAT_KEY
 from incidents.tasks import record_heartbeat
-
-
-@pytest.fixture
-def worker(settings, tmp_path):
-    if not settings.REDIS_URL:
-        # A private queue folder, so a developer's running worker never steals the task.
-        queue = tmp_path / "queue"
-        queue.mkdir()
-        options = {"data_folder_in": str(queue), "data_folder_out": str(queue)}
-        previous = dict(app.conf.broker_transport_options)
-        app.conf.broker_transport_options = {**previous, **options}
-    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-        yield
-    if not settings.REDIS_URL:
-        app.conf.broker_transport_options = previous
 
 
 @pytest.mark.django_db(transaction=True)
