@@ -6,3 +6,30 @@ class CommsConfig(AppConfig):
 
     name = "comms"
     verbose_name = "Communications"
+
+    def ready(self) -> None:
+        from config.navigation import NavItem, register
+        from incidents import events, panels
+
+        from . import actions, views
+
+        for name in actions.SUBSCRIBED_EVENTS:
+            events.subscribe(name, actions.on_incident_event)
+        panels.register(
+            panels.Panel(
+                name="comms",
+                template="comms/panel.html",
+                context=views.panel_context,
+                column="main",
+                order=50,
+            )
+        )
+        register(
+            NavItem(
+                "Status",
+                "comms:internal_status",
+                order=30,
+                permission="incidents.view_incident",
+                section=("comms:draft", "comms:communication"),
+            )
+        )

@@ -244,3 +244,58 @@ LOGGING = {
 # The product ---------------------------------------------------------------------------
 INCIDENT_KEY_PREFIX = os.environ.get("INCIDENT_KEY_PREFIX", "HOT")
 DEMO_DATA = env_bool("DEMO_DATA", default=DEBUG)
+
+# Communications (comms app) -------------------------------------------------------------
+# Links in e-mails and chat messages point here.
+COMMS_SITE_URL = os.environ.get("COMMS_SITE_URL", "http://localhost:8000")
+COMMS_MESSAGE_ID_DOMAIN = os.environ.get("COMMS_MESSAGE_ID_DOMAIN", "hotline.local")
+COMMS_STATUS_PAGE_NAME = os.environ.get("COMMS_STATUS_PAGE_NAME", "Hotline status")
+# HANDBOOK §8 asks for a second opinion; this makes it mandatory for customer-facing updates.
+COMMS_EXTERNAL_REVIEW_REQUIRED = env_bool("COMMS_EXTERNAL_REVIEW_REQUIRED", False)
+# Public subscribe endpoint: attempts per client address per hour.
+COMMS_SUBSCRIBE_RATE = int(os.environ.get("COMMS_SUBSCRIBE_RATE", 5))
+# How long before a promised next update its communications manager (or IM) is reminded.
+COMMS_REMINDER_MINUTES = int(os.environ.get("COMMS_REMINDER_MINUTES", 10))
+# One schema name per choice set of comms, so the API schema stays warning-free.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "CommunicationAudienceEnum": "comms.models.Audience",
+        "CommunicationKindEnum": "comms.models.Kind",
+        "CommunicationStateEnum": "comms.models.State",
+        "PageStatusEnum": "comms.models.PageStatus",
+        "ComponentStatusEnum": "comms.models.ComponentStatus",
+    }
+)
+
+# On-call (oncall app) ----------------------------------------------------------------------
+# Links in pages (incident, acknowledge) are absolute: the portal's public address.
+ONCALL_BASE_URL = os.environ.get("ONCALL_BASE_URL", "http://localhost:8000")
+ONCALL_ACK_LINK_MAX_AGE = int(os.environ.get("ONCALL_ACK_LINK_MAX_AGE", 24 * 3600))
+# Seconds between the tries of a failing delivery; after the last one the page fails.
+ONCALL_RETRY_BACKOFF = [2.0, 10.0, 30.0, 60.0]
+ONCALL_DELIVERY_LEASE_SECONDS = int(os.environ.get("ONCALL_DELIVERY_LEASE_SECONDS", 60))
+ONCALL_SWEEP_GRACE_SECONDS = 10
+# The beat tick of escalations and the page sweep: steps fire within this of their time.
+ONCALL_TICK_SECONDS = 15.0
+# Without an escalation policy, the IMOC is paged this long after an unacknowledged page.
+ONCALL_IMOC_AFTER_MINUTES = 15
+
+# Incident workspace (incidents app) --------------------------------------------------
+# Changes reported by CI/CD shown as suspects around the impact start (HANDBOOK §4).
+CHANGE_WINDOW_BEFORE_MINUTES = int(os.environ.get("CHANGE_WINDOW_BEFORE_MINUTES", 120))
+CHANGE_WINDOW_AFTER_MINUTES = int(os.environ.get("CHANGE_WINDOW_AFTER_MINUTES", 30))
+# Responder fatigue (HANDBOOK §9): hours on the incident without a break or hand-over.
+FATIGUE_AMBER_HOURS = float(os.environ.get("FATIGUE_AMBER_HOURS", 4))
+FATIGUE_RED_HOURS = float(os.environ.get("FATIGUE_RED_HOURS", 8))
+# Names the on-call API's page states, which would otherwise collide with comms' states.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PageStateEnum"] = "oncall.models.PageState"  # type: ignore[index]
+# One schema name per choice set of the workspace, so the API schema stays warning-free.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "ServiceChangeKindEnum": "incidents.models.ServiceChangeKind",
+        "TheoryStateEnum": "incidents.models.TheoryState",
+        "WorkstreamStateEnum": "incidents.models.WorkstreamState",
+        "IncidentRoleEnum": "incidents.models.Role",
+        "AffectedEnum": "incidents.models.Affected",
+    }
+)

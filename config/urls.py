@@ -16,7 +16,10 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("incidents/", include("incidents.urls")),
+    path("api/comms/", include("comms.api_urls")),
     path("api/", include("incidents.api_urls")),
+    path("oncall/", include("oncall.urls")),
+    path("api/oncall/", include("oncall.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # A signed-out browser goes to the login page, not to a bare 401.
     path(
@@ -24,6 +27,7 @@ urlpatterns = [
         login_required(SpectacularSwaggerView.as_view(url_name="schema")),
         name="swagger-ui",
     ),
+    path("", include("comms.urls")),
     path("new", RedirectView.as_view(pattern_name="incidents:create"), name="new"),
     # Short links last, so they never shadow a real page: /HOT-12 or /hot-12.
     re_path(r"^(?P<key>[A-Za-z][A-Za-z0-9]*-[0-9]+)/?$", incident_views.short_link, name="short"),

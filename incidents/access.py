@@ -7,7 +7,15 @@ from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from .models import Incident, IncidentQuerySet
+from .models import (
+    HUMAN_KINDS,
+    CleanupTask,
+    Incident,
+    IncidentQuerySet,
+    Role,
+    RoleAssignment,
+    TimelineEntry,
+)
 
 User = AuthUser | AnonymousUser
 
@@ -45,6 +53,52 @@ def can_manage(user: User, incident: Incident) -> bool:
 
 def can_add_entry(user: User, incident: Incident) -> bool:
     return user.has_perm("incidents.add_timelineentry")
+
+
+def holds_manager_role(user: User, incident: Incident) -> bool:
+    if not user.is_authenticated:
+        return False
+    if incident.assignee_id == user.pk:
+        return True
+    return (
+        RoleAssignment.objects.current()
+        .filter(incident=incident, person_id=user.pk, role=Role.INCIDENT_MANAGER)
+        .exists()
+    )
+
+
+def can_delegate(user: User, incident: Incident) -> bool:
+    """Assign and hand over roles (HANDBOOK §7): the incident's IM, or an incident manager."""
+    return user.has_perm("incidents.assign_role") or holds_manager_role(user, incident)
+
+
+def can_release(user: User, assignment: RoleAssignment) -> bool:
+    """Whoever may delegate, and the holder, who may step down from their own role."""
+    return assignment.person_id == user.pk or can_delegate(user, assignment.incident)
+
+
+def can_assess(user: User, incident: Incident) -> bool:
+    """The assessment is the IM's (HANDBOOK §4): incident managers and the IM's supporters."""
+    return can_manage(user, incident) or holds_manager_role(user, incident)
+
+
+def can_edit_entry(user: User, entry: TimelineEntry) -> bool:
+    """Only the author corrects what they wrote; system entries are never edited."""
+    return (
+        entry.kind in HUMAN_KINDS
+        and entry.author_id == user.pk
+        and user.has_perm("incidents.add_timelineentry")
+    )
+
+
+def can_complete_task(user: User, task: CleanupTask) -> bool:
+    """The owner ticks their own task off; incident managers keep the list tidy."""
+    return task.owner_id == user.pk or can_manage(user, task.incident)
+
+
+def can_review(user: User, incident: Incident) -> bool:
+    """The post-incident review is run by incident managers and the incident's IMs."""
+    return can_manage(user, incident) or holds_manager_role(user, incident)
 
 
 def require(allowed: bool, message: str) -> None:

@@ -5,19 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from config.http import PortalRequest
 
-from . import access, actions, panels
+from . import access, actions, panels, selectors
 from .filters import IncidentFilter
-from .forms import IncidentEditForm, IncidentForm, SeverityForm, TimelineEntryForm, TransitionForm
-from .models import Incident, Product, Service
+from .forms import (
+    AssessmentForm,
+    CleanupTaskForm,
+    IncidentEditForm,
+    IncidentForm,
+    RoleAssignForm,
+    RoleHandOverForm,
+    SeverityForm,
+    TimelineEntryForm,
+    TransitionForm,
+)
+from .models import Incident, Product, RoleAssignment, Service, Severity
 
 PAGE_SIZE = 50
 
@@ -88,12 +99,14 @@ def _ids(values: list[str]) -> list[int]:
 @require_GET
 def incident_detail(request: PortalRequest, key: str) -> HttpResponse:
     incident = access.access_incident(request.user, key)
-    return _detail(request, incident)
+    return render_workspace(request, incident)
 
 
-def _detail(
+def render_workspace(
     request: PortalRequest, incident: Incident, *, status: int = 200, **forms: Any
 ) -> HttpResponse:
+    """The incident page (the workspace), or its timeline for htmx; ``forms`` carry a
+    refused form back with its errors."""
     user = request.user
     entries = incident.timeline.select_related("author")
     kind = request.GET.get("kind", "")
@@ -112,6 +125,14 @@ def _detail(
         "severity_form": forms.get("severity_form")
         or SeverityForm(initial={"severity": incident.severity}),
         "kinds": TimelineEntryForm.base_fields["kind"].choices,  # type: ignore[attr-defined]
+        **_roles_context(request, incident, forms.get("role_form")),
+        "assessment": incident.assessments.select_related("author").first(),
+        "cleanup_tasks": incident.cleanup_tasks.select_related("owner"),
+        "nearby_changes": selectors.changes_near_impact(incident),
+        "fatigue": selectors.responder_fatigue(incident) if incident.is_open else [],
+        "change_window": selectors.change_window(incident),
+        "cleanup_form": forms.get("cleanup_form") or CleanupTaskForm(),
+        "tab": "workspace",
     }
     if request.htmx:
         return render(request, "incidents/detail.html#timeline", context, status=status)
@@ -124,7 +145,7 @@ def _refused(
     request: PortalRequest, incident: Incident, refusal: actions.ActionRefused, **forms: Any
 ) -> HttpResponse:
     messages.error(request, refusal.message)
-    return _detail(request, incident, status=409 if refusal.conflict else 400, **forms)
+    return render_workspace(request, incident, status=409 if refusal.conflict else 400, **forms)
 
 
 @require_http_methods(["GET", "POST"])
@@ -169,7 +190,7 @@ def incident_transition(request: PortalRequest, key: str) -> HttpResponse:
     )
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        return _detail(request, incident, status=400, transition_form=form)
+        return render_workspace(request, incident, status=400, transition_form=form)
     try:
         incident = actions.transition_incident(incident, by=request.user, **form.cleaned_data)
     except actions.ActionRefused as refusal:
@@ -187,7 +208,7 @@ def incident_severity(request: PortalRequest, key: str) -> HttpResponse:
     )
     form = SeverityForm(request.POST)
     if not form.is_valid():
-        return _detail(request, incident, status=400, severity_form=form)
+        return render_workspace(request, incident, status=400, severity_form=form)
     incident = actions.change_severity(incident, by=request.user, **form.cleaned_data)
     messages.success(request, f"{incident.key} is now severity {incident.severity}.")
     return redirect(incident)
@@ -197,7 +218,7 @@ def incident_severity(request: PortalRequest, key: str) -> HttpResponse:
 def incident_timeline(request: PortalRequest, key: str) -> HttpResponse:
     incident = access.access_incident(request.user, key)
     if request.method == "GET":
-        return _detail(request, incident)
+        return render_workspace(request, incident)
     access.require(access.can_add_entry(request.user, incident), "You may not add to the timeline.")
     form = TimelineEntryForm(request.POST)
     if form.is_valid():
@@ -206,7 +227,7 @@ def incident_timeline(request: PortalRequest, key: str) -> HttpResponse:
         except actions.ActionRefused as refusal:
             _add_refusal(form, refusal)
     if form.errors:
-        response = _detail(request, incident, status=400, entry_form=form)
+        response = render_workspace(request, incident, status=400, entry_form=form)
         if request.htmx:
             # The form, not the timeline, shows what to fix.
             response = render(
@@ -219,8 +240,171 @@ def incident_timeline(request: PortalRequest, key: str) -> HttpResponse:
             reswap(response, "outerHTML")
         return response
     if request.htmx:
-        return _detail(request, incident)
+        return render_workspace(request, incident)
     return redirect(f"{incident.get_absolute_url()}#timeline")
+
+
+def _roles_context(
+    request: PortalRequest, incident: Incident, role_form: RoleAssignForm | None = None
+) -> dict[str, Any]:
+    history = selectors.role_history(incident)
+    current = [held for held in history if held.is_current]
+    user = request.user
+    can_delegate = access.can_delegate(user, incident)
+    return {
+        "current_roles": sorted(
+            current,
+            key=lambda held: (
+                not (held.role == "incident_manager" and held.person_id == incident.assignee_id),
+                held.role != "incident_manager",
+            ),
+        ),
+        "past_roles": [held for held in history if not held.is_current],
+        "can_delegate": can_delegate and incident.is_open,
+        "role_form": role_form or RoleAssignForm(),
+        "handover_form": RoleHandOverForm(),
+    }
+
+
+def _roles_response(
+    request: PortalRequest, incident: Incident, *, status: int = 200, **forms: Any
+) -> HttpResponse:
+    """After a role change: the roles card for htmx, the page (PRG) otherwise."""
+    if request.htmx:
+        incident.refresh_from_db()
+        context = {
+            "incident": incident,
+            **_roles_context(request, incident, forms.get("role_form")),
+        }
+        return render(request, "incidents/detail.html#roles", context, status=status)
+    if status >= 400:
+        return render_workspace(request, incident, status=status, **forms)
+    return redirect(f"{incident.get_absolute_url()}#roles")
+
+
+@require_http_methods(["GET", "POST"])
+def incident_roles(request: PortalRequest, key: str) -> HttpResponse:
+    incident = access.access_incident(request.user, key)
+    if request.method == "GET":
+        return _roles_response(request, incident)
+    access.require(
+        access.can_delegate(request.user, incident), "Only the incident manager delegates roles."
+    )
+    form = RoleAssignForm(request.POST)
+    if form.is_valid():
+        try:
+            held = actions.assign_role(incident, by=request.user, **form.cleaned_data)
+        except actions.ActionRefused as refusal:
+            _add_refusal(form, refusal)
+        else:
+            messages.success(request, f"{_who(held.person)} is now {held.label}.")
+            return _roles_response(request, incident)
+    return _roles_response(request, incident, status=400, role_form=form)
+
+
+def _role(incident: Incident, pk: int) -> RoleAssignment:
+    return get_object_or_404(
+        RoleAssignment.objects.select_related("person"), incident=incident, pk=pk
+    )
+
+
+def _who(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+@require_POST
+def role_hand_over(request: PortalRequest, key: str, pk: int) -> HttpResponse:
+    incident = access.access_incident(request.user, key)
+    held = _role(incident, pk)
+    access.require(
+        access.can_delegate(request.user, incident), "Only the incident manager hands roles over."
+    )
+    form = RoleHandOverForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose who takes the role over.")
+        return _roles_response(request, incident, status=400)
+    try:
+        new = actions.hand_over_role(held, by=request.user, **form.cleaned_data)
+    except actions.ActionRefused as refusal:
+        messages.error(request, refusal.message)
+        return _roles_response(request, incident, status=409 if refusal.conflict else 400)
+    messages.success(request, f"{_who(new.person)} took over {new.label}.")
+    return _roles_response(request, incident)
+
+
+@require_POST
+def role_release(request: PortalRequest, key: str, pk: int) -> HttpResponse:
+    incident = access.access_incident(request.user, key)
+    held = _role(incident, pk)
+    access.require(access.can_release(request.user, held), "You may not end this role.")
+    try:
+        actions.release_role(held, by=request.user)
+    except actions.ActionRefused as refusal:
+        messages.error(request, refusal.message)
+        return _roles_response(request, incident, status=409 if refusal.conflict else 400)
+    messages.success(request, f"{_who(held.person)} no longer holds {held.label}.")
+    return _roles_response(request, incident)
+
+
+@require_POST
+def incident_break(request: PortalRequest, key: str) -> HttpResponse:
+    """Someone steps away to rest: themselves, or sent by the IM (HANDBOOK §9)."""
+    incident = access.access_incident(request.user, key)
+    ids = _ids([request.POST.get("person", "")])
+    if not ids:
+        messages.error(request, "Say who takes the break.")
+        return render_workspace(request, incident, status=400)
+    person = get_object_or_404(get_user_model(), pk=ids[0])
+    access.require(
+        person.pk == request.user.pk or access.can_delegate(request.user, incident),
+        "Only the incident manager sends someone else on a break.",
+    )
+    actions.record_break(incident, person=person, by=request.user)
+    messages.success(request, f"Break recorded for {_who(person)}.")
+    return redirect(f"{incident.get_absolute_url()}#fatigue")
+
+
+@require_http_methods(["GET", "POST"])
+def incident_assessment(request: PortalRequest, key: str) -> HttpResponse:
+    """The assessment beside the severity matrix; each save is a new revision."""
+    incident = access.access_incident(request.user, key)
+    can_assess = access.can_assess(request.user, incident)
+    revisions = list(incident.assessments.select_related("author"))
+    latest = revisions[0] if revisions else None
+    # A revision starts from the answers of the one before.
+    form = AssessmentForm(request.POST or None, initial=_answers(latest) if latest else {})
+    if request.method == "POST":
+        access.require(can_assess, "Only the incident manager assesses the incident.")
+        if form.is_valid():
+            try:
+                actions.save_assessment(incident, by=request.user, **form.cleaned_data)
+            except actions.ActionRefused as refusal:
+                _add_refusal(form, refusal)
+            else:
+                messages.success(request, f"Assessment of {incident.key} saved to the timeline.")
+                return redirect("incidents:assessment", key=incident.key)
+    suggested = latest.suggested_severity if latest else None
+    return render(
+        request,
+        "incidents/assessment.html",
+        {
+            "incident": incident,
+            "form": form,
+            "latest": latest,
+            "revisions": revisions,
+            "can_assess": can_assess,
+            "can_manage": access.can_manage(request.user, incident),
+            "suggested": suggested,
+            "severities": Severity,
+            "severity_form": SeverityForm(initial={"severity": suggested or incident.severity}),
+            "tab": "assessment",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _answers(assessment: Any) -> dict[str, Any]:
+    return {name: getattr(assessment, name) for name in actions.ASSESSMENT_FIELDS}
 
 
 @require_GET

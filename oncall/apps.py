@@ -6,3 +6,24 @@ class OncallConfig(AppConfig):
 
     name = "oncall"
     verbose_name = "On-call"
+
+    def ready(self) -> None:
+        from config.navigation import NavItem, register
+        from incidents import events, panels
+
+        from . import actions, views
+
+        events.subscribe(events.CREATED, actions.on_incident_created)
+        events.subscribe(events.SEVERITY_CHANGED, actions.on_severity_changed)
+        events.subscribe(events.STATUS_CHANGED, actions.on_status_changed)
+        panels.register(
+            panels.Panel("oncall", "oncall/_panel.html", views.incident_panel, column="side")
+        )
+        register(
+            NavItem(
+                "On call",
+                "oncall:index",
+                order=30,
+                section=("oncall:roster", "oncall:calendar", "oncall:gaps", "oncall:contacts"),
+            )
+        )

@@ -1,12 +1,17 @@
 """Small presentation helpers shared by every page."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+
+from incidents.models import Incident
+from incidents.review import cell
+from incidents.selectors import managing
 
 register = template.Library()
 
@@ -63,3 +68,52 @@ def status_badge(incident: object) -> SafeString:
     status = getattr(incident, "status", "")
     label = getattr(incident, "get_status_display", lambda: status)()
     return format_html('<span class="badge status status-{}">{}</span>', status, label)
+
+
+@register.simple_tag(takes_context=True)
+def person(context: template.Context, user: Any, hide: Incident | None = None) -> SafeString:
+    """A person's name with the key of each open incident they manage beside it, so
+    colleagues see at once who is busy with what (HANDBOOK §3's chat status). ``hide``
+    leaves out the incident the page is already about.
+
+    The look-up runs once per request, whatever the number of names on the page.
+    """
+    if user is None:
+        return mark_safe('<span class="muted">nobody</span>')
+    name = user.get_full_name() or user.get_username()
+    busy = [
+        incident
+        for incident in _managing(context).get(user.pk, [])
+        if hide is None or incident.pk != hide.pk
+    ]
+    keys = format_html_join(
+        "",
+        ' <a class="key busy" href="{}" title="Managing {}">{}</a>',
+        ((incident.get_absolute_url(), incident.key, incident.key) for incident in busy),
+    )
+    return format_html(
+        '<span class="person" title="{}">{}{}</span>', user.get_username(), name, keys
+    )
+
+
+def _managing(context: template.Context) -> dict[int, list[Incident]]:
+    # Kept on the request (or, without one, on this render) so it is looked up once.
+    request = context.get("request")
+    holder: Any = request if request is not None else context.render_context
+    cached = getattr(holder, "hotline_managing", None)
+    if cached is None:
+        viewer = getattr(request, "user", None) or context.get("user")
+        cached = managing(viewer) if viewer is not None else {}
+        holder.hotline_managing = cached
+    return cached
+
+
+@register.filter
+def md_cell(value: object) -> str:
+    """Text kept inside one Markdown table cell: one line, pipes escaped."""
+    return cell(str(value or ""))
+
+
+@register.filter
+def negate(value: timedelta) -> timedelta:
+    return -value

@@ -5,17 +5,7 @@ import json
 import pytest
 
 from comms.transports import TransportError, chat, email, webhook
-from tests.receivers import HttpReceiver, SmtpReceiver, free_port
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpReceiver() as receiver:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = receiver.port
-        settings.EMAIL_USE_TLS = False
-        yield receiver
+from tests.receivers import HttpReceiver, free_port
 
 
 def test_email_reaches_the_smtp_server_with_text_html_and_message_id(smtp):

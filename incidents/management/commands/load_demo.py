@@ -15,7 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents import actions
-from incidents.models import Incident, Product, Service, Team
+from incidents.models import (
+    Affected,
+    EntryKind,
+    Incident,
+    Product,
+    Role,
+    Service,
+    Team,
+    TheoryState,
+)
 
 PASSWORD = "demo"
 # username -> (group, full name); the first four are the documented demo logins.
@@ -51,6 +60,13 @@ PRODUCTS = {
     "public-api": ("Public API", "REST API for integrations"),
     "billing": ("Billing", "Invoices, payments and plans"),
 }
+# The services each product runs on: their deployments are suspects when it is affected.
+PRODUCT_SERVICES = {
+    "web-app": ["web-frontend", "api-gateway", "auth"],
+    "mobile-app": ["api-gateway", "auth"],
+    "public-api": ["api-gateway"],
+    "billing": ["payments-api", "billing-worker"],
+}
 
 
 class Command(BaseCommand):
@@ -71,11 +87,13 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "team": Team.objects.get(slug=team_slug)}
             )
         for slug, (name, description) in PRODUCTS.items():
-            Product.objects.get_or_create(
+            product, _ = Product.objects.get_or_create(
                 slug=slug, defaults={"name": name, "description": description}
             )
+            product.services.add(*Service.objects.filter(slug__in=PRODUCT_SERVICES[slug]))
         if not Incident.objects.exists():
             self._incidents(people)
+        self._workspace(people)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def _people(self) -> dict[str, Any]:
@@ -167,4 +185,89 @@ class Command(BaseCommand):
             severity=3,
             faulty_service=service["unknown"],
             affected_products=[product["mobile-app"]],
+        )
+
+    def _workspace(self, people: dict[str, Any]) -> None:
+        """Roles, an assessment, changes and a theory on the open SSO incident, and the
+        deployments CI/CD reported around it. Skipped once it has an assessment, so a
+        second load (or a database from before the workspace) adds nothing twice."""
+        login = Incident.objects.filter(summary="Login fails for SSO customers").first()
+        if login is None or not login.is_open or login.assessments.exists():
+            return
+        started = login.impact_started_at or login.created_at
+        auth = Service.objects.get(slug="auth")
+        deploy, _ = actions.report_service_change(
+            auth,
+            summary="auth v2.14.0: new SAML library",
+            happened_at=started - timedelta(minutes=10),
+            author="ci-bot",
+            url="https://ci.example.com/auth/deploys/2140",
+            external_id="demo-auth-2140",
+        )
+        actions.report_service_change(
+            Service.objects.get(slug="api-gateway"),
+            summary="Raise the rate limit for /oauth",
+            happened_at=started - timedelta(minutes=70),
+            kind="config",
+            author="priya",
+            external_id="demo-gateway-cfg-88",
+        )
+        actions.report_service_change(
+            Service.objects.get(slug="web-frontend"),
+            summary="Turn on the new login page for 50%",
+            happened_at=started + timedelta(minutes=12),
+            kind="feature_flag",
+            author="lena",
+            external_id="demo-frontend-flag",
+        )
+        lars = people["lars"]
+        actions.assign_role(
+            login, person=people["priya"], role=Role.TECH_LEAD, by=lars, scope="SAML errors"
+        )
+        actions.assign_role(login, person=people["tomas"], role=Role.COMMS_INTERNAL, by=lars)
+        actions.assign_role(
+            login, person=people["manager"], role=Role.CUSTOM, custom_name="Scribe", by=lars
+        )
+        actions.save_assessment(
+            login,
+            by=lars,
+            affected=Affected.SOME,
+            customer_experience="SSO customers land on an error page after signing in.",
+            external_impact="Every customer on SAML single sign-on; password logins work.",
+            internal_impact="Support sees a wave of login tickets.",
+            started_at=started,
+            support_cases=7,
+            social_media=True,
+        )
+        theory = actions.suspect_service_change(login, deploy, by=people["priya"]).theory
+        actions.add_timeline_entry(
+            login,
+            kind=EntryKind.EXPERIMENT,
+            text="Roll back auth on one canary node and compare the /saml/acs error rate.",
+            theory=theory,
+            by=people["priya"],
+        )
+        actions.decide_theory(
+            theory, state=TheoryState.CONFIRMED, by=lars, note="The canary has no errors."
+        )
+        actions.roll_back_service_change(
+            login, deploy, by=people["priya"], how="deploy auth v2.13.4"
+        )
+        actions.save_workstream(
+            login, by=lars, name="Roll back", goal="auth v2.13.4 everywhere", lead=people["priya"]
+        )
+        actions.save_workstream(
+            login,
+            by=lars,
+            name="Customer follow-up",
+            goal="Tell the SSO customers with open cases",
+            lead=people["tomas"],
+        )
+        actions.add_cleanup_task(
+            login,
+            by=lars,
+            title="Add a SAML login check to the deploy pipeline",
+            owner=people["priya"],
+            due=(timezone.now() + timedelta(days=7)).date(),
+            link="https://issues.example.com/AUTH-311",
         )

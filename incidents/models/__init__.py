@@ -1,3 +1,10 @@
+"""The incident record and everything that happens to it; teams, services, products.
+
+The workspace's models live in one module per part of the handbook, imported at the
+end (they refer to the models defined here) and re-exported from here.
+"""
+
+# ruff: noqa: E402  (the modules at the end import the models defined here)
 from __future__ import annotations
 
 from datetime import timedelta
@@ -5,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,6 +59,13 @@ class Product(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     description = models.CharField(max_length=200, blank=True)
     shown_on_status_page = models.BooleanField(default=True)
+    # The services the product runs on: their changes are suspects when it is affected.
+    services = models.ManyToManyField(
+        Service,
+        related_name="products",
+        blank=True,
+        help_text="The services this product runs on.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -96,7 +110,11 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
             return self.none()
         if user.has_perm("incidents.view_restricted_incident"):
             return self
-        return self.filter(Q(restricted=False) | Q(created_by=user) | Q(assignee=user))
+        # Anyone who has held a role took part, so keeps seeing what they worked on.
+        held_a_role = Exists(RoleAssignment.objects.filter(incident=OuterRef("pk"), person=user))
+        return self.filter(
+            Q(restricted=False) | Q(created_by=user) | Q(assignee=user) | held_a_role
+        )
 
     def for_list(self) -> IncidentQuerySet:
         """What every incident row shows, in a constant number of queries."""
@@ -247,6 +265,11 @@ class EntryKind(models.TextChoices):
     STATUS = "status", "Status"
     SEVERITY = "severity", "Severity"
     ASSIGNEE = "assignee", "Incident manager"
+    ROLE = "role", "Role"
+    WORKSTREAM = "workstream", "Workstream"
+    CLEANUP = "cleanup", "Cleanup"
+    BREAK = "break", "Break"
+    REVIEW = "review", "Review"
     EDITED = "edited", "Edited"
 
 
@@ -277,6 +300,8 @@ class TimelineEntry(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     # Structured facts of system entries, such as {"from": "new", "to": "fixing"}.
     data = models.JSONField(default=dict, blank=True)
+    # Set when the author corrected the entry; the earlier versions are its edits.
+    edited_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["occurred_at", "id"]
@@ -294,3 +319,52 @@ class TimelineEntry(models.Model):
     @property
     def is_system(self) -> bool:
         return self.kind not in HUMAN_KINDS
+
+
+from .after import CleanupTask, CleanupTaskQuerySet, Review
+from .assessment import Affected, Assessment
+from .changes import ChangeToken, ServiceChange, ServiceChangeKind
+from .document import (
+    Experiment,
+    IncidentChange,
+    Theory,
+    TheoryState,
+    TimelineEdit,
+    Workstream,
+    WorkstreamState,
+)
+from .roles import Role, RoleAssignment, RoleAssignmentQuerySet
+
+__all__ = [
+    "HUMAN_KINDS",
+    "OPEN_STATUSES",
+    "UNKNOWN_SERVICE_SLUG",
+    "Affected",
+    "Assessment",
+    "ChangeToken",
+    "CleanupTask",
+    "CleanupTaskQuerySet",
+    "EntryKind",
+    "Experiment",
+    "Incident",
+    "IncidentChange",
+    "IncidentQuerySet",
+    "KeyCounter",
+    "Product",
+    "Review",
+    "Role",
+    "RoleAssignment",
+    "RoleAssignmentQuerySet",
+    "Service",
+    "ServiceChange",
+    "ServiceChangeKind",
+    "Severity",
+    "Status",
+    "Team",
+    "Theory",
+    "TheoryState",
+    "TimelineEdit",
+    "TimelineEntry",
+    "Workstream",
+    "WorkstreamState",
+]

@@ -4,6 +4,7 @@ Each action runs in one transaction, locks what it reads before writing, writes 
 timeline entry per change and announces it through ``events`` for other apps.
 """
 
+# ruff: noqa: E402  (the workspace modules at the end import the helpers defined here)
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -16,17 +17,22 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import events
-from .models import (
+from .. import events
+from ..models import (
     HUMAN_KINDS,
     OPEN_STATUSES,
     EntryKind,
+    Experiment,
     Incident,
+    IncidentChange,
     KeyCounter,
     Product,
+    Role,
+    RoleAssignment,
     Service,
     Severity,
     Status,
+    Theory,
     TimelineEntry,
 )
 
@@ -197,6 +203,7 @@ def claim_incident(incident: Incident, *, by: User) -> Incident:
     current.assignee = by
     current.status = Status.FIXING
     current.save(update_fields=["assignee", "status", "updated_at"])
+    _sync_manager_role(current, previous=None, by=by)
     _record(current, EntryKind.ASSIGNEE, by, f"{_name(by)} claimed the incident.", to=_name(by))
     events.publish(events.ASSIGNEE_CHANGED, current, by=by, previous=None)
     if old != current.status:
@@ -293,6 +300,7 @@ def assign_incident(incident: Incident, *, assignee: User | None, by: User) -> I
     previous = current.assignee
     current.assignee = assignee
     current.save(update_fields=["assignee", "updated_at"])
+    _sync_manager_role(current, previous=previous, by=by)
     text = (
         f"{_name(by)} handed the incident to {_name(assignee)}."
         if assignee
@@ -356,7 +364,17 @@ def add_timeline_entry(
     text: str,
     by: User,
     occurred_at: datetime | None = None,
+    how: str = "",
+    why: str = "",
+    undo: str = "",
+    theory: Theory | None = None,
 ) -> TimelineEntry:
+    """Log what happened. A change also gets its row in the changes table (with how,
+    why and how to undo it), a theory its verdict, an experiment the theory it tests.
+
+    Each writer inserts its own rows and never rewrites a shared one, so people adding
+    at once lose nothing (the incident's ``updated_at`` is a plain UPDATE, not a
+    read-modify-write)."""
     if kind not in HUMAN_KINDS:
         choices = ", ".join(HUMAN_KINDS)
         raise ActionRefused(f"Choose a kind: {choices}.", field="kind")
@@ -365,6 +383,8 @@ def add_timeline_entry(
         raise ActionRefused("Write what happened.", field="text")
     if occurred_at is not None and occurred_at > timezone.now() + FUTURE_TOLERANCE:
         raise ActionRefused("This time is in the future.", field="occurred_at")
+    if theory is not None and (kind != EntryKind.EXPERIMENT or theory.incident_id != incident.pk):
+        raise ActionRefused("Link an experiment to a theory of this incident.", field="theory")
     entry = TimelineEntry.objects.create(
         incident=incident,
         kind=kind,
@@ -372,6 +392,104 @@ def add_timeline_entry(
         author=by,
         occurred_at=occurred_at or timezone.now(),
     )
+    if kind == EntryKind.CHANGE:
+        IncidentChange.objects.create(
+            entry=entry, incident=incident, how=how.strip(), why=why.strip(), undo=undo.strip()
+        )
+    elif kind == EntryKind.THEORY:
+        Theory.objects.create(entry=entry, incident=incident)
+    elif kind == EntryKind.EXPERIMENT:
+        Experiment.objects.create(entry=entry, incident=incident, theory=theory)
     # Touch the incident so change markers (lists, dashboards) see the new entry.
-    Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
+    _touch(incident)
     return entry
+
+
+def _sync_manager_role(incident: Incident, *, previous: User | None, by: User | None) -> None:
+    """Keep the IM role in step with the assignee: the old one's role ends, the new
+    one's starts. Called by the actions that change the assignee, inside their lock."""
+    now = timezone.now()
+    if previous is not None:
+        RoleAssignment.objects.current().filter(
+            incident=incident, person=previous, role=Role.INCIDENT_MANAGER
+        ).update(ended_at=now, ended_by=by)
+    if incident.assignee is not None:
+        held = RoleAssignment.objects.current().filter(
+            incident=incident, person=incident.assignee, role=Role.INCIDENT_MANAGER
+        )
+        if not held.exists():
+            RoleAssignment.objects.create(
+                incident=incident,
+                person=incident.assignee,
+                role=Role.INCIDENT_MANAGER,
+                started_at=now,
+                assigned_by=by,
+            )
+
+
+def _touch(incident: Incident) -> None:
+    Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
+
+
+# The workspace's actions live in one module per part of the handbook. They import the
+# helpers above, so they are imported last, and re-exported so every caller keeps
+# writing ``actions.assign_role(...)``.
+from .after import (
+    add_cleanup_task,
+    complete_cleanup_task,
+    complete_review,
+    save_review,
+    start_review,
+)
+from .assessment import ASSESSMENT_FIELDS, save_assessment
+from .breaks import record_break
+from .changes import (
+    change_token_for,
+    issue_change_token,
+    report_service_change,
+    roll_back_service_change,
+    suspect_service_change,
+)
+from .document import (
+    WORKSTREAM_FIELDS,
+    decide_theory,
+    edit_timeline_entry,
+    save_workstream,
+    undo_change,
+)
+from .roles import assign_role, hand_over_role, release_role
+
+__all__ = [
+    "ASSESSMENT_FIELDS",
+    "EDITABLE_FIELDS",
+    "FUTURE_TOLERANCE",
+    "TRANSITIONS",
+    "WORKSTREAM_FIELDS",
+    "ActionRefused",
+    "add_cleanup_task",
+    "add_timeline_entry",
+    "assign_incident",
+    "assign_role",
+    "change_severity",
+    "change_token_for",
+    "claim_incident",
+    "complete_cleanup_task",
+    "complete_review",
+    "create_incident",
+    "decide_theory",
+    "edit_timeline_entry",
+    "hand_over_role",
+    "issue_change_token",
+    "record_break",
+    "release_role",
+    "report_service_change",
+    "roll_back_service_change",
+    "save_assessment",
+    "save_review",
+    "save_workstream",
+    "start_review",
+    "suspect_service_change",
+    "transition_incident",
+    "undo_change",
+    "update_incident",
+]

@@ -1,0 +1,59 @@
+"""Who may draft, review and publish communications. Every interface asks here first."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from incidents.access import access_incident
+from incidents.models import Incident
+from incidents.selectors import current_roles
+
+from .models import Communication
+
+User = AuthUser | AnonymousUser
+
+# Role labels start with these ("Communications manager (external)", ...).
+PUBLISHING_ROLES = ("incident manager", "communications manager")
+
+
+def holds_publishing_role(user: User, incident: Incident) -> bool:
+    return any(
+        holder.person.pk == user.pk and holder.role.lower().startswith(PUBLISHING_ROLES)
+        for holder in current_roles(incident)
+    )
+
+
+def can_publish(user: User, incident: Incident) -> bool:
+    """HANDBOOK §7: incident managers and the incident's communications managers."""
+    return user.has_perm("incidents.publish_communication") or holds_publishing_role(user, incident)
+
+
+def can_draft(user: User, incident: Incident) -> bool:
+    """Responders may write drafts and ask someone who can publish to review them."""
+    return can_publish(user, incident) or user.has_perm("incidents.add_timelineentry")
+
+
+def can_view_internal_page(user: User) -> bool:
+    return user.has_perm("incidents.view_incident")
+
+
+def access_communication(user: User, pk: int) -> Communication:
+    """The communication if the user may see its incident; 404 otherwise."""
+    try:
+        communication = Communication.objects.select_related("incident").get(pk=pk)
+    except Communication.DoesNotExist:
+        raise Http404("No such communication.") from None
+    access_incident(user, communication.incident.key)
+    return communication
+
+
+def can_manage_lists(user: User) -> bool:
+    return user.has_perm("comms.change_distributionlist")
+
+
+def require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)

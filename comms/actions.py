@@ -1,0 +1,541 @@
+"""Every change communications make: drafts, review, publishing, subscriptions, and the
+messages (e-mail, chat, webhooks) they cause.
+
+Each action is one transaction. Messages are outbox rows written in that transaction and
+sent after commit (see ``outbox``), so a rolled-back change never sends anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents import events
+from incidents.actions import ActionRefused
+from incidents.models import (
+    OPEN_STATUSES,
+    EntryKind,
+    Incident,
+    Product,
+    Status,
+    TimelineEntry,
+)
+from incidents.selectors import current_roles
+
+from .content import (
+    checklist,
+    external_name,
+    needs_checklist,
+    site_url,
+    template_fields,
+    topic,
+)
+from .models import (
+    Audience,
+    ChatMessage,
+    ChatWebhook,
+    Communication,
+    Component,
+    ComponentStatus,
+    DistributionList,
+    Kind,
+    OutboundEmail,
+    PageStatus,
+    State,
+    StatusPageIncident,
+    Subscriber,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
+from .outbox import queue
+
+__all__ = ["ActionRefused"]
+
+# Drafting, review, publishing ---------------------------------------------------------
+
+EDITABLE_FIELDS = (
+    "summary",
+    "current_status",
+    "next_steps",
+    "customer_impact",
+    "internal_customers_affected",
+    "external_customers_affected",
+    "root_cause",
+    "eta",
+    "next_update",
+    "next_update_at",
+    "page_status",
+    "component_status",
+)
+
+
+def _record(incident: Incident, by: User | None, text: str, **data: Any) -> None:
+    # Incidents has no communications entry kind yet: a note without an author (so no
+    # one can edit it as their own), naming the actor in its text and data.
+    TimelineEntry.objects.create(
+        incident=incident,
+        kind=EntryKind.NOTE,
+        author=None,
+        text=text,
+        data={"comms": {**data, "by": by.get_username() if by else None}},
+    )
+
+
+def label(communication: Communication) -> str:
+    return (
+        f"{communication.get_audience_display().lower()} {communication.get_kind_display().lower()}"
+    )
+
+
+@transaction.atomic
+def draft_communication(
+    incident: Incident, *, audience: str, kind: str, by: User, **fields: Any
+) -> Communication:
+    if audience not in Audience.values:
+        raise ActionRefused("Choose internal or external.", field="audience")
+    if kind not in Kind.values:
+        raise ActionRefused("Choose initial, follow-up or final.", field="kind")
+    if audience == Audience.EXTERNAL and incident.restricted:
+        raise ActionRefused(
+            "Restricted incidents are never shown on the public status page.", field="audience"
+        )
+    values = template_fields(incident, audience=audience, kind=kind)
+    values.update({name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
+    communication = Communication.objects.create(
+        incident=incident, audience=audience, kind=kind, author=by, **values
+    )
+    _record(incident, by, f"{by.get_username()} drafted the {label(communication)}.")
+    return communication
+
+
+def _lock(communication: Communication) -> Communication:
+    return (
+        Communication.objects.select_for_update()
+        .select_related("incident")
+        .get(pk=communication.pk)
+    )
+
+
+@transaction.atomic
+def update_communication(communication: Communication, *, by: User, **fields: Any) -> Communication:
+    current = _lock(communication)
+    if current.is_published:
+        raise ActionRefused("A published communication cannot change; write a follow-up.")
+    changed = [name for name in EDITABLE_FIELDS if name in fields]
+    for name in changed:
+        setattr(current, name, fields[name])
+    if changed:
+        current.save(update_fields=[*changed, "updated_at"])
+    return current
+
+
+@transaction.atomic
+def request_review(communication: Communication, *, reviewer: User, by: User) -> Communication:
+    current = _lock(communication)
+    if current.is_published:
+        raise ActionRefused("This communication is already published.")
+    if reviewer.pk == by.pk:
+        raise ActionRefused("Ask someone else for a second opinion.", field="reviewer")
+    current.state = State.IN_REVIEW
+    current.review_requested_from = reviewer
+    current.save(update_fields=["state", "review_requested_from", "updated_at"])
+    _record(
+        current.incident,
+        by,
+        f"{by.get_username()} asked {reviewer.get_username()} to review the {label(current)}.",
+        reviewer=reviewer.get_username(),
+    )
+    return current
+
+
+@transaction.atomic
+def publish_communication(communication: Communication, *, by: User) -> Communication:
+    """Publish to its status page, e-mail its audience, post to chat and webhooks."""
+    current = _lock(communication)
+    incident = Incident.objects.select_for_update().get(pk=current.incident_id)
+    if current.is_published:
+        raise ActionRefused("This communication is already published.", conflict=True)
+    if current.audience == Audience.EXTERNAL and incident.restricted:
+        raise ActionRefused("Restricted incidents are never shown on the public status page.")
+    if needs_checklist(current):
+        for check in checklist(current):
+            if not check.done:
+                raise ActionRefused(f"{check.label} is missing: {check.hint}", field=check.field)
+    if not current.summary.strip():
+        raise ActionRefused("Write the message first.", field="summary")
+    reviewer = None
+    if current.state == State.IN_REVIEW and by.pk != current.author_id:
+        reviewer = by
+    if (
+        current.audience == Audience.EXTERNAL
+        and settings.COMMS_EXTERNAL_REVIEW_REQUIRED
+        and reviewer is None
+    ):
+        raise ActionRefused(
+            "External updates need a review: send it for review to someone else, who publishes."
+        )
+    now = timezone.now()
+    if current.kind == Kind.FINAL:
+        current.page_status = PageStatus.RESOLVED
+        current.next_update_at = None
+    page = _update_page(incident, current, now)
+    current.page_incident = page
+    current.state = State.PUBLISHED
+    current.reviewer = reviewer
+    current.published_by = by
+    current.published_at = now
+    current.save()
+    if current.audience == Audience.EXTERNAL and current.component_status:
+        _set_components(page.products.all(), current.component_status, now)
+    _record(
+        incident,
+        by,
+        f"{by.get_username()} published the {label(current)}"
+        + (f", reviewed by {reviewer.get_username()}" if reviewer else "")
+        + f": {current.summary}",
+        communication=current.pk,
+    )
+    _mail_communication(current)
+    _post_chat(incident, f"{incident.key}: {label(current)} published. {current.summary}")
+    _queue_webhooks(
+        WebhookEvent.COMMUNICATION_PUBLISHED,
+        incident,
+        communication={
+            "id": current.pk,
+            "audience": current.audience,
+            "kind": current.kind,
+            "summary": current.summary,
+            "published_at": now.isoformat(),
+        },
+    )
+    return current
+
+
+def _update_page(
+    incident: Incident, communication: Communication, now: datetime
+) -> StatusPageIncident:
+    name = str(incident) if communication.audience == Audience.INTERNAL else external_name(incident)
+    page, _ = StatusPageIncident.objects.get_or_create(
+        incident=incident, audience=communication.audience, defaults={"name": name}
+    )
+    page.name = name
+    page.status = communication.page_status
+    page.updated_at = now
+    page.resolved_at = now if communication.page_status == PageStatus.RESOLVED else None
+    page.save()
+    page.products.set(incident.affected_products.all())
+    return page
+
+
+def _set_components(products: Iterable[Product], status: str, now: datetime) -> None:
+    for product in products:
+        Component.objects.update_or_create(
+            product=product, defaults={"status": status, "updated_at": now}
+        )
+
+
+@transaction.atomic
+def set_component_status(product: Product, *, status: str, by: User) -> Component:
+    if status not in ComponentStatus.values:
+        raise ActionRefused(f"Unknown component status {status!r}.", field="status")
+    component, _ = Component.objects.update_or_create(
+        product=product, defaults={"status": status, "updated_at": timezone.now()}
+    )
+    return component
+
+
+# E-mail -------------------------------------------------------------------------------
+
+
+def _message_id(*parts: object) -> str:
+    digest = hashlib.sha256(":".join(str(part) for part in parts).encode()).hexdigest()[:24]
+    return f"<{digest}@{settings.COMMS_MESSAGE_ID_DOMAIN}>"
+
+
+def internal_recipients() -> list[str]:
+    """The default list's addresses and its teams' members, each once."""
+    lists = DistributionList.objects.filter(is_default=True).prefetch_related("teams__members")
+    seen: dict[str, None] = {}
+    for distribution in lists:
+        for address in distribution.address_list():
+            seen.setdefault(address.lower())
+        for team in distribution.teams.all():
+            for member in team.members.all():
+                if member.email:
+                    seen.setdefault(member.email.lower())
+    return list(seen)
+
+
+def _subscribers_for(communication: Communication) -> list[Subscriber]:
+    products = communication.incident.affected_products.all()
+    return list(
+        Subscriber.objects.filter(confirmed_at__isnull=False)
+        .filter(Q(products__isnull=True) | Q(products__in=products))
+        .distinct()
+    )
+
+
+def _mail_communication(communication: Communication) -> None:
+    incident = communication.incident
+    context: dict[str, Any] = {
+        "communication": communication,
+        "incident": incident,
+        "current_status": Communication.bullets(communication.current_status),
+        "next_steps": Communication.bullets(communication.next_steps),
+    }
+    rows: list[OutboundEmail] = []
+    if communication.audience == Audience.INTERNAL:
+        context["page_url"] = site_url(reverse("comms:internal_status"))
+        context["incident_url"] = site_url(incident.get_absolute_url())
+        text = render_to_string("comms/email/internal.txt", context)
+        html = render_to_string("comms/email/internal.html", context)
+        rows = [
+            OutboundEmail(
+                communication=communication,
+                to=address,
+                subject=communication.subject,
+                text=text,
+                html=html,
+                message_id=_message_id("comm", communication.pk, address),
+            )
+            for address in internal_recipients()
+        ]
+    else:
+        context["page_url"] = site_url(reverse("comms:public_status"))
+        context["name"] = external_name(incident)
+        for subscriber in _subscribers_for(communication):
+            context["unsubscribe_url"] = site_url(
+                reverse("comms:unsubscribe", args=[subscriber.unsubscribe_token])
+            )
+            rows.append(
+                OutboundEmail(
+                    communication=communication,
+                    to=subscriber.email,
+                    subject=f"{external_name(incident)}: {communication.get_page_status_display()}",
+                    text=render_to_string("comms/email/external.txt", context),
+                    html=render_to_string("comms/email/external.html", context),
+                    message_id=_message_id("comm", communication.pk, subscriber.email),
+                )
+            )
+    queue(OutboundEmail, rows, "send_email")
+
+
+# Next-update reminders ----------------------------------------------------------------
+
+
+def _reminder_recipients(incident: Incident) -> list[str]:
+    """The communications managers, or the IM when there is none (HANDBOOK §7)."""
+    holders = current_roles(incident)
+    comms = [h.person for h in holders if h.role.lower().startswith("communications manager")]
+    people = comms or [h.person for h in holders if h.role.lower() == "incident manager"]
+    if not people and incident.assignee is not None:
+        people = [incident.assignee]
+    return sorted({person.email for person in people if person.email})
+
+
+@transaction.atomic
+def send_due_reminders() -> int:
+    """Remind whoever publishes that a promised update is due soon; once per promise,
+    and only for the newest published update of an open incident."""
+    lead = timezone.now() + timedelta(minutes=settings.COMMS_REMINDER_MINUTES)
+    newer = Communication.objects.filter(
+        incident=OuterRef("incident"),
+        state=State.PUBLISHED,
+        published_at__gt=OuterRef("published_at"),
+    )
+    due = (
+        Communication.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            state=State.PUBLISHED,
+            reminded_at__isnull=True,
+            next_update_at__lte=lead,
+            incident__status__in=OPEN_STATUSES,
+        )
+        .exclude(Exists(newer))
+        .select_related("incident")
+    )
+    count = 0
+    for communication in due:
+        incident = communication.incident
+        url = site_url(incident.get_absolute_url())
+        text = (
+            f"The next update on {incident.key} is due {communication.next_update_at:%H:%M %Z} "
+            f"({communication.next_update or 'as promised'}).\n\nDraft it here: {url}\n"
+        )
+        queue(
+            OutboundEmail,
+            [
+                OutboundEmail(
+                    communication=communication,
+                    to=address,
+                    subject=f"Update due: {communication.subject}",
+                    text=text,
+                    message_id=_message_id("reminder", communication.pk, address),
+                )
+                for address in _reminder_recipients(incident)
+            ],
+            "send_email",
+        )
+        communication.reminded_at = timezone.now()
+        communication.save(update_fields=["reminded_at"])
+        _record(incident, None, f"Reminded that the next update is due ({label(communication)}).")
+        count += 1
+    return count
+
+
+# Subscriptions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def subscribe(email: str, *, products: Iterable[Product] = ()) -> Subscriber:
+    """Double opt-in: a confirmation mail; subscribing again re-sends it, and an already
+    confirmed subscriber just gets the new product choice."""
+    email = email.strip().lower()
+    subscriber, _ = Subscriber.objects.get_or_create(email=email)
+    subscriber.products.set(products)
+    if subscriber.confirmed:
+        return subscriber
+    context = {
+        "confirm_url": site_url(reverse("comms:confirm", args=[subscriber.confirm_token])),
+        "unsubscribe_url": site_url(
+            reverse("comms:unsubscribe", args=[subscriber.unsubscribe_token])
+        ),
+    }
+    queue(
+        OutboundEmail,
+        [
+            OutboundEmail(
+                to=email,
+                subject="Confirm your status updates subscription",
+                text=render_to_string("comms/email/confirm.txt", context),
+                message_id=_message_id("confirm", subscriber.pk, uuid.uuid4()),
+            )
+        ],
+        "send_email",
+    )
+    return subscriber
+
+
+@transaction.atomic
+def confirm_subscription(token: str) -> Subscriber | None:
+    subscriber = Subscriber.objects.select_for_update().filter(confirm_token=token).first()
+    if subscriber is not None and subscriber.confirmed_at is None:
+        subscriber.confirmed_at = timezone.now()
+        subscriber.save(update_fields=["confirmed_at"])
+    return subscriber
+
+
+@transaction.atomic
+def unsubscribe(token: str) -> bool:
+    deleted, _ = Subscriber.objects.filter(unsubscribe_token=token).delete()
+    return bool(deleted)
+
+
+# Chat and webhooks, from incident events ----------------------------------------------
+
+
+def _team_webhook(incident: Incident) -> ChatWebhook | None:
+    team = incident.faulty_service.team
+    if team is None:
+        return None
+    return ChatWebhook.objects.filter(team=team, active=True).first()
+
+
+def _post_chat(incident: Incident, text: str, *, with_topic: bool = False) -> None:
+    hook = _team_webhook(incident)
+    if hook is None:
+        return
+    title = f"#{incident.chat_room or incident.key}"
+    if with_topic:
+        text = f"{text}\nTopic: {topic(incident)}"
+    queue(
+        ChatMessage,
+        [ChatMessage(webhook=hook, incident=incident, title=title, text=text)],
+        "send_chat",
+    )
+
+
+def incident_payload(incident: Incident) -> dict[str, Any]:
+    """What outside tools learn. A restricted (security) incident's summary stays in the
+    portal: its key and link let an authorised reader follow it there."""
+    return {
+        "key": incident.key,
+        "summary": "" if incident.restricted else incident.summary,
+        "severity": incident.severity,
+        "status": incident.status,
+        "restricted": incident.restricted,
+        "url": site_url(incident.get_absolute_url()),
+    }
+
+
+def _queue_webhooks(event: str, incident: Incident, **data: Any) -> None:
+    event_id = uuid.uuid4()
+    payload = {
+        "id": str(event_id),
+        "event": event,
+        "created_at": timezone.now().isoformat(),
+        "data": {"incident": incident_payload(incident), **data},
+    }
+    rows = [
+        WebhookDelivery(webhook=hook, event=event, event_id=event_id, payload=payload)
+        for hook in Webhook.objects.filter(active=True)
+        if event in hook.events
+    ]
+    queue(WebhookDelivery, rows, "send_webhook")
+
+
+def on_incident_event(event: events.IncidentEvent) -> None:
+    """Runs inside the incident action's transaction: rows commit or roll back with it."""
+    incident = event.incident
+    by = f" by @{event.by.get_username()}" if event.by is not None else ""
+    if event.name == events.CREATED:
+        _post_chat(
+            incident,
+            f"{incident.key} created{by}: SEV {incident.severity} {incident.summary}",
+            with_topic=True,
+        )
+        _queue_webhooks(WebhookEvent.CREATED, incident)
+    elif event.name == events.SEVERITY_CHANGED:
+        previous = event.data.get("previous")
+        _post_chat(
+            incident,
+            f"{incident.key} severity {previous} → {incident.severity}{by}.",
+            with_topic=True,
+        )
+        _queue_webhooks(WebhookEvent.SEVERITY_CHANGED, incident, previous=previous)
+    elif event.name == events.STATUS_CHANGED:
+        previous = event.data.get("previous")
+        label = Status(incident.status).label.lower()
+        _post_chat(incident, f"{incident.key} is {label}{by}.", with_topic=True)
+        _queue_webhooks(WebhookEvent.STATUS_CHANGED, incident, previous=previous)
+        if incident.status == Status.RESOLVED:
+            _queue_webhooks(WebhookEvent.RESOLVED, incident)
+    elif event.name in (events.ASSIGNEE_CHANGED, events.ROLE_CHANGED):
+        line = (
+            f"{incident.key} claimed{by}."
+            if event.name == events.ASSIGNEE_CHANGED and event.data.get("previous") is None
+            else f"{incident.key} roles changed{by}."
+        )
+        _post_chat(incident, line, with_topic=True)
+        _queue_webhooks(WebhookEvent.ROLE_CHANGED, incident)
+
+
+SUBSCRIBED_EVENTS = (
+    events.CREATED,
+    events.SEVERITY_CHANGED,
+    events.STATUS_CHANGED,
+    events.ASSIGNEE_CHANGED,
+    events.ROLE_CHANGED,
+)

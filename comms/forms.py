@@ -1,0 +1,55 @@
+from django import forms
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+
+from incidents.models import Product
+
+from .actions import EDITABLE_FIELDS
+from .models import Audience, Communication, Kind
+
+
+class DraftForm(forms.Form):
+    audience = forms.ChoiceField(choices=Audience.choices)
+    kind = forms.ChoiceField(choices=Kind.choices)
+
+
+class CommunicationForm(forms.ModelForm):
+    class Meta:
+        model = Communication
+        fields = EDITABLE_FIELDS
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 3}),
+            "current_status": forms.Textarea(attrs={"rows": 4}),
+            "next_steps": forms.Textarea(attrs={"rows": 4}),
+            "customer_impact": forms.Textarea(attrs={"rows": 2}),
+            "root_cause": forms.Textarea(attrs={"rows": 2}),
+            "next_update_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
+        }
+
+
+def reviewers() -> QuerySet[User]:
+    """People who may publish: they are the ones whose second opinion lets it go out."""
+    perm = Q(groups__permissions__codename="publish_communication") | Q(
+        user_permissions__codename="publish_communication"
+    )
+    return User.objects.filter(perm | Q(is_superuser=True), is_active=True).distinct()
+
+
+class ReviewForm(forms.Form):
+    reviewer = forms.ModelChoiceField(queryset=User.objects.none())
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["reviewer"].queryset = reviewers()  # type: ignore[attr-defined]
+
+
+class SubscribeForm(forms.Form):
+    email = forms.EmailField(label="E-mail")
+    products = forms.ModelMultipleChoiceField(
+        queryset=Product.objects.filter(shown_on_status_page=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave empty to hear about every product.",
+    )

@@ -1,0 +1,394 @@
+"""Communications, the two status pages, and the outbox of every message sent out.
+
+Outbox rows (``OutboundEmail``, ``ChatMessage``, ``WebhookDelivery``) are written in the
+transaction of the change that causes them and sent by Celery after commit; their
+``status`` and ``attempts`` are the record of every delivery.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import Incident, Product, Team
+
+
+class Audience(models.TextChoices):
+    INTERNAL = "internal", "Internal"
+    EXTERNAL = "external", "External"
+
+
+class Kind(models.TextChoices):
+    INITIAL = "initial", "Initial"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    FINAL = "final", "Final"
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    PUBLISHED = "published", "Published"
+
+
+class PageStatus(models.TextChoices):
+    """Status-page incident statuses, named as Atlassian Statuspage names them."""
+
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+
+
+class ComponentStatus(models.TextChoices):
+    OPERATIONAL = "operational", "Operational"
+    DEGRADED = "degraded_performance", "Degraded performance"
+    PARTIAL = "partial_outage", "Partial outage"
+    MAJOR = "major_outage", "Major outage"
+    MAINTENANCE = "under_maintenance", "Under maintenance"
+
+
+class Component(models.Model):
+    """A product as the status pages show it."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="component")
+    status = models.CharField(
+        max_length=24, choices=ComponentStatus.choices, default=ComponentStatus.OPERATIONAL
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["product__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ComponentStatus.values), name="component_status_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name}: {self.get_status_display()}"
+
+
+class StatusPageIncident(models.Model):
+    """The incident as one status page shows it: at most one per incident and audience."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="page_incidents")
+    audience = models.CharField(max_length=10, choices=Audience.choices)
+    name = models.CharField(max_length=300)
+    status = models.CharField(
+        max_length=16, choices=PageStatus.choices, default=PageStatus.INVESTIGATING
+    )
+    products = models.ManyToManyField(Product, related_name="page_incidents", blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "audience"], name="page_incident_one_per_audience"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PageStatus.values), name="page_incident_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def public_id(self) -> str:
+        """The id the public feeds use: no key or number that hints at internal volume."""
+        return f"inc-{self.pk}"
+
+
+class Communication(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="communications")
+    audience = models.CharField(max_length=10, choices=Audience.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    # HANDBOOK §8: what a follow-up must say.
+    summary = models.TextField(
+        help_text="One or two sentences: the current status and impact.",
+    )
+    current_status = models.TextField(blank=True, help_text="2-4 bullets, one per line.")
+    next_steps = models.TextField(blank=True, help_text="2-4 bullets, one per line.")
+    customer_impact = models.TextField(
+        blank=True, help_text="What are customers actually experiencing?"
+    )
+    internal_customers_affected = models.CharField(
+        max_length=100, blank=True, help_text='How many internal customers? "unknown" is fine.'
+    )
+    external_customers_affected = models.CharField(
+        max_length=100, blank=True, help_text='How many external customers? "unknown" is fine.'
+    )
+    root_cause = models.TextField(blank=True, help_text='The root cause, or "unknown".')
+    eta = models.CharField(
+        "ETA", max_length=200, blank=True, help_text='When recovery is expected, or "unknown".'
+    )
+    next_update = models.CharField(
+        "next update",
+        max_length=200,
+        blank=True,
+        help_text="When and where the next update will be sent.",
+    )
+    next_update_at = models.DateTimeField(
+        "next update at",
+        null=True,
+        blank=True,
+        help_text="The promise becomes a deadline on the incident.",
+    )
+    page_status = models.CharField(
+        "status-page status",
+        max_length=16,
+        choices=PageStatus.choices,
+        default=PageStatus.INVESTIGATING,
+    )
+    component_status = models.CharField(
+        "products' status",
+        max_length=24,
+        choices=ComponentStatus.choices,
+        blank=True,
+        help_text="External updates set the affected products' status on the public page.",
+    )
+    page_incident = models.ForeignKey(
+        StatusPageIncident,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="updates",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="communications"
+    )
+    review_requested_from = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="review_requests",
+        null=True,
+        blank=True,
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reviewed_communications",
+        null=True,
+        blank=True,
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="published_communications",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    # When the communications manager (or IM) was reminded that next_update_at nears.
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=State.values), name="communication_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=State.PUBLISHED) | Q(published_at__isnull=False),
+                name="communication_published_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["incident", "state"], name="communication_by_state")]
+
+    def __str__(self) -> str:
+        return f"{self.incident.key} {self.get_audience_display()} {self.get_kind_display()}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.state == State.PUBLISHED
+
+    @property
+    def subject(self) -> str:
+        """HANDBOOK §5 and §8: the internal name is also the e-mail subject."""
+        return str(self.incident)
+
+    @staticmethod
+    def bullets(text: str) -> list[str]:
+        return [line.strip().lstrip("-*• ").strip() for line in text.splitlines() if line.strip()]
+
+
+class DistributionList(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    addresses = models.TextField(blank=True, help_text="One e-mail address per line.")
+    teams = models.ManyToManyField(
+        Team,
+        related_name="distribution_lists",
+        blank=True,
+        help_text="Every member of these teams receives the list's mail.",
+    )
+    is_default = models.BooleanField(
+        "incident communications",
+        default=False,
+        help_text="The list that receives every internal incident communication.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_list"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def address_list(self) -> list[str]:
+        return [line.strip() for line in self.addresses.splitlines() if line.strip()]
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Subscriber(models.Model):
+    """A customer following the public page by e-mail; no products means all of them."""
+
+    email = models.EmailField(unique=True)
+    products = models.ManyToManyField(Product, related_name="subscribers", blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirm_token = models.CharField(max_length=64, unique=True, default=_token)
+    unsubscribe_token = models.CharField(max_length=64, unique=True, default=_token)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class Delivery(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutboxRow(models.Model):
+    """One message to send. ``claimed_at`` is the lease of the worker sending it."""
+
+    status = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    receipt = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutboundEmail(OutboxRow):
+    communication = models.ForeignKey(
+        Communication, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
+    )
+    to = models.EmailField()
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    # Also the idempotency key: one row per message, and receivers drop repeats.
+    message_id = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="email_outbox_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to}"
+
+
+class ChatFormat(models.TextChoices):
+    SLACK = "slack", "Slack-compatible"
+    TEAMS = "teams", "Microsoft Teams"
+
+
+class ChatWebhook(models.Model):
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="chat_webhook")
+    url = models.URLField(max_length=500)
+    format = models.CharField(max_length=10, choices=ChatFormat.choices, default=ChatFormat.SLACK)
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.team.name} chat"
+
+
+class ChatMessage(OutboxRow):
+    webhook = models.ForeignKey(ChatWebhook, on_delete=models.CASCADE, related_name="messages")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="chat_messages")
+    title = models.CharField(max_length=300, blank=True)
+    text = models.TextField()
+    idempotency_key = models.CharField(max_length=100, unique=True, default=uuid.uuid4)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="chat_outbox_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.incident.key}: {self.text[:60]}"
+
+
+class WebhookEvent(models.TextChoices):
+    CREATED = "incident.created", "Incident created"
+    SEVERITY_CHANGED = "incident.severity_changed", "Severity changed"
+    STATUS_CHANGED = "incident.status_changed", "Status changed"
+    ROLE_CHANGED = "incident.role_changed", "Role changed"
+    COMMUNICATION_PUBLISHED = "communication.published", "Communication published"
+    RESOLVED = "incident.resolved", "Incident resolved"
+
+
+class Webhook(models.Model):
+    """An outside tool that follows incidents: receives signed JSON for chosen events."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100, default=_token)
+    events = models.JSONField(default=list, help_text="The event names it receives.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(OutboxRow):
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    # Sent to the receiver too, so it can drop a repeat.
+    event_id = models.UUIDField(default=uuid.uuid4)
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "event_id"], name="one_delivery_per_event")
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="webhook_outbox_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.webhook}"

@@ -1,0 +1,202 @@
+"""The status document (HANDBOOK §3): one printable page per incident, and the forms
+that add to it. Every write goes through ``actions``; every view asks ``access``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.forms import Form
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from config.http import PortalRequest
+
+from . import access, actions, selectors
+from .forms import (
+    ChangeForm,
+    EntryEditForm,
+    ExperimentForm,
+    TheoryDecisionForm,
+    TheoryForm,
+    WorkstreamForm,
+)
+from .models import (
+    EntryKind,
+    Incident,
+    IncidentChange,
+    ServiceChange,
+    Theory,
+    TimelineEntry,
+    Workstream,
+)
+
+
+def _document(
+    request: PortalRequest, incident: Incident, *, status: int = 200, **forms: Form
+) -> HttpResponse:
+    user = request.user
+    theories = list(
+        incident.theories.select_related("entry__author", "decided_by").prefetch_related(
+            "experiments__entry__author"
+        )
+    )
+    context: dict[str, Any] = {
+        "incident": incident,
+        "tab": "document",
+        "roles": selectors.current_roles(incident),
+        "changes": incident.changes.select_related("entry__author", "undone_by"),
+        "workstreams": incident.workstreams.select_related("lead"),
+        "observations": incident.timeline.filter(kind=EntryKind.OBSERVATION).select_related(
+            "author"
+        ),
+        "theories": theories,
+        "loose_experiments": incident.experiments.filter(theory__isnull=True).select_related(
+            "entry__author"
+        ),
+        "decisions": incident.timeline.filter(kind=EntryKind.DECISION).select_related("author"),
+        "entries": incident.timeline.select_related("author").prefetch_related("edits"),
+        "can_add": access.can_add_entry(user, incident),
+        "change_form": forms.get("change_form") or ChangeForm(),
+        "theory_form": forms.get("theory_form") or TheoryForm(),
+        "experiment_form": forms.get("experiment_form") or ExperimentForm(incident=incident),
+        "workstream_form": forms.get("workstream_form") or WorkstreamForm(),
+        "decision_form": TheoryDecisionForm(),
+    }
+    return render(request, "incidents/document.html", context, status=status)
+
+
+@require_GET
+def incident_document(request: PortalRequest, key: str) -> HttpResponse:
+    return _document(request, access.access_incident(request.user, key))
+
+
+def _writer(request: PortalRequest, key: str) -> Incident:
+    incident = access.access_incident(request.user, key)
+    access.require(
+        access.can_add_entry(request.user, incident), "You may not add to the status document."
+    )
+    return incident
+
+
+def _add_entry(
+    request: PortalRequest, key: str, kind: str, form_class: Any, form_name: str, anchor: str
+) -> HttpResponse:
+    incident = _writer(request, key)
+    form = (
+        form_class(request.POST, incident=incident)
+        if form_class is ExperimentForm
+        else form_class(request.POST)
+    )
+    if form.is_valid():
+        try:
+            actions.add_timeline_entry(incident, kind=kind, by=request.user, **form.cleaned_data)
+        except actions.ActionRefused as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+        else:
+            return redirect(f"{incident.get_absolute_url()}document/#{anchor}")
+    return _document(request, incident, status=400, **{form_name: form})
+
+
+@require_POST
+def document_change(request: PortalRequest, key: str) -> HttpResponse:
+    return _add_entry(request, key, EntryKind.CHANGE, ChangeForm, "change_form", "changes")
+
+
+@require_POST
+def document_theory(request: PortalRequest, key: str) -> HttpResponse:
+    return _add_entry(request, key, EntryKind.THEORY, TheoryForm, "theory_form", "theories")
+
+
+@require_POST
+def document_experiment(request: PortalRequest, key: str) -> HttpResponse:
+    return _add_entry(
+        request, key, EntryKind.EXPERIMENT, ExperimentForm, "experiment_form", "theories"
+    )
+
+
+@require_POST
+def change_undo(request: PortalRequest, key: str, pk: int) -> HttpResponse:
+    incident = _writer(request, key)
+    change = get_object_or_404(IncidentChange, incident=incident, pk=pk)
+    actions.undo_change(change, by=request.user)
+    messages.success(request, "Marked undone; the undo is in the changes table.")
+    return redirect(f"{incident.get_absolute_url()}document/#changes")
+
+
+@require_POST
+def theory_decide(request: PortalRequest, key: str, pk: int) -> HttpResponse:
+    incident = _writer(request, key)
+    theory = get_object_or_404(Theory, incident=incident, pk=pk)
+    form = TheoryDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose open, confirmed or disproved.")
+        return _document(request, incident, status=400)
+    actions.decide_theory(theory, by=request.user, **form.cleaned_data)
+    return redirect(f"{incident.get_absolute_url()}document/#theory-{theory.pk}")
+
+
+@require_POST
+def workstream_save(request: PortalRequest, key: str, pk: int | None = None) -> HttpResponse:
+    incident = _writer(request, key)
+    workstream = get_object_or_404(Workstream, incident=incident, pk=pk) if pk else None
+    form = WorkstreamForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.save_workstream(
+                incident, by=request.user, workstream=workstream, **form.cleaned_data
+            )
+        except actions.ActionRefused as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+        else:
+            return redirect(f"{incident.get_absolute_url()}document/#workstreams")
+    if workstream is not None:
+        messages.error(request, f"Workstream {workstream.name} not saved: {form.errors.as_text()}")
+        return _document(request, incident, status=400)
+    return _document(request, incident, status=400, workstream_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+def entry_edit(request: PortalRequest, key: str, pk: int) -> HttpResponse:
+    """The author corrects an entry; the earlier versions stay listed under it."""
+    incident = access.access_incident(request.user, key)
+    entry = get_object_or_404(
+        TimelineEntry.objects.prefetch_related("edits__edited_by"), incident=incident, pk=pk
+    )
+    access.require(access.can_edit_entry(request.user, entry), "Only the author edits an entry.")
+    form = EntryEditForm(
+        request.POST or None, initial={"text": entry.text, "occurred_at": entry.occurred_at}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.edit_timeline_entry(entry, by=request.user, **form.cleaned_data)
+        except actions.ActionRefused as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+        else:
+            messages.success(request, "Entry corrected; the earlier version is kept.")
+            return redirect(f"{incident.get_absolute_url()}#entry-{entry.pk}")
+    return render(
+        request,
+        "incidents/entry_edit.html",
+        {"incident": incident, "entry": entry, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def service_change_suspect(request: PortalRequest, key: str, pk: int) -> HttpResponse:
+    incident = _writer(request, key)
+    change = get_object_or_404(ServiceChange.objects.select_related("service"), pk=pk)
+    actions.suspect_service_change(incident, change, by=request.user)
+    messages.success(request, "Recorded as a theory: test it, then confirm or disprove it.")
+    return redirect(f"{incident.get_absolute_url()}#nearby-changes")
+
+
+@require_POST
+def service_change_rollback(request: PortalRequest, key: str, pk: int) -> HttpResponse:
+    incident = _writer(request, key)
+    change = get_object_or_404(ServiceChange.objects.select_related("service"), pk=pk)
+    actions.roll_back_service_change(incident, change, by=request.user)
+    messages.success(request, "Rollback logged in the changes table.")
+    return redirect(f"{incident.get_absolute_url()}#nearby-changes")

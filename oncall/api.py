@@ -1,0 +1,253 @@
+"""The on-call REST API: the same access rules and actions as the portal.
+
+Everyone signed in reads rosters, overrides and who is on call; team admins and global
+admins write (``access.access_roster(write=True)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.http import ApiRequest
+from incidents import access as incident_access
+
+from . import access, actions, feeds, selectors
+from .models import Override, Page, Roster, ShiftUnit, validate_time_zone
+
+
+class SlotOut(serializers.Serializer):
+    user = serializers.CharField(source="user.username", allow_null=True, default=None)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    override = serializers.BooleanField()
+
+
+class OverrideOut(serializers.ModelSerializer):
+    user: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = Override
+        fields = ["id", "user", "starts_at", "ends_at", "reason"]
+
+
+class OverrideIn(serializers.Serializer):
+    user = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True)
+    )
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=200, required=False, default="")
+
+
+class RosterOut(serializers.ModelSerializer):
+    team: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    participants = serializers.SerializerMethodField()
+    on_call_now = serializers.SerializerMethodField()
+    on_call_next = serializers.SerializerMethodField()
+    feed_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Roster
+        fields = [
+            "slug",
+            "name",
+            "team",
+            "shift_length",
+            "shift_unit",
+            "handoff_time",
+            "start_date",
+            "time_zone",
+            "participants",
+            "on_call_now",
+            "on_call_next",
+            "feed_url",
+        ]
+
+    def _row(self, roster: Roster) -> selectors.RosterNow:
+        rows: dict[int, selectors.RosterNow] = self.context.setdefault("rows", {})
+        if roster.pk not in rows:
+            rows[roster.pk] = selectors.now_and_next(roster, self.context["now"])
+        return rows[roster.pk]
+
+    def get_participants(self, roster: Roster) -> list[str]:
+        return [place.user.username for place in roster.participants.all()]
+
+    def get_on_call_now(self, roster: Roster) -> dict[str, Any] | None:
+        slot = self._row(roster).now
+        return SlotOut(slot).data if slot else None
+
+    def get_on_call_next(self, roster: Roster) -> dict[str, Any] | None:
+        slot = self._row(roster).next
+        return SlotOut(slot).data if slot else None
+
+    def get_feed_url(self, roster: Roster) -> str:
+        return self.context["request"].build_absolute_uri(feeds.roster_feed_path(roster))
+
+
+class RosterIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    shift_length = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    shift_unit = serializers.ChoiceField(choices=ShiftUnit.choices, required=False)
+    handoff_time = serializers.TimeField(required=False)
+    start_date = serializers.DateField(required=False)
+    time_zone = serializers.CharField(validators=[validate_time_zone], required=False)
+
+
+class ParticipantsIn(serializers.Serializer):
+    participants = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), many=True
+    )
+
+
+class AttemptOut(serializers.Serializer):
+    channel = serializers.CharField()
+    target = serializers.CharField()
+    number = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    ok = serializers.BooleanField()
+    result = serializers.CharField()
+
+
+class PageOut(serializers.ModelSerializer):
+    incident = serializers.CharField(source="incident.key")
+    user: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    acknowledged_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    attempts = AttemptOut(many=True, read_only=True)
+
+    class Meta:
+        model = Page
+        fields = [
+            "id",
+            "incident",
+            "user",
+            "address",
+            "reason",
+            "message",
+            "state",
+            "idempotency_key",
+            "created_at",
+            "sent_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "attempts",
+        ]
+
+
+class GapOut(serializers.Serializer):
+    roster = serializers.CharField(source="roster.slug")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+
+
+def _roster_out(request: ApiRequest, rosters: Any, *, many: bool = False) -> Response:
+    context = {"request": request, "now": timezone.now()}
+    return Response(RosterOut(rosters, many=many, context=context).data)
+
+
+class RosterListApi(APIView):
+    @extend_schema(responses=RosterOut(many=True))
+    def get(self, request: ApiRequest) -> Response:
+        access.require(access.can_read(request.user), "Sign in to see rosters.")
+        return _roster_out(request, list(selectors.rosters_for_schedule()), many=True)
+
+
+class RosterDetailApi(APIView):
+    @extend_schema(responses=RosterOut)
+    def get(self, request: ApiRequest, slug: str) -> Response:
+        roster = access.access_roster(request.user, slug)
+        return _roster_out(request, selectors.rosters_for_schedule().get(pk=roster.pk))
+
+    @extend_schema(request=RosterIn, responses=RosterOut)
+    def patch(self, request: ApiRequest, slug: str) -> Response:
+        roster = access.access_roster(request.user, slug, write=True)
+        data = RosterIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        actions.update_roster(roster, by=request.user, **data.validated_data)
+        return _roster_out(request, selectors.rosters_for_schedule().get(pk=roster.pk))
+
+
+class RosterParticipantsApi(APIView):
+    @extend_schema(request=ParticipantsIn, responses=RosterOut)
+    def put(self, request: ApiRequest, slug: str) -> Response:
+        roster = access.access_roster(request.user, slug, write=True)
+        data = ParticipantsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        actions.set_participants(roster, data.validated_data["participants"], by=request.user)
+        return _roster_out(request, selectors.rosters_for_schedule().get(pk=roster.pk))
+
+
+class RosterOverridesApi(APIView):
+    @extend_schema(responses=OverrideOut(many=True))
+    def get(self, request: ApiRequest, slug: str) -> Response:
+        roster = access.access_roster(request.user, slug)
+        overrides = roster.overrides.filter(ends_at__gt=timezone.now()).select_related("user")
+        return Response(OverrideOut(overrides, many=True).data)
+
+    @extend_schema(request=OverrideIn, responses={201: OverrideOut})
+    def post(self, request: ApiRequest, slug: str) -> Response:
+        roster = access.access_roster(request.user, slug, write=True)
+        data = OverrideIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        override = actions.add_override(roster, by=request.user, **data.validated_data)
+        return Response(OverrideOut(override).data, status=status.HTTP_201_CREATED)
+
+
+class OverrideDeleteApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: ApiRequest, slug: str, pk: int) -> Response:
+        roster = access.access_roster(request.user, slug, write=True)
+        actions.remove_override(get_object_or_404(Override, pk=pk, roster=roster), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OnCallNowApi(APIView):
+    @extend_schema(responses=RosterOut(many=True))
+    def get(self, request: ApiRequest) -> Response:
+        """Every roster with who is on call now and next (the IMOC first)."""
+        access.require(access.can_read(request.user), "Sign in to see rosters.")
+        return _roster_out(request, [row.roster for row in selectors.board()], many=True)
+
+
+class CoverageGapsApi(APIView):
+    @extend_schema(responses=GapOut(many=True))
+    def get(self, request: ApiRequest) -> Response:
+        """Stretches of the next 14 days when a paged roster has nobody on call."""
+        access.require(access.can_read(request.user), "Sign in to see rosters.")
+        return Response(GapOut(selectors.coverage_gaps(), many=True).data)
+
+
+class IncidentPagesApi(APIView):
+    @extend_schema(responses=PageOut(many=True))
+    def get(self, request: ApiRequest, key: str) -> Response:
+        incident = incident_access.access_incident(request.user, key)
+        pages = Page.objects.for_list().filter(incident=incident).select_related("incident")
+        return Response(PageOut(pages, many=True).data)
+
+
+class PageAcknowledgeApi(APIView):
+    @extend_schema(request=None, responses=PageOut)
+    def post(self, request: ApiRequest, pk: int) -> Response:
+        page = get_object_or_404(Page.objects.select_related("incident"), pk=pk)
+        incident_access.access_incident(request.user, page.incident.key)
+        access.require(
+            access.can_acknowledge(request.user, page), "Only the person paged or an IM."
+        )
+        page = actions.acknowledge_page(page, by=request.user)
+        page = Page.objects.for_list().select_related("incident").get(pk=page.pk)
+        return Response(PageOut(page).data)

@@ -1,0 +1,74 @@
+"""HTML forms of the on-call pages: they parse input; the actions decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.models import User
+
+from .models import ContactKind, Roster, ShiftUnit, validate_time_zone
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class RosterSettingsForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    shift_length = forms.IntegerField(min_value=1, max_value=1000)
+    shift_unit = forms.ChoiceField(choices=ShiftUnit.choices)
+    handoff_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time_zone = forms.CharField(
+        max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/Paris."
+    )
+
+
+class ParticipantsForm(forms.Form):
+    participants = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        help_text="One username per line, in the order they take their shifts.",
+    )
+
+    def clean_participants(self) -> list[User]:
+        names = [line.strip() for line in self.cleaned_data["participants"].splitlines()]
+        names = [name for name in names if name]
+        users = {user.username: user for user in User.objects.filter(username__in=names)}
+        unknown = [name for name in names if name not in users]
+        if unknown:
+            raise forms.ValidationError(f"No such user: {', '.join(unknown)}.")
+        return [users[name] for name in names]
+
+
+class OverrideForm(forms.Form):
+    user = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        to_field_name="username",
+        label="Who covers",
+    )
+    starts_at = forms.DateTimeField(widget=DATETIME_WIDGET, label="From")
+    ends_at = forms.DateTimeField(widget=DATETIME_WIDGET, label="Until")
+    reason = forms.CharField(max_length=200, required=False)
+
+
+class ContactMethodForm(forms.Form):
+    kind = forms.ChoiceField(choices=ContactKind.choices)
+    target = forms.CharField(max_length=500, label="Address or URL")
+    secret = forms.CharField(
+        max_length=100, required=False, help_text="Signs generic webhooks (HMAC-SHA256)."
+    )
+
+
+class ManualPageForm(forms.Form):
+    roster = forms.ModelChoiceField(
+        queryset=Roster.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="(a person instead)",
+        label="On call for",
+    )
+    user = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        to_field_name="username",
+        required=False,
+        label="Or a person",
+    )
+    message = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,362 @@
+"""Rosters (rotations and overrides), escalation policies, contact methods and pages."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+import zoneinfo
+from datetime import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import Incident, Team
+
+IMOC_SLUG = "imoc"
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone, such as Europe/Paris.")
+
+
+class ShiftUnit(models.TextChoices):
+    HOURS = "hours", "hours"
+    DAYS = "days", "days"
+    WEEKS = "weeks", "weeks"
+
+
+class Roster(models.Model):
+    """A rotation: participants take turns, one shift each, handing off at a local hour."""
+
+    # The IMOC roster belongs to no team: it is the global one.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="rosters", null=True, blank=True
+    )
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    shift_length = models.PositiveSmallIntegerField(
+        default=1, help_text="How many hours, days or weeks each person is on call."
+    )
+    shift_unit = models.CharField(max_length=5, choices=ShiftUnit.choices, default=ShiftUnit.WEEKS)
+    handoff_time = models.TimeField(
+        default=time(9, 0), help_text="Local time of day when one person hands over to the next."
+    )
+    start_date = models.DateField(
+        default=timezone.localdate, help_text="The first shift starts on this day."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Hand-offs stay at the local hour across daylight-saving changes.",
+    )
+    feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["team__name", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(shift_length__gte=1), name="roster_shift_positive"),
+            models.CheckConstraint(
+                condition=Q(shift_unit__in=ShiftUnit.values), name="roster_shift_unit_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_imoc(self) -> bool:
+        return self.slug == IMOC_SLUG
+
+
+class Participant(models.Model):
+    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_places"
+    )
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["roster", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["roster", "user"], name="participant_once"),
+            models.UniqueConstraint(fields=["roster", "position"], name="participant_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.roster} #{self.position}: {self.user}"
+
+
+class Override(models.Model):
+    """Someone covers the roster between two instants (a holiday swap); wins over turns."""
+
+    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="overrides")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_overrides"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["roster", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="override_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["roster", "starts_at"], name="override_by_start")]
+
+    def __str__(self) -> str:
+        return f"{self.user} covers {self.roster}"
+
+
+class TeamAdmin(models.Model):
+    """People who edit their own team's rosters and escalation policy."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="oncall_admins")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oncall_admin_of"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="team_admin_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} administers {self.team}"
+
+
+class EscalationPolicy(models.Model):
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="escalation_policy")
+    repeat = models.PositiveSmallIntegerField(
+        default=0, help_text="How many more times the steps run before the IMOC is paged."
+    )
+
+    class Meta:
+        verbose_name_plural = "escalation policies"
+
+    def __str__(self) -> str:
+        return f"Escalation of {self.team}"
+
+
+class EscalationStep(models.Model):
+    """If not acknowledged after ``wait_minutes``, page the roster's on-call or a person."""
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    wait_minutes = models.PositiveSmallIntegerField(default=5)
+    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["policy", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="step_position"),
+            models.CheckConstraint(
+                condition=Q(roster__isnull=True) ^ Q(user__isnull=True),
+                name="step_roster_xor_user",
+            ),
+            models.CheckConstraint(condition=Q(wait_minutes__gte=1), name="step_waits"),
+        ]
+
+    def __str__(self) -> str:
+        target = self.roster or self.user
+        return f"after {self.wait_minutes} min: {target}"
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SLACK = "slack", "Slack-compatible webhook"
+    WEBHOOK = "webhook", "Signed JSON webhook"
+
+
+class ContactMethod(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_methods"
+    )
+    kind = models.CharField(max_length=10, choices=ContactKind.choices)
+    # An e-mail address or a URL, depending on the kind.
+    target = models.CharField(max_length=500)
+    # Signs generic webhooks (HMAC-SHA256); unused by the other kinds.
+    secret = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["user", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ContactKind.values), name="contact_kind_valid"
+            ),
+            models.UniqueConstraint(fields=["user", "kind", "target"], name="contact_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.target}"
+
+
+class PageReason(models.TextChoices):
+    INCIDENT = "incident", "Major incident"
+    ESCALATION = "escalation", "Escalation step"
+    IMOC = "imoc", "IMOC"
+    MANUAL = "manual", "Manual escalation"
+    TEAM_EMAIL = "team_email", "Team e-mail (severity 3)"
+
+
+class PageState(models.TextChoices):
+    PENDING = "pending", "pending"
+    SENT = "sent", "sent"
+    ACKNOWLEDGED = "acknowledged", "acknowledged"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class PageQuerySet(models.QuerySet["Page"]):
+    def for_list(self) -> PageQuerySet:
+        return self.select_related(
+            "user", "acknowledged_by", "created_by", "roster"
+        ).prefetch_related("attempts")
+
+
+class Page(models.Model):
+    """One obligation to notify: written with the incident change, delivered after commit."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="pages")
+    # A person, or for severity 3 no one: the team's address in ``address``.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="pages",
+        null=True,
+        blank=True,
+    )
+    address = models.EmailField(blank=True)
+    roster = models.ForeignKey(Roster, on_delete=models.SET_NULL, null=True, blank=True)
+    reason = models.CharField(max_length=12, choices=PageReason.choices)
+    message = models.TextField(blank=True)
+    state = models.CharField(max_length=12, choices=PageState.choices, default=PageState.PENDING)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    # A worker holds the delivery until then; after it, the sweep may hand it to another.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = PageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=PageState.values), name="page_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(address=""), name="page_has_recipient"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="page_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Page {self.pk} of {self.recipient} for {self.incident_id}"
+
+    @property
+    def recipient(self) -> str:
+        return self.user.get_username() if self.user else self.address
+
+
+class DeliveryAttempt(models.Model):
+    """One try over one channel: who, how, when, and what came back."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="attempts")
+    channel = models.CharField(max_length=10, choices=ContactKind.choices)
+    target = models.CharField(max_length=500)
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    ok = models.BooleanField()
+    result = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["page", "started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.target}: {self.result}"
+
+
+class EscalationState(models.TextChoices):
+    ACTIVE = "active", "escalating"
+    ACKNOWLEDGED = "acknowledged", "acknowledged"
+    STOPPED = "stopped", "stopped"
+    EXHAUSTED = "exhausted", "all steps paged"
+
+
+class Escalation(models.Model):
+    """Where an incident's escalation stands; ``next_escalation_at`` is its clock."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="escalation")
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.SET_NULL, null=True, blank=True)
+    state = models.CharField(
+        max_length=12, choices=EscalationState.choices, default=EscalationState.ACTIVE
+    )
+    # Steps fired so far, counting across repeats; the IMOC comes after all of them.
+    fired = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_escalation_at"], name="escalation_due")]
+
+    def __str__(self) -> str:
+        return f"Escalation of {self.incident_id}: {self.state}"
+
+
+class EventKind(models.TextChoices):
+    STARTED = "started", "Escalation started"
+    STEP = "step", "Escalation step"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    STOPPED = "stopped", "Escalation stopped"
+    FAILED = "failed", "Page failed"
+    NOBODY = "nobody", "Nobody on call"
+    MANUAL = "manual", "Manual page"
+
+
+class PagingEvent(models.Model):
+    """The paging history of an incident, shown in its on-call panel."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="paging_events")
+    kind = models.CharField(max_length=12, choices=EventKind.choices)
+    text = models.CharField(max_length=300)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return self.text

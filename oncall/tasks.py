@@ -1,0 +1,52 @@
+"""Thin Celery tasks: load by id, call delivery or actions, say what happened.
+
+All are idempotent: a page is claimed by a conditional UPDATE before it is sent, and
+escalations are claimed with ``select_for_update(skip_locked=True)``. The beat tasks
+are the safety net of DESIGN rules 1 and 3: a lost broker message delays a page by
+one sweep, it never loses it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Celery, shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from config.celery import app
+
+from . import actions, delivery
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def deliver_page(page_id: int) -> str:
+    outcome, retry_in = delivery.deliver(page_id)
+    if retry_in is not None:
+        # A short countdown only wakes us early; the row's next_attempt_at is the truth
+        # and the sweep finds it even if this message is lost.
+        deliver_page.apply_async((page_id,), countdown=retry_in)
+    return outcome
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def sweep_pages() -> int:
+    """Re-enqueue pages left pending: broker down at commit, worker killed, lost message."""
+    grace = timedelta(seconds=settings.ONCALL_SWEEP_GRACE_SECONDS)
+    due = actions.pending_pages_due(timezone.now() - grace)
+    for page_id in due:
+        deliver_page.delay(page_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def escalate() -> int:
+    """Fire the escalation steps whose ``next_escalation_at`` has come."""
+    return actions.run_due_escalations()
+
+
+@app.on_after_finalize.connect
+def _schedule(sender: Celery, **kwargs: object) -> None:
+    every = settings.ONCALL_TICK_SECONDS
+    sender.add_periodic_task(every, escalate.s(), name="oncall: fire due escalation steps")
+    sender.add_periodic_task(every, sweep_pages.s(), name="oncall: re-enqueue pending pages")

@@ -1,0 +1,279 @@
+"""The on-call pages. Each view parses input, asks ``access``, calls one action."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from config.http import PortalRequest
+from incidents import access as incident_access
+from incidents.actions import ActionRefused
+from incidents.models import Incident
+
+from . import access, actions, delivery, feeds, selectors
+from .forms import (
+    ContactMethodForm,
+    ManualPageForm,
+    OverrideForm,
+    ParticipantsForm,
+    RosterSettingsForm,
+)
+from .models import ContactMethod, Escalation, Override, Page, Roster
+
+CALENDAR_DAYS = 28
+
+
+def _refusal_to_form(form: Any, refusal: ActionRefused) -> None:
+    form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+
+
+@require_GET
+def index(request: PortalRequest) -> HttpResponse:
+    access.require(access.can_read(request.user), "Sign in to see rosters.")
+    return render(request, "oncall/index.html", {"rows": selectors.board()})
+
+
+def _roster_page(
+    request: PortalRequest, roster: Roster, status: int = 200, **forms: Any
+) -> HttpResponse:
+    roster = selectors.rosters_for_schedule().get(pk=roster.pk)
+    now = timezone.now()
+    context = {
+        "roster": roster,
+        "row": selectors.now_and_next(roster, now),
+        "can_edit": access.can_edit_roster(request.user, roster),
+        "upcoming": list(selectors.schedule.schedule(roster, now, now + timedelta(days=14))),
+        "overrides": [o for o in roster.overrides.all() if o.ends_at > now],
+        "feed_url": request.build_absolute_uri(feeds.roster_feed_path(roster)),
+        "settings_form": forms.get("settings_form")
+        or RosterSettingsForm(
+            initial={field: getattr(roster, field) for field in RosterSettingsForm.base_fields}
+        ),
+        "participants_form": forms.get("participants_form")
+        or ParticipantsForm(
+            initial={"participants": "\n".join(p.user.username for p in roster.participants.all())}
+        ),
+        "override_form": forms.get("override_form") or OverrideForm(),
+    }
+    return render(request, "oncall/roster.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def roster_detail(request: PortalRequest, slug: str) -> HttpResponse:
+    roster = access.access_roster(request.user, slug, write=request.method == "POST")
+    if request.method == "GET":
+        return _roster_page(request, roster)
+    form = RosterSettingsForm(request.POST)
+    if not form.is_valid():
+        return _roster_page(request, roster, 400, settings_form=form)
+    try:
+        actions.update_roster(roster, by=request.user, **form.cleaned_data)
+    except ActionRefused as refusal:
+        _refusal_to_form(form, refusal)
+        return _roster_page(request, roster, 400, settings_form=form)
+    messages.success(request, f"Saved the shift settings of {roster.name}.")
+    return redirect("oncall:roster", roster.slug)
+
+
+@require_POST
+def roster_participants(request: PortalRequest, slug: str) -> HttpResponse:
+    roster = access.access_roster(request.user, slug, write=True)
+    form = ParticipantsForm(request.POST)
+    if not form.is_valid():
+        return _roster_page(request, roster, 400, participants_form=form)
+    try:
+        actions.set_participants(roster, form.cleaned_data["participants"], by=request.user)
+    except ActionRefused as refusal:
+        _refusal_to_form(form, refusal)
+        return _roster_page(request, roster, 400, participants_form=form)
+    messages.success(request, f"Saved the rotation of {roster.name}.")
+    return redirect("oncall:roster", roster.slug)
+
+
+@require_POST
+def override_add(request: PortalRequest, slug: str) -> HttpResponse:
+    roster = access.access_roster(request.user, slug, write=True)
+    form = OverrideForm(request.POST)
+    if not form.is_valid():
+        return _roster_page(request, roster, 400, override_form=form)
+    try:
+        actions.add_override(roster, by=request.user, **form.cleaned_data)
+    except ActionRefused as refusal:
+        _refusal_to_form(form, refusal)
+        return _roster_page(request, roster, 400, override_form=form)
+    messages.success(request, "Override added.")
+    return redirect("oncall:roster", roster.slug)
+
+
+@require_POST
+def override_remove(request: PortalRequest, slug: str, pk: int) -> HttpResponse:
+    roster = access.access_roster(request.user, slug, write=True)
+    override = get_object_or_404(Override, pk=pk, roster=roster)
+    actions.remove_override(override, by=request.user)
+    messages.success(request, "Override removed.")
+    return redirect("oncall:roster", roster.slug)
+
+
+@require_GET
+def calendar(request: PortalRequest) -> HttpResponse:
+    access.require(access.can_read(request.user), "Sign in to see rosters.")
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=CALENDAR_DAYS)
+    total = (end - start).total_seconds()
+    people: dict[int, int] = {}
+    rows = []
+    for roster in selectors.rosters_for_schedule():
+        bars = []
+        for slot in selectors.schedule.schedule(roster, start, end):
+            left = (slot.starts_at - start).total_seconds() / total * 100
+            width = (slot.ends_at - slot.starts_at).total_seconds() / total * 100
+            colour = people.setdefault(slot.user.pk, len(people) % 8) if slot.user else None
+            bars.append(
+                {"slot": slot, "left": f"{left:.3f}", "width": f"{width:.3f}", "colour": colour}
+            )
+        rows.append({"roster": roster, "bars": bars})
+    days = [
+        {"date": start + timedelta(days=n), "left": f"{n / CALENDAR_DAYS * 100:.3f}"}
+        for n in range(0, CALENDAR_DAYS, 7)
+    ]
+    return render(
+        request, "oncall/calendar.html", {"rows": rows, "days": days, "start": start, "end": end}
+    )
+
+
+@require_GET
+def gaps(request: PortalRequest) -> HttpResponse:
+    access.require(access.can_read(request.user), "Sign in to see rosters.")
+    return render(request, "oncall/gaps.html", {"gaps": selectors.coverage_gaps()})
+
+
+@require_http_methods(["GET", "POST"])
+def contacts(request: PortalRequest) -> HttpResponse:
+    """Each person chooses how they are paged."""
+    form = ContactMethodForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                actions.add_contact_method(request.user, by=request.user, **form.cleaned_data)
+            except ActionRefused as refusal:
+                _refusal_to_form(form, refusal)
+            else:
+                messages.success(request, "Contact method added.")
+                return redirect("oncall:contacts")
+        status = 400
+    context = {
+        "form": form,
+        "methods": request.user.contact_methods.all(),
+        "feed_url": request.build_absolute_uri(feeds.person_feed_path(request.user)),
+    }
+    return render(request, "oncall/contacts.html", context, status=status)
+
+
+@require_POST
+def contact_remove(request: PortalRequest, pk: int) -> HttpResponse:
+    method = get_object_or_404(ContactMethod, pk=pk, user=request.user)
+    actions.remove_contact_method(method, by=request.user)
+    messages.success(request, "Contact method removed.")
+    return redirect("oncall:contacts")
+
+
+# Acknowledging and paging from an incident ---------------------------------------------
+
+
+def _ack(request: PortalRequest, page: Page) -> HttpResponse:
+    incident_access.access_incident(request.user, page.incident.key)
+    access.require(access.can_acknowledge(request.user, page), "Only the person paged or an IM.")
+    try:
+        actions.acknowledge_page(page, by=request.user)
+    except ActionRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"Acknowledged: escalation of {page.incident.key} stopped.")
+    return redirect(page.incident)
+
+
+@require_http_methods(["GET", "POST"])
+def acknowledge_link(request: PortalRequest, token: str) -> HttpResponse:
+    """The link in a page. GET only shows a button: chat link previews must not ack."""
+    try:
+        page_id = delivery.page_from_token(token)
+    except signing.SignatureExpired:
+        return render(request, "oncall/ack.html", {"error": "This link has expired."}, status=410)
+    except signing.BadSignature:
+        raise Http404("No such page.") from None
+    page = get_object_or_404(Page.objects.select_related("incident", "user"), pk=page_id)
+    if request.method == "POST":
+        return _ack(request, page)
+    incident_access.access_incident(request.user, page.incident.key)
+    return render(request, "oncall/ack.html", {"page": page})
+
+
+@require_POST
+def page_acknowledge(request: PortalRequest, pk: int) -> HttpResponse:
+    page = get_object_or_404(Page.objects.select_related("incident"), pk=pk)
+    return _ack(request, page)
+
+
+@require_POST
+def incident_page(request: PortalRequest, key: str) -> HttpResponse:
+    incident = incident_access.access_incident(request.user, key)
+    access.require(access.can_page(request.user, incident), "Only responders and IMs page.")
+    form = ManualPageForm(request.POST)
+    if form.is_valid():
+        try:
+            page = actions.page_manually(incident, by=request.user, **form.cleaned_data)
+        except ActionRefused as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(request, f"Paged {page.recipient}.")
+            return redirect(incident)
+    else:
+        messages.error(
+            request, "; ".join(f"{f}: {' '.join(map(str, e))}" for f, e in form.errors.items())
+        )
+    return redirect(incident)
+
+
+def incident_panel(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    pages, history = selectors.incident_paging(incident)
+    user = request.user
+    return {
+        "pages": pages,
+        "history": history,
+        "escalation": Escalation.objects.filter(incident=incident).first(),
+        "can_page": access.can_page(user, incident),
+        "acknowledgeable": {
+            p.pk
+            for p in pages
+            if p.state in ("pending", "sent") and access.can_acknowledge(user, p)
+        },
+        "form": ManualPageForm(),
+    }
+
+
+# iCalendar feeds: secret-token URLs that calendar apps fetch without a session ---------
+
+
+@login_not_required
+@require_GET
+def roster_feed(request: HttpRequest, token: str) -> HttpResponse:
+    roster = get_object_or_404(selectors.rosters_for_schedule(), feed_token=token)
+    return feeds.response(feeds.roster_calendar(roster), f"{roster.slug}.ics")
+
+
+@login_not_required
+@require_GET
+def person_feed(request: HttpRequest, token: str) -> HttpResponse:
+    user = feeds.user_from_token(token)
+    if user is None:
+        raise Http404("No such feed.")
+    return feeds.response(feeds.person_calendar(user), f"{user.username}-oncall.ics")

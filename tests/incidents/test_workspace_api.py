@@ -1,0 +1,293 @@
+"""The workspace through the API: the same rules and actions as the pages."""
+
+import pytest
+
+from incidents import actions
+from incidents.models import Role
+from tests.factories import make_incident
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fixing(manager):
+    return actions.claim_incident(make_incident(), by=manager)
+
+
+def roles_url(incident, *rest):
+    return "/".join([f"/api/incidents/{incident.key}/roles", *map(str, rest)]) + "/"
+
+
+def test_an_incident_manager_assigns_a_tech_lead(api_for, fixing, manager, responder):
+    response = api_for(manager).post(
+        roles_url(fixing),
+        {"person": "rui", "role": "tech_lead", "scope": "database"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json() | {"id": 0, "started_at": ""} == {
+        "id": 0,
+        "role": "tech_lead",
+        "custom_name": "",
+        "label": "Tech lead",
+        "scope": "database",
+        "person": "rui",
+        "current": True,
+        "started_at": "",
+        "ended_at": None,
+        "assigned_by": "maya",
+        "ended_by": None,
+    }
+
+
+def test_the_role_list_holds_the_history(api_for, fixing, manager, other_manager, support):
+    actions.hand_over_role(fixing.roles.get(), to=other_manager, by=manager)
+
+    response = api_for(support).get(roles_url(fixing))
+
+    assert response.status_code == 200
+    assert [(row["person"], row["current"]) for row in response.json()] == [
+        ("maya", False),
+        ("imani", True),
+    ]
+
+
+def test_a_responder_may_not_assign_roles(api_for, fixing, responder):
+    response = api_for(responder).post(
+        roles_url(fixing), {"person": "rui", "role": "tech_lead"}, format="json"
+    )
+
+    assert response.status_code == 403
+
+
+def test_a_bad_role_is_a_400_naming_the_field(api_for, fixing, manager):
+    response = api_for(manager).post(
+        roles_url(fixing), {"person": "rui", "role": "captain"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "role" in response.json()
+
+
+def test_an_incident_manager_role_for_a_responder_is_a_400_on_person(
+    api_for, fixing, manager, responder
+):
+    response = api_for(manager).post(
+        roles_url(fixing), {"person": "rui", "role": "incident_manager"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"person": ["rui is not an incident manager."]}
+
+
+def test_hand_over_through_the_api_moves_the_assignee(api_for, fixing, manager, other_manager):
+    held = fixing.roles.get()
+
+    response = api_for(manager).post(
+        roles_url(fixing, held.pk, "hand-over"),
+        {"to": "imani", "note": "Shift ends."},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["person"] == "imani"
+    fixing.refresh_from_db()
+    assert fixing.assignee == other_manager
+
+
+def test_releasing_twice_is_a_conflict(api_for, fixing, manager, responder):
+    held = actions.assign_role(fixing, person=responder, role=Role.TECH_LEAD, by=manager)
+    client = api_for(responder)
+
+    assert client.post(roles_url(fixing, held.pk, "release")).status_code == 200
+    second = client.post(roles_url(fixing, held.pk, "release"))
+
+    assert second.status_code == 409
+
+
+def test_a_missing_role_is_404(api_for, fixing, manager):
+    assert api_for(manager).post(roles_url(fixing, 999, "release")).status_code == 404
+
+
+def test_assessments_through_the_api(api_for, fixing, manager, support):
+    url = f"/api/incidents/{fixing.key}/assessments/"
+    client = api_for(manager)
+
+    first = client.post(url, {"affected": "all", "data_loss": True}, format="json")
+    second = client.post(url, {"affected": "number", "affected_count": 40}, format="json")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["suggested_severity"] == 1
+    rows = api_for(support).get(url).json()
+    assert [(row["revision"], row["suggested_severity"]) for row in rows] == [(2, 2), (1, 1)]
+
+
+def test_an_assessment_missing_its_number_is_a_400(api_for, fixing, manager):
+    response = api_for(manager).post(
+        f"/api/incidents/{fixing.key}/assessments/", {"affected": "number"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"affected_count": ["Say how many customers are affected."]}
+
+
+def test_a_responder_may_not_assess(api_for, fixing, responder):
+    response = api_for(responder).post(
+        f"/api/incidents/{fixing.key}/assessments/", {"affected": "all"}, format="json"
+    )
+
+    assert response.status_code == 403
+
+
+# The status document, timeline edits, cleanup, review and fatigue ----------------------
+
+
+def api(incident, *rest):
+    return "/".join([f"/api/incidents/{incident.key}", *map(str, rest)]) + "/"
+
+
+def test_a_change_is_logged_and_undone_through_the_api(api_for, fixing, responder, support):
+    client = api_for(responder)
+
+    created = client.post(
+        api(fixing, "changes"),
+        {"text": "Pool to 200", "how": "helm", "why": "exhausted", "undo": "helm rollback"},
+        format="json",
+    )
+    assert created.status_code == 201
+    row = created.json()
+    assert (row["what"], row["author"], row["undo"], row["undone_at"]) == (
+        "Pool to 200",
+        "rui",
+        "helm rollback",
+        None,
+    )
+    undone = client.post(api(fixing, "changes", row["id"], "undo"))
+    assert undone.json()["undone_by"] == "rui"
+    assert len(api_for(support).get(api(fixing, "changes")).json()) == 2
+    assert api_for(support).post(api(fixing, "changes"), {"text": "x"}).status_code == 403
+
+
+def test_a_change_without_what_is_a_400(api_for, fixing, responder):
+    response = api_for(responder).post(api(fixing, "changes"), {"how": "x"}, format="json")
+
+    assert response.status_code == 400
+    assert "text" in response.json()
+
+
+def test_theories_and_experiments_through_the_api(api_for, fixing, responder):
+    client = api_for(responder)
+
+    theory = client.post(api(fixing, "theories"), {"text": "DNS"}, format="json").json()
+    experiment = client.post(
+        api(fixing, "experiments"), {"text": "Flush caches", "theory": theory["id"]}, format="json"
+    )
+    decided = client.post(
+        api(fixing, "theories", theory["id"], "decide"), {"state": "confirmed"}, format="json"
+    )
+
+    assert experiment.status_code == 201
+    assert decided.json()["state"] == "confirmed"
+    listed = client.get(api(fixing, "theories")).json()
+    assert [e["text"] for e in listed[0]["experiments"]] == ["Flush caches"]
+
+
+def test_an_experiment_on_a_foreign_theory_is_a_400(api_for, fixing, responder):
+    other = make_incident()
+    foreign = actions.add_timeline_entry(other, kind="theory", text="x", by=responder).theory
+
+    response = api_for(responder).post(
+        api(fixing, "experiments"), {"text": "Try", "theory": foreign.pk}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"theory": ["Link an experiment to a theory of this incident."]}
+
+
+def test_workstreams_through_the_api(api_for, fixing, manager, responder):
+    client = api_for(manager)
+
+    created = client.post(
+        api(fixing, "workstreams"), {"name": "Database", "lead": "rui"}, format="json"
+    )
+    patched = client.patch(
+        api(fixing, "workstreams", created.json()["id"]), {"state": "done"}, format="json"
+    )
+    duplicate = client.post(api(fixing, "workstreams"), {"name": "Database"}, format="json")
+
+    assert created.status_code == 201
+    assert created.json()["lead"] == "rui"
+    assert patched.json()["state"] == "done"
+    assert duplicate.status_code == 400
+    assert "name" in duplicate.json()
+
+
+def test_the_author_edits_an_entry_through_the_api(api_for, fixing, responder, manager):
+    entry = actions.add_timeline_entry(fixing, kind="note", text="Typo", by=responder)
+
+    edited = api_for(responder).patch(api(fixing, "timeline", entry.pk), {"text": "Fixed"})
+    refused = api_for(manager).patch(api(fixing, "timeline", entry.pk), {"text": "Mine"})
+
+    assert edited.status_code == 200
+    assert edited.json()["text"] == "Fixed"
+    assert refused.status_code == 403
+
+
+def test_cleanup_tasks_through_the_api(api_for, fixing, manager, responder):
+    created = api_for(manager).post(
+        api(fixing, "cleanup-tasks"),
+        {"title": "Alert", "owner": "rui", "due": "2020-01-01", "link": "https://x.example/1"},
+        format="json",
+    )
+    task = created.json()
+
+    assert created.status_code == 201
+    assert task["overdue"] is True
+    done = api_for(responder).post(api(fixing, "cleanup-tasks", task["id"], "done"))
+    assert done.json()["done_by"] == "rui"
+    assert api_for(responder).get(api(fixing, "cleanup-tasks")).json()[0]["overdue"] is False
+
+
+def test_the_review_through_the_api(api_for, fixing, manager, responder):
+    client = api_for(manager)
+    assert client.post(api(fixing, "review")).status_code == 400  # not resolved yet
+    actions.transition_incident(
+        fixing, to="resolved", by=manager, impact_ended_at=fixing.created_at
+    )
+
+    assert client.get(api(fixing, "review")).status_code == 404
+    started = client.post(api(fixing, "review"))
+    assert started.status_code == 201
+    assert started.json()["body"].startswith("# Post-incident review")
+    assert api_for(responder).patch(api(fixing, "review"), {"body": "x"}).status_code == 403
+    assert client.patch(api(fixing, "review"), {"body": "# Final"}).json()["body"] == "# Final"
+    assert client.post(api(fixing, "review", "complete")).json()["completed_at"] is not None
+    fixing.refresh_from_db()
+    assert fixing.status == "reviewed"
+
+
+def test_fatigue_and_breaks_through_the_api(api_for, fixing, manager, responder):
+    loads = api_for(responder).get(api(fixing, "fatigue")).json()
+    assert [(load["person"], load["level"], load["pages_24h"]) for load in loads] == [
+        ("maya", "ok", None)
+    ]
+    assert api_for(responder).post(api(fixing, "breaks"), {"person": "maya"}).status_code == 403
+    response = api_for(manager).post(api(fixing, "breaks"), {"person": "maya"})
+    assert response.status_code == 201
+    assert response.json()["kind"] == "break"
+
+
+def test_the_schema_documents_the_workspace(api_for, manager):
+    schema = api_for(manager).get("/api/schema/?format=json").json()
+
+    for path in (
+        "/api/incidents/{key}/roles/",
+        "/api/incidents/{key}/assessments/",
+        "/api/incidents/{key}/changes/",
+        "/api/incidents/{key}/theories/",
+        "/api/incidents/{key}/review/",
+        "/api/incidents/{key}/fatigue/",
+        "/api/changes/",
+    ):
+        assert path in schema["paths"]
