@@ -33,6 +33,7 @@ from incidents.models import (
 )
 from incidents.selectors import current_roles
 
+from . import access
 from .content import (
     checklist,
     external_name,
@@ -148,9 +149,32 @@ def request_review(communication: Communication, *, reviewer: User, by: User) ->
         raise ActionRefused("This communication is already published.")
     if reviewer.pk == by.pk:
         raise ActionRefused("Ask someone else for a second opinion.", field="reviewer")
+    if not access.can_publish(reviewer, current.incident):
+        # The reviewer publishes: someone who cannot would leave the draft stuck.
+        raise ActionRefused(
+            f"{reviewer.get_username()} cannot publish; ask an incident or communications manager.",
+            field="reviewer",
+        )
     current.state = State.IN_REVIEW
     current.review_requested_from = reviewer
     current.save(update_fields=["state", "review_requested_from", "updated_at"])
+    if reviewer.email:
+        url = site_url(reverse("comms:communication", args=[current.pk]))
+        queue(
+            OutboundEmail,
+            [
+                OutboundEmail(
+                    communication=current,
+                    to=reviewer.email,
+                    subject=f"Review requested: {current.subject}",
+                    text=f"{by.get_username()} asks you to review the {label(current)} of "
+                    f"{current.incident.key} before it goes out:\n\n{current.summary}\n\n"
+                    f"Review and publish it here: {url}\n",
+                    message_id=_message_id("review", current.pk, reviewer.pk, uuid.uuid4()),
+                )
+            ],
+            "send_email",
+        )
     _record(
         current.incident,
         by,
@@ -458,7 +482,10 @@ def _post_chat(incident: Incident, text: str, *, with_topic: bool = False) -> No
     if hook is None:
         return
     title = f"#{incident.chat_room or incident.key}"
-    if with_topic:
+    if incident.restricted:
+        # The team's room is wider than a security incident's participants.
+        text = f"{incident.key} changed (restricted: details in the portal only)."
+    elif with_topic:
         text = f"{text}\nTopic: {topic(incident)}"
     queue(
         ChatMessage,
@@ -523,13 +550,20 @@ def on_incident_event(event: events.IncidentEvent) -> None:
         if incident.status == Status.RESOLVED:
             _queue_webhooks(WebhookEvent.RESOLVED, incident)
     elif event.name in (events.ASSIGNEE_CHANGED, events.ROLE_CHANGED):
-        line = (
-            f"{incident.key} claimed{by}."
-            if event.name == events.ASSIGNEE_CHANGED and event.data.get("previous") is None
-            else f"{incident.key} roles changed{by}."
-        )
+        data = event.data
+        if event.name == events.ASSIGNEE_CHANGED and data.get("previous") is None:
+            line = f"{incident.key} claimed{by}."
+        elif data.get("person") and data.get("label"):
+            action = str(data.get("action", "assigned")).replace("_", " ")
+            line = f"{incident.key}: {data['label']} @{data['person']} {action}{by}."
+        else:
+            line = f"{incident.key} roles changed{by}."
         _post_chat(incident, line, with_topic=True)
-        _queue_webhooks(WebhookEvent.ROLE_CHANGED, incident)
+        _queue_webhooks(
+            WebhookEvent.ROLE_CHANGED,
+            incident,
+            role={key: data[key] for key in ("action", "role", "label", "person") if key in data},
+        )
 
 
 SUBSCRIBED_EVENTS = (

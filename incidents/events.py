@@ -33,7 +33,12 @@ STATUS_CHANGED = "status_changed"
 SEVERITY_CHANGED = "severity_changed"
 ASSIGNEE_CHANGED = "assignee_changed"
 UPDATED = "updated"
-# Roles other than the assignee (tech lead, communications manager, ...) changed.
+# Roles other than the assignee (tech lead, communications manager, ...) changed. Data:
+# action ("assigned", "handed_over", "released"), role (a ``Role`` value), label (what
+# people read, e.g. "Scribe"), person (username of the holder; on a hand-over the new
+# one) and, on a hand-over, from and note. A change that moves the assignee (the IM's
+# role handed over or released) is announced as ASSIGNEE_CHANGED instead: one event per
+# change. ``selectors.current_roles`` gives the whole line-up for the chat topic.
 ROLE_CHANGED = "role_changed"
 NAMES = frozenset(
     {CREATED, STATUS_CHANGED, SEVERITY_CHANGED, ASSIGNEE_CHANGED, UPDATED, ROLE_CHANGED}

@@ -1,13 +1,56 @@
 """People named by role, an HTMX client and helpers every test folder shares."""
 
+import functools
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations import RunPython
 from django.test import Client
 
 from config.celery import app as celery_app
 from tests.factories import UserFactory
+
+PROJECT_APPS = {"incidents", "oncall", "comms"}
+
+
+@functools.cache
+def _data_migrations():
+    """Every RunPython of the project's migrations, in order, with the final model state."""
+    loader = MigrationLoader(connection)
+    plan = []
+    for leaf in loader.graph.leaf_nodes():
+        plan += [node for node in loader.graph.forwards_plan(leaf) if node not in plan]
+    codes = [
+        operation.code
+        for app_label, name in plan
+        if app_label in PROJECT_APPS
+        for operation in loader.graph.nodes[(app_label, name)].operations
+        if isinstance(operation, RunPython)
+    ]
+    return loader.project_state().apps, codes
+
+
+def _restore_migration_data() -> None:
+    """Put back what data migrations made (groups, the Unknown service, the IMOC): the
+    flush after a transactional test empties every table, and serialized_rollback does
+    not bring the groups' permissions back on SQLite. The data migrations are idempotent."""
+    state_apps, codes = _data_migrations()
+    for code in codes:
+        code(state_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        _restore_migration_data()
 
 
 @pytest.fixture(autouse=True)

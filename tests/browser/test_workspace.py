@@ -1,11 +1,8 @@
 """An incident manager runs a response from the workspace, from roles to the review."""
 
-import importlib
 import re
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -18,22 +15,6 @@ pytestmark = [
     # See test_incident_flow.py: committed rows for the live server, groups restored.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _groups_and_unknown_service(transactional_db):
-    """On SQLite the flush after an earlier transactional test can leave the migration's
-    groups out despite serialized_rollback; put them back (a no-op when they exist)."""
-    migration = importlib.import_module("incidents.migrations.0002_unknown_service_and_groups")
-    migration.create_unknown_service(apps, None)
-    # The flush re-creates permissions (post_migrate), not the groups that hold them.
-    for name, perms in migration.GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
 
 
 def test_manager_delegates_logs_a_change_and_a_theory_resolves_and_reviews(

@@ -451,3 +451,46 @@ def test_no_reminder_once_a_newer_update_is_published(incident, manager, time_ma
 
     assert actions.send_due_reminders() == 1
     assert OutboundEmail.objects.get().to == "maya@example.com"  # the IM: no comms manager
+
+
+def test_restricted_incidents_post_no_details_to_the_team_room(products):
+    from tests.factories import ServiceFactory
+
+    service = ServiceFactory()
+    ChatWebhook.objects.create(team=service.team, url="http://127.0.0.1:9/hook")
+    make_incident(summary="Tokens leaked", faulty_service=service, restricted=True)
+
+    [message] = ChatMessage.objects.all()
+    assert "Tokens leaked" not in message.text
+    assert "restricted" in message.text
+
+
+def test_review_request_mails_the_reviewer_who_must_be_able_to_publish(
+    incident, responder, manager, support
+):
+    draft = actions.draft_communication(
+        incident, audience=Audience.EXTERNAL, kind=Kind.INITIAL, by=responder
+    )
+
+    with pytest.raises(actions.ActionRefused) as refusal:
+        actions.request_review(draft, reviewer=support, by=responder)
+    assert refusal.value.field == "reviewer"
+    actions.request_review(draft, reviewer=manager, by=responder)
+
+    [mail] = OutboundEmail.objects.all()
+    assert mail.to == "maya@example.com"
+    assert f"/comms/communications/{draft.pk}/" in mail.text
+
+
+def test_a_role_change_posts_who_took_which_role(products, manager, responder):
+    from tests.factories import ServiceFactory
+
+    service = ServiceFactory()
+    ChatWebhook.objects.create(team=service.team, url="http://127.0.0.1:9/hook")
+    incident = make_incident(faulty_service=service, products=products)
+    incident_actions.claim_incident(incident, by=manager)
+    incident_actions.assign_role(incident, person=responder, role=Role.TECH_LEAD, by=manager)
+
+    last = ChatMessage.objects.order_by("id").last()
+    assert last.text.startswith(f"{incident.key}: Tech lead @rui assigned by @maya.")
+    assert "Tech lead: @rui" in last.text

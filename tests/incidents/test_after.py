@@ -301,3 +301,7 @@ def test_a_responder_reads_but_does_not_write_the_review(client_for, resolved, m
 
 def test_the_export_is_404_without_a_review(client_for, resolved, manager):
     assert client_for(manager).get(url("review_export", resolved)).status_code == 404
+
+
+def test_an_outsider_is_refused_the_cleanup_page(client_for, outsider):
+    assert client_for(outsider).get(reverse("incidents:my_cleanup")).status_code == 403

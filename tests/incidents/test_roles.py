@@ -4,6 +4,7 @@ import html
 
 import pytest
 from django.db import connection
+from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -434,3 +435,13 @@ def test_the_workspace_query_count_does_not_grow_with_its_contents(client_for, f
     few = grow(0, 2)
     many = grow(2, 8)
     assert many == few
+
+
+def test_the_person_tag_works_without_a_request(fixing, manager):
+    other = actions.claim_incident(make_incident(), by=manager)
+    template = Template("{% load hotline %}{% person who hide=incident %}")
+
+    html_out = template.render(Context({"who": manager, "user": manager, "incident": fixing}))
+
+    assert f"Managing {other.key}" in html_out
+    assert f"Managing {fixing.key}" not in html_out

@@ -1,10 +1,12 @@
 """The workspace through the API: the same rules and actions as the pages."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from incidents import actions
 from incidents.models import Role
-from tests.factories import make_incident
+from tests.factories import UserFactory, make_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -291,3 +293,26 @@ def test_the_schema_documents_the_workspace(api_for, manager):
         "/api/changes/",
     ):
         assert path in schema["paths"]
+
+
+def test_the_role_and_change_lists_cost_the_same_queries_whatever_their_length(
+    api_for, fixing, manager
+):
+    client = api_for(manager)
+    client.get(roles_url(fixing))
+
+    def measure(start, count):
+        for number in range(start, start + count):
+            person = UserFactory(username=f"q{number}", group="responder")
+            held = actions.assign_role(fixing, person=person, role=Role.TECH_LEAD, by=manager)
+            actions.release_role(held, by=manager)
+            entry = actions.add_timeline_entry(fixing, kind="change", text="c", by=person)
+            actions.undo_change(entry.change, by=manager)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(roles_url(fixing))
+            client.get(api(fixing, "changes"))
+            client.get(api(fixing, "theories"))
+            client.get(api(fixing, "cleanup-tasks"))
+        return len(queries)
+
+    assert measure(0, 1) == measure(1, 6)
