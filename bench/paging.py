@@ -17,6 +17,7 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
@@ -57,19 +58,20 @@ def timed_receivers() -> tuple[SmtpReceiver, HttpReceiver]:
     smtp = SmtpReceiver()
     inbox_handle = smtp.inbox.handle_DATA
 
-    async def handle_data(server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_data(server: object, session: object, envelope: Any) -> str:
         answer = await inbox_handle(server, session, envelope)
         for line in envelope.original_content.decode(errors="replace").splitlines():
             if line.lower().startswith("x-hotline-idempotency-key:"):
                 note("smtp", line.split(":", 1)[1].strip())
         return answer
 
+    # Wraps the receiver's handler to stamp the arrival time of each page.
     smtp.inbox.handle_DATA = handle_data  # type: ignore[method-assign]
     http = HttpReceiver()
     base = http.server.RequestHandlerClass
 
     class Timed(base):  # type: ignore[misc,valid-type]
-        def do_POST(self):  # type: ignore[no-untyped-def]
+        def do_POST(self) -> None:
             super().do_POST()
             note("webhook", self.headers["Idempotency-Key"])
 
@@ -79,9 +81,13 @@ def timed_receivers() -> tuple[SmtpReceiver, HttpReceiver]:
 
 def setup(http: HttpReceiver) -> Service:
     call_command("migrate", verbosity=0)
-    person, _ = User.objects.get_or_create(username="bench-im", defaults={"email": "im@example.com"})
+    person, _ = User.objects.get_or_create(
+        username="bench-im", defaults={"email": "im@example.com"}
+    )
     team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    service, _ = Service.objects.get_or_create(slug="bench", defaults={"name": "Bench", "team": team})
+    service, _ = Service.objects.get_or_create(
+        slug="bench", defaults={"name": "Bench", "team": team}
+    )
     roster, created = Roster.objects.get_or_create(
         slug="bench-im", defaults={"name": "Bench IM", "team": team, "start_date": date(2020, 1, 6)}
     )
@@ -95,7 +101,7 @@ def setup(http: HttpReceiver) -> Service:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -113,10 +119,14 @@ def main() -> None:
         with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
             for number in range(args.incidents):
                 committed: list[float] = []
+
+                def start_clock(committed: list[float] = committed) -> None:
+                    committed.append(time.perf_counter())
+
                 with transaction.atomic():
                     # Registered first, so it runs first after the commit: the clock starts
                     # when the incident is committed, before the task is even published.
-                    transaction.on_commit(lambda: committed.append(time.perf_counter()))
+                    transaction.on_commit(start_clock)
                     incident = actions.create_incident(
                         by=reporter,
                         summary=f"Bench {number}",
@@ -127,7 +137,8 @@ def main() -> None:
                 key = str(incident.pages.get().idempotency_key)
                 with arrived:
                     arrived.wait_for(
-                        lambda key=key: all(key in accepted[c] for c in latencies), timeout=30
+                        lambda key=key: all(key in accepted[c] for c in latencies),  # type: ignore[misc]  # mypy cannot type a default-bound lambda
+                        timeout=30,
                     )
                 for channel, values in latencies.items():
                     if key in accepted[channel]:

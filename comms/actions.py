@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents import actions as incident_actions
 from incidents import events
 from incidents.actions import ActionRefused
 from incidents.models import (
@@ -29,7 +30,6 @@ from incidents.models import (
     Incident,
     Product,
     Status,
-    TimelineEntry,
 )
 from incidents.selectors import current_roles
 
@@ -83,15 +83,7 @@ EDITABLE_FIELDS = (
 
 
 def _record(incident: Incident, by: User | None, text: str, **data: Any) -> None:
-    # Incidents has no communications entry kind yet: a note without an author (so no
-    # one can edit it as their own), naming the actor in its text and data.
-    TimelineEntry.objects.create(
-        incident=incident,
-        kind=EntryKind.NOTE,
-        author=None,
-        text=text,
-        data={"comms": {**data, "by": by.get_username() if by else None}},
-    )
+    incident_actions.record_app_event(incident, kind=EntryKind.COMMS, text=text, by=by, **data)
 
 
 def label(communication: Communication) -> str:

@@ -191,3 +191,20 @@ class DistributionListApi(generics.ListCreateAPIView):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         access.require(access.can_manage_lists(request.user), "You may not manage lists.")
         return super().create(request, *args, **kwargs)
+
+
+class DistributionListDetailApi(generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = DistributionListSerializer
+    queryset = DistributionList.objects.prefetch_related("teams")
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        access.require(access.can_view_internal_page(request.user), "You may not see lists.")
+        return super().retrieve(request, *args, **kwargs)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        access.require(access.can_manage_lists(request.user), "You may not manage lists.")
+        return super().update(request, *args, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        access.require(access.can_manage_lists(request.user), "You may not manage lists.")
+        return super().destroy(request, *args, **kwargs)

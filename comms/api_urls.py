@@ -30,4 +30,9 @@ urlpatterns = [
     path("components/<slug:slug>/", api.ComponentStatusApi.as_view(), name="api-component"),
     path("subscribers/", api.SubscribeApi.as_view(), name="api-subscribe"),
     path("distribution-lists/", api.DistributionListApi.as_view(), name="api-distribution-lists"),
+    path(
+        "distribution-lists/<int:pk>/",
+        api.DistributionListDetailApi.as_view(),
+        name="api-distribution-list",
+    ),
 ]

@@ -60,7 +60,11 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache():
+def _clean_cache(settings):
+    if not settings.REDIS_URL:
+        # The embedded file cache under var/ is shared with a developer's server and
+        # with other test runs, whose clear() would wipe this run's keys mid-test.
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     yield
     cache.clear()
@@ -154,7 +158,16 @@ def worker(settings, tmp_path):
         options = {"data_folder_in": str(queue), "data_folder_out": str(queue)}
         previous = dict(celery_app.conf.broker_transport_options)
         celery_app.conf.broker_transport_options = {**previous, **options}
+    _fresh_producers()
     with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
         yield
     if not settings.REDIS_URL:
         celery_app.conf.broker_transport_options = previous
+    _fresh_producers()
+
+
+def _fresh_producers():
+    """Celery keeps producer connections made with the transport options of their first
+    use: without a reset a task would go to an earlier test's private queue folder."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from .. import events
 from ..models import (
+    APP_KINDS,
     HUMAN_KINDS,
     OPEN_STATUSES,
     EntryKind,
@@ -427,6 +428,22 @@ def _sync_manager_role(incident: Incident, *, previous: User | None, by: User | 
             )
 
 
+@transaction.atomic
+def record_app_event(
+    incident: Incident, *, kind: str, text: str, by: User | None = None, **data: Any
+) -> TimelineEntry:
+    """Put what another app did (a page sent, a communication published) on the timeline.
+
+    ``oncall`` and ``comms`` call this instead of writing timeline rows themselves; the
+    entry is a system entry, so nobody edits it as their own.
+    """
+    if kind not in APP_KINDS:
+        raise ActionRefused(f"Apps write {', '.join(APP_KINDS)} entries only.", field="kind")
+    entry = _record(incident, kind, by, text, **data)
+    _touch(incident)
+    return entry
+
+
 def _touch(incident: Incident) -> None:
     Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
 
@@ -480,6 +497,7 @@ __all__ = [
     "edit_timeline_entry",
     "hand_over_role",
     "issue_change_token",
+    "record_app_event",
     "record_break",
     "release_role",
     "report_service_change",

@@ -271,6 +271,12 @@ class EntryKind(models.TextChoices):
     BREAK = "break", "Break"
     REVIEW = "review", "Review"
     EDITED = "edited", "Edited"
+    # Written by other apps through actions.record_app_event.
+    COMMS = "comms", "Communication"
+    PAGE = "page", "Page"
+
+
+APP_KINDS = (EntryKind.COMMS, EntryKind.PAGE)
 
 
 HUMAN_KINDS = (

@@ -1,14 +1,9 @@
 """An incident manager drafts a follow-up, watches the checklist fill in, publishes, and
 the customers' page shows the external update."""
 
-import importlib
 import re
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.management import create_permissions
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.management import create_contenttypes
 from playwright.sync_api import expect
 
 from comms.models import Communication, State
@@ -22,20 +17,6 @@ pytestmark = [
 
 @pytest.fixture
 def im(db):
-    """Maya the incident manager. An earlier transactional test's flush may have removed
-    the permissions and groups the migrations made (serialized_rollback does not bring
-    them back when the live server is in play), so they are made here if missing."""
-    for app_config in apps.get_app_configs():
-        create_contenttypes(app_config, verbosity=0)
-        create_permissions(app_config, verbosity=0)
-    groups = importlib.import_module("incidents.migrations.0002_unknown_service_and_groups")
-    for name, perms in groups.GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
     return UserFactory(username="maya", group="incident manager")
 
 

@@ -76,32 +76,3 @@ def complete_follow_up(**overrides):
     }
     fields.update(overrides)
     return fields
-
-
-@pytest.fixture(autouse=True)
-def _fresh_broker_connections(settings):
-    """Celery caches its producer connections with the transport options of their first
-    use: without a reset, a task sent in a later test goes to an earlier test's private
-    filesystem queue, where no worker listens. (Redis has no per-test queue.)"""
-    from config.celery import app
-
-    def reset():
-        if not settings.REDIS_URL:
-            app._pool = None
-            app.amqp._producer_pool = None
-
-    reset()
-    yield
-    reset()
-
-
-@pytest.fixture
-def private_cache(settings):
-    """A cache of this test's own: the file cache under var/ is shared with every test
-    run on the machine, whose cache.clear() would reset a rate-limit counter mid-test."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "comms-tests",
-        }
-    }

@@ -204,7 +204,7 @@ def test_publishing_internal_updates_the_internal_page_and_mails_the_list(
     assert all(incident.key in mail.text for mail in mails)
     assert len({mail.message_id for mail in mails}) == 3
     assert len(callbacks) == 3  # one send per mail, after commit
-    entry = incident.timeline.filter(kind=EntryKind.NOTE).last()
+    entry = incident.timeline.filter(kind=EntryKind.COMMS).last()
     assert "published the internal initial" in entry.text
 
 

@@ -105,7 +105,7 @@ def test_component_status_needs_a_publisher_and_a_valid_status(
     assert "status" in bad.json()
 
 
-def test_public_subscribe_is_anonymous_and_rate_limited(products, settings, private_cache):
+def test_public_subscribe_is_anonymous_and_rate_limited(products, settings):
     settings.COMMS_SUBSCRIBE_RATE = 2
     client = APIClient()
     codes = [
@@ -154,3 +154,25 @@ def test_published_state_is_final(api_for, incident, manager):
     assert again.status_code == 409
     assert edit.status_code == 400
     assert created.json()["state"] == State.DRAFT
+
+
+def test_distribution_list_update_and_delete_need_an_admin(api_for, manager, admin_user):
+    distribution = DistributionList.objects.create(name="Leaders", is_default=True)
+    url = f"/api/comms/distribution-lists/{distribution.pk}/"
+
+    assert api_for(manager).get(url).json()["is_default"] is True
+    assert api_for(manager).patch(url, {"addresses": "x@example.com"}).status_code == 403
+    patched = api_for(admin_user).patch(url, {"addresses": "x@example.com"}, format="json")
+    assert patched.json()["addresses"] == "x@example.com"
+    assert api_for(manager).delete(url).status_code == 403
+    assert api_for(admin_user).delete(url).status_code == 204
+    assert not DistributionList.objects.exists()
+
+
+def test_a_second_default_list_is_a_clear_400(api_for, admin_user):
+    DistributionList.objects.create(name="Leaders", is_default=True)
+    response = api_for(admin_user).post(
+        "/api/comms/distribution-lists/", {"name": "Other", "is_default": True}, format="json"
+    )
+    assert response.status_code == 400
+    assert DistributionList.objects.count() == 1

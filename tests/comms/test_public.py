@@ -210,7 +210,7 @@ def test_subscribe_with_a_bad_address_names_the_field(products):
     assert not Subscriber.objects.exists()
 
 
-def test_subscribe_is_rate_limited(products, settings, private_cache):
+def test_subscribe_is_rate_limited(products, settings):
     settings.COMMS_SUBSCRIBE_RATE = 2
     client = Client()
     codes = [

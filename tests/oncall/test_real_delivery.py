@@ -8,6 +8,7 @@ import time
 from datetime import date
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 
 from config.celery import app as celery_app
@@ -21,17 +22,26 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _reset_producers():
-    """Publish through new connections: the shared ``worker`` fixture changes the broker's
-    queue folder per test, but the app's producer pool keeps connections made with the
-    previous test's folder (reported to the lead)."""
+    """Forget pooled broker connections, so the next publish uses the broker settings of
+    now (the filesystem queue folder changes per test)."""
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
-def fresh_worker(worker):
+def fresh_worker(settings, tmp_path):
+    """Like the shared ``worker`` fixture, but it also resets the app's producer pool on
+    both sides, so no publish of this test lands in another test's queue folder."""
+    previous = dict(celery_app.conf.broker_transport_options)
+    if not settings.REDIS_URL:
+        queue = tmp_path / "queue"
+        queue.mkdir()
+        options = {"data_folder_in": str(queue), "data_folder_out": str(queue)}
+        celery_app.conf.broker_transport_options = {**previous, **options}
     _reset_producers()
-    yield
+    with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+        yield
+    celery_app.conf.broker_transport_options = previous
     _reset_producers()
 
 
@@ -113,8 +123,6 @@ def test_broker_down_at_commit_then_back_delivers_exactly_once(settings, smtp, r
     page = incident.pages.get()
     assert page.state == PageState.PENDING
     assert smtp.messages == []
-    from celery.contrib.testing.worker import start_worker
-
     with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
         tasks.sweep_pages.delay()
         assert wait_for(lambda: len(smtp.messages) == 1)
