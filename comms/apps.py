@@ -9,12 +9,16 @@ class CommsConfig(AppConfig):
 
     def ready(self) -> None:
         from config.navigation import NavItem, register
-        from incidents import events, panels
+        from incidents import dashboard, events, panels
 
-        from . import actions, views
+        from . import actions, follow_up, selectors, views
+
+        dashboard.register_last_updates(selectors.last_published_updates)
 
         for name in actions.SUBSCRIBED_EVENTS:
             events.subscribe(name, actions.on_incident_event)
+        for name in follow_up.SUBSCRIBED_EVENTS:
+            events.subscribe(name, follow_up.on_incident_event)
         panels.register(
             panels.Panel(
                 name="comms",

@@ -134,7 +134,8 @@ else:
     BROKER_DIR = VAR_DIR / "broker"
     for folder in ("queue", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport, writing messages atomically (config/broker.py).
+    CELERY_BROKER_URL = "hotlinefs://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -279,6 +280,8 @@ ONCALL_SWEEP_GRACE_SECONDS = 10
 ONCALL_TICK_SECONDS = 15.0
 # Without an escalation policy, the IMOC is paged this long after an unacknowledged page.
 ONCALL_IMOC_AFTER_MINUTES = 15
+# Names the on-call API's page states, which would otherwise collide with comms' states.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PageStateEnum"] = "oncall.models.PageState"  # type: ignore[index]
 
 # Incident workspace (incidents app) --------------------------------------------------
 # Changes reported by CI/CD shown as suspects around the impact start (HANDBOOK §4).
@@ -287,8 +290,6 @@ CHANGE_WINDOW_AFTER_MINUTES = int(os.environ.get("CHANGE_WINDOW_AFTER_MINUTES", 
 # Responder fatigue (HANDBOOK §9): hours on the incident without a break or hand-over.
 FATIGUE_AMBER_HOURS = float(os.environ.get("FATIGUE_AMBER_HOURS", 4))
 FATIGUE_RED_HOURS = float(os.environ.get("FATIGUE_RED_HOURS", 8))
-# Names the on-call API's page states, which would otherwise collide with comms' states.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PageStateEnum"] = "oncall.models.PageState"  # type: ignore[index]
 # One schema name per choice set of the workspace, so the API schema stays warning-free.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
     {
@@ -299,3 +300,13 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
         "AffectedEnum": "incidents.models.Affected",
     }
 )
+
+# Monitoring integrations (oncall.integrations) -------------------------------------------
+# The system user alerts act as when they open and update incidents (inactive).
+ALERTS_BOT_USERNAME = "alerts"
+# Bodies larger than this are refused (413); stored payloads are cut at the second limit.
+ALERTS_MAX_BODY_BYTES = int(os.environ.get("ALERTS_MAX_BODY_BYTES", 1024 * 1024))
+ALERTS_PAYLOAD_MAX_CHARS = int(os.environ.get("ALERTS_PAYLOAD_MAX_CHARS", 16 * 1024))
+# Received payloads are kept this long for inspection, then pruned hourly.
+ALERTS_RETENTION_DAYS = int(os.environ.get("ALERTS_RETENTION_DAYS", 30))
+ALERTS_PRUNE_SECONDS = 3600.0

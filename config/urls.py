@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("incidents/", include("incidents.urls")),
+    path("support/", include("incidents.support_urls")),
     path("api/comms/", include("comms.api_urls")),
     path("api/", include("incidents.api_urls")),
     path("oncall/", include("oncall.urls")),

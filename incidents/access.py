@@ -104,3 +104,13 @@ def can_review(user: User, incident: Incident) -> bool:
 def require(allowed: bool, message: str) -> None:
     if not allowed:
         raise PermissionDenied(message)
+
+
+def can_label(user: User) -> bool:
+    """Label support cases with issue keys (HANDBOOK §1): the support team."""
+    return user.has_perm("incidents.label_case")
+
+
+def can_follow_up(user: User, incident: Incident) -> bool:
+    """Preview the customer follow-up and switch it off: the incident's managers."""
+    return can_manage(user, incident) or holds_manager_role(user, incident)

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import api
+from . import api, support_api
 from . import workspace_api as ws
 
 router = DefaultRouter()
@@ -10,6 +10,12 @@ router.register("services", api.ServiceApi)
 router.register("products", api.ProductApi)
 
 urlpatterns = [
+    path("cases/", support_api.CaseListUpsertApi.as_view(), name="api-cases"),
+    path(
+        "incidents/<str:key>/cases/",
+        support_api.IncidentCasesApi.as_view(),
+        name="api-incident-cases",
+    ),
     path("incidents/", api.IncidentListCreateApi.as_view(), name="api-incidents"),
     path("incidents/<str:key>/", api.IncidentDetailApi.as_view(), name="api-incident"),
     path("incidents/<str:key>/claim/", api.IncidentClaimApi.as_view(), name="api-incident-claim"),

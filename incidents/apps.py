@@ -8,7 +8,30 @@ class IncidentsConfig(AppConfig):
     def ready(self) -> None:
         from config.navigation import NavItem, register
 
-        from . import schema  # noqa: F401  # registers the change token's OpenAPI scheme
+        from . import (
+            panels,
+            schema,  # noqa: F401  # registers the change token's OpenAPI scheme
+            support_panel,
+        )
+
+        panels.register(
+            panels.Panel(
+                name="support_cases",
+                template="incidents/_cases_panel.html",
+                context=support_panel.context,
+                column="side",
+                order=40,
+            )
+        )
+        register(
+            NavItem(
+                "Dashboard",
+                "support:dashboard",
+                order=5,
+                permission="incidents.view_incident",
+                section=("support:cases", "support:follow_up"),
+            )
+        )
 
         register(
             NavItem(
@@ -24,6 +47,9 @@ class IncidentsConfig(AppConfig):
             )
         )
         register(NavItem("New incident", "incidents:create", order=20))
+        register(
+            NavItem("Metrics", "support:metrics", order=75, permission="incidents.view_incident")
+        )
         register(
             NavItem(
                 "My cleanup tasks",

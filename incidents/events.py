@@ -40,8 +40,19 @@ UPDATED = "updated"
 # role handed over or released) is announced as ASSIGNEE_CHANGED instead: one event per
 # change. ``selectors.current_roles`` gives the whole line-up for the chat topic.
 ROLE_CHANGED = "role_changed"
+# Support cases were labelled with (or moved to) the incident. Data: case_ids. A resolved
+# incident's new cases are followed up by whoever e-mails customers.
+CASES_LABELLED = "cases_labelled"
 NAMES = frozenset(
-    {CREATED, STATUS_CHANGED, SEVERITY_CHANGED, ASSIGNEE_CHANGED, UPDATED, ROLE_CHANGED}
+    {
+        CREATED,
+        STATUS_CHANGED,
+        SEVERITY_CHANGED,
+        ASSIGNEE_CHANGED,
+        UPDATED,
+        ROLE_CHANGED,
+        CASES_LABELLED,
+    }
 )
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)

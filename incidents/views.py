@@ -35,7 +35,7 @@ PAGE_SIZE = 50
 
 @require_GET
 def incident_list(request: PortalRequest) -> HttpResponse:
-    incidents = access.visible_incidents(request.user).for_list()
+    incidents = access.visible_incidents(request.user).for_list().with_case_count()
     filterset = IncidentFilter(request.GET, queryset=incidents)
     valid = filterset.is_valid()
     page = Paginator(filterset.qs if valid else incidents.none(), PAGE_SIZE).get_page(
@@ -394,6 +394,8 @@ def incident_assessment(request: PortalRequest, key: str) -> HttpResponse:
             "revisions": revisions,
             "can_assess": can_assess,
             "can_manage": access.can_manage(request.user, incident),
+            # Beside the typed count: the cases support labelled with the key.
+            "labelled_cases": incident.support_cases.count(),
             "suggested": suggested,
             "severities": Severity,
             "severity_form": SeverityForm(initial={"severity": suggested or incident.severity}),
@@ -420,4 +422,7 @@ def short_link(request: PortalRequest, key: str) -> HttpResponse:
 
 @require_GET
 def home(request: PortalRequest) -> HttpResponse:
+    # The support team runs its day from the dashboard; everyone else starts at the list.
+    if access.can_label(request.user):
+        return redirect("support:dashboard")
     return redirect("incidents:list")

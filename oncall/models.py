@@ -360,3 +360,4 @@ class PagingEvent(models.Model):
 
     def __str__(self) -> str:
         return self.text
+from .integrations.models import *  # noqa

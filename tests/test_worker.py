@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.core.cache import cache
+from kombu import Connection
 
 from config.health import HEARTBEAT_KEY
 from incidents.tasks import record_heartbeat
@@ -16,3 +17,16 @@ def test_heartbeat_crosses_the_broker_to_a_real_worker(worker):
     while cache.get(HEARTBEAT_KEY) is None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert cache.get(HEARTBEAT_KEY) is not None
+
+
+def test_embedded_broker_never_hands_out_a_half_written_message(tmp_path):
+    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    with Connection("hotlinefs://", transport_options=options) as connection:
+        queue = connection.SimpleQueue("probe")
+        # What a writer leaves while still writing: the reader must pass it by.
+        (tmp_path / "1_half.probe.msg.part").write_bytes(b'{"trunc')
+        queue.put({"n": 1})
+
+        assert queue.get(timeout=2).payload == {"n": 1}
+        assert [path.name for path in tmp_path.iterdir()] == ["1_half.probe.msg.part"]
+        queue.close()

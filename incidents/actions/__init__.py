@@ -475,6 +475,16 @@ from .document import (
     undo_change,
 )
 from .roles import assign_role, hand_over_role, release_role
+from .support import (
+    LabelResult,
+    incident_for_key,
+    label_cases,
+    mark_followed_up,
+    parse_references,
+    remove_label,
+    set_customer_follow_up,
+    upsert_case,
+)
 
 __all__ = [
     "ASSESSMENT_FIELDS",
@@ -483,6 +493,7 @@ __all__ = [
     "TRANSITIONS",
     "WORKSTREAM_FIELDS",
     "ActionRefused",
+    "LabelResult",
     "add_cleanup_task",
     "add_timeline_entry",
     "assign_incident",
@@ -496,18 +507,25 @@ __all__ = [
     "decide_theory",
     "edit_timeline_entry",
     "hand_over_role",
+    "incident_for_key",
     "issue_change_token",
+    "label_cases",
+    "mark_followed_up",
+    "parse_references",
     "record_app_event",
     "record_break",
     "release_role",
+    "remove_label",
     "report_service_change",
     "roll_back_service_change",
     "save_assessment",
     "save_review",
     "save_workstream",
+    "set_customer_follow_up",
     "start_review",
     "suspect_service_change",
     "transition_incident",
     "undo_change",
     "update_incident",
+    "upsert_case",
 ]

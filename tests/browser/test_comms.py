@@ -11,7 +11,7 @@ from tests.factories import ProductFactory, UserFactory, make_incident
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -10,10 +10,9 @@ from tests.factories import ProductFactory, ServiceFactory, make_incident
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server needs committed rows; serialized_rollback brings back what the
-    # migrations created (groups, the Unknown service) that the flush after a
-    # transactional test removes.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The live server needs committed rows (tests/conftest.py restores the migrations'
+    # rows that the flush after a transactional test removes).
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -13,7 +13,7 @@ from tests.factories import ServiceFactory, UserFactory, make_incident
 pytestmark = [
     pytest.mark.browser,
     # See test_incident_flow.py: committed rows for the live server, groups restored.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -140,7 +140,7 @@ def all_sent():
     return set(OutboundEmail.objects.values_list("status", flat=True)) == {Delivery.SENT}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_mail_is_sent_once_across_a_worker_restart(
     smtp, restartable_worker, incident, manager, staff_list
 ):
@@ -169,7 +169,7 @@ def test_mail_is_sent_once_across_a_worker_restart(
     assert set(OutboundEmail.objects.values_list("attempts", flat=True)) == {1}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("fmt", ["slack", "teams"])
 def test_chat_webhook_receives_the_topic_when_roles_change(worker, products, manager, fmt):
     service = ServiceFactory()

@@ -15,12 +15,10 @@ from incidents.models import EntryKind, Incident, KeyCounter, Status, TimelineEn
 from tests.conftest import requires_postgres
 from tests.factories import ServiceFactory, UserFactory, make_incident
 
-# serialized_rollback: the flush after a transactional test empties every table, the
-# groups made by the data migration too; this puts them back for the next test.
 pytestmark = [
     requires_postgres,
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 THREADS = 50

@@ -360,7 +360,7 @@ def test_someone_else_may_not_edit_an_entry(client_for, fixing, responder, manag
 
 @requires_postgres
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_writers_at_the_same_moment_lose_nothing():
     """Two people, each on their own connection, add entries at once to the same incident."""
     manager = UserFactory(username="maya", group="incident manager")

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import support_views
+
+app_name = "support"
+
+urlpatterns = [
+    path("", support_views.support_dashboard, name="dashboard"),
+    path("board/", support_views.dashboard_board, name="board"),
+    path("label/", support_views.dashboard_label, name="label"),
+    path("cases/", support_views.case_list, name="cases"),
+    path("cases/<int:pk>/unlabel/", support_views.case_unlabel, name="unlabel"),
+    path("metrics/", support_views.metrics_page, name="metrics"),
+    path("metrics.csv", support_views.metrics_csv, name="metrics_csv"),
+    path("follow-up/<str:key>/", support_views.follow_up_preview, name="follow_up"),
+]

@@ -1,0 +1,339 @@
+"""The support team's pages (HANDBOOK §1): the live dashboard, case labelling by issue
+key, and the customer follow-up preview. Views parse, ask ``access``, call actions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from config.http import PortalRequest
+
+from . import access, actions, dashboard, metrics
+from . import follow_up as incident_follow_up
+from .models import Product, Service, Severity, SupportCase, Team
+
+POLL_SECONDS = 5
+CSV_MAX_BYTES = 2 * 1024 * 1024
+
+
+class LabelForm(forms.Form):
+    key = forms.CharField(max_length=40, help_text="The issue key, e.g. HOT-1234.")
+    references = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Case references, one a line or separated by commas.",
+    )
+    csv_file = forms.FileField(
+        label="or a CSV file",
+        required=False,
+        help_text="The first column holds the case references; a 'reference' header is skipped.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        refs = actions.parse_references(cleaned.get("references") or "")
+        upload = cleaned.get("csv_file")
+        if upload is not None:
+            if upload.size > CSV_MAX_BYTES:
+                self.add_error("csv_file", "The file is over 2 MB; split it.")
+                return cleaned
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error("csv_file", "The file is not UTF-8 text.")
+                return cleaned
+            rows = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0]]
+            if rows and rows[0].lower() == "reference":
+                rows = rows[1:]
+            refs = actions.parse_references([*refs, *rows])
+        if not refs and not self.errors:
+            self.add_error("references", "Give at least one case reference.")
+        cleaned["refs"] = refs
+        return cleaned
+
+
+def _filters(request: PortalRequest) -> tuple[Product | None, Team | None, dict[str, str]]:
+    """The product and team filters, by slug, as kept in the URL; unknown ones are 400."""
+    product = team = None
+    errors = {}
+    if slug := request.GET.get("product", ""):
+        product = Product.objects.filter(slug=slug).first()
+        if product is None:
+            errors["product"] = f"No product {slug!r}."
+    if slug := request.GET.get("team", ""):
+        team = Team.objects.filter(slug=slug).first()
+        if team is None:
+            errors["team"] = f"No team {slug!r}."
+    return product, team, errors
+
+
+def _query(product: Product | None, team: Team | None) -> str:
+    parts = []
+    if product is not None:
+        parts.append(f"product={product.slug}")
+    if team is not None:
+        parts.append(f"team={team.slug}")
+    return "&".join(parts)
+
+
+def _board_context(request: PortalRequest, product: Product | None, team: Team | None) -> dict:
+    return {
+        "board": dashboard.board(request.user, product=product, team=team),
+        "marker": dashboard.change_marker(),
+        "query": _query(product, team),
+        "can_label": access.can_label(request.user),
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+@require_GET
+def support_dashboard(request: PortalRequest) -> HttpResponse:
+    access.visible_incidents(request.user)  # raises for people who may see no incident
+    product, team, errors = _filters(request)
+    context = _board_context(request, product, team)
+    context.update(
+        {
+            "products": Product.objects.all(),
+            "teams": Team.objects.all(),
+            "product": product,
+            "team": team,
+            "filter_errors": errors,
+        }
+    )
+    return render(request, "incidents/dashboard.html", context, status=400 if errors else 200)
+
+
+@require_GET
+def dashboard_board(request: PortalRequest) -> HttpResponse:
+    """The poll. Nothing changed since the marker the page holds: 204 and no render (one
+    query); otherwise the board again, in a constant number of queries."""
+    if request.GET.get("since") == dashboard.change_marker():
+        return HttpResponse(status=204)
+    access.visible_incidents(request.user)
+    product, team, errors = _filters(request)
+    if errors:
+        return HttpResponse(" ".join(errors.values()), status=400)
+    return render(request, "incidents/dashboard.html#board", _board_context(request, product, team))
+
+
+@require_POST
+def dashboard_label(request: PortalRequest) -> HttpResponse:
+    """The dashboard's one-field form: label one or a few cases with a key."""
+    access.require(access.can_label(request.user), "You may not label support cases.")
+    form = LabelForm(request.POST)
+    if not form.is_valid():
+        errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        return render(request, "incidents/_label_result.html", {"error": errors}, status=400)
+    try:
+        result = actions.label_cases(
+            key=form.cleaned_data["key"], references=form.cleaned_data["refs"], by=request.user
+        )
+    except actions.ActionRefused as refusal:
+        return render(
+            request, "incidents/_label_result.html", {"error": refusal.message}, status=400
+        )
+    return render(request, "incidents/_label_result.html", {"result": result})
+
+
+@require_http_methods(["GET", "POST"])
+def case_list(request: PortalRequest) -> HttpResponse:
+    """Every case, newest first, and bulk labelling by pasted list or CSV."""
+    access.require(access.can_label(request.user), "You may not label support cases.")
+    form = LabelForm(request.POST or None, request.FILES or None)
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = actions.label_cases(
+                    key=form.cleaned_data["key"],
+                    references=form.cleaned_data["refs"],
+                    by=request.user,
+                    all_or_nothing=False,
+                )
+            except actions.ActionRefused as refusal:
+                form.add_error(
+                    refusal.field if refusal.field in form.fields else None, refusal.message
+                )
+        if form.errors:
+            status = 400
+    cases = SupportCase.objects.select_related("label", "labelled_by").order_by("-opened_at", "-pk")
+    q = request.GET.get("q", "").strip()
+    if q:
+        cases = cases.filter(reference__icontains=q) | cases.filter(organisation__icontains=q)
+    page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    labels = {case.label_id for case in page.object_list if case.label_id}
+    visible = set(
+        access.visible_incidents(request.user).filter(pk__in=labels).values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "incidents/cases.html",
+        {"form": form, "result": result, "page": page, "q": q, "visible": visible},
+        status=status,
+    )
+
+
+@require_POST
+def case_unlabel(request: PortalRequest, pk: int) -> HttpResponse:
+    access.require(access.can_label(request.user), "You may not label support cases.")
+    case = get_object_or_404(SupportCase.objects.select_related("label"), pk=pk)
+    if case.label is not None:
+        # Unlabelling names the incident: only someone who may see it does it.
+        access.access_incident(request.user, case.label.key)
+    try:
+        actions.remove_label(case, by=request.user)
+    except actions.ActionRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"{case.reference} is no longer labelled.")
+    return redirect(request.POST.get("next") or "support:cases")
+
+
+@require_http_methods(["GET", "POST"])
+def follow_up_preview(request: PortalRequest, key: str) -> HttpResponse:
+    """Who will be e-mailed when the incident is resolved, and the e-mail itself; the
+    incident's managers can switch the follow-up off (or on again)."""
+    incident = access.access_incident(request.user, key)
+    access.require(
+        access.can_follow_up(request.user, incident),
+        "Only the incident's managers handle the customer follow-up.",
+    )
+    if request.method == "POST":
+        enabled = request.POST.get("enabled") == "on"
+        actions.set_customer_follow_up(incident, enabled=enabled, by=request.user)
+        messages.success(
+            request, f"Customer follow-up for {incident.key} is {'on' if enabled else 'off'}."
+        )
+        return redirect("support:follow_up", key=incident.key)
+    due = list(incident_follow_up.due_cases(incident))
+    mails = incident_follow_up.messages(incident, due[:1])
+    done = incident.support_cases.filter(followed_up_at__isnull=False).count()
+    no_address = incident.support_cases.filter(contact_email="").count()
+    return render(
+        request,
+        "incidents/follow_up.html",
+        {
+            "incident": incident,
+            "due": due,
+            "sample": mails[0] if mails else None,
+            "done": done,
+            "no_address": no_address,
+            "now": timezone.now(),
+        },
+    )
+
+
+class MetricsFilter(forms.Form):
+    since = forms.DateField(required=False, label="From")
+    until = forms.DateField(required=False, label="To")
+    team = forms.SlugField(required=False)
+    service = forms.SlugField(required=False)
+    severity = forms.TypedChoiceField(
+        choices=[("", "Any severity"), *Severity.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end of the period comes before its start.")
+        return cleaned
+
+
+def _metrics_incidents(request: PortalRequest) -> tuple[MetricsFilter, Any]:
+    form = MetricsFilter(request.GET)
+    incidents = access.visible_incidents(request.user)
+    if not form.is_valid():
+        return form, incidents.none()
+    return form, metrics.filtered(incidents, **form.cleaned_data)
+
+
+@require_GET
+def metrics_page(request: PortalRequest) -> HttpResponse:
+    """TTD and TTR: distributions, medians and p90, and the incidents missing times."""
+    form, incidents = _metrics_incidents(request)
+    figures = metrics.compute(incidents)
+    query = request.GET.urlencode()
+    return render(
+        request,
+        "incidents/metrics.html",
+        {
+            "form": form,
+            "m": figures,
+            "query": query,
+            "ttd_chart": metrics.histogram_svg(figures.ttd_histogram, "TTD distribution"),
+            "ttr_chart": metrics.histogram_svg(figures.ttr_histogram, "TTR distribution"),
+            "trend_chart": metrics.trend_svg(figures.by_month, "Monthly median TTD and TTR"),
+            "teams": Team.objects.all(),
+            "services": Service.objects.all(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+def metrics_csv(request: PortalRequest) -> HttpResponse | StreamingHttpResponse:
+    """The incident table with its times, streamed: a year of incidents is no problem."""
+    form, incidents = _metrics_incidents(request)
+    if form.errors:
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(
+            [
+                "key",
+                "summary",
+                "severity",
+                "status",
+                "faulty_service",
+                "team",
+                "impact_started_at",
+                "detected_at",
+                "impact_ended_at",
+                "ttd_minutes",
+                "ttr_minutes",
+            ]
+        )
+        for row in metrics.rows(incidents):
+            yield writer.writerow(
+                [
+                    row.key,
+                    row.summary,
+                    row.severity,
+                    row.status,
+                    row.service,
+                    row.team,
+                    *(
+                        value.isoformat() if value else ""
+                        for value in (row.impact_started_at, row.detected_at, row.impact_ended_at)
+                    ),
+                    *(
+                        f"{value.total_seconds() / 60:.1f}" if value is not None else ""
+                        for value in (row.ttd, row.ttr)
+                    ),
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="incident-times.csv"'
+    return response

@@ -1,0 +1,56 @@
+"""Who administers integrations: global admins, and team admins for their team's
+services (the on-call rules: ``oncall.access.can_edit_team``). Payloads can hold
+internal details, so only they see them; the incident panel follows the incident's own
+visibility."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from incidents.models import Service
+
+from .. import access as oncall_access
+from ..models import TeamAdmin
+from .models import Integration
+
+User = oncall_access.User
+
+
+def can_admin_service(user: User, service: Service) -> bool:
+    return oncall_access.can_edit_team(user, service.team)
+
+
+def can_admin(user: User, integration: Integration) -> bool:
+    return can_admin_service(user, integration.service)
+
+
+def administered_services(user: User) -> "list[Service]":
+    services = Service.objects.order_by("name")
+    if oncall_access.is_global_admin(user):
+        return list(services)
+    if not user.is_authenticated:
+        return []
+    teams = TeamAdmin.objects.filter(user_id=user.pk).values("team")
+    return list(services.filter(Q(team__in=teams)))
+
+
+def administered(user: User) -> "list[int] | None":
+    """Service ids the user administers; None means all of them."""
+    if oncall_access.is_global_admin(user):
+        return None
+    return [service.pk for service in administered_services(user)]
+
+
+def access_integration(user: User, pk: int) -> Integration:
+    from django.http import Http404
+
+    integration = (
+        Integration.objects.select_related("service__team").filter(pk=pk).first()
+    )
+    # Not yours and not there look the same.
+    if integration is None or not can_admin(user, integration):
+        raise Http404("No such integration.")
+    return integration
+
+
+require = oncall_access.require

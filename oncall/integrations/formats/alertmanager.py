@@ -1,0 +1,77 @@
+"""Prometheus Alertmanager's webhook receiver, payload ``version: "4"``.
+
+One delivery is one alert group as Alertmanager grouped it: its ``groupKey`` is our
+dedup key, its ``status`` (firing while any alert fires, resolved when all are) the
+action. See https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import MAX_DEDUP_KEY, MAX_SUMMARY, RESOLVE, TRIGGER, Event, Malformed, clip, text
+
+NAME = "alertmanager"
+
+# Worst first, so a group with one critical alert is critical.
+_RANK = {"critical": 0, "error": 1, "warning": 2, "info": 3}
+
+
+def parse(body: Any) -> list[Event]:
+    if not isinstance(body, dict):
+        raise Malformed(["The body must be a JSON object."])
+    errors = []
+    if body.get("version") != "4":
+        errors.append("'version' must be \"4\" (Alertmanager webhook payload version 4).")
+    group_key = text(body.get("groupKey"))
+    if not group_key:
+        errors.append("'groupKey' is missing.")
+    status = body.get("status")
+    if status not in ("firing", "resolved"):
+        errors.append("'status' must be \"firing\" or \"resolved\".")
+    alerts = body.get("alerts")
+    if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):
+        errors.append("'alerts' must be a list of objects.")
+        alerts = []
+    for name in ("commonLabels", "commonAnnotations", "groupLabels"):
+        if not isinstance(body.get(name, {}), dict):
+            errors.append(f"'{name}' must be an object.")
+    if errors:
+        raise Malformed(errors)
+
+    labels: dict[str, Any] = body.get("commonLabels") or {}
+    annotations: dict[str, Any] = body.get("commonAnnotations") or {}
+    firing = [a for a in alerts if a.get("status") == "firing"] or alerts
+    severities = [
+        text((a.get("labels") or {}).get("severity")).lower()
+        for a in firing
+        if isinstance(a.get("labels"), dict)
+    ]
+    known = sorted((s for s in severities if s in _RANK), key=_RANK.__getitem__)
+    severity = known[0] if known else text(labels.get("severity")) or None
+    first: dict[str, Any] = alerts[0] if alerts else {}
+    first_labels = first.get("labels") if isinstance(first.get("labels"), dict) else {}
+    first_annotations = (
+        first.get("annotations") if isinstance(first.get("annotations"), dict) else {}
+    )
+    summary = (
+        text(annotations.get("summary"))
+        or text(first_annotations.get("summary"))
+        or text(labels.get("alertname"))
+        or text(first_labels.get("alertname"))
+        or "Alert from Alertmanager"
+    )
+    description = text(annotations.get("description")) or text(
+        first_annotations.get("description")
+    )
+    return [
+        Event(
+            action=TRIGGER if status == "firing" else RESOLVE,
+            dedup_key=clip(group_key, MAX_DEDUP_KEY),
+            summary=clip(summary, MAX_SUMMARY),
+            severity=severity,
+            source=text(body.get("externalURL")),
+            description=description,
+            details={"alerts": len(alerts), "firing": len(firing) if status == "firing" else 0},
+        )
+    ]

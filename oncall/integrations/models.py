@@ -1,0 +1,163 @@
+"""Monitoring integrations: where alerts come in, how they group, what was received.
+
+An integration belongs to a service (and so to its team). Alerts with the same dedup key
+attach to one open ``AlertGroup`` and so to one incident; a database constraint keeps
+a second open group for the same key from ever existing, whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import Incident, Product, Service, Severity
+
+__all__ = ["Alert", "AlertGroup", "AlertOutcome", "GroupState", "Integration"]
+
+# PagerDuty routing keys are 32 characters; ours are too, so tools validating the
+# length locally accept them.
+KEY_BYTES = 16
+
+
+def default_severity_map() -> dict[str, int]:
+    return {"critical": 1, "error": 2, "warning": 3, "info": 3}
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    return secrets.token_hex(KEY_BYTES)
+
+
+class Integration(models.Model):
+    name = models.CharField(max_length=100)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="integrations")
+    # Only the hash is stored: the key is shown once, when created or rotated.
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The last characters, so admins can tell which key a tool is configured with.
+    key_hint = models.CharField(max_length=4, editable=False)
+    default_severity = models.PositiveSmallIntegerField(
+        choices=Severity.choices,
+        default=Severity.MINOR,
+        help_text="Used when an alert names no severity, or one the mapping does not know.",
+    )
+    severity_map = models.JSONField(
+        default=default_severity_map,
+        help_text="Severity label sent by the tool → incident severity 1, 2 or 3.",
+    )
+    affected_products = models.ManyToManyField(Product, related_name="integrations", blank=True)
+    paused = models.BooleanField(
+        default=False, help_text="A paused integration accepts alerts but records them as ignored."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    key_rotated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["service__name", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_severity__in=[1, 2, 3]), name="integration_severity_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.name}: {self.name}"
+
+    def set_key(self) -> str:
+        """Give the integration a fresh key and return it; the caller shows it once."""
+        key = new_key()
+        self.key_hash = hash_key(key)
+        self.key_hint = key[-4:]
+        return key
+
+    def severity_for(self, label: str | int | None) -> int:
+        if isinstance(label, int) and not isinstance(label, bool) and label in (1, 2, 3):
+            return label
+        if isinstance(label, str):
+            mapped = self.severity_map.get(label.strip().lower())
+            if mapped in (1, 2, 3):
+                return int(mapped)
+        return self.default_severity
+
+
+class GroupState(models.TextChoices):
+    FIRING = "firing", "Firing"
+    RESOLVED = "resolved", "Resolved"
+
+
+class AlertGroup(models.Model):
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="groups")
+    dedup_key = models.CharField(max_length=255)
+    # Set in the same transaction that creates the group; null only inside it.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="alert_groups", null=True
+    )
+    state = models.CharField(max_length=10, choices=GroupState.choices, default=GroupState.FIRING)
+    summary = models.CharField(max_length=200)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
+    alert_count = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            # One open group per key: concurrent deliveries of a new key race on this
+            # index, and the losers attach to the winner's group and incident.
+            models.UniqueConstraint(
+                fields=["integration", "dedup_key"],
+                condition=Q(state="firing"),
+                name="alertgroup_one_open_per_key",
+            )
+        ]
+        indexes = [models.Index(fields=["incident", "state"], name="alertgroup_incident_state")]
+
+    def __str__(self) -> str:
+        return f"{self.dedup_key} ({self.state})"
+
+
+class AlertOutcome(models.TextChoices):
+    CREATED = "created", "Opened an incident"
+    DEDUPLICATED = "deduplicated", "Added to an open group"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved its group"
+    IGNORED = "ignored", "Ignored"
+    REJECTED = "rejected", "Rejected"
+
+
+class Alert(models.Model):
+    """One delivery as received, kept for inspection: bounded in size (the payload is
+    truncated) and in age (``tasks.prune_alerts``)."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="alerts")
+    group = models.ForeignKey(
+        AlertGroup, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True
+    )
+    format = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=20, choices=AlertOutcome.choices)
+    # Why it was ignored or rejected.
+    reason = models.CharField(max_length=500, blank=True)
+    payload = models.TextField(blank=True)
+    truncated = models.BooleanField(default=False)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["integration", "outcome", "-received_at"], name="alert_outcome")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.format} {self.outcome} at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,67 @@
+"""Reading integrations and alerts for the pages, the API and the incident panel."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Max, Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+
+from incidents.models import Incident
+
+from . import access
+from .models import Alert, AlertGroup, AlertOutcome, GroupState, Integration
+
+RECENT_PAYLOADS = 20
+
+
+def integrations_for(user: access.User) -> QuerySet[Integration]:
+    services = access.administered(user)
+    integrations = Integration.objects.select_related("service").prefetch_related(
+        "affected_products"
+    ).annotate(
+        open_groups=Count("groups", filter=Q(groups__state=GroupState.FIRING), distinct=True),
+        last_received_at=Max("alerts__received_at"),
+    )
+    if services is not None:
+        integrations = integrations.filter(service__in=services)
+    return integrations
+
+
+def receiving_urls(request: HttpRequest, integration: Integration, key: str | None) -> dict[str, str]:
+    """Where tools send. Without the key (it is only known at creation/rotation) the
+    URLs show a placeholder ending in the key's last characters."""
+    shown = key or f"<key …{integration.key_hint}>"
+    return {
+        "alertmanager": request.build_absolute_uri(
+            reverse("integrations_in:alertmanager", args=["KEY"])
+        ).replace("KEY", shown),
+        "generic": request.build_absolute_uri(
+            reverse("integrations_in:generic", args=["KEY"])
+        ).replace("KEY", shown),
+        "pagerduty": request.build_absolute_uri(reverse("pagerduty_enqueue")),
+    }
+
+
+def recent(integration: Integration, *, rejected: bool) -> list[Alert]:
+    alerts = Alert.objects.filter(integration=integration).select_related("group__incident")
+    if rejected:
+        alerts = alerts.filter(outcome=AlertOutcome.REJECTED)
+    else:
+        alerts = alerts.exclude(outcome=AlertOutcome.REJECTED)
+    return list(alerts[:RECENT_PAYLOADS])
+
+
+def groups_of(incident: Incident) -> list[AlertGroup]:
+    return list(
+        AlertGroup.objects.filter(incident=incident)
+        .select_related("integration")
+        .order_by("first_seen_at", "id")
+    )
+
+
+def payloads_of(incident: Incident) -> list[Alert]:
+    return list(
+        Alert.objects.filter(group__incident=incident)
+        .select_related("group")
+        .order_by("-received_at", "-id")[:RECENT_PAYLOADS]
+    )

@@ -1,0 +1,228 @@
+"""Receiving endpoints (no login: tools authenticate with the integration key) and the
+integrations admin pages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from config.http import PortalRequest
+from incidents.models import Incident
+
+from . import access, actions, selectors
+from .formats import Malformed, alertmanager, generic, pagerduty
+from .forms import IntegrationForm
+from .models import AlertGroup, GroupState, Integration, hash_key
+
+
+def _find(key: str) -> Integration | None:
+    if not key:
+        return None
+    return (
+        Integration.objects.select_related("service")
+        .filter(key_hash=hash_key(key))
+        .first()
+    )
+
+
+def _not_found() -> JsonResponse:
+    # The same answer for a wrong key as for a page that does not exist.
+    return JsonResponse({"error": "Not found."}, status=404)
+
+
+def _decode(request: HttpRequest) -> tuple[Any, str | None]:
+    """The JSON body, or why it is not one."""
+    if len(request.body) > settings.ALERTS_MAX_BODY_BYTES:
+        return None, f"The body is larger than {settings.ALERTS_MAX_BODY_BYTES} bytes."
+    try:
+        return json.loads(request.body), None
+    except (ValueError, UnicodeDecodeError) as error:
+        return None, f"The body is not valid JSON: {error}."
+
+
+def _receive(request: HttpRequest, key: str, module: Any) -> JsonResponse:
+    integration = _find(key)
+    if integration is None:
+        return _not_found()
+    body, problem = _decode(request)
+    try:
+        if problem is not None:
+            raise Malformed([problem])
+        events = module.parse(body)
+    except Malformed as malformed:
+        actions.reject(integration, module.NAME, request.body, malformed.errors)
+        return JsonResponse({"error": "Malformed payload.", "errors": malformed.errors}, status=400)
+    outcomes = actions.receive(integration, module.NAME, request.body, events)
+    return JsonResponse(
+        {
+            "status": "ignored" if integration.paused else "accepted",
+            "results": [
+                {
+                    "dedup_key": outcome.dedup_key,
+                    "outcome": outcome.outcome,
+                    "incident": outcome.incident.key if outcome.incident else None,
+                }
+                for outcome in outcomes
+            ],
+        },
+        status=202,
+    )
+
+
+@login_not_required
+@csrf_exempt
+@require_POST
+def alertmanager_webhook(request: HttpRequest, key: str) -> JsonResponse:
+    return _receive(request, key, alertmanager)
+
+
+@login_not_required
+@csrf_exempt
+@require_POST
+def generic_webhook(request: HttpRequest, key: str) -> JsonResponse:
+    return _receive(request, key, generic)
+
+
+def _pd_invalid(errors: list[str]) -> JsonResponse:
+    return JsonResponse(
+        {"status": "invalid event", "message": "Event object is invalid", "errors": errors},
+        status=400,
+    )
+
+
+@login_not_required
+@csrf_exempt
+@require_POST
+def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
+    """PagerDuty's Events API v2, answered as PagerDuty does: 202 with the dedup key,
+    400 "invalid event" with the errors. The integration key is the ``routing_key``."""
+    body, problem = _decode(request)
+    if problem is not None:
+        return _pd_invalid([problem])
+    key = pagerduty.routing_key(body)
+    if not key:
+        return _pd_invalid(["'routing_key' is missing or blank"])
+    integration = _find(key)
+    if integration is None:
+        return _not_found()
+    try:
+        events = pagerduty.parse(body)
+    except Malformed as malformed:
+        actions.reject(integration, pagerduty.NAME, request.body, malformed.errors)
+        return _pd_invalid(malformed.errors)
+    outcomes = actions.receive(integration, pagerduty.NAME, request.body, events)
+    return JsonResponse(
+        {"status": "success", "message": "Event processed", "dedup_key": outcomes[0].dedup_key},
+        status=202,
+    )
+
+
+# Admin pages -------------------------------------------------------------------------------
+
+
+@require_GET
+def index(request: PortalRequest) -> HttpResponse:
+    services = access.administered_services(request.user)
+    return render(
+        request,
+        "oncall/integrations/index.html",
+        {
+            "integrations": list(selectors.integrations_for(request.user)),
+            "form": IntegrationForm(services=services) if services else None,
+        },
+    )
+
+
+@require_POST
+def create(request: PortalRequest) -> HttpResponse:
+    services = access.administered_services(request.user)
+    access.require(bool(services), "You administer no team's services.")
+    form = IntegrationForm(request.POST, services=services)
+    if not form.is_valid():
+        return render(
+            request,
+            "oncall/integrations/index.html",
+            {"integrations": list(selectors.integrations_for(request.user)), "form": form},
+            status=400,
+        )
+    integration, key = actions.create_integration(by=request.user, **form.cleaned_data)
+    # No redirect: the key exists only in this response.
+    return _detail(request, integration, key=key, status=201)
+
+
+def _detail(
+    request: PortalRequest, integration: Integration, *, key: str | None = None, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "oncall/integrations/detail.html",
+        {
+            "integration": integration,
+            "new_key": key,
+            "urls": selectors.receiving_urls(request, integration, key),
+            "groups": list(
+                AlertGroup.objects.filter(integration=integration)
+                .select_related("incident")[: selectors.RECENT_PAYLOADS]
+            ),
+            "payloads": selectors.recent(integration, rejected=False),
+            "rejected": selectors.recent(integration, rejected=True),
+        },
+        status=status,
+    )
+
+
+@require_GET
+def detail(request: PortalRequest, pk: int) -> HttpResponse:
+    return _detail(request, access.access_integration(request.user, pk))
+
+
+@require_POST
+def rotate(request: PortalRequest, pk: int) -> HttpResponse:
+    integration = access.access_integration(request.user, pk)
+    key = actions.rotate_key(integration, by=request.user)
+    return _detail(request, integration, key=key)
+
+
+@require_POST
+def pause(request: PortalRequest, pk: int) -> HttpResponse:
+    integration = access.access_integration(request.user, pk)
+    paused = request.POST.get("paused") == "1"
+    actions.set_paused(integration, paused=paused, by=request.user)
+    messages.success(
+        request,
+        "Paused: alerts are accepted and recorded as ignored."
+        if paused
+        else "Resumed: alerts open incidents again.",
+    )
+    return redirect("integrations:detail", pk=integration.pk)
+
+
+@require_POST
+def test_alert(request: PortalRequest, pk: int) -> HttpResponse:
+    integration = access.access_integration(request.user, pk)
+    outcome = actions.send_test_alert(integration, by=request.user)
+    if outcome.incident is not None:
+        messages.success(request, f"The test alert opened {outcome.incident.key}.")
+    else:
+        messages.info(request, "The test alert was recorded as ignored: the integration is paused.")
+    return redirect("integrations:detail", pk=integration.pk)
+
+
+def incident_panel(request: HttpRequest, incident: Incident) -> dict[str, Any] | None:
+    """The alerts behind an incident, with their raw payloads; hidden when none."""
+    groups = selectors.groups_of(incident)
+    if not groups:
+        return None
+    return {
+        "groups": groups,
+        "payloads": selectors.payloads_of(incident),
+        "all_resolved": all(group.state == GroupState.RESOLVED for group in groups),
+    }
