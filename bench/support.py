@@ -112,7 +112,7 @@ def fill(user: User, incidents: int, active: int, cases: int) -> None:
             batch_size=5000,
         )
         print(f"  {min(start + batch, incidents)} incidents", flush=True)
-    first = Incident.objects.order_by("pk").values_list("pk", flat=True).first()
+    first = Incident.objects.order_by("pk").values_list("pk", flat=True)[0]
     for start in range(0, cases, 20000):
         SupportCase.objects.bulk_create(
             [

@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from incidents import views as incident_views
+from oncall.integrations import urls as integration_urls
+from oncall.integrations.views import pagerduty_enqueue
 
 from .health import healthz
 
@@ -18,8 +20,13 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("support/", include("incidents.support_urls")),
     path("api/comms/", include("comms.api_urls")),
+    path("api/integrations/", include("oncall.integrations.api_urls")),
     path("api/", include("incidents.api_urls")),
+    path("oncall/integrations/", include("oncall.integrations.urls")),
     path("oncall/", include("oncall.urls")),
+    path("integrations/", include(integration_urls.receiving)),
+    # PagerDuty's path, so a tool that pages PagerDuty only changes the host.
+    path("v2/enqueue", pagerduty_enqueue, name="pagerduty_enqueue"),
     path("api/oncall/", include("oncall.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # A signed-out browser goes to the login page, not to a bare 401.

@@ -19,9 +19,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from incidents import actions as incident_actions
 from incidents import events
 from incidents.actions import ActionRefused
-from incidents.models import Incident, Severity, Status, Team
+from incidents.models import EntryKind, Incident, Severity, Status, Team
 
 from . import schedule
 from .models import (
@@ -50,6 +51,8 @@ def _name(user: User | None) -> str:
 
 
 def _event(incident: Incident, kind: str, text: str, by: User | None = None) -> PagingEvent:
+    """Record a paging step in the paging history and on the incident's timeline."""
+    incident_actions.record_app_event(incident, kind=EntryKind.PAGE, text=text, by=by, step=kind)
     return PagingEvent.objects.create(incident=incident, kind=kind, text=text[:300], by=by)
 
 

@@ -360,4 +360,6 @@ class PagingEvent(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
 from .integrations.models import *  # noqa

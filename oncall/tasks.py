@@ -50,3 +50,6 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
     every = settings.ONCALL_TICK_SECONDS
     sender.add_periodic_task(every, escalate.s(), name="oncall: fire due escalation steps")
     sender.add_periodic_task(every, sweep_pages.s(), name="oncall: re-enqueue pending pages")
+
+
+from .integrations import tasks as _integration_tasks  # noqa: E402, F401  (beat: prune payloads)

@@ -24,7 +24,7 @@ def can_admin(user: User, integration: Integration) -> bool:
     return can_admin_service(user, integration.service)
 
 
-def administered_services(user: User) -> "list[Service]":
+def administered_services(user: User) -> list[Service]:
     services = Service.objects.order_by("name")
     if oncall_access.is_global_admin(user):
         return list(services)
@@ -34,7 +34,7 @@ def administered_services(user: User) -> "list[Service]":
     return list(services.filter(Q(team__in=teams)))
 
 
-def administered(user: User) -> "list[int] | None":
+def administered(user: User) -> list[int] | None:
     """Service ids the user administers; None means all of them."""
     if oncall_access.is_global_admin(user):
         return None
@@ -44,9 +44,7 @@ def administered(user: User) -> "list[int] | None":
 def access_integration(user: User, pk: int) -> Integration:
     from django.http import Http404
 
-    integration = (
-        Integration.objects.select_related("service__team").filter(pk=pk).first()
-    )
+    integration = Integration.objects.select_related("service__team").filter(pk=pk).first()
     # Not yours and not there look the same.
     if integration is None or not can_admin(user, integration):
         raise Http404("No such integration.")

@@ -84,7 +84,9 @@ def reject(integration: Integration, fmt: str, raw: bytes | str, errors: list[st
     return _alert(integration, fmt, raw, AlertOutcome.REJECTED, reason="; ".join(errors))
 
 
-def receive(integration: Integration, fmt: str, raw: bytes | str, events: list[Event]) -> list[Outcome]:
+def receive(
+    integration: Integration, fmt: str, raw: bytes | str, events: list[Event]
+) -> list[Outcome]:
     """Apply the parsed events of one delivery, each in its own transaction."""
     if integration.paused:
         # Accepted, so the tool does not retry forever, but recorded as ignored:
@@ -110,12 +112,16 @@ def handle_event(integration: Integration, fmt: str, raw: bytes | str, event: Ev
 def _handle_event(integration: Integration, fmt: str, raw: bytes | str, event: Event) -> Outcome:
     now = timezone.now()
     group = (
-        AlertGroup.objects.select_for_update()
+        AlertGroup.objects.select_for_update(of=("self",))
         .select_related("incident")
         .filter(integration=integration, dedup_key=event.dedup_key, state=GroupState.FIRING)
         .first()
     )
-    if group is not None and group.incident is not None and group.incident.status not in OPEN_STATUSES:
+    if (
+        group is not None
+        and group.incident is not None
+        and group.incident.status not in OPEN_STATUSES
+    ):
         # People resolved the incident while the alert still fired: close the stale
         # group so this alert opens a fresh incident rather than hiding in a closed one.
         group.state = GroupState.RESOLVED

@@ -10,7 +10,9 @@ from incidents.models import Product, Service, Severity
 
 
 class IntegrationForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="E.g. the tool and environment: Prometheus prod.")
+    name = forms.CharField(
+        max_length=100, help_text="E.g. the tool and environment: Prometheus prod."
+    )
     service = forms.ModelChoiceField(queryset=Service.objects.none())
     default_severity = forms.TypedChoiceField(
         choices=Severity.choices,

@@ -16,18 +16,22 @@ RECENT_PAYLOADS = 20
 
 def integrations_for(user: access.User) -> QuerySet[Integration]:
     services = access.administered(user)
-    integrations = Integration.objects.select_related("service").prefetch_related(
-        "affected_products"
-    ).annotate(
-        open_groups=Count("groups", filter=Q(groups__state=GroupState.FIRING), distinct=True),
-        last_received_at=Max("alerts__received_at"),
+    integrations = (
+        Integration.objects.select_related("service")
+        .prefetch_related("affected_products")
+        .annotate(
+            open_groups=Count("groups", filter=Q(groups__state=GroupState.FIRING), distinct=True),
+            last_received_at=Max("alerts__received_at"),
+        )
     )
     if services is not None:
         integrations = integrations.filter(service__in=services)
     return integrations
 
 
-def receiving_urls(request: HttpRequest, integration: Integration, key: str | None) -> dict[str, str]:
+def receiving_urls(
+    request: HttpRequest, integration: Integration, key: str | None
+) -> dict[str, str]:
     """Where tools send. Without the key (it is only known at creation/rotation) the
     URLs show a placeholder ending in the key's last characters."""
     shown = key or f"<key …{integration.key_hint}>"

@@ -26,11 +26,7 @@ from .models import AlertGroup, GroupState, Integration, hash_key
 def _find(key: str) -> Integration | None:
     if not key:
         return None
-    return (
-        Integration.objects.select_related("service")
-        .filter(key_hash=hash_key(key))
-        .first()
-    )
+    return Integration.objects.select_related("service").filter(key_hash=hash_key(key)).first()
 
 
 def _not_found() -> JsonResponse:
@@ -169,8 +165,9 @@ def _detail(
             "new_key": key,
             "urls": selectors.receiving_urls(request, integration, key),
             "groups": list(
-                AlertGroup.objects.filter(integration=integration)
-                .select_related("incident")[: selectors.RECENT_PAYLOADS]
+                AlertGroup.objects.filter(integration=integration).select_related("incident")[
+                    : selectors.RECENT_PAYLOADS
+                ]
             ),
             "payloads": selectors.recent(integration, rejected=False),
             "rejected": selectors.recent(integration, rejected=True),

@@ -23,10 +23,13 @@ def clock():
         yield traveller
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def providers():
-    yield
+    """Each test starts without the providers other apps register, and gets them back."""
+    saved = (fatigue._page_counter, fatigue._next_responder)
     fatigue.unregister()
+    yield
+    fatigue._page_counter, fatigue._next_responder = saved
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Support cases: labelling by key, bulk and CSV, the API, the customer follow-up and
 the live dashboard (HANDBOOK §1)."""
 
+import io
 import time
 
 import pytest
@@ -399,3 +400,21 @@ def test_a_changed_poll_takes_a_constant_number_of_queries(htmx_for, support, co
 
 
 BOARD_QUERIES = 10
+
+
+@pytest.fixture
+def demo_on(settings, db):
+    settings.DEMO_DATA = True
+
+
+@pytest.mark.usefixtures("demo_on")
+def test_demo_cases_are_labelled_to_open_incidents_once():
+    from django.core.management import call_command
+
+    call_command("load_demo", stdout=io.StringIO())
+    call_command("load_demo", stdout=io.StringIO())
+    assert SupportCase.objects.count() == 7
+    labelled = SupportCase.objects.filter(label__isnull=False)
+    assert labelled.count() == 5
+    assert all(case.label.is_open for case in labelled)
+    assert LabelChange.objects.count() == 5

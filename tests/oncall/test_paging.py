@@ -7,7 +7,7 @@ from django.core import mail
 
 from incidents import actions as incident_actions
 from incidents.actions import ActionRefused
-from incidents.models import Service
+from incidents.models import EntryKind, Service
 from oncall import actions, delivery, tasks
 from oncall.models import (
     ContactMethod,
@@ -75,6 +75,14 @@ def test_severity_1_pages_the_on_call_im_of_the_service_team(
     escalation = incident.escalation
     assert escalation.state == EscalationState.ACTIVE
     assert escalation.next_escalation_at == NOW + timedelta(minutes=15)
+
+
+def test_paging_steps_appear_on_the_incident_timeline(service, team_roster, staffed_imoc):
+    incident = make_incident(severity=1, faulty_service=service)
+
+    entries = list(incident.timeline.filter(kind=EntryKind.PAGE).values_list("text", flat=True))
+    assert entries
+    assert any("paging started" in text for text in entries)
 
 
 def test_unknown_service_pages_the_imoc(staffed_imoc):
@@ -312,3 +320,11 @@ def test_fatigue_providers_count_pages_and_name_who_is_next(service, make_roster
     assert counts == {pia.pk: 2}
     assert selectors.next_responder(incident, pia).username == "pat"
     assert selectors.next_responder(incident, manager) is None
+
+
+def test_the_fatigue_card_gets_its_page_counts_and_next_responder_from_on_call():
+    from incidents import fatigue
+    from oncall import selectors
+
+    assert fatigue._page_counter is selectors.pages_received
+    assert fatigue._next_responder is selectors.next_responder

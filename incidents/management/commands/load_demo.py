@@ -16,12 +16,14 @@ from django.utils import timezone
 
 from incidents import actions
 from incidents.models import (
+    OPEN_STATUSES,
     Affected,
     EntryKind,
     Incident,
     Product,
     Role,
     Service,
+    SupportCase,
     Team,
     TheoryState,
 )
@@ -94,6 +96,7 @@ class Command(BaseCommand):
         if not Incident.objects.exists():
             self._incidents(people)
         self._workspace(people)
+        self._support_cases(people)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def _people(self) -> dict[str, Any]:
@@ -271,3 +274,42 @@ class Command(BaseCommand):
             due=(timezone.now() + timedelta(days=7)).date(),
             link="https://issues.example.com/AUTH-311",
         )
+
+    def _support_cases(self, people: dict[str, Any]) -> None:
+        """Cases from the support desk; a few labelled to the open incidents. Upserts by
+        reference, and labels only cases still unlabelled, so a second run adds nothing."""
+        now = timezone.now()
+        for index, (reference, name, organisation, subject) in enumerate(CASES):
+            actions.upsert_case(
+                reference=reference,
+                customer_name=name,
+                organisation=organisation,
+                contact_email=f"{name.split()[0].lower()}@{organisation.split()[0].lower()}.example",
+                subject=subject,
+                opened_at=now - timedelta(minutes=20 + 7 * index),
+            )
+        for summary, references in CASE_LABELS.items():
+            incident = Incident.objects.filter(summary=summary, status__in=OPEN_STATUSES).first()
+            unlabelled = list(
+                SupportCase.objects.filter(
+                    reference__in=references, label__isnull=True
+                ).values_list("reference", flat=True)
+            )
+            if incident is not None and unlabelled:
+                actions.label_cases(key=incident.key, references=unlabelled, by=people["support"])
+
+
+CASES = [
+    ("SD-10231", "Ana Lima", "Acme Corp", "SSO login shows an error page"),
+    ("SD-10232", "Ben Okafor", "Globex", "Cannot sign in with SAML"),
+    ("SD-10233", "Chen Wei", "Initech", "Login loop after the update"),
+    ("SD-10234", "Dana Levi", "Umbrella Ltd", "Integration gets 502 errors"),
+    ("SD-10235", "Emil Berg", "Hooli", "API calls fail intermittently"),
+    ("SD-10236", "Fatima Zahra", "Acme Corp", "Mobile app is slow"),
+    ("SD-10237", "Goran Ilic", "Stark Industries", "Invoice question"),
+]
+# Which open demo incident each case belongs to; the others stay unlabelled for trying.
+CASE_LABELS = {
+    "Login fails for SSO customers": ["SD-10231", "SD-10232", "SD-10233"],
+    "API returns 502 for some requests": ["SD-10234", "SD-10235"],
+}

@@ -17,6 +17,10 @@ NAME = "alertmanager"
 _RANK = {"critical": 0, "error": 1, "warning": 2, "info": 3}
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def parse(body: Any) -> list[Event]:
     if not isinstance(body, dict):
         raise Malformed(["The body must be a JSON object."])
@@ -28,7 +32,7 @@ def parse(body: Any) -> list[Event]:
         errors.append("'groupKey' is missing.")
     status = body.get("status")
     if status not in ("firing", "resolved"):
-        errors.append("'status' must be \"firing\" or \"resolved\".")
+        errors.append('\'status\' must be "firing" or "resolved".')
     alerts = body.get("alerts")
     if not isinstance(alerts, list) or not all(isinstance(a, dict) for a in alerts):
         errors.append("'alerts' must be a list of objects.")
@@ -50,10 +54,8 @@ def parse(body: Any) -> list[Event]:
     known = sorted((s for s in severities if s in _RANK), key=_RANK.__getitem__)
     severity = known[0] if known else text(labels.get("severity")) or None
     first: dict[str, Any] = alerts[0] if alerts else {}
-    first_labels = first.get("labels") if isinstance(first.get("labels"), dict) else {}
-    first_annotations = (
-        first.get("annotations") if isinstance(first.get("annotations"), dict) else {}
-    )
+    first_labels: dict[str, Any] = _object(first.get("labels"))
+    first_annotations: dict[str, Any] = _object(first.get("annotations"))
     summary = (
         text(annotations.get("summary"))
         or text(first_annotations.get("summary"))
@@ -61,9 +63,7 @@ def parse(body: Any) -> list[Event]:
         or text(first_labels.get("alertname"))
         or "Alert from Alertmanager"
     )
-    description = text(annotations.get("description")) or text(
-        first_annotations.get("description")
-    )
+    description = text(annotations.get("description")) or text(first_annotations.get("description"))
     return [
         Event(
             action=TRIGGER if status == "firing" else RESOLVE,

@@ -32,7 +32,7 @@ def parse(body: Any) -> list[Event]:
     errors = []
     status = body.get("status", "firing")
     if status not in ("firing", "resolved"):
-        errors.append("'status' must be \"firing\" or \"resolved\".")
+        errors.append('\'status\' must be "firing" or "resolved".')
     title = body.get("title")
     if title is not None and not isinstance(title, str):
         errors.append("'title' must be a string.")

@@ -47,8 +47,8 @@ def parse(body: Any) -> list[Event]:
         if not isinstance(payload, dict):
             errors.append("'payload' is missing or not an object")
             payload = {}
-        summary = payload.get("summary")
-        if not text(summary):
+        summary = text(payload.get("summary"))
+        if not summary:
             errors.append("'payload.summary' is missing or blank")
         elif len(summary) > MAX_PD_SUMMARY:
             errors.append(f"'payload.summary' is too long (maximum is {MAX_PD_SUMMARY} characters)")
@@ -65,7 +65,7 @@ def parse(body: Any) -> list[Event]:
     details = payload.get("custom_details")
     return [
         Event(
-            action=action,
+            action=str(action),
             dedup_key=dedup_key or uuid.uuid4().hex,
             summary=clip(text(payload.get("summary")), MAX_SUMMARY),
             severity=payload.get("severity"),

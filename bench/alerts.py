@@ -1,0 +1,206 @@
+"""Alerts accepted per second on gunicorn (2 workers) with a real Celery worker.
+
+Run: ``.venv/bin/python bench/alerts.py [--alerts 2000] [--clients 8]`` for the embedded
+default (throw-away SQLite, filesystem broker), or with ``DATABASE_URL`` and ``REDIS_URL``
+set for PostgreSQL and Redis (use a scratch database: the script migrates and fills it).
+
+Three phases against the same server: a trivial Django view (the ceiling), new alerts
+(each its own key: a group and a severity-1 incident, which pages through the worker),
+and duplicates (one key: the storm case). Each phase posts the PagerDuty Events v2 body;
+it then checks that every accepted alert was recorded (count in = count recorded).
+Goal: duplicates within 2x of the trivial view.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.decorators import login_not_required  # noqa: E402
+from django.http import HttpRequest, JsonResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+
+from config import urls as portal_urls  # noqa: E402
+
+
+@login_not_required
+@csrf_exempt
+def trivial(request: HttpRequest) -> JsonResponse:
+    """The ceiling: the same middleware stack, no database work."""
+    return JsonResponse({"status": "success"}, status=202)
+
+
+# Served by gunicorn as the URLconf: the portal plus the trivial view.
+urlpatterns = [path("bench/trivial", trivial), *portal_urls.urlpatterns]
+
+
+def application():
+    from django.conf import settings
+    from django.core.wsgi import get_wsgi_application
+
+    settings.ROOT_URLCONF = "bench.alerts"
+    return get_wsgi_application()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post(port: int, url: str, body: bytes) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", url, body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def run_phase(
+    port: int, url: str, bodies: list[bytes], clients: int
+) -> tuple[float, dict[int, int]]:
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    chunks = [bodies[number::clients] for number in range(clients)]
+
+    def client(chunk: list[bytes]) -> None:
+        for body in chunk:
+            status = post(port, url, body)
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=client, args=(chunk,)) for chunk in chunks]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, statuses
+
+
+def main() -> None:
+    from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from config.celery import app as celery_app
+    from incidents.models import Service, Team
+    from oncall.integrations import actions
+    from oncall.integrations.models import Alert, AlertGroup
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    admin, _ = User.objects.get_or_create(username="bench-admin")
+    team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    service, _ = Service.objects.get_or_create(
+        slug="bench", defaults={"name": "Bench", "team": team}
+    )
+    integration, key = actions.create_integration(by=admin, name="bench", service=service)
+
+    def event(dedup_key: str) -> bytes:
+        return json.dumps(
+            {
+                "routing_key": key,
+                "event_action": "trigger",
+                "dedup_key": dedup_key,
+                "payload": {"summary": "Bench alert", "source": "bench", "severity": "critical"},
+            }
+        ).encode()
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "bench.alerts:application()",
+            "--chdir",
+            str(ROOT),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        env=os.environ.copy(),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                post(port, "/bench/trivial", b"{}")
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
+        with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+            count = args.alerts
+            post(port, "/v2/enqueue", event("storm"))  # opens the storm's group first
+            phases = {
+                "trivial view": ("/bench/trivial", [event("x")] * count),
+                "new alerts": ("/v2/enqueue", [event(uuid.uuid4().hex) for _ in range(count)]),
+                "duplicates": ("/v2/enqueue", [event("storm")] * count),
+            }
+            results = {}
+            for name, (url, bodies) in phases.items():
+                before = Alert.objects.filter(integration=integration).count()
+                seconds, statuses = run_phase(port, url, bodies, args.clients)
+                recorded = Alert.objects.filter(integration=integration).count() - before
+                results[name] = (count / seconds, statuses, recorded)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+    broker = "Redis" if settings.REDIS_URL else "filesystem (embedded)"
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print(
+        f"{count} alerts per phase, {args.clients} clients, gunicorn 2 workers, broker {broker}, database {database}"
+    )
+    for name, (rate, statuses, recorded) in results.items():
+        accepted = statuses.get(202, 0)
+        line = f"  {name:13} {rate:8.0f} /s  statuses {statuses}"
+        if name != "trivial view":
+            line += f"  recorded {recorded} of {accepted} accepted"
+        print(line)
+    storm = AlertGroup.objects.get(integration=integration, dedup_key="storm")
+    print(f"  storm group: {storm.alert_count} alerts, one incident ({storm.incident.key})")
+    ratio = results["trivial view"][0] / results["duplicates"][0]
+    print(f"  duplicates are {ratio:.2f}x slower than the trivial view (goal: within 2x)")
+    lost = [
+        name
+        for name, (_, statuses, recorded) in results.items()
+        if name != "trivial view" and recorded != statuses.get(202, 0)
+    ]
+    if lost or storm.alert_count != count + 1:
+        raise SystemExit(f"alerts lost in: {lost or ['storm group']}")
+
+
+if __name__ == "__main__":
+    main()

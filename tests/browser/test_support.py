@@ -1,0 +1,52 @@
+"""A support engineer keeps the dashboard open all day: new incidents appear on their
+own, and a case is labelled by key from the dashboard."""
+
+import pytest
+from playwright.sync_api import expect
+
+from incidents.models import SupportCase
+from tests.factories import make_incident
+
+pytestmark = [
+    pytest.mark.browser,
+    # Committed rows for the live server; the data migrations' groups restored.
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def test_dashboard_shows_a_new_incident_without_reload_and_labels_a_case(
+    page, live_server, support, manager
+):
+    from incidents import actions
+
+    quiet = make_incident(by=manager, severity=3, summary="Reports are slow")
+    actions.upsert_case(reference="SD-4711", customer_name="Ana", contact_email="ana@acme.example")
+    js_errors: list[str] = []
+    page.on("pageerror", lambda error: js_errors.append(str(error)))
+
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("sam")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Log in").click()
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Support dashboard")).to_be_visible()
+    expect(page.locator(f"#board-{quiet.key}")).to_be_visible()
+    page.evaluate("window.__stayed = true")  # gone if the page reloads
+
+    # Logged elsewhere, while the dashboard stays open.
+    outage = make_incident(by=manager, severity=1, summary="Checkout is down for everyone")
+    row = page.locator(f"#board-{outage.key}")
+    expect(row).to_be_visible(timeout=15_000)
+    expect(row).to_have_class("sev-row-1 is-new")
+    # Most severe first.
+    expect(page.locator("#board tbody tr").first).to_have_id(f"board-{outage.key}")
+    assert page.evaluate("window.__stayed") is True
+
+    row.get_by_label(f"Label a case with {outage.key}").fill("  SD-4711 ")
+    row.get_by_role("button", name="Label").click()
+    expect(page.locator("#label-result")).to_contain_text(f"Labelled SD-4711 with {outage.key}")
+    expect(page.locator(f"#board-{outage.key} .case-count strong")).to_have_text(
+        "1", timeout=15_000
+    )
+    assert SupportCase.objects.get(reference="SD-4711").label_id == outage.pk
+    assert js_errors == []

@@ -1,0 +1,200 @@
+"""The integrations admin pages, the API, the incident panel and paging."""
+
+import pytest
+
+from incidents.models import Incident
+from oncall.integrations.models import Alert, Integration, hash_key
+from oncall.models import TeamAdmin
+from tests.factories import ServiceFactory, UserFactory
+
+from . import examples
+
+PD = "/v2/enqueue"
+
+
+# Pages ------------------------------------------------------------------------------------
+
+
+def test_index_lists_and_offers_to_create(client_for, admin_user, integration):
+    response = client_for(admin_user).get("/oncall/integrations/")
+    assert response.status_code == 200
+    assert b"Prometheus prod" in response.content
+    assert b"Add an integration" in response.content
+
+
+def test_a_responder_sees_an_empty_state_and_no_form(client_for, responder, integration):
+    response = client_for(responder).get("/oncall/integrations/")
+    assert b"Prometheus prod" not in response.content
+    assert b"Ask an admin of your team" in response.content
+    assert client_for(responder).get(f"/oncall/integrations/{integration.pk}/").status_code == 404
+
+
+def test_create_shows_the_key_once(client_for, admin_user, service, post):
+    client = client_for(admin_user)
+    response = client.post(
+        "/oncall/integrations/new/",
+        {"name": "Grafana", "service": service.pk, "default_severity": 2},
+    )
+    assert response.status_code == 201
+    key = response.context["new_key"]
+    integration = Integration.objects.get(name="Grafana")
+    assert integration.key_hash == hash_key(key)
+    assert key not in integration.key_hash
+    assert f"/integrations/alertmanager/{key}/".encode() in response.content
+    again = client.get(f"/oncall/integrations/{integration.pk}/")
+    assert key.encode() not in again.content
+    assert post(PD, examples.pagerduty(key)).status_code == 202
+
+
+def test_create_with_bad_input_names_the_field(client_for, admin_user):
+    response = client_for(admin_user).post("/oncall/integrations/new/", {"name": ""})
+    assert response.status_code == 400
+    assert response.context["form"].errors.keys() >= {"name", "service"}
+    assert not Integration.objects.exists()
+
+
+def test_team_admin_manages_own_team_only(client_for, integration, team):
+    pia = UserFactory(username="pia", group="responder")
+    TeamAdmin.objects.create(team=team, user=pia)
+    client = client_for(pia)
+    assert client.get(f"/oncall/integrations/{integration.pk}/").status_code == 200
+    other = ServiceFactory(slug="search", name="Search")
+    response = client.post("/oncall/integrations/new/", {"name": "x", "service": other.pk})
+    assert response.status_code == 400  # not a choice for her
+
+
+def test_detail_shows_payloads_rejected_and_test_alert(
+    client_for, admin_user, integration, key, post
+):
+    post(PD, examples.pagerduty(key))
+    post(PD, examples.pagerduty(key, "explode"))
+    client = client_for(admin_user)
+    response = client.post(f"/oncall/integrations/{integration.pk}/test/", follow=True)
+    assert b"The test alert opened HOT-2" in response.content
+    page = client.get(f"/oncall/integrations/{integration.pk}/")
+    assert len(page.context["payloads"]) == 2
+    [rejected] = page.context["rejected"]
+    assert "'event_action' is invalid" in rejected.reason
+    assert b"srv01/mysql" in page.content
+
+
+def test_pause_and_rotate_from_the_page(client_for, admin_user, integration, key, post):
+    client = client_for(admin_user)
+    client.post(f"/oncall/integrations/{integration.pk}/pause/", {"paused": "1"})
+    integration.refresh_from_db()
+    assert integration.paused
+    response = client.post(f"/oncall/integrations/{integration.pk}/rotate/")
+    new_key = response.context["new_key"]
+    assert post(PD, examples.pagerduty(key)).status_code == 404
+    assert post(PD, examples.pagerduty(new_key)).status_code == 202
+
+
+def test_page_query_counts_are_constant(client_for, admin_user, integration, key, post):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(admin_user)
+    urls = [f"/oncall/integrations/{integration.pk}/", "/oncall/integrations/"]
+
+    def counts():
+        result = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            result.append(len(queries))
+        return result
+
+    post(PD, examples.pagerduty(key))
+    few = counts()
+    for number in range(10):
+        post(PD, examples.pagerduty(key, dedup_key=f"k{number}"))
+        post(PD, examples.pagerduty(key, "explode"))
+    assert counts() == few
+
+
+def test_incident_page_shows_the_alerts_panel(client_for, admin_user, key, post):
+    post(PD, examples.pagerduty(key))
+    incident = Incident.objects.get()
+    response = client_for(admin_user).get(f"/incidents/{incident.key}/")
+    assert response.status_code == 200
+    assert b'id="alerts-panel"' in response.content
+    assert b"prod-datapipe03.example.com" in response.content
+
+
+def test_nav_links_integrations(client_for, admin_user):
+    response = client_for(admin_user).get("/oncall/integrations/")
+    assert {
+        "label": "Integrations",
+        "url": "/oncall/integrations/",
+        "active": True,
+    } in response.context["nav_items"]
+
+
+# API --------------------------------------------------------------------------------------
+
+
+def test_api_create_list_pause_rotate(api_for, admin_user, service, post):
+    api = api_for(admin_user)
+    created = api.post(
+        "/api/integrations/",
+        {"name": "PD tools", "service": service.slug, "severity_map": {"warning": 2}},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    key = body["key"]
+    assert body["urls"]["alertmanager"].endswith(f"/integrations/alertmanager/{key}/")
+    assert body["urls"]["pagerduty"].endswith("/v2/enqueue")
+    assert body["severity_map"] == {"warning": 2}
+    [listed] = api.get("/api/integrations/").json()
+    assert listed["key"] is None
+    assert key not in listed["urls"]["alertmanager"]
+    pk = body["id"]
+    assert api.patch(f"/api/integrations/{pk}/", {"paused": True}, format="json").json()["paused"]
+    rotated = api.post(f"/api/integrations/{pk}/rotate/").json()
+    assert rotated["key"] != key
+    assert post(PD, examples.pagerduty(key)).status_code == 404
+    assert post(PD, examples.pagerduty(rotated["key"])).status_code == 202
+    assert Alert.objects.get().outcome == "ignored"  # paused
+
+
+def test_api_bad_input_names_the_field(api_for, admin_user):
+    response = api_for(admin_user).post(
+        "/api/integrations/", {"name": "x", "service": "nope"}, format="json"
+    )
+    assert response.status_code == 400
+    assert (
+        "service" in response.json()["errors"]
+        if "errors" in response.json()
+        else "service" in response.json()
+    )
+
+
+def test_api_is_for_admins(api_for, responder, integration, service):
+    api = api_for(responder)
+    assert api.get("/api/integrations/").json() == []
+    assert (
+        api.post(
+            "/api/integrations/", {"name": "x", "service": service.slug}, format="json"
+        ).status_code
+        == 403
+    )
+    assert api.post(f"/api/integrations/{integration.pk}/rotate/").status_code == 404
+    from rest_framework.test import APIClient
+
+    assert APIClient().get("/api/integrations/").status_code == 401
+
+
+# Paging -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("severity", "paged"), [("critical", True), ("error", True), ("warning", False)]
+)
+def test_severity_1_2_alerts_page_on_call(key, post, severity, paged):
+    from oncall.models import Escalation
+
+    post(PD, examples.pagerduty(key, severity=severity))
+    incident = Incident.objects.get()
+    # The on-call subscribers start paging and escalation for severity 1-2 only.
+    assert Escalation.objects.filter(incident=incident).exists() == paged

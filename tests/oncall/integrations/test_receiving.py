@@ -1,0 +1,362 @@
+"""The receiving endpoints: each format from its documentation, valid and malformed,
+de-duplication, the storm, the resolve flow, keys and pausing."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from incidents import actions as incident_actions
+from incidents.models import EntryKind, Incident, Status
+from oncall.integrations import tasks
+from oncall.integrations.models import Alert, AlertGroup, AlertOutcome, GroupState
+from tests.factories import UserFactory
+
+from . import examples
+
+AM = "/integrations/alertmanager/{}/"
+GENERIC = "/integrations/generic/{}/"
+PD = "/v2/enqueue"
+
+
+def only_incident():
+    [incident] = Incident.objects.all()
+    return incident
+
+
+# Alertmanager -------------------------------------------------------------------------------
+
+
+def test_alertmanager_firing_opens_an_incident_as_the_alerts_user(integration, key, post):
+    response = post(AM.format(key), examples.alertmanager())
+    assert response.status_code == 202
+    incident = only_incident()
+    assert response.json()["results"] == [
+        {
+            "dedup_key": '{}:{alertname="HighErrorRate"}',
+            "outcome": "created",
+            "incident": incident.key,
+        }
+    ]
+    assert incident.summary == "High request error rate on checkout"
+    assert incident.severity == 1  # critical
+    assert incident.faulty_service == integration.service
+    assert [p.slug for p in incident.affected_products.all()] == ["shop"]
+    assert incident.created_by.username == "alerts"
+    assert not incident.created_by.is_active
+    group = AlertGroup.objects.get()
+    assert (group.incident, group.state, group.alert_count) == (incident, GroupState.FIRING, 1)
+    alert = Alert.objects.get()
+    assert json.loads(alert.payload)["groupKey"] == group.dedup_key
+
+
+def test_alertmanager_repeat_notifications_join_the_group(integration, key, post):
+    for _ in range(3):
+        assert post(AM.format(key), examples.alertmanager()).status_code == 202
+    incident = only_incident()
+    group = AlertGroup.objects.get()
+    assert group.alert_count == 3
+    assert group.incident == incident
+    assert list(Alert.objects.values_list("outcome", flat=True).order_by("id")) == [
+        "created",
+        "deduplicated",
+        "deduplicated",
+    ]
+
+
+def test_another_group_key_is_another_incident(key, post):
+    post(AM.format(key), examples.alertmanager())
+    post(AM.format(key), examples.alertmanager(group_key='{}:{alertname="DiskFull"}'))
+    assert Incident.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda body: body.pop("version"), "'version' must be \"4\""),
+        (lambda body: body.pop("groupKey"), "'groupKey' is missing."),
+        (lambda body: body.update(status="burning"), "'status' must be"),
+        (lambda body: body.update(alerts="none"), "'alerts' must be a list of objects."),
+    ],
+)
+def test_alertmanager_malformed_is_400_with_the_reason_and_kept(
+    integration, key, post, change, reason
+):
+    body = examples.alertmanager()
+    change(body)
+    response = post(AM.format(key), body)
+    assert response.status_code == 400
+    assert any(reason in error for error in response.json()["errors"])
+    rejected = Alert.objects.get(outcome=AlertOutcome.REJECTED)
+    assert reason in rejected.reason
+    assert rejected.integration == integration
+    assert not Incident.objects.exists()
+
+
+def test_not_json_is_400_and_kept(integration, key, post):
+    response = post(AM.format(key), "{not json")
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["errors"][0]
+    assert Alert.objects.get().payload == "{not json"
+
+
+# Resolve flow -----------------------------------------------------------------------------
+
+
+def test_resolving_every_group_records_impact_end_and_asks_the_im(key, post):
+    post(AM.format(key), examples.alertmanager())
+    post(AM.format(key), examples.alertmanager(group_key="other"))
+    incident_a, incident_b = Incident.objects.order_by("pk")
+    post(AM.format(key), examples.alertmanager("resolved"))
+    incident_a.refresh_from_db()
+    assert incident_a.impact_ended_at is not None
+    assert incident_a.status == Status.NEW  # never resolved by the alerts
+    note = incident_a.timeline.get(kind=EntryKind.NOTE)
+    assert "resolve the incident once you have confirmed" in note.text
+    assert AlertGroup.objects.get(dedup_key='{}:{alertname="HighErrorRate"}').state == "resolved"
+    incident_b.refresh_from_db()
+    assert incident_b.impact_ended_at is None
+
+
+def test_a_claimed_incident_is_not_resolved_but_its_im_is_asked(key, post):
+    post(AM.format(key), examples.alertmanager())
+    incident = only_incident()
+    im = UserFactory(username="ines", group="responder")
+    incident_actions.claim_incident(incident, by=im)
+    post(AM.format(key), examples.alertmanager("resolved"))
+    incident.refresh_from_db()
+    assert incident.status == Status.FIXING
+    assert incident.assignee == im
+    assert incident.impact_ended_at is not None
+    assert incident.timeline.get(kind=EntryKind.NOTE).text.endswith(
+        "ines: resolve the incident once you have confirmed the impact is over."
+    )
+
+
+def test_the_alert_firing_again_reopens_the_impact_on_the_same_incident(key, post):
+    post(AM.format(key), examples.alertmanager())
+    post(AM.format(key), examples.alertmanager("resolved"))
+    post(AM.format(key), examples.alertmanager())
+    incident = only_incident()
+    assert incident.impact_ended_at is None
+    assert AlertGroup.objects.filter(incident=incident).count() == 2
+
+
+def test_an_alert_after_people_resolved_the_incident_opens_a_new_one(key, post, admin_user):
+    post(AM.format(key), examples.alertmanager())
+    incident = only_incident()
+    incident_actions.transition_incident(
+        incident, to=Status.RESOLVED, by=admin_user, impact_ended_at=timezone.now()
+    )
+    post(AM.format(key), examples.alertmanager())
+    assert Incident.objects.count() == 2
+    assert AlertGroup.objects.filter(state=GroupState.FIRING).count() == 1
+
+
+def test_resolve_for_an_unknown_key_is_accepted_and_ignored(key, post):
+    response = post(AM.format(key), examples.alertmanager("resolved"))
+    assert response.status_code == 202
+    assert Alert.objects.get().outcome == AlertOutcome.IGNORED
+    assert not Incident.objects.exists()
+
+
+# The storm --------------------------------------------------------------------------------
+
+
+def test_a_storm_of_1000_identical_alerts_makes_one_incident(
+    key, post, django_assert_max_num_queries
+):
+    body = json.dumps(examples.pagerduty(key))
+    assert post(PD, body).status_code == 202
+    # A duplicate costs a constant handful of queries, however big the storm.
+    with django_assert_max_num_queries(12):
+        post(PD, body)
+    for _ in range(998):
+        assert post(PD, body).status_code == 202
+    incident = only_incident()
+    assert AlertGroup.objects.get().alert_count == 1000
+    assert Alert.objects.count() == 1000
+    assert incident.timeline.filter(kind=EntryKind.CREATED).count() == 1
+
+
+# PagerDuty Events API v2 ------------------------------------------------------------------
+
+
+def test_pagerduty_trigger_answers_like_pagerduty(key, post):
+    response = post(PD, examples.pagerduty(key))
+    assert response.status_code == 202
+    assert response.json() == {
+        "status": "success",
+        "message": "Event processed",
+        "dedup_key": "srv01/mysql",
+    }
+    incident = only_incident()
+    assert incident.summary == "DISK at 99% on machine prod-datapipe03.example.com"
+    assert "Source: prod-datapipe03.example.com" in incident.description
+
+
+def test_pagerduty_trigger_without_dedup_key_gets_one_to_resolve_with(key, post):
+    response = post(PD, examples.pagerduty(key, dedup_key=None))
+    dedup_key = response.json()["dedup_key"]
+    assert len(dedup_key) == 32
+    assert post(PD, examples.pagerduty(key, "resolve", dedup_key)).status_code == 202
+    assert AlertGroup.objects.get(dedup_key=dedup_key).state == GroupState.RESOLVED
+
+
+def test_pagerduty_acknowledge_and_resolve(key, post):
+    post(PD, examples.pagerduty(key))
+    assert post(PD, examples.pagerduty(key, "acknowledge")).json()["dedup_key"] == "srv01/mysql"
+    group = AlertGroup.objects.get()
+    assert group.acknowledged_at is not None
+    assert group.state == GroupState.FIRING
+    post(PD, examples.pagerduty(key, "resolve"))
+    group.refresh_from_db()
+    assert group.state == GroupState.RESOLVED
+    assert only_incident().impact_ended_at is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (lambda e: e.update(event_action="explode"), "'event_action' is invalid"),
+        (lambda e: e["payload"].pop("summary"), "'payload.summary' is missing or blank"),
+        (lambda e: e["payload"].pop("source"), "'payload.source' is missing or blank"),
+        (lambda e: e["payload"].update(severity="bad"), "'payload.severity' is invalid"),
+        (lambda e: e.pop("payload"), "'payload' is missing or not an object"),
+        (lambda e: e.update(dedup_key="x" * 256), "'dedup_key' is too long"),
+    ],
+)
+def test_pagerduty_invalid_event_is_400_like_pagerduty(integration, key, post, change, error):
+    event = examples.pagerduty(key)
+    change(event)
+    response = post(PD, event)
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["status"], body["message"]) == ("invalid event", "Event object is invalid")
+    assert any(e.startswith(error) for e in body["errors"])
+    assert Alert.objects.get().outcome == AlertOutcome.REJECTED
+    assert not Incident.objects.exists()
+
+
+def test_pagerduty_resolve_needs_the_dedup_key(key, post):
+    response = post(PD, examples.pagerduty(key, "resolve", dedup_key=None))
+    assert response.status_code == 400
+    assert response.json()["errors"] == ["'dedup_key' is required for event_action 'resolve'"]
+
+
+def test_pagerduty_without_routing_key_or_json_is_invalid(post):
+    assert post(PD, examples.pagerduty("")).json()["errors"] == [
+        "'routing_key' is missing or blank"
+    ]
+    assert post(PD, "nope").status_code == 400
+
+
+# Generic ----------------------------------------------------------------------------------
+
+
+def test_generic_alert_with_numeric_severity_and_resolve(key, post):
+    body = {"title": "Queue backlog", "dedup_key": "queue", "severity": 2, "details": {"depth": 9}}
+    assert post(GENERIC.format(key), body).status_code == 202
+    assert only_incident().severity == 2
+    post(GENERIC.format(key), {"dedup_key": "queue", "status": "resolved"})
+    assert AlertGroup.objects.get().state == GroupState.RESOLVED
+
+
+def test_generic_malformed_names_the_fields(key, post):
+    response = post(GENERIC.format(key), {"status": "maybe", "severity": 9, "details": []})
+    assert response.status_code == 400
+    errors = " ".join(response.json()["errors"])
+    for field in ("'status'", "'severity'", "'details'"):
+        assert field in errors
+
+
+# Severity mapping ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "severity"), [("critical", 1), ("error", 2), ("warning", 3), ("info", 3), ("odd", 3)]
+)
+def test_default_severity_mapping(key, post, label, severity):
+    post(PD, examples.pagerduty(key, severity=label if label != "odd" else "info"))
+    if label == "odd":
+        post(GENERIC.format(key), {"title": "x", "severity": "odd"})
+        assert Incident.objects.get(summary="x").severity == 3
+    else:
+        assert only_incident().severity == severity
+
+
+def test_mapping_is_configurable_per_integration(integration, key, post):
+    integration.severity_map = {"warning": 2}
+    integration.default_severity = 1
+    integration.save()
+    post(PD, examples.pagerduty(key, severity="warning"))
+    post(GENERIC.format(key), {"title": "unlabelled"})
+    assert sorted(Incident.objects.values_list("severity", flat=True)) == [1, 2]
+
+
+def test_a_worse_repeat_raises_the_severity(key, post):
+    post(PD, examples.pagerduty(key, severity="warning"))
+    post(PD, examples.pagerduty(key, severity="critical"))
+    incident = only_incident()
+    assert incident.severity == 1
+    post(PD, examples.pagerduty(key, severity="info"))
+    assert only_incident().severity == 1
+
+
+# Keys, pausing, bounds ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [AM.format("wrong"), GENERIC.format("wrong")])
+def test_a_wrong_key_reveals_nothing(key, post, url):
+    response = post(url, examples.alertmanager())
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found."}
+    assert not Alert.objects.exists()
+
+
+def test_pagerduty_unknown_routing_key_is_404(integration, post):
+    response = post(PD, examples.pagerduty("0" * 32))
+    assert response.status_code == 404
+    assert not Alert.objects.exists()
+
+
+def test_only_post(key, client):
+    assert client.get(AM.format(key)).status_code == 405
+
+
+def test_paused_integration_accepts_and_records_ignored(integration, key, post):
+    integration.paused = True
+    integration.save()
+    response = post(AM.format(key), examples.alertmanager())
+    assert response.status_code == 202
+    assert response.json()["status"] == "ignored"
+    pd = post(PD, examples.pagerduty(key))
+    assert pd.status_code == 202
+    assert pd.json()["dedup_key"] == "srv01/mysql"
+    assert not Incident.objects.exists()
+    assert set(Alert.objects.values_list("outcome", flat=True)) == {AlertOutcome.IGNORED}
+
+
+def test_big_payloads_are_truncated_and_huge_ones_refused(key, post, settings):
+    settings.ALERTS_PAYLOAD_MAX_CHARS = 500
+    event = examples.pagerduty(key)
+    event["payload"]["custom_details"] = {"blob": "x" * 5000}
+    assert post(PD, event).status_code == 202
+    alert = Alert.objects.get()
+    assert len(alert.payload) == 500
+    assert alert.truncated
+    settings.ALERTS_MAX_BODY_BYTES = 1000
+    response = post(GENERIC.format(key), {"title": "big", "details": {"blob": "y" * 2000}})
+    assert response.status_code == 400
+    assert "larger than 1000 bytes" in response.json()["errors"][0]
+
+
+def test_prune_deletes_old_payloads_only(key, post, time_machine, settings):
+    settings.ALERTS_RETENTION_DAYS = 30
+    post(PD, examples.pagerduty(key))
+    time_machine.move_to(timezone.now() + timedelta(days=31))
+    post(PD, examples.pagerduty(key))
+    assert tasks.prune_alerts() == 1
+    assert Alert.objects.count() == 1
+    assert AlertGroup.objects.get().alert_count == 2  # the group keeps its history
