@@ -181,7 +181,8 @@ def main() -> None:
     broker = "Redis" if settings.REDIS_URL else "filesystem (embedded)"
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print(
-        f"{count} alerts per phase, {args.clients} clients, gunicorn 2 workers, broker {broker}, database {database}"
+        f"{count} alerts per phase, {args.clients} clients, gunicorn 2 workers,"
+        f" broker {broker}, database {database}"
     )
     for name, (rate, statuses, recorded) in results.items():
         accepted = statuses.get(202, 0)

@@ -54,7 +54,7 @@ def sentences(text: str) -> int:
 
 
 def site_url(path: str) -> str:
-    return settings.COMMS_SITE_URL.rstrip("/") + path
+    return settings.SITE_URL + path
 
 
 def topic(incident: Incident) -> str:

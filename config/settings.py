@@ -244,11 +244,11 @@ LOGGING = {
 
 # The product ---------------------------------------------------------------------------
 INCIDENT_KEY_PREFIX = os.environ.get("INCIDENT_KEY_PREFIX", "HOT")
+# The portal's public address: links in pages, e-mails and chat messages start here.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEMO_DATA = env_bool("DEMO_DATA", default=DEBUG)
 
 # Communications (comms app) -------------------------------------------------------------
-# Links in e-mails and chat messages point here.
-COMMS_SITE_URL = os.environ.get("COMMS_SITE_URL", "http://localhost:8000")
 COMMS_MESSAGE_ID_DOMAIN = os.environ.get("COMMS_MESSAGE_ID_DOMAIN", "hotline.local")
 COMMS_STATUS_PAGE_NAME = os.environ.get("COMMS_STATUS_PAGE_NAME", "Hotline status")
 # HANDBOOK §8 asks for a second opinion; this makes it mandatory for customer-facing updates.
@@ -269,8 +269,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
 )
 
 # On-call (oncall app) ----------------------------------------------------------------------
-# Links in pages (incident, acknowledge) are absolute: the portal's public address.
-ONCALL_BASE_URL = os.environ.get("ONCALL_BASE_URL", "http://localhost:8000")
 ONCALL_ACK_LINK_MAX_AGE = int(os.environ.get("ONCALL_ACK_LINK_MAX_AGE", 24 * 3600))
 # Seconds between the tries of a failing delivery; after the last one the page fails.
 ONCALL_RETRY_BACKOFF = [2.0, 10.0, 30.0, 60.0]

@@ -47,7 +47,7 @@ def page_from_token(token: str) -> int:
 
 
 def _absolute(path: str) -> str:
-    return settings.ONCALL_BASE_URL.rstrip("/") + path
+    return settings.SITE_URL + path
 
 
 def page_text(page: Page) -> tuple[str, str]:

@@ -35,7 +35,7 @@ def _frozen(time_machine):
 @pytest.fixture(autouse=True)
 def _mail(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.ONCALL_BASE_URL = "https://hotline.example"
+    settings.SITE_URL = "https://hotline.example"
 
 
 @pytest.fixture
