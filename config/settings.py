@@ -308,3 +308,5 @@ ALERTS_PAYLOAD_MAX_CHARS = int(os.environ.get("ALERTS_PAYLOAD_MAX_CHARS", 16 * 1
 # Received payloads are kept this long for inspection, then pruned hourly.
 ALERTS_RETENTION_DAYS = int(os.environ.get("ALERTS_RETENTION_DAYS", 30))
 ALERTS_PRUNE_SECONDS = 3600.0
+# The integrations API's default_severity is the incidents' severity choice set: one name.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["SeverityEnum"] = "incidents.models.Severity"  # type: ignore[index]

@@ -10,9 +10,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,6 +25,7 @@ from . import follow_up as incident_follow_up
 from .models import Product, Service, Severity, SupportCase, Team
 
 POLL_SECONDS = 5
+BOARD_CACHE_SECONDS = 120
 CSV_MAX_BYTES = 2 * 1024 * 1024
 
 
@@ -86,30 +89,42 @@ def _query(product: Product | None, team: Team | None) -> str:
     return "&".join(parts)
 
 
-def _board_context(request: PortalRequest, product: Product | None, team: Team | None) -> dict:
-    return {
-        "board": dashboard.board(request.user, product=product, team=team),
-        "marker": dashboard.change_marker(),
-        "query": _query(product, team),
-        "can_label": access.can_label(request.user),
-        "poll_seconds": POLL_SECONDS,
-    }
+def _board_html(
+    request: PortalRequest, product: Product | None, team: Team | None, marker: str
+) -> str:
+    """The board, rendered once per person, filter and change: a reload or a second tab
+    with nothing new reuses it. The marker moves with every incident change and every
+    minute, so counts, updates and "ago" texts are never staler than the poll."""
+    query = _query(product, team)
+    key = f"support-board:{request.user.pk}:{marker}:{query}"
+    html = cache.get(key)
+    if html is None:
+        context = {
+            "board": dashboard.board(request.user, product=product, team=team),
+            "marker": marker,
+            "query": query,
+            "can_label": access.can_label(request.user),
+            "poll_seconds": POLL_SECONDS,
+        }
+        html = render_to_string("incidents/dashboard.html#board", context, request=request)
+        cache.set(key, html, BOARD_CACHE_SECONDS)
+    return html
 
 
 @require_GET
 def support_dashboard(request: PortalRequest) -> HttpResponse:
     access.visible_incidents(request.user)  # raises for people who may see no incident
     product, team, errors = _filters(request)
-    context = _board_context(request, product, team)
-    context.update(
-        {
-            "products": Product.objects.all(),
-            "teams": Team.objects.all(),
-            "product": product,
-            "team": team,
-            "filter_errors": errors,
-        }
-    )
+    context = {
+        "board_html": _board_html(request, product, team, dashboard.change_marker()),
+        "query": _query(product, team),
+        "can_label": access.can_label(request.user),
+        "products": Product.objects.all(),
+        "teams": Team.objects.all(),
+        "product": product,
+        "team": team,
+        "filter_errors": errors,
+    }
     return render(request, "incidents/dashboard.html", context, status=400 if errors else 200)
 
 
@@ -117,13 +132,14 @@ def support_dashboard(request: PortalRequest) -> HttpResponse:
 def dashboard_board(request: PortalRequest) -> HttpResponse:
     """The poll. Nothing changed since the marker the page holds: 204 and no render (one
     query); otherwise the board again, in a constant number of queries."""
-    if request.GET.get("since") == dashboard.change_marker():
+    marker = dashboard.change_marker()
+    if request.GET.get("since") == marker:
         return HttpResponse(status=204)
     access.visible_incidents(request.user)
     product, team, errors = _filters(request)
     if errors:
         return HttpResponse(" ".join(errors.values()), status=400)
-    return render(request, "incidents/dashboard.html#board", _board_context(request, product, team))
+    return HttpResponse(_board_html(request, product, team, marker))
 
 
 @require_POST

@@ -11,13 +11,14 @@ class OncallConfig(AppConfig):
         from config.navigation import NavItem, register
         from incidents import events, fatigue, panels
 
-        from . import actions, selectors, views
+        from . import actions, integrations, selectors, views
 
         events.subscribe(events.CREATED, actions.on_incident_created)
         events.subscribe(events.SEVERITY_CHANGED, actions.on_severity_changed)
         events.subscribe(events.STATUS_CHANGED, actions.on_status_changed)
         fatigue.register_page_counter(selectors.pages_received)
         fatigue.register_next_responder(selectors.next_responder)
+        integrations.setup()
         panels.register(
             panels.Panel("oncall", "oncall/_panel.html", views.incident_panel, column="side")
         )
