@@ -9,85 +9,212 @@ import oncall.integrations.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0008_app_event_kinds'),
-        ('oncall', '0002_imoc_and_permissions'),
+        ("incidents", "0008_app_event_kinds"),
+        ("oncall", "0002_imoc_and_permissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Integration',
+            name="Integration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('key_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('key_hint', models.CharField(editable=False, max_length=4)),
-                ('default_severity', models.PositiveSmallIntegerField(choices=[(1, '1 - Critical'), (2, '2 - Major'), (3, '3 - Minor')], default=3, help_text='Used when an alert names no severity, or one the mapping does not know.')),
-                ('severity_map', models.JSONField(default=oncall.integrations.models.default_severity_map, help_text='Severity label sent by the tool → incident severity 1, 2 or 3.')),
-                ('paused', models.BooleanField(default=False, help_text='A paused integration accepts alerts but records them as ignored.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('key_rotated_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('affected_products', models.ManyToManyField(blank=True, related_name='integrations', to='incidents.product')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='integrations', to='incidents.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("key_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("key_hint", models.CharField(editable=False, max_length=4)),
+                (
+                    "default_severity",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "1 - Critical"), (2, "2 - Major"), (3, "3 - Minor")],
+                        default=3,
+                        help_text="Used when an alert names no severity, or one the mapping does not know.",
+                    ),
+                ),
+                (
+                    "severity_map",
+                    models.JSONField(
+                        default=oncall.integrations.models.default_severity_map,
+                        help_text="Severity label sent by the tool → incident severity 1, 2 or 3.",
+                    ),
+                ),
+                (
+                    "paused",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A paused integration accepts alerts but records them as ignored.",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "key_rotated_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "affected_products",
+                    models.ManyToManyField(
+                        blank=True, related_name="integrations", to="incidents.product"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="integrations",
+                        to="incidents.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['service__name', 'name'],
+                "ordering": ["service__name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='AlertGroup',
+            name="AlertGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dedup_key', models.CharField(max_length=255)),
-                ('state', models.CharField(choices=[('firing', 'Firing'), ('resolved', 'Resolved')], default='firing', max_length=10)),
-                ('summary', models.CharField(max_length=200)),
-                ('severity', models.PositiveSmallIntegerField(choices=[(1, '1 - Critical'), (2, '2 - Major'), (3, '3 - Minor')])),
-                ('alert_count', models.PositiveIntegerField(default=1)),
-                ('first_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('incident', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alert_groups', to='incidents.incident')),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='groups', to='oncall.integration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("dedup_key", models.CharField(max_length=255)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("firing", "Firing"), ("resolved", "Resolved")],
+                        default="firing",
+                        max_length=10,
+                    ),
+                ),
+                ("summary", models.CharField(max_length=200)),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "1 - Critical"), (2, "2 - Major"), (3, "3 - Minor")]
+                    ),
+                ),
+                ("alert_count", models.PositiveIntegerField(default=1)),
+                ("first_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_groups",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="groups",
+                        to="oncall.integration",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-last_seen_at', '-id'],
+                "ordering": ["-last_seen_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('format', models.CharField(max_length=20)),
-                ('outcome', models.CharField(choices=[('created', 'Opened an incident'), ('deduplicated', 'Added to an open group'), ('acknowledged', 'Acknowledged'), ('resolved', 'Resolved its group'), ('ignored', 'Ignored'), ('rejected', 'Rejected')], max_length=20)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('payload', models.TextField(blank=True)),
-                ('truncated', models.BooleanField(default=False)),
-                ('received_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='oncall.alertgroup')),
-                ('integration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='oncall.integration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("format", models.CharField(max_length=20)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("created", "Opened an incident"),
+                            ("deduplicated", "Added to an open group"),
+                            ("acknowledged", "Acknowledged"),
+                            ("resolved", "Resolved its group"),
+                            ("ignored", "Ignored"),
+                            ("rejected", "Rejected"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                ("payload", models.TextField(blank=True)),
+                ("truncated", models.BooleanField(default=False)),
+                (
+                    "received_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="oncall.alertgroup",
+                    ),
+                ),
+                (
+                    "integration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="oncall.integration",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='integration',
-            constraint=models.CheckConstraint(condition=models.Q(('default_severity__in', [1, 2, 3])), name='integration_severity_valid'),
+            model_name="integration",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("default_severity__in", [1, 2, 3])),
+                name="integration_severity_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='alertgroup',
-            index=models.Index(fields=['incident', 'state'], name='alertgroup_incident_state'),
+            model_name="alertgroup",
+            index=models.Index(fields=["incident", "state"], name="alertgroup_incident_state"),
         ),
         migrations.AddConstraint(
-            model_name='alertgroup',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'firing')), fields=('integration', 'dedup_key'), name='alertgroup_one_open_per_key'),
+            model_name="alertgroup",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "firing")),
+                fields=("integration", "dedup_key"),
+                name="alertgroup_one_open_per_key",
+            ),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['integration', 'outcome', '-received_at'], name='alert_outcome'),
+            model_name="alert",
+            index=models.Index(
+                fields=["integration", "outcome", "-received_at"], name="alert_outcome"
+            ),
         ),
     ]
