@@ -147,26 +147,35 @@ requires_postgres = pytest.mark.skipif(
 
 
 @pytest.fixture
-def worker(settings, tmp_path):
-    """A real Celery worker in a thread, on Redis when REDIS_URL is set, else on a private
-    filesystem queue. Use with ``django_db(transaction=True)``: the worker has its own
-    database connection and must see committed rows."""
+def private_broker(settings, tmp_path):
+    """Tasks sent in this test go to a queue of its own (a folder; on Redis the test
+    database's broker), so a developer's running worker never takes them."""
+    previous = dict(celery_app.conf.broker_transport_options)
     if not settings.REDIS_URL:
-        # A private queue folder, so a developer's running worker never steals the task.
         queue = tmp_path / "queue"
         queue.mkdir()
         options = {"data_folder_in": str(queue), "data_folder_out": str(queue)}
-        previous = dict(celery_app.conf.broker_transport_options)
         celery_app.conf.broker_transport_options = {**previous, **options}
-    _fresh_producers()
-    with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+    fresh_producers()
+    yield
+    celery_app.conf.broker_transport_options = previous
+    fresh_producers()
+
+
+def start_test_worker():
+    """A real Celery worker in a thread: ``with start_test_worker(): ...``."""
+    return start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10)
+
+
+@pytest.fixture
+def worker(private_broker):
+    """A real worker for the whole test. Use with ``django_db(transaction=True)``: the
+    worker has its own database connection and must see committed rows."""
+    with start_test_worker():
         yield
-    if not settings.REDIS_URL:
-        celery_app.conf.broker_transport_options = previous
-    _fresh_producers()
 
 
-def _fresh_producers():
+def fresh_producers():
     """Celery keeps producer connections made with the transport options of their first
     use: without a reset a task would go to an earlier test's private queue folder."""
     celery_app._pool = None

@@ -79,7 +79,7 @@ def test_manager_delegates_logs_a_change_and_a_theory_resolves_and_reviews(
     expect(page.locator(".messages")).to_contain_text(f"{incident.key} is resolved")
 
     # The review draft, written from the incident.
-    page.get_by_role("link", name="Review").click()
+    page.get_by_role("link", name="Review", exact=True).click()
     page.get_by_role("button", name="Generate the review draft").click()
     body = page.get_by_label("Review (Markdown)")
     expect(body).to_have_value(re.compile(r"Raised the DB pool to 200"))

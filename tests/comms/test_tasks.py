@@ -3,7 +3,6 @@
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from comms import actions, outbox, tasks
@@ -19,8 +18,8 @@ from comms.models import (
     WebhookEvent,
 )
 from comms.transports import webhook as webhook_transport
-from config.celery import app as celery_app
 from incidents import actions as incident_actions
+from tests.conftest import start_test_worker
 from tests.factories import ServiceFactory, make_incident
 from tests.receivers import HttpReceiver, free_port
 
@@ -117,23 +116,9 @@ def test_webhook_is_signed_with_the_event_id_and_logged(products, manager):
 
 
 @pytest.fixture
-def restartable_worker(settings, tmp_path):
-    """Start and stop real workers at will, on a private queue (like ``worker``)."""
-    previous = dict(celery_app.conf.broker_transport_options)
-    if not settings.REDIS_URL:
-        queue = tmp_path / "queue"
-        queue.mkdir()
-        celery_app.conf.broker_transport_options = {
-            **previous,
-            "data_folder_in": str(queue),
-            "data_folder_out": str(queue),
-        }
-
-    def run():
-        return start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10)
-
-    yield run
-    celery_app.conf.broker_transport_options = previous
+def restartable_worker(private_broker):
+    """Start and stop real workers at will, on the test's private queue."""
+    return start_test_worker
 
 
 def all_sent():

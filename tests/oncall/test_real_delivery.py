@@ -8,41 +8,16 @@ import time
 from datetime import date
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 
 from config.celery import app as celery_app
 from oncall import tasks
 from oncall.models import ContactMethod, PageState
-from tests.conftest import requires_postgres
+from tests.conftest import fresh_producers, requires_postgres, start_test_worker
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
 from tests.receivers import HttpReceiver, SmtpReceiver, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _reset_producers():
-    """Forget pooled broker connections, so the next publish uses the broker settings of
-    now (the filesystem queue folder changes per test)."""
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def fresh_worker(settings, tmp_path):
-    """Like the shared ``worker`` fixture, but it also resets the app's producer pool on
-    both sides, so no publish of this test lands in another test's queue folder."""
-    previous = dict(celery_app.conf.broker_transport_options)
-    if not settings.REDIS_URL:
-        queue = tmp_path / "queue"
-        queue.mkdir()
-        options = {"data_folder_in": str(queue), "data_folder_out": str(queue)}
-        celery_app.conf.broker_transport_options = {**previous, **options}
-    _reset_producers()
-    with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-        yield
-    celery_app.conf.broker_transport_options = previous
-    _reset_producers()
 
 
 def wait_for(predicate, seconds=20.0):
@@ -70,7 +45,7 @@ def roster(make_roster):
     return make_roster("payments-im", people=["pia"], team=team, start_date=date(2020, 1, 6))
 
 
-def test_sev1_page_reaches_the_smtp_receiver_through_a_worker(fresh_worker, smtp, roster):
+def test_sev1_page_reaches_the_smtp_receiver_through_a_worker(worker, smtp, roster):
     incident = make_incident(
         by=UserFactory(), severity=1, faulty_service=ServiceFactory(team=roster.team)
     )
@@ -80,7 +55,7 @@ def test_sev1_page_reaches_the_smtp_receiver_through_a_worker(fresh_worker, smtp
     assert wait_for(lambda: page.__class__.objects.get(pk=page.pk).state == PageState.SENT)
 
 
-def test_receiver_failing_twice_is_delivered_on_the_third_attempt(fresh_worker, settings, roster):
+def test_receiver_failing_twice_is_delivered_on_the_third_attempt(worker, settings, roster):
     settings.ONCALL_RETRY_BACKOFF = [0.2, 0.2, 0.2, 0.2]
     with HttpReceiver(fail_first=2) as receiver:
         ContactMethod.objects.create(
@@ -112,18 +87,18 @@ def test_broker_down_at_commit_then_back_delivers_exactly_once(settings, smtp, r
     real = celery_app.conf.broker_url
     # "Redis stopped": the app publishes to a port nobody listens on, not the shared server.
     celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/3"
-    _reset_producers()
+    fresh_producers()
     try:
         incident = make_incident(
             by=UserFactory(), severity=1, faulty_service=ServiceFactory(team=roster.team)
         )
     finally:
         celery_app.conf.broker_url = real
-        _reset_producers()
+        fresh_producers()
     page = incident.pages.get()
     assert page.state == PageState.PENDING
     assert smtp.messages == []
-    with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+    with start_test_worker():
         tasks.sweep_pages.delay()
         assert wait_for(lambda: len(smtp.messages) == 1)
         tasks.sweep_pages.delay()
