@@ -52,11 +52,11 @@ class IncidentsConfig(AppConfig):
         )
         register(
             NavItem(
-                "My cleanup tasks",
+                "My tasks",
                 "incidents:my_cleanup",
                 order=70,
                 permission="incidents.take_role",
             )
         )
-        register(NavItem("Severity matrix", "incidents:severity_matrix", order=80))
+        register(NavItem("Severity", "incidents:severity_matrix", order=80))
         register(NavItem("API", "swagger-ui", order=90))

@@ -27,6 +27,14 @@ class OncallConfig(AppConfig):
                 "On call",
                 "oncall:index",
                 order=30,
-                section=("oncall:roster", "oncall:calendar", "oncall:gaps", "oncall:contacts"),
+                section=(
+                    "oncall:roster",
+                    "oncall:calendar",
+                    "oncall:gaps",
+                    "oncall:contacts",
+                    "integrations:index",
+                    "integrations:detail",
+                    "integrations:create",
+                ),
             )
         )

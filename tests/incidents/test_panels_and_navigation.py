@@ -56,7 +56,7 @@ def test_navigation_hides_links_the_user_may_not_follow(client_for, support, man
     try:
         assert "Probe" not in client_for(support).get("/incidents/").content.decode()
     finally:
-        navigation.register(navigation.NavItem("Severity matrix", "incidents:severity_matrix", 80))
+        navigation.register(navigation.NavItem("Severity", "incidents:severity_matrix", 80))
 
 
 def test_the_current_section_is_marked_in_the_navigation(client_for, manager):

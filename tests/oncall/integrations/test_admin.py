@@ -121,13 +121,10 @@ def test_incident_page_shows_the_alerts_panel(client_for, admin_user, key, post)
     assert b"prod-datapipe03.example.com" in response.content
 
 
-def test_nav_links_integrations(client_for, admin_user):
+def test_integrations_are_a_tab_of_the_on_call_section(client_for, admin_user):
     response = client_for(admin_user).get("/oncall/integrations/")
-    assert {
-        "label": "Integrations",
-        "url": "/oncall/integrations/",
-        "active": True,
-    } in response.context["nav_items"]
+    assert {"label": "On call", "url": "/oncall/", "active": True} in response.context["nav_items"]
+    assert b'href="/oncall/integrations/" class="active">Integrations</a>' in response.content
 
 
 # API --------------------------------------------------------------------------------------
