@@ -12,6 +12,7 @@ from django.test import Client
 
 from config.celery import app as celery_app
 from tests.factories import UserFactory
+from tests.receivers import SmtpReceiver
 
 PROJECT_APPS = {"incidents", "oncall", "comms"}
 
@@ -144,6 +145,17 @@ requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs real concurrent transactions: runs on PostgreSQL (set DATABASE_URL)",
 )
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on a free port, with Django's e-mail pointed at it."""
+    with SmtpReceiver() as receiver:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = receiver.port
+        settings.EMAIL_USE_TLS = False
+        yield receiver
 
 
 @pytest.fixture

@@ -4,17 +4,6 @@ import pytest
 
 from comms.models import DistributionList
 from tests.factories import ProductFactory, make_incident
-from tests.receivers import SmtpReceiver
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpReceiver() as receiver:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = receiver.port
-        settings.EMAIL_USE_TLS = False
-        yield receiver
 
 
 @pytest.fixture

@@ -52,21 +52,6 @@ def resolved(fixing, manager):
     return transition_incident(fixing, to=Status.RESOLVED, by=manager, impact_ended_at=_ago(1))
 
 
-@pytest.fixture
-def published():
-    """Every incident event published while the test runs, in order."""
-    seen: list[events.IncidentEvent] = []
-
-    def record(event: events.IncidentEvent) -> None:
-        seen.append(event)
-
-    for name in events.NAMES:
-        events.subscribe(name, record)
-    yield seen
-    for name in events.NAMES:
-        events.unsubscribe(name, record)
-
-
 class Boom(Exception):
     pass
 

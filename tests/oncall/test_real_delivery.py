@@ -15,7 +15,7 @@ from oncall import tasks
 from oncall.models import ContactMethod, PageState
 from tests.conftest import fresh_producers, requires_postgres, start_test_worker
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
-from tests.receivers import HttpReceiver, SmtpReceiver, free_port
+from tests.receivers import HttpReceiver, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,16 +27,6 @@ def wait_for(predicate, seconds=20.0):
             return False
         time.sleep(0.05)
     return True
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpReceiver() as receiver:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = receiver.port
-        settings.EMAIL_USE_TLS = False
-        yield receiver
 
 
 @pytest.fixture
