@@ -29,6 +29,19 @@ RESOLVED_SHOWN = 20
 # A severe incident this young is highlighted: support should notice it at once.
 NEW_FOR = timedelta(minutes=15)
 
+# The incident fields the board shows.
+SHOWN_FIELDS = (
+    "key",
+    "summary",
+    "severity",
+    "status",
+    "restricted",
+    "assignee",
+    "impact_started_at",
+    "impact_ended_at",
+    "created_at",
+)
+
 _last_updates: LastUpdates | None = None
 
 
@@ -68,10 +81,18 @@ def board(
     team: Team | None = None,
     now: datetime | None = None,
 ) -> Board:
-    """What the dashboard shows, in a constant number of queries (five, whatever the
-    number of incidents)."""
+    """What the dashboard shows, in a constant number of queries (four at most, whatever
+    the number of incidents)."""
     now = now or timezone.now()
-    incidents = Incident.objects.visible_to(user).for_list().with_case_count()
+    # Only what the board shows: building model instances is most of its cost. The
+    # products are read below for the active rows only: a generic prefetch builds a
+    # queryset per incident (~0.2 ms each) and the resolved rows never show products.
+    incidents = (
+        Incident.objects.visible_to(user)
+        .select_related("assignee")
+        .only(*SHOWN_FIELDS)
+        .with_case_count()
+    )
     if product is not None:
         incidents = incidents.filter(affected_products=product)
     if team is not None:
@@ -86,7 +107,18 @@ def board(
     last_updates = None
     if _last_updates is not None:
         last_updates = _last_updates([incident.pk for incident in active]) if active else {}
+    product_names: dict[int, list[str]] = {incident.pk: [] for incident in active}
+    if active:
+        # Ordered like Product (by name), as the prefetch was.
+        links = (
+            Incident.affected_products.through.objects.filter(incident_id__in=product_names)
+            .order_by("product__name", "product_id")
+            .values_list("incident_id", "product__name")
+        )
+        for incident_id, name in links:
+            product_names[incident_id].append(name)
     for incident in active:
+        incident.product_names = product_names[incident.pk]  # type: ignore[attr-defined]
         incident.last_update_at = (last_updates or {}).get(incident.pk)  # type: ignore[attr-defined]
         incident.is_new_severe = (  # type: ignore[attr-defined]
             incident.severity <= 2 and incident.created_at >= now - NEW_FOR
