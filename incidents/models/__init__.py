@@ -237,6 +237,8 @@ class Incident(models.Model):
             models.Index(fields=["status", "severity"], name="incident_status_severity"),
             # The dashboard's change marker is max(updated_at): one index probe.
             models.Index(fields=["updated_at"], name="incident_updated"),
+            # The dashboard's "recently resolved": a range on the end within one status.
+            models.Index(fields=["status", "impact_ended_at"], name="incident_status_ended"),
         ]
         permissions = [
             ("claim_incident", "Can claim incidents and change their severity and status"),
