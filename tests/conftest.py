@@ -1,6 +1,7 @@
 """People named by role, an HTMX client and helpers every test folder shares."""
 
 import functools
+import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -172,6 +173,14 @@ def private_broker(settings, tmp_path):
     yield
     celery_app.conf.broker_transport_options = previous
     fresh_producers()
+
+
+def wait_for(condition, seconds=20.0):
+    """Poll until ``condition()`` holds or time runs out (for work a real worker does)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
 
 
 def start_test_worker():

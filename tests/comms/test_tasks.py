@@ -19,16 +19,9 @@ from comms.models import (
 )
 from comms.transports import webhook as webhook_transport
 from incidents import actions as incident_actions
-from tests.conftest import start_test_worker
+from tests.conftest import start_test_worker, wait_for
 from tests.factories import ServiceFactory, make_incident
 from tests.receivers import HttpReceiver, free_port
-
-
-def wait_for(condition, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return condition()
 
 
 def publish_initial(incident, by):

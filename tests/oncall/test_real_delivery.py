@@ -13,20 +13,11 @@ from django.conf import settings as django_settings
 from config.celery import app as celery_app
 from oncall import tasks
 from oncall.models import ContactMethod, PageState
-from tests.conftest import fresh_producers, requires_postgres, start_test_worker
+from tests.conftest import fresh_producers, requires_postgres, start_test_worker, wait_for
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
 from tests.receivers import HttpReceiver, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for(predicate, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @pytest.fixture
