@@ -3,6 +3,13 @@ integrations. Incidents are created and changed only through ``incidents.actions
 the "alerts" system user, so the on-call subscribers page for severity 1-2 as for any
 incident.
 
+Receiving is cheap and takes no lock: the request stores one ``pending`` Alert row with
+the parsed event (``record``) and wakes the worker once per burst (``wake_worker``).
+The worker applies pending alerts in arrival order, one integration at a time under a
+lock on its row, in short batches (``process_pending``): a storm of duplicates costs the
+requests one INSERT each, and the worker a few queries per batch. The rows are the
+obligation (DESIGN rule 1): a lost wake-up only delays them until the beat's sweep.
+
 Resolve flow: when the last firing group of an incident the alerts opened resolves, the
 impact end is recorded and a note asks the incident manager to resolve. We never resolve
 an incident ourselves, claimed or not: an unclaimed incident whose alerts cleared may
@@ -12,31 +19,41 @@ still need a human to confirm the impact is over (flapping alerts, partial recov
 from __future__ import annotations
 
 import json
+import logging
+import time
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from incidents import actions as incident_actions
 from incidents.models import OPEN_STATUSES, EntryKind, Incident, Product, Service
 
+from .. import actions as oncall_actions
+from ..models import Escalation, EscalationState, Page, PageReason, PageState
 from .formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event
-from .models import Alert, AlertGroup, AlertOutcome, GroupState, Integration
+from .models import EVENT_FIELDS, Alert, AlertGroup, AlertOutcome, GroupState, Integration
 
-# A lost race on the open-group index is retried: the second try finds the winner's group.
-CREATE_ATTEMPTS = 3
+logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Outcome:
-    outcome: str
-    dedup_key: str
-    incident: Incident | None = None
+# Set while a wake-up is queued and not yet started: a storm enqueues one task, not one
+# per alert. The task deletes it before it reads, so an alert stored after that read
+# finds the flag gone and wakes another run. If the broker is down the flag lives this
+# long (one attempt per period), and the beat's sweep applies what waits meanwhile.
+WAKE_FLAG = "alerts:wake"
+WAKE_FLAG_SECONDS = 30
+# A batch is one transaction holding the integration's lock (and on SQLite the write
+# lock, which requests wait for): bounded in rows and in time.
+BATCH_SIZE = 500
+BATCH_SECONDS = 0.5
+# Pages a monitoring tool's acknowledge answers: those of the escalation.
+ESCALATING = (PageReason.INCIDENT, PageReason.ESCALATION, PageReason.IMOC)
 
 
 def bot_user() -> User:
@@ -58,126 +75,277 @@ def bounded_payload(raw: bytes | str) -> tuple[str, bool]:
     return body[:limit], True
 
 
-def _alert(
+# Receiving (the request) -------------------------------------------------------------------
+
+
+def _store(
     integration: Integration,
     fmt: str,
     raw: bytes | str,
     outcome: str,
     *,
-    group: AlertGroup | None = None,
+    event: Event | None = None,
     reason: str = "",
 ) -> Alert:
+    """One INSERT, no transaction of its own: in autocommit it commits by itself."""
     payload, truncated = bounded_payload(raw)
     return Alert.objects.create(
         integration=integration,
-        group=group,
         format=fmt,
         outcome=outcome,
         reason=reason[:500],
         payload=payload,
         truncated=truncated,
+        action=event.action if event else "",
+        dedup_key=event.dedup_key if event else "",
+        event={name: getattr(event, name) for name in EVENT_FIELDS} if event else {},
+        processed_at=None if outcome == AlertOutcome.PENDING else timezone.now(),
     )
 
 
 def reject(integration: Integration, fmt: str, raw: bytes | str, errors: list[str]) -> Alert:
     """Keep a malformed payload in the integration's rejected list."""
-    return _alert(integration, fmt, raw, AlertOutcome.REJECTED, reason="; ".join(errors))
+    return _store(integration, fmt, raw, AlertOutcome.REJECTED, reason="; ".join(errors))
 
 
-def receive(
+def record(
     integration: Integration, fmt: str, raw: bytes | str, events: list[Event]
-) -> list[Outcome]:
-    """Apply the parsed events of one delivery, each in its own transaction."""
+) -> list[Alert]:
+    """Store a delivery's events as pending alerts and wake the worker (each format
+    yields one event per delivery; each event is one row)."""
     if integration.paused:
         # Accepted, so the tool does not retry forever, but recorded as ignored:
         # the admin sees what arrived while paused.
-        _alert(integration, fmt, raw, AlertOutcome.IGNORED, reason="The integration is paused.")
-        return [Outcome(AlertOutcome.IGNORED, event.dedup_key) for event in events]
-    return [handle_event(integration, fmt, raw, event) for event in events]
+        return [
+            _store(
+                integration,
+                fmt,
+                raw,
+                AlertOutcome.IGNORED,
+                event=events[0] if events else None,
+                reason="The integration is paused.",
+            )
+        ]
+    alerts = [_store(integration, fmt, raw, AlertOutcome.PENDING, event=e) for e in events]
+    # robust: the alerts are stored; a broker or cache outage only delays them.
+    transaction.on_commit(wake_worker, robust=True)
+    return alerts
 
 
-def handle_event(integration: Integration, fmt: str, raw: bytes | str, event: Event) -> Outcome:
-    for attempt in range(CREATE_ATTEMPTS):
-        try:
-            return _handle_event(integration, fmt, raw, event)
-        except IntegrityError:
-            # Another delivery opened the group for this key between our look and our
-            # insert; its transaction has committed, so the next look finds it.
-            if attempt == CREATE_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+def wake_worker() -> None:
+    """Enqueue ``process_alerts`` unless a wake-up is already queued and not started."""
+    from .tasks import process_alerts
+
+    if cache.add(WAKE_FLAG, 1, timeout=WAKE_FLAG_SECONDS):
+        process_alerts.delay()
+
+
+def clear_wake_flag() -> None:
+    cache.delete(WAKE_FLAG)
+
+
+# Processing (the worker) -------------------------------------------------------------------
+
+
+def process_pending(*, integration_id: int | None = None) -> int:
+    """Apply every pending alert (of one integration, or all), in arrival order, batch
+    by batch until none is left; returns how many were applied. Safe on many workers at
+    once: each integration is applied by one of them at a time, under a lock on its row.
+    A killed worker's batch rolls back whole and is applied again by the next run."""
+    applied = 0
+    while (count := _next_batch(integration_id)) is not None:
+        applied += count
+    return applied
+
+
+def _next_batch(only: int | None) -> int | None:
+    """Apply one batch; None when nothing is pending."""
+    locked: int | None = None
+    try:
+        with transaction.atomic():
+            integration = _lock_next(only)
+            if integration is None:
+                return None
+            locked = integration.pk
+            return _Batch(integration).apply(_pending(integration, BATCH_SIZE))
+    except (OperationalError, InterfaceError):
+        raise  # the database is unwell: the task fails and the sweep tries again
+    except Exception:
+        if locked is None:
+            raise
+        logger.exception("Applying alerts of integration %s failed; one by one now", locked)
+        return _apply_one_or_mark_failed(locked)
+
+
+def _pending(integration: Integration, limit: int) -> list[Alert]:
+    return list(
+        Alert.objects.filter(integration=integration, outcome=AlertOutcome.PENDING).order_by("id")[
+            :limit
+        ]
+    )
+
+
+def _lock_next(only: int | None) -> Integration | None:
+    """Lock an integration with pending alerts: a free one if any (workers share the
+    work), else wait for the busy one (so a run that started after its alert was stored
+    never leaves it behind). FOR NO KEY UPDATE: requests inserting alerts (which take
+    KEY SHARE on the row) never wait for it. SQLite ignores row locks: its write lock
+    serialises the batches."""
+    pending = Alert.objects.filter(integration=OuterRef("pk"), outcome=AlertOutcome.PENDING)
+    candidates = Integration.objects.filter(Exists(pending)).select_related("service")
+    if only is not None:
+        candidates = candidates.filter(pk=only)
+    free = candidates.select_for_update(skip_locked=True, no_key=True, of=("self",)).first()
+    if free is not None:
+        return free
+    busy = candidates.values_list("pk", flat=True).first()
+    if busy is None:
+        return None
+    return (
+        Integration.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("service")
+        .get(pk=busy)
+    )
 
 
 @transaction.atomic
-def _handle_event(integration: Integration, fmt: str, raw: bytes | str, event: Event) -> Outcome:
-    now = timezone.now()
-    group = (
-        AlertGroup.objects.select_for_update(of=("self",))
-        .select_related("incident")
-        .filter(integration=integration, dedup_key=event.dedup_key, state=GroupState.FIRING)
-        .first()
+def _apply_one_or_mark_failed(integration_id: int) -> int:
+    """After a batch failed: apply its first alert alone, and when that fails too, mark
+    it failed so it does not block the alerts behind it."""
+    integration = (
+        Integration.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("service")
+        .get(pk=integration_id)
     )
-    if (
-        group is not None
-        and group.incident is not None
-        and group.incident.status not in OPEN_STATUSES
-    ):
-        # People resolved the incident while the alert still fired: close the stale
-        # group so this alert opens a fresh incident rather than hiding in a closed one.
+    alerts = _pending(integration, 1)
+    if not alerts:
+        return 0
+    try:
+        with transaction.atomic():
+            return _Batch(integration).apply(alerts)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as error:
+        logger.exception("Alert %s could not be applied", alerts[0].pk)
+        Alert.objects.filter(pk=alerts[0].pk, outcome=AlertOutcome.PENDING).update(
+            outcome=AlertOutcome.FAILED,
+            reason=f"Processing failed: {error!r}"[:500],
+            processed_at=timezone.now(),
+        )
+        return 1
+
+
+class _Batch:
+    """Pending alerts of one integration applied in one transaction, in arrival order.
+
+    The batch remembers the open group of each key it met, adds up the alerts counted on
+    each group and writes the counts and the alerts' outcomes once at the end, so a storm
+    of duplicates costs a few queries per batch, not per alert."""
+
+    def __init__(self, integration: Integration) -> None:
+        self.integration = integration
+        self.open: dict[str, AlertGroup | None] = {}
+        self.counted: dict[int, int] = defaultdict(int)
+        self.last_seen: dict[int, datetime] = {}
+        self.outcomes: dict[tuple[str, int | None, str], list[int]] = defaultdict(list)
+        self._bot: User | None = None
+
+    @property
+    def bot(self) -> User:
+        if self._bot is None:
+            self._bot = bot_user()
+        return self._bot
+
+    def apply(self, alerts: list[Alert]) -> int:
+        started = time.monotonic()
+        applied = 0
+        for alert in alerts:
+            outcome, group, reason = self._apply(alert, alert.parsed_event())
+            self.outcomes[(outcome, group.pk if group else None, reason)].append(alert.pk)
+            applied += 1
+            if time.monotonic() - started > BATCH_SECONDS:
+                break  # the rest wait for the next batch
+        self._write()
+        return applied
+
+    def _write(self) -> None:
+        for pk, added in self.counted.items():
+            AlertGroup.objects.filter(pk=pk).update(
+                alert_count=F("alert_count") + added, last_seen_at=self.last_seen[pk]
+            )
+        now = timezone.now()
+        for (outcome, group_id, reason), ids in self.outcomes.items():
+            Alert.objects.filter(pk__in=ids, outcome=AlertOutcome.PENDING).update(
+                outcome=outcome, group_id=group_id, reason=reason, processed_at=now
+            )
+
+    def _count(self, group: AlertGroup, alert: Alert) -> None:
+        self.counted[group.pk] += 1
+        seen = self.last_seen.get(group.pk, group.last_seen_at)
+        self.last_seen[group.pk] = max(alert.received_at, seen)
+
+    def _group(self, dedup_key: str, now: datetime) -> AlertGroup | None:
+        if dedup_key in self.open:
+            return self.open[dedup_key]
+        group = (
+            AlertGroup.objects.select_related("incident")
+            .filter(integration=self.integration, dedup_key=dedup_key, state=GroupState.FIRING)
+            .first()
+        )
+        if (
+            group is not None
+            and group.incident is not None
+            and group.incident.status not in OPEN_STATUSES
+        ):
+            # People resolved the incident while the alert still fired: close the stale
+            # group so this alert opens a fresh incident rather than hiding in a closed one.
+            group.state = GroupState.RESOLVED
+            group.resolved_at = now
+            group.save(update_fields=["state", "resolved_at"])
+            group = None
+        self.open[dedup_key] = group
+        return group
+
+    def _apply(self, alert: Alert, event: Event) -> tuple[str, AlertGroup | None, str]:
+        now = alert.received_at
+        group = self._group(event.dedup_key, now)
+        if event.action == TRIGGER:
+            if group is None:
+                return self._open_group(alert, event)
+            self._count(group, alert)
+            self._escalate(group, event)
+            return AlertOutcome.DEDUPLICATED, group, ""
+
+        if group is None:
+            return (
+                AlertOutcome.IGNORED,
+                None,
+                f"No open alert group has the key {event.dedup_key!r}."[:500],
+            )
+
+        self._count(group, alert)
+        if event.action == ACKNOWLEDGE:
+            group.acknowledged_at = now
+            group.save(update_fields=["acknowledged_at"])
+            if group.incident is not None:
+                self._acknowledge_pages(group.incident)
+            return AlertOutcome.ACKNOWLEDGED, group, ""
+
+        assert event.action == RESOLVE
         group.state = GroupState.RESOLVED
         group.resolved_at = now
         group.save(update_fields=["state", "resolved_at"])
-        group = None
+        self.open[event.dedup_key] = None
+        if group.incident is not None:
+            self._after_group_resolved(group.incident, now)
+        return AlertOutcome.RESOLVED, group, ""
 
-    if event.action == TRIGGER:
-        if group is None:
-            return _open_group(integration, fmt, raw, event, now)
-        AlertGroup.objects.filter(pk=group.pk).update(
-            alert_count=F("alert_count") + 1, last_seen_at=now
-        )
-        _alert(integration, fmt, raw, AlertOutcome.DEDUPLICATED, group=group)
-        _escalate(group, integration.severity_for(event.severity), event)
-        return Outcome(AlertOutcome.DEDUPLICATED, event.dedup_key, group.incident)
-
-    if group is None:
-        _alert(
-            integration,
-            fmt,
-            raw,
-            AlertOutcome.IGNORED,
-            reason=f"No open alert group has the key {event.dedup_key!r}.",
-        )
-        return Outcome(AlertOutcome.IGNORED, event.dedup_key)
-
-    if event.action == ACKNOWLEDGE:
-        AlertGroup.objects.filter(pk=group.pk).update(
-            alert_count=F("alert_count") + 1, last_seen_at=now, acknowledged_at=now
-        )
-        _alert(integration, fmt, raw, AlertOutcome.ACKNOWLEDGED, group=group)
-        return Outcome(AlertOutcome.ACKNOWLEDGED, event.dedup_key, group.incident)
-
-    assert event.action == RESOLVE
-    AlertGroup.objects.filter(pk=group.pk).update(
-        alert_count=F("alert_count") + 1,
-        last_seen_at=now,
-        state=GroupState.RESOLVED,
-        resolved_at=now,
-    )
-    _alert(integration, fmt, raw, AlertOutcome.RESOLVED, group=group)
-    if group.incident is not None:
-        _after_group_resolved(group.incident, now)
-    return Outcome(AlertOutcome.RESOLVED, event.dedup_key, group.incident)
-
-
-def _open_group(
-    integration: Integration, fmt: str, raw: bytes | str, event: Event, now: Any
-) -> Outcome:
-    severity = integration.severity_for(event.severity)
-    summary = event.summary or event.dedup_key[:200]
-    # The group row goes in first, inside a savepoint: of concurrent deliveries of a new
-    # key only one passes the unique index (PostgreSQL makes the others wait for it and
-    # then fail), so only one creates an incident.
-    with transaction.atomic():
+    def _open_group(self, alert: Alert, event: Event) -> tuple[str, AlertGroup, str]:
+        integration, now = self.integration, alert.received_at
+        severity = integration.severity_for(event.severity)
+        summary = event.summary or event.dedup_key[:200]
+        # Only this batch applies this integration's alerts (it holds the lock), and the
+        # unique index on open groups guards the rule whatever else writes groups.
         group = AlertGroup.objects.create(
             integration=integration,
             dedup_key=event.dedup_key,
@@ -186,84 +354,103 @@ def _open_group(
             first_seen_at=now,
             last_seen_at=now,
         )
-    reopened = (
-        AlertGroup.objects.filter(
-            integration=integration,
-            dedup_key=event.dedup_key,
-            incident__status__in=OPEN_STATUSES,
-        )
-        .exclude(pk=group.pk)
-        .select_related("incident")
-        .first()
-    )
-    if reopened is not None and reopened.incident is not None:
-        # The alert fires again while its incident is still open (a flapping check):
-        # same incident, and the impact is not over after all.
-        incident = reopened.incident
-        if incident.impact_ended_at is not None and incident.created_by_id == bot_user().pk:
-            incident = incident_actions.update_incident(
-                incident, by=bot_user(), impact_ended_at=None
+        self.open[event.dedup_key] = group
+        reopened = (
+            AlertGroup.objects.filter(
+                integration=integration,
+                dedup_key=event.dedup_key,
+                incident__status__in=OPEN_STATUSES,
             )
-        group.incident = incident
+            .exclude(pk=group.pk)
+            .select_related("incident")
+            .order_by("-first_seen_at", "-id")
+            .first()
+        )
+        if reopened is not None and reopened.incident is not None:
+            # The alert fires again while its incident is still open (a flapping check):
+            # same incident, and the impact is not over after all.
+            incident = reopened.incident
+            if incident.impact_ended_at is not None and incident.created_by_id == self.bot.pk:
+                incident = incident_actions.update_incident(
+                    incident, by=self.bot, impact_ended_at=None
+                )
+            group.incident = incident
+            group.save(update_fields=["incident"])
+            return AlertOutcome.DEDUPLICATED, group, ""
+        lines = [event.description or summary]
+        if event.source:
+            lines.append(f"Source: {event.source}")
+        lines.append(f"Opened by the {integration.name} integration (key {event.dedup_key}).")
+        group.incident = incident_actions.create_incident(
+            by=self.bot,
+            summary=summary,
+            description="\n\n".join(lines),
+            severity=severity,
+            faulty_service=integration.service,
+            affected_products=list(integration.affected_products.all()),
+            detected_at=now,
+        )
         group.save(update_fields=["incident"])
-        _alert(integration, fmt, raw, AlertOutcome.DEDUPLICATED, group=group)
-        return Outcome(AlertOutcome.DEDUPLICATED, event.dedup_key, incident)
-    lines = [event.description or summary]
-    if event.source:
-        lines.append(f"Source: {event.source}")
-    lines.append(f"Opened by the {integration.name} integration (key {event.dedup_key}).")
-    incident = incident_actions.create_incident(
-        by=bot_user(),
-        summary=summary,
-        description="\n\n".join(lines),
-        severity=severity,
-        faulty_service=integration.service,
-        affected_products=list(integration.affected_products.all()),
-        detected_at=now,
-    )
-    group.incident = incident
-    group.save(update_fields=["incident"])
-    _alert(integration, fmt, raw, AlertOutcome.CREATED, group=group)
-    return Outcome(AlertOutcome.CREATED, event.dedup_key, incident)
+        return AlertOutcome.CREATED, group, ""
 
+    def _escalate(self, group: AlertGroup, event: Event) -> None:
+        """A repeat alert that is worse than the incident raises its severity (and so
+        pages on-call when it reaches 1-2); a milder one never lowers what people
+        decided."""
+        severity = self.integration.severity_for(event.severity)
+        incident = group.incident
+        if incident is None or severity >= incident.severity:
+            return
+        group.incident = incident_actions.change_severity(
+            incident,
+            severity=severity,
+            by=self.bot,
+            reason=f"Alert {event.dedup_key!r} now reports {event.severity}.",
+        )
+        group.severity = severity
+        group.save(update_fields=["severity"])
 
-def _escalate(group: AlertGroup, severity: int, event: Event) -> None:
-    """A repeat alert that is worse than the incident raises its severity (and so pages
-    on-call when it reaches 1-2); a milder one never lowers what people decided."""
-    incident = group.incident
-    if incident is None or severity >= incident.severity:
-        return
-    incident_actions.change_severity(
-        incident,
-        severity=severity,
-        by=bot_user(),
-        reason=f"Alert {event.dedup_key!r} now reports {event.severity}.",
-    )
-    AlertGroup.objects.filter(pk=group.pk).update(severity=severity)
+    def _acknowledge_pages(self, incident: Incident) -> None:
+        """The tool's acknowledge does what a person's does: the escalation's latest
+        open page is acknowledged (by the alerts user), which stops the escalation."""
+        page = (
+            Page.objects.filter(
+                incident=incident,
+                reason__in=ESCALATING,
+                state__in=(PageState.PENDING, PageState.SENT),
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if page is not None:
+            oncall_actions.acknowledge_page(page, by=self.bot)
+        elif Escalation.objects.filter(incident=incident, state=EscalationState.ACTIVE).exists():
+            # Nobody was on call to page: no page to acknowledge, but the clock stops.
+            oncall_actions.stop_escalation(
+                incident, by=self.bot, why=f"acknowledged in {self.integration.name}"
+            )
 
-
-def _after_group_resolved(incident: Incident, now: Any) -> None:
-    bot = bot_user()
-    if incident.created_by_id != bot.pk:
-        # A person logged this incident: the alerts only inform, people decide.
-        return
-    if AlertGroup.objects.filter(incident=incident, state=GroupState.FIRING).exists():
-        return
-    current = Incident.objects.get(pk=incident.pk)
-    if current.status not in OPEN_STATUSES:
-        return
-    if current.impact_ended_at is None:
-        incident_actions.update_incident(current, by=bot, impact_ended_at=now)
-    who = current.assignee.get_username() if current.assignee else "The incident manager"
-    incident_actions.add_timeline_entry(
-        current,
-        kind=EntryKind.NOTE,
-        by=bot,
-        text=(
-            f"All alerts of {current.key} are resolved; the impact end is recorded. "
-            f"{who}: resolve the incident once you have confirmed the impact is over."
-        ),
-    )
+    def _after_group_resolved(self, incident: Incident, now: datetime) -> None:
+        if incident.created_by_id != self.bot.pk:
+            # A person logged this incident: the alerts only inform, people decide.
+            return
+        if AlertGroup.objects.filter(incident=incident, state=GroupState.FIRING).exists():
+            return
+        current = Incident.objects.get(pk=incident.pk)
+        if current.status not in OPEN_STATUSES:
+            return
+        if current.impact_ended_at is None:
+            current = incident_actions.update_incident(current, by=self.bot, impact_ended_at=now)
+        who = current.assignee.get_username() if current.assignee else "The incident manager"
+        incident_actions.add_timeline_entry(
+            current,
+            kind=EntryKind.NOTE,
+            by=self.bot,
+            text=(
+                f"All alerts of {current.key} are resolved; the impact end is recorded. "
+                f"{who}: resolve the incident once you have confirmed the impact is over."
+            ),
+        )
 
 
 # Managing integrations ------------------------------------------------------------------
@@ -317,9 +504,12 @@ def set_paused(integration: Integration, *, paused: bool, by: User) -> Integrati
     return integration
 
 
-def send_test_alert(integration: Integration, *, by: User) -> Outcome:
+def send_test_alert(integration: Integration, *, by: User) -> Alert:
     """What the admin page's "Send a test alert" does: a generic alert through the same
-    path as real ones, so the admin sees the incident and page it makes."""
+    path as real ones, applied at once (with whatever else of this integration waits),
+    so the admin sees the incident and page it makes. Returns the alert as applied."""
+    from .formats import generic
+
     body = {
         "title": f"Test alert from {integration.name}",
         "dedup_key": f"test-{timezone.now():%Y%m%d%H%M%S}",
@@ -327,14 +517,14 @@ def send_test_alert(integration: Integration, *, by: User) -> Outcome:
         "description": f"Sent by {by.get_username()} from the integrations page.",
         "source": "hotline",
     }
-    from .formats import generic
+    [alert] = record(integration, generic.NAME, json.dumps(body), generic.parse(body))
+    if alert.outcome == AlertOutcome.PENDING:
+        process_pending(integration_id=integration.pk)
+        alert.refresh_from_db()
+    return alert
 
-    raw = json.dumps(body)
-    outcomes = receive(integration, generic.NAME, raw, generic.parse(body))
-    return outcomes[0]
 
-
-def prune(older_than: Any) -> int:
+def prune(older_than: datetime) -> int:
     """Delete received payloads older than the retention; groups and incidents stay."""
     deleted, _ = Alert.objects.filter(received_at__lt=older_than).delete()
     return deleted

@@ -17,11 +17,17 @@ from django.utils import timezone
 
 from incidents.models import Incident, Product, Service, Severity
 
+from .formats import Event
+
 __all__ = ["Alert", "AlertGroup", "AlertOutcome", "GroupState", "Integration"]
 
 # PagerDuty routing keys are 32 characters; ours are too, so tools validating the
 # length locally accept them.
 KEY_BYTES = 16
+
+# The parts of a parsed ``Event`` an alert keeps in ``Alert.event`` (besides its action
+# and dedup key, which have columns); ``details`` stay in the payload.
+EVENT_FIELDS = ("summary", "severity", "source", "description")
 
 
 def default_severity_map() -> dict[str, int]:
@@ -129,17 +135,26 @@ class AlertGroup(models.Model):
 
 
 class AlertOutcome(models.TextChoices):
+    # Received and stored; the worker has not applied it yet (``actions.process_pending``).
+    PENDING = "pending", "Received, not processed yet"
     CREATED = "created", "Opened an incident"
     DEDUPLICATED = "deduplicated", "Added to an open group"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     RESOLVED = "resolved", "Resolved its group"
     IGNORED = "ignored", "Ignored"
     REJECTED = "rejected", "Rejected"
+    # Applying it raised an error (a bug, not the sender's fault): kept, with the error.
+    FAILED = "failed", "Could not be processed"
 
 
 class Alert(models.Model):
     """One delivery as received, kept for inspection: bounded in size (the payload is
-    truncated) and in age (``tasks.prune_alerts``)."""
+    truncated) and in age (``tasks.prune_alerts``).
+
+    Receiving only stores it, ``pending``, with the parsed event; the worker applies
+    pending alerts in arrival order (``actions.process_pending``) and sets the outcome.
+    The row is the obligation (DESIGN rule 1): the broker only wakes the worker.
+    """
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="alerts")
     group = models.ForeignKey(
@@ -152,12 +167,28 @@ class Alert(models.Model):
     payload = models.TextField(blank=True)
     truncated = models.BooleanField(default=False)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The parsed event, so the worker does not parse again: blank for rejected payloads.
+    action = models.CharField(max_length=12, blank=True)
+    dedup_key = models.CharField(max_length=255, blank=True)
+    # The rest of the event: summary, severity (a label or 1-3), source, description.
+    event = models.JSONField(default=dict, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [
-            models.Index(fields=["integration", "outcome", "-received_at"], name="alert_outcome")
+            models.Index(fields=["integration", "outcome", "-received_at"], name="alert_outcome"),
+            # What the worker reads: the pending alerts of an integration in arrival order.
+            models.Index(
+                fields=["integration", "id"],
+                condition=Q(outcome="pending"),
+                name="alert_pending",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.format} {self.outcome} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+    def parsed_event(self) -> Event:
+        fields = {name: self.event[name] for name in EVENT_FIELDS if name in self.event}
+        return Event(action=self.action, dedup_key=self.dedup_key, **fields)

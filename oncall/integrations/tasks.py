@@ -1,5 +1,6 @@
-"""Pruning of received payloads, on the beat. Imported from ``oncall/tasks.py`` so the
-worker and beat (which autodiscover ``<app>.tasks`` only) know it."""
+"""Applying received alerts, and pruning their payloads, on the worker and the beat.
+Imported from ``oncall/tasks.py`` so the worker and beat (which autodiscover
+``<app>.tasks`` only) know them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,21 @@ from config.celery import app
 
 from . import actions
 
+# The beat applies alerts left pending this often: the broker was down when they came,
+# or a wake-up was lost. Each run applies all that waits, so overlapping runs are fine.
+SWEEP_SECONDS = 30.0
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def process_alerts() -> int:
+    """Apply the pending alerts (woken by ``actions.wake_worker`` and by the beat).
+
+    The wake flag goes first: an alert stored after this line wakes another run, one
+    stored before it is read below. Idempotent: a run applies only pending rows, each
+    batch in one transaction; a killed worker's batch rolls back and runs again."""
+    actions.clear_wake_flag()
+    return actions.process_pending()
+
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def prune_alerts() -> int:
@@ -24,4 +40,7 @@ def prune_alerts() -> int:
 def _schedule(sender: Celery, **kwargs: object) -> None:
     sender.add_periodic_task(
         settings.ALERTS_PRUNE_SECONDS, prune_alerts.s(), name="alerts: prune old payloads"
+    )
+    sender.add_periodic_task(
+        SWEEP_SECONDS, process_alerts.s(), name="alerts: apply alerts left pending"
     )

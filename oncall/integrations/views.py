@@ -20,13 +20,15 @@ from incidents.models import Incident
 from . import access, actions, selectors
 from .formats import Malformed, alertmanager, generic, pagerduty
 from .forms import IntegrationForm
-from .models import AlertGroup, GroupState, Integration, hash_key
+from .models import AlertGroup, AlertOutcome, GroupState, Integration, hash_key
 
 
 def _find(key: str) -> Integration | None:
+    """The integration whose key this is: one indexed query on the key's hash, read at
+    every request, so a rotated key stops working at once on every node."""
     if not key:
         return None
-    return Integration.objects.select_related("service").filter(key_hash=hash_key(key)).first()
+    return Integration.objects.only("pk", "paused").filter(key_hash=hash_key(key)).first()
 
 
 def _not_found() -> JsonResponse:
@@ -56,21 +58,13 @@ def _receive(request: HttpRequest, key: str, module: Any) -> JsonResponse:
     except Malformed as malformed:
         actions.reject(integration, module.NAME, request.body, malformed.errors)
         return JsonResponse({"error": "Malformed payload.", "errors": malformed.errors}, status=400)
-    outcomes = actions.receive(integration, module.NAME, request.body, events)
-    return JsonResponse(
-        {
-            "status": "ignored" if integration.paused else "accepted",
-            "results": [
-                {
-                    "dedup_key": outcome.dedup_key,
-                    "outcome": outcome.outcome,
-                    "incident": outcome.incident.key if outcome.incident else None,
-                }
-                for outcome in outcomes
-            ],
-        },
-        status=202,
-    )
+    actions.record(integration, module.NAME, request.body, events)
+    # Accepted, not yet applied: the worker de-duplicates it within moments. The dedup
+    # key is what a later resolve names (each format makes one event per delivery).
+    answer = {"status": "accepted", "dedup_key": events[0].dedup_key}
+    if integration.paused:
+        answer.update(status="ignored", message="The integration is paused.")
+    return JsonResponse(answer, status=202)
 
 
 @login_not_required
@@ -114,9 +108,10 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
     except Malformed as malformed:
         actions.reject(integration, pagerduty.NAME, request.body, malformed.errors)
         return _pd_invalid(malformed.errors)
-    outcomes = actions.receive(integration, pagerduty.NAME, request.body, events)
+    actions.record(integration, pagerduty.NAME, request.body, events)
+    # PagerDuty too answers before it processes: "processed" is its wording for queued.
     return JsonResponse(
-        {"status": "success", "message": "Event processed", "dedup_key": outcomes[0].dedup_key},
+        {"status": "success", "message": "Event processed", "dedup_key": events[0].dedup_key},
         status=202,
     )
 
@@ -205,11 +200,14 @@ def pause(request: PortalRequest, pk: int) -> HttpResponse:
 @require_POST
 def test_alert(request: PortalRequest, pk: int) -> HttpResponse:
     integration = access.access_integration(request.user, pk)
-    outcome = actions.send_test_alert(integration, by=request.user)
-    if outcome.incident is not None:
-        messages.success(request, f"The test alert opened {outcome.incident.key}.")
-    else:
+    alert = actions.send_test_alert(integration, by=request.user)
+    incident = alert.group.incident if alert.group else None
+    if incident is not None:
+        messages.success(request, f"The test alert opened {incident.key}.")
+    elif alert.outcome == AlertOutcome.IGNORED:
         messages.info(request, "The test alert was recorded as ignored: the integration is paused.")
+    else:
+        messages.info(request, f"The test alert was received ({alert.get_outcome_display()}).")
     return redirect("integrations:detail", pk=integration.pk)
 
 

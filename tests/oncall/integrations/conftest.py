@@ -54,3 +54,20 @@ def post():
         return client.post(url, data=data, content_type="application/json")
 
     return send
+
+
+def apply_pending():
+    """What the worker does after a wake-up: apply every pending alert."""
+    return actions.process_pending()
+
+
+@pytest.fixture
+def deliver(post):
+    """POST like a monitoring tool, then let the worker apply it; returns the response."""
+
+    def send(url, body):
+        response = post(url, body)
+        apply_pending()
+        return response
+
+    return send

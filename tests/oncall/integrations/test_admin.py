@@ -4,7 +4,7 @@ import pytest
 
 from incidents.models import Incident
 from oncall.integrations.models import Alert, Integration, hash_key
-from oncall.models import TeamAdmin
+from oncall.models import Escalation, EscalationState, EventKind, PageReason, PageState, TeamAdmin
 from tests.factories import ServiceFactory, UserFactory
 
 from . import examples
@@ -112,8 +112,8 @@ def test_page_query_counts_are_constant(client_for, admin_user, integration, key
     assert counts() == few
 
 
-def test_incident_page_shows_the_alerts_panel(client_for, admin_user, key, post):
-    post(PD, examples.pagerduty(key))
+def test_incident_page_shows_the_alerts_panel(client_for, admin_user, key, deliver):
+    deliver(PD, examples.pagerduty(key))
     incident = Incident.objects.get()
     response = client_for(admin_user).get(f"/incidents/{incident.key}/")
     assert response.status_code == 200
@@ -188,10 +188,48 @@ def test_api_is_for_admins(api_for, responder, integration, service):
 @pytest.mark.parametrize(
     ("severity", "paged"), [("critical", True), ("error", True), ("warning", False)]
 )
-def test_severity_1_2_alerts_page_on_call(key, post, severity, paged):
-    from oncall.models import Escalation
-
-    post(PD, examples.pagerduty(key, severity=severity))
+def test_severity_1_2_alerts_page_on_call(key, deliver, severity, paged):
+    deliver(PD, examples.pagerduty(key, severity=severity))
     incident = Incident.objects.get()
     # The on-call subscribers start paging and escalation for severity 1-2 only.
     assert Escalation.objects.filter(incident=incident).exists() == paged
+
+
+@pytest.fixture
+def on_call(make_roster, team):
+    """Pia is on call for the integration's team."""
+    from datetime import date
+
+    return make_roster("payments-im", people=["pia"], team=team, start_date=date(2026, 1, 5))
+
+
+def test_pagerduty_acknowledge_acknowledges_the_page_and_stops_the_escalation(
+    key, deliver, on_call
+):
+    deliver(PD, examples.pagerduty(key))
+    incident = Incident.objects.get()
+    [page] = incident.pages.all()
+    assert (page.user.username, page.reason, page.state) == ("pia", PageReason.INCIDENT, "pending")
+    assert incident.escalation.state == EscalationState.ACTIVE
+    deliver(PD, examples.pagerduty(key, "acknowledge"))
+    page.refresh_from_db()
+    assert page.state == PageState.ACKNOWLEDGED
+    assert page.acknowledged_by.username == "alerts"
+    escalation = Escalation.objects.get(incident=incident)
+    assert (escalation.state, escalation.next_escalation_at) == (EscalationState.ACKNOWLEDGED, None)
+    assert incident.paging_events.filter(kind=EventKind.ACKNOWLEDGED).count() == 1
+    # A second acknowledge changes nothing more.
+    deliver(PD, examples.pagerduty(key, "acknowledge"))
+    assert incident.paging_events.filter(kind=EventKind.ACKNOWLEDGED).count() == 1
+    incident.refresh_from_db()
+    assert incident.status == "new"  # acknowledging is not claiming
+
+
+def test_pagerduty_acknowledge_with_nobody_on_call_still_stops_the_clock(key, deliver):
+    deliver(PD, examples.pagerduty(key))
+    incident = Incident.objects.get()
+    assert not incident.pages.exists()
+    assert incident.escalation.state == EscalationState.ACTIVE
+    deliver(PD, examples.pagerduty(key, "acknowledge"))
+    incident.escalation.refresh_from_db()
+    assert incident.escalation.state == EscalationState.STOPPED
