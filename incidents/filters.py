@@ -1,8 +1,11 @@
 """The incident filters, shared by the portal list and the API list."""
 
+from datetime import date
+
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
+from . import metrics
 from .models import OPEN_STATUSES, Incident, Product, Service, Severity, Status, Team
 
 OPEN = "open"
@@ -34,15 +37,42 @@ class IncidentFilter(filters.FilterSet):
         empty_label="Any team",
     )
     q = filters.CharFilter(method="search", label="Search")
+    # The metrics page links here for the incidents missing their times in its period.
+    missing = filters.ChoiceFilter(
+        choices=[("times", "Missing impact or detection times")],
+        method="filter_missing",
+        empty_label="Times filled in or not",
+    )
+    since = filters.DateFilter(method="filter_since", label="Impact started on or after")
+    until = filters.DateFilter(method="filter_until", label="Impact started on or before")
 
     class Meta:
         model = Incident
-        fields = ["status", "severity", "service", "product", "team", "q"]
+        fields = [
+            "status",
+            "severity",
+            "service",
+            "product",
+            "team",
+            "q",
+            "missing",
+            "since",
+            "until",
+        ]
 
     def filter_status(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet:
         if value == OPEN:
             return queryset.filter(status__in=OPEN_STATUSES)
         return queryset.filter(status=value)
+
+    def filter_missing(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet:
+        return queryset.filter(metrics.MISSING_TIMES) if value else queryset
+
+    def filter_since(self, queryset: QuerySet[Incident], name: str, value: date) -> QuerySet:
+        return metrics.in_period(queryset, since=value)
+
+    def filter_until(self, queryset: QuerySet[Incident], name: str, value: date) -> QuerySet:
+        return metrics.in_period(queryset, until=value)
 
     def search(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -15,12 +15,14 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import PortalRequest
 
-from . import access, actions, dashboard, metrics
+from . import access, actions, charts, dashboard, metrics
 from . import follow_up as incident_follow_up
 from .models import Product, Service, Severity, SupportCase, Team
 
@@ -251,6 +253,15 @@ def follow_up_preview(request: PortalRequest, key: str) -> HttpResponse:
 
 
 class MetricsFilter(forms.Form):
+    period = forms.ChoiceField(
+        choices=[
+            ("30", "Last 30 days"),
+            ("90", "Last 90 days"),
+            ("365", "Last year"),
+            ("all", "All time"),
+        ],
+        required=False,
+    )
     since = forms.DateField(required=False, label="From")
     until = forms.DateField(required=False, label="To")
     team = forms.SlugField(required=False)
@@ -263,11 +274,22 @@ class MetricsFilter(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
+        """Dates given make a period of their own; otherwise the named period, by
+        default the last 90 days (ending today)."""
         cleaned = super().clean() or {}
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and until < since:
             self.add_error("until", "The end of the period comes before its start.")
+        if not since and not until and "period" not in self.errors:
+            cleaned["period"] = cleaned.get("period") or metrics.DEFAULT_PERIOD
+            cleaned["since"] = metrics.period_since(cleaned["period"])
+        else:
+            cleaned["period"] = ""
         return cleaned
+
+    def filters(self) -> dict[str, Any]:
+        """What ``metrics.filtered`` takes."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "period"}
 
 
 def _metrics_incidents(request: PortalRequest) -> tuple[MetricsFilter, Any]:
@@ -275,7 +297,7 @@ def _metrics_incidents(request: PortalRequest) -> tuple[MetricsFilter, Any]:
     incidents = access.visible_incidents(request.user)
     if not form.is_valid():
         return form, incidents.none()
-    return form, metrics.filtered(incidents, **form.cleaned_data)
+    return form, metrics.filtered(incidents, **form.filters())
 
 
 @require_GET
@@ -283,22 +305,50 @@ def metrics_page(request: PortalRequest) -> HttpResponse:
     """TTD and TTR: distributions, medians and p90, and the incidents missing times."""
     form, incidents = _metrics_incidents(request)
     figures = metrics.compute(incidents)
-    query = request.GET.urlencode()
+    filters = form.cleaned_data if not form.errors else {}
     return render(
         request,
         "incidents/metrics.html",
         {
             "form": form,
             "m": figures,
-            "query": query,
-            "ttd_chart": metrics.histogram_svg(figures.ttd_histogram, "TTD distribution"),
-            "ttr_chart": metrics.histogram_svg(figures.ttr_histogram, "TTR distribution"),
-            "trend_chart": metrics.trend_svg(figures.by_month, "Monthly median TTD and TTR"),
+            "query": request.GET.urlencode(),
+            "since": filters.get("since"),
+            "until": filters.get("until"),
+            "period": filters.get("period", ""),
+            "periods": [
+                (
+                    value,
+                    label,
+                    urlencode({**_kept(request, "team", "service", "severity"), "period": value}),
+                )
+                for value, label in form.fields["period"].choices  # type: ignore[attr-defined]
+            ],
+            "missing_url": _missing_url(filters),
+            "ttd_chart": charts.histogram_svg(figures.ttd_histogram, "TTD distribution"),
+            "ttr_chart": charts.histogram_svg(figures.ttr_histogram, "TTR distribution"),
+            "trend_chart": charts.trend_svg(figures.by_month, "Monthly median TTD and TTR"),
             "teams": Team.objects.all(),
             "services": Service.objects.all(),
         },
         status=400 if form.errors else 200,
     )
+
+
+def _kept(request: PortalRequest, *names: str) -> dict[str, str]:
+    return {name: request.GET[name] for name in names if request.GET.get(name)}
+
+
+def _missing_url(filters: dict[str, Any]) -> str:
+    """The incident list showing every incident the page counts as missing times."""
+    query = {"missing": "times"}
+    for name in ("since", "until"):
+        if filters.get(name):
+            query[name] = filters[name].isoformat()
+    for name in ("team", "service", "severity"):
+        if filters.get(name):
+            query[name] = str(filters[name])
+    return f"{reverse('incidents:list')}?{urlencode(query)}"
 
 
 class _Echo:
