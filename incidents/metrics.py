@@ -34,7 +34,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.db.models.lookups import LessThan
 from django.utils import timezone
 
@@ -72,6 +72,8 @@ COLUMNS = (
 
 TTD = ExpressionWrapper(F("detected_at") - F("impact_started_at"), output_field=DurationField())
 TTR = ExpressionWrapper(F("impact_ended_at") - F("impact_started_at"), output_field=DurationField())
+# When an incident counts for a period: its impact start, else when it was logged.
+PERIOD_AT = Coalesce("impact_started_at", "created_at")
 # The times a fixer should fill in: start and detection always, the end once resolved.
 MISSING_TIMES = (
     Q(impact_started_at__isnull=True)
@@ -189,18 +191,13 @@ def _day_start(day: date) -> datetime:
 
 def in_period(incidents: _QS, since: date | None = None, until: date | None = None) -> _QS:
     """The period is the impact start (else the logging time), both dates included, days
-    in the viewer's zone. Ranges on the columns, not on dates cast from them."""
+    in the viewer's zone: a range on ``PERIOD_AT``, which the ``incident_period``
+    index serves, not dates cast from the columns."""
     if since is not None:
-        start = _day_start(since)
-        incidents = incidents.filter(
-            Q(impact_started_at__gte=start)
-            | Q(impact_started_at__isnull=True, created_at__gte=start)
-        )
+        incidents = incidents.alias(period_at=PERIOD_AT).filter(period_at__gte=_day_start(since))
     if until is not None:
         end = _day_start(until + timedelta(days=1))
-        incidents = incidents.filter(
-            Q(impact_started_at__lt=end) | Q(impact_started_at__isnull=True, created_at__lt=end)
-        )
+        incidents = incidents.alias(period_at=PERIOD_AT).filter(period_at__lt=end)
     return incidents
 
 

@@ -239,6 +239,8 @@ class Incident(models.Model):
             models.Index(fields=["updated_at"], name="incident_updated"),
             # The dashboard's "recently resolved": a range on the end within one status.
             models.Index(fields=["status", "impact_ended_at"], name="incident_status_ended"),
+            # The metrics' period: impact start, else logging time (metrics.PERIOD_AT).
+            models.Index(Coalesce("impact_started_at", "created_at"), name="incident_period"),
         ]
         permissions = [
             ("claim_incident", "Can claim incidents and change their severity and status"),
