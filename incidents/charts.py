@@ -17,9 +17,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .metrics import Group
 
-HEIGHT = 190
+HEIGHT = 200
 TOP = 20  # room for the counts above the bars
-BOTTOM = 24  # room for the labels under them
+BOTTOM = 36  # room for the labels under them (two rows on a phone: app.css)
 LEFT = 1.0  # percent kept free each side, so the outer labels stay inside
 MOST_LABELS = 8  # more months than this: label every other (or third...) one
 
@@ -51,7 +51,7 @@ def histogram_svg(bins: list[tuple[str, int]], title: str) -> SafeString:
             format_html(
                 '<g><title>{}: {}</title><rect class="bar" x="{}" y="{}" width="{}" '
                 'height="{}"/><text x="{}" y="{}" class="count">{}</text>'
-                '<text x="{}" y="{}" class="label">{}</text></g>',
+                '<text x="{}" y="{}" class="label{}">{}</text></g>',
                 label,
                 count,
                 _pc(centre - step * 0.42),
@@ -62,7 +62,8 @@ def histogram_svg(bins: list[tuple[str, int]], title: str) -> SafeString:
                 _px(base - height - 5),
                 count,
                 _pc(centre),
-                HEIGHT - 7,
+                base + 14,
+                " odd" if index % 2 else "",
                 label,
             )
         )
@@ -116,7 +117,7 @@ def trend_svg(months: list[Group], title: str) -> SafeString:
         "",
         '<text x="{}" y="{}" class="label">{}</text>',
         (
-            (_pc(_x(position, count)), HEIGHT - 7, name)
+            (_pc(_x(position, count)), base + 14, name)
             for position, (name, *_) in enumerate(months)
             if (len(months) - 1 - position) % every == 0  # the latest month always named
         ),
