@@ -38,7 +38,7 @@ from .serializers import (
 
 
 def _incident_response(request: ApiRequest, incident: Incident, code: int = 200) -> Response:
-    incident = Incident.objects.for_list().get(pk=incident.pk)
+    incident = Incident.objects.for_list().with_case_count().get(pk=incident.pk)
     return Response(IncidentOut(incident, context={"request": request}).data, status=code)
 
 
@@ -49,7 +49,7 @@ class IncidentListCreateApi(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Incident]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Incident.objects.none()
-        return access.visible_incidents(self.request.user).for_list()
+        return access.visible_incidents(self.request.user).for_list().with_case_count()
 
     @extend_schema(request=IncidentCreateIn, responses={201: IncidentOut})
     def post(self, request: ApiRequest) -> Response:

@@ -45,6 +45,8 @@ class IncidentOut(serializers.ModelSerializer):
     )
     ttd_seconds = serializers.SerializerMethodField()
     ttr_seconds = serializers.SerializerMethodField()
+    # Support cases labelled with the key: annotated (``with_case_count``), never a query.
+    case_count = serializers.IntegerField(read_only=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -67,6 +69,7 @@ class IncidentOut(serializers.ModelSerializer):
             "impact_ended_at",
             "ttd_seconds",
             "ttr_seconds",
+            "case_count",
             "created_by",
             "created_at",
             "updated_at",
