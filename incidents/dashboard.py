@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.db.models import Max
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, Max, Q, Window
 from django.utils import timezone
 
-from .models import Incident, Product, Status, Team
+from .models import OPEN_STATUSES, Incident, Product, Status, Team
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
 # (incident ids) -> {incident id: when its latest update was published}; one query.
 LastUpdates = Callable[[Collection[int]], dict[int, datetime]]
 
+# A live board shows the incidents a team can act on, not a thousand rows: the most
+# severe and longest-running first, and a link to the full list for the rest. A
+# hundred rows is a few screens; past that people filter by product or team.
+ACTIVE_SHOWN = 100
 RECENTLY_RESOLVED = timedelta(hours=24)
 RESOLVED_SHOWN = 20
 # A severe incident this young is highlighted: support should notice it at once.
@@ -40,7 +46,11 @@ SHOWN_FIELDS = (
     "impact_started_at",
     "impact_ended_at",
     "created_at",
+    "updated_at",
 )
+
+# The cached version of everything the board shows; see ``change_marker``.
+VERSION_KEY = "support-board:version"
 
 _last_updates: LastUpdates | None = None
 
@@ -55,23 +65,79 @@ def unregister() -> None:
     _last_updates = None
 
 
-def change_marker(now: datetime | None = None) -> str:
-    """Changes whenever any incident does (actions touch ``updated_at`` for their
-    timeline entries, labels and published updates too) and once a minute, so the
-    "5 minutes ago" texts stay right. One index-only query."""
-    now = now or timezone.now()
+def _stored_version() -> int:
+    """The newest incident change, in microseconds: one index-only query."""
     latest = Incident.objects.aggregate(latest=Max("updated_at"))["latest"]
-    stamp = latest.timestamp() if latest else 0.0
-    return f"{stamp:.6f}-{int(now.timestamp() // 60)}"
+    return int(latest.timestamp() * 1_000_000) if latest else 0
+
+
+def change_marker(now: datetime | None = None) -> str:
+    """What a poll compares: it moves whenever anything the board shows changes, and
+    once a minute (the "new" highlight and the last day's resolved list follow the
+    clock).
+
+    Read from the cache, so an unchanged poll makes no query. The actions move it
+    after each commit (``incidents_changed``); when the cache has lost it (evicted, a
+    restarted Redis) it starts again from the database's newest ``updated_at``."""
+    now = now or timezone.now()
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = _stored_version()
+        # ``add``: never overwrite a version a commit has just moved.
+        if not cache.add(VERSION_KEY, version, timeout=None):
+            version = cache.get(VERSION_KEY, version)
+    return f"{version}-{int(now.timestamp() // 60)}"
+
+
+def _bump() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        # Not cached: read the database, which now holds the change. A reader that
+        # read it before the commit may have ``add``-ed an older value meanwhile; this
+        # ``set`` replaces it.
+        cache.set(VERSION_KEY, _stored_version(), timeout=None)
+
+
+def incidents_changed() -> None:
+    """Move the marker once the current transaction commits: a poll that sees the new
+    marker is sure to read the new rows. Called by the actions for every change of an
+    incident, its labelled cases or its published updates."""
+    transaction.on_commit(_bump)
+
+
+def visibility(user: User | AnonymousUser, *, now: datetime | None = None) -> object:
+    """People with the same visibility see the same board, so they can share its
+    rendering: everyone who may see restricted incidents, or everyone who may see
+    the same restricted ones among those a board can show (usually none). One query
+    at most."""
+    if user.has_perm("incidents.view_restricted_incident"):
+        return "all"
+    now = now or timezone.now()
+    on_a_board = Q(status__in=OPEN_STATUSES) | Q(
+        status=Status.RESOLVED, impact_ended_at__gte=now - RECENTLY_RESOLVED
+    )
+    return tuple(
+        Incident.objects.visible_to(user)
+        .filter(on_a_board, restricted=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 @dataclass(frozen=True)
 class Board:
+    # The first ``ACTIVE_SHOWN`` of ``active_total`` active incidents.
     active: list[Incident]
+    active_total: int
     resolved: list[Incident]
     # None while no app publishes updates.
     last_updates: dict[int, datetime] | None
     new_since: datetime
+
+    @property
+    def capped(self) -> bool:
+        return self.active_total > len(self.active)
 
 
 def board(
@@ -81,24 +147,30 @@ def board(
     team: Team | None = None,
     now: datetime | None = None,
 ) -> Board:
-    """What the dashboard shows, in a constant number of queries (four at most, whatever
-    the number of incidents)."""
+    """What the dashboard shows, in four queries whatever the number of incidents.
+
+    Visibility is the query's (``visible_to``): a restricted incident is never read for
+    someone who may not see it, so the rows' cached HTML can be shared."""
     now = now or timezone.now()
-    # Only what the board shows: building model instances is most of its cost. The
-    # products are read below for the active rows only: a generic prefetch builds a
-    # queryset per incident (~0.2 ms each) and the resolved rows never show products.
+    # Only what the board shows: building model instances is most of its cost.
     incidents = (
         Incident.objects.visible_to(user)
         .select_related("assignee")
-        .only(*SHOWN_FIELDS)
+        .only(*SHOWN_FIELDS, "assignee__username")
         .with_case_count()
     )
     if product is not None:
         incidents = incidents.filter(affected_products=product)
     if team is not None:
         incidents = incidents.filter(faulty_service__team=team)
-    # Most severe first; within a severity the longest-running first.
-    active = list(incidents.open().order_by("severity", "created_at", "pk"))
+    # Most severe first; within a severity the longest-running first. The window
+    # counts every active incident before the limit: the total costs no extra query.
+    active = list(
+        incidents.open()
+        .annotate(active_total=Window(Count("pk")))
+        .order_by("severity", "created_at", "pk")[:ACTIVE_SHOWN]
+    )
+    active_total = active[0].active_total if active else 0  # type: ignore[attr-defined]
     resolved = list(
         incidents.filter(
             status=Status.RESOLVED, impact_ended_at__gte=now - RECENTLY_RESOLVED
@@ -109,7 +181,7 @@ def board(
         last_updates = _last_updates([incident.pk for incident in active]) if active else {}
     product_names: dict[int, list[str]] = {incident.pk: [] for incident in active}
     if active:
-        # Ordered like Product (by name), as the prefetch was.
+        # Ordered like Product (by name). A prefetch would build a queryset per row.
         links = (
             Incident.affected_products.through.objects.filter(incident_id__in=product_names)
             .order_by("product__name", "product_id")
@@ -124,5 +196,44 @@ def board(
             incident.severity <= 2 and incident.created_at >= now - NEW_FOR
         )
     return Board(
-        active=active, resolved=resolved, last_updates=last_updates, new_since=now - NEW_FOR
+        active=active,
+        active_total=active_total,
+        resolved=resolved,
+        last_updates=last_updates,
+        new_since=now - NEW_FOR,
+    )
+
+
+def active_row_inputs(incident: Incident) -> tuple[object, ...]:
+    """Everything an active row shows: its cached HTML is reused while these hold.
+    ``updated_at`` alone moves with the incident's own fields; the rest come from
+    other tables (cases, products, published updates) or the clock."""
+    return (
+        incident.pk,
+        incident.updated_at,
+        incident.key,
+        incident.summary,
+        incident.severity,
+        incident.status,
+        incident.restricted,
+        incident.assignee.get_username() if incident.assignee else None,
+        incident.impact_started_at,
+        incident.created_at,
+        incident.case_count,  # type: ignore[attr-defined]
+        tuple(incident.product_names),  # type: ignore[attr-defined]
+        incident.last_update_at,  # type: ignore[attr-defined]
+        incident.is_new_severe,  # type: ignore[attr-defined]
+    )
+
+
+def resolved_row_inputs(incident: Incident) -> tuple[object, ...]:
+    """Everything a recently resolved row shows."""
+    return (
+        incident.pk,
+        incident.updated_at,
+        incident.key,
+        incident.summary,
+        incident.severity,
+        incident.impact_ended_at,
+        incident.case_count,  # type: ignore[attr-defined]
     )

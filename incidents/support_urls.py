@@ -1,12 +1,12 @@
 from django.urls import path
 
-from . import support_views
+from . import dashboard_views, support_views
 
 app_name = "support"
 
 urlpatterns = [
-    path("", support_views.support_dashboard, name="dashboard"),
-    path("board/", support_views.dashboard_board, name="board"),
+    path("", dashboard_views.support_dashboard, name="dashboard"),
+    path("board/", dashboard_views.dashboard_board, name="board"),
     path("label/", support_views.dashboard_label, name="label"),
     path("cases/", support_views.case_list, name="cases"),
     path("cases/<int:pk>/unlabel/", support_views.case_unlabel, name="unlabel"),

@@ -1,5 +1,6 @@
-"""The support team's pages (HANDBOOK §1): the live dashboard, case labelling by issue
-key, and the customer follow-up preview. Views parse, ask ``access``, call actions."""
+"""The support team's pages (HANDBOOK §1): case labelling by issue key (also the
+dashboard's inline form), the customer follow-up preview and the metrics. The live
+dashboard is in ``dashboard_views``. Views parse, ask ``access``, call actions."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -22,12 +21,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.http import PortalRequest
 
-from . import access, actions, charts, dashboard, metrics
+from . import access, actions, charts, metrics
 from . import follow_up as incident_follow_up
-from .models import Product, Service, Severity, SupportCase, Team
+from .models import Service, Severity, SupportCase, Team
 
-POLL_SECONDS = 5
-BOARD_CACHE_SECONDS = 120
 CSV_MAX_BYTES = 2 * 1024 * 1024
 
 
@@ -65,83 +62,6 @@ class LabelForm(forms.Form):
             self.add_error("references", "Give at least one case reference.")
         cleaned["refs"] = refs
         return cleaned
-
-
-def _filters(request: PortalRequest) -> tuple[Product | None, Team | None, dict[str, str]]:
-    """The product and team filters, by slug, as kept in the URL; unknown ones are 400."""
-    product = team = None
-    errors = {}
-    if slug := request.GET.get("product", ""):
-        product = Product.objects.filter(slug=slug).first()
-        if product is None:
-            errors["product"] = f"No product {slug!r}."
-    if slug := request.GET.get("team", ""):
-        team = Team.objects.filter(slug=slug).first()
-        if team is None:
-            errors["team"] = f"No team {slug!r}."
-    return product, team, errors
-
-
-def _query(product: Product | None, team: Team | None) -> str:
-    parts = []
-    if product is not None:
-        parts.append(f"product={product.slug}")
-    if team is not None:
-        parts.append(f"team={team.slug}")
-    return "&".join(parts)
-
-
-def _board_html(
-    request: PortalRequest, product: Product | None, team: Team | None, marker: str
-) -> str:
-    """The board, rendered once per person, filter and change: a reload or a second tab
-    with nothing new reuses it. The marker moves with every incident change and every
-    minute, so counts, updates and "ago" texts are never staler than the poll."""
-    query = _query(product, team)
-    key = f"support-board:{request.user.pk}:{marker}:{query}"
-    html = cache.get(key)
-    if html is None:
-        context = {
-            "board": dashboard.board(request.user, product=product, team=team),
-            "marker": marker,
-            "query": query,
-            "can_label": access.can_label(request.user),
-            "poll_seconds": POLL_SECONDS,
-        }
-        html = render_to_string("incidents/dashboard.html#board", context, request=request)
-        cache.set(key, html, BOARD_CACHE_SECONDS)
-    return html
-
-
-@require_GET
-def support_dashboard(request: PortalRequest) -> HttpResponse:
-    access.visible_incidents(request.user)  # raises for people who may see no incident
-    product, team, errors = _filters(request)
-    context = {
-        "board_html": _board_html(request, product, team, dashboard.change_marker()),
-        "query": _query(product, team),
-        "can_label": access.can_label(request.user),
-        "products": Product.objects.all(),
-        "teams": Team.objects.all(),
-        "product": product,
-        "team": team,
-        "filter_errors": errors,
-    }
-    return render(request, "incidents/dashboard.html", context, status=400 if errors else 200)
-
-
-@require_GET
-def dashboard_board(request: PortalRequest) -> HttpResponse:
-    """The poll. Nothing changed since the marker the page holds: 204 and no render (one
-    query); otherwise the board again, in a constant number of queries."""
-    marker = dashboard.change_marker()
-    if request.GET.get("since") == marker:
-        return HttpResponse(status=204)
-    access.visible_incidents(request.user)
-    product, team, errors = _filters(request)
-    if errors:
-        return HttpResponse(" ".join(errors.values()), status=400)
-    return HttpResponse(_board_html(request, product, team, marker))
 
 
 @require_POST

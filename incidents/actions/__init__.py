@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import events
+from .. import dashboard, events
 from ..models import (
     APP_KINDS,
     HUMAN_KINDS,
@@ -84,6 +84,8 @@ def _record(
     text: str,
     **data: Any,
 ) -> TimelineEntry:
+    # Every change of an incident is recorded here: live boards poll a marker it moves.
+    dashboard.incidents_changed()
     return TimelineEntry.objects.create(
         incident=incident, kind=kind, author=by, text=text, data=data
     )
@@ -446,6 +448,7 @@ def record_app_event(
 
 def _touch(incident: Incident) -> None:
     Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
+    dashboard.incidents_changed()
 
 
 # The workspace's actions live in one module per part of the handbook. They import the

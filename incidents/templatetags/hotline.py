@@ -17,16 +17,21 @@ register = template.Library()
 
 
 @register.simple_tag
-def when(value: datetime | None) -> SafeString:
-    """'12 minutes ago', with the exact time in the viewer's zone on hover."""
+def when(value: datetime | None, *, cached: bool = False) -> SafeString:
+    """'12 minutes ago', with the exact time in the viewer's zone on hover.
+
+    static/js/relative-time.js keeps the text current while a page stays open. HTML
+    that is cached and reused says the exact time instead (``cached=True``), which
+    never goes stale; the script turns it into the relative text. Without JavaScript
+    every time stays readable."""
     if value is None:
         return mark_safe('<span class="muted">unknown</span>')
-    local = timezone.localtime(value)
+    exact = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
     return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
+        '<time class="ago" datetime="{}" title="{}">{}</time>',
         value.isoformat(),
-        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        naturaltime(value),
+        exact,
+        exact if cached else naturaltime(value),
     )
 
 

@@ -50,3 +50,32 @@ def test_dashboard_shows_a_new_incident_without_reload_and_labels_a_case(
     )
     assert SupportCase.objects.get(reference="SD-4711").label_id == outage.pk
     assert js_errors == []
+
+
+def test_dashboard_reads_on_a_laptop_and_a_phone(browser, live_server, tmp_path, support, manager):
+    from incidents import actions
+    from tests.factories import ProductFactory
+
+    products = [ProductFactory(name=name) for name in ("Checkout", "Jira", "Billing")]
+    for number in range(12):
+        incident = make_incident(
+            by=manager,
+            severity=number % 3 + 1,
+            summary=f"Customers see errors in step {number} of the payment flow",
+            products=products[: 1 + number % 3],
+        )
+        if number % 4 == 0:
+            actions.claim_incident(incident, by=manager)
+    for width, height, name in ((1280, 800, "laptop"), (390, 844, "phone")):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": height}
+        )
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill("sam")
+        page.get_by_label("Password").fill("pw")
+        page.get_by_role("button", name="Log in").click()
+        page.goto("/support/")
+        expect(page.locator("#board tbody tr").first).to_be_visible()
+        page.screenshot(path=str(tmp_path / f"dashboard-{name}.png"), full_page=True)
+        context.close()
