@@ -114,3 +114,9 @@ def can_label(user: User) -> bool:
 def can_follow_up(user: User, incident: Incident) -> bool:
     """Preview the customer follow-up and switch it off: the incident's managers."""
     return can_manage(user, incident) or holds_manager_role(user, incident)
+
+
+def can_see_label_history(user: User) -> bool:
+    """Which cases were labelled, moved or unlabelled, by whom: support and incident
+    managers (restricted incidents stay hidden from those who may not see them)."""
+    return user.has_perm("incidents.label_case") or user.has_perm("incidents.claim_incident")

@@ -23,5 +23,6 @@ def context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "cases": list(cases[:SHOWN]) if count else [],
         "organisations": organisations,
         "can_label": access.can_label(request.user),
+        "can_see_history": access.can_see_label_history(request.user),
         "can_follow_up": access.can_follow_up(request.user, incident),
     }

@@ -21,11 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.http import PortalRequest
 
-from . import access, actions, charts, metrics
+from . import access, actions, charts, label_history, metrics, support_panel
 from . import follow_up as incident_follow_up
-from .models import Service, Severity, SupportCase, Team
+from .models import Incident, Service, Severity, SupportCase, Team
 
 CSV_MAX_BYTES = 2 * 1024 * 1024
+HISTORY_PAGE = 50
 
 
 class LabelForm(forms.Form):
@@ -136,6 +137,84 @@ def case_unlabel(request: PortalRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{case.reference} is no longer labelled.")
     return redirect(request.POST.get("next") or "support:cases")
+
+
+def _label_summary(result: actions.LabelResult) -> str:
+    """What a labelling did, naming each case: the HTMX answer and the no-JS message."""
+    key = result.incident.key
+    parts = []
+    if result.labelled:
+        parts.append(f"Labelled {', '.join(result.labelled)} with {key}.")
+    if result.moved:
+        parts.append(f"Moved {', '.join(result.moved)} to {key} from another incident.")
+    if result.already:
+        parts.append(f"{', '.join(result.already)} already labelled with {key}.")
+    return " ".join(parts)
+
+
+def _cases_panel(
+    request: PortalRequest, incident: Incident, *, status: int = 200, **outcome: str
+) -> HttpResponse:
+    context = {"incident": incident, "panel": support_panel.context(request, incident), **outcome}
+    return render(request, "incidents/_cases_panel.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def incident_cases(request: PortalRequest, key: str) -> HttpResponse:
+    """The incident page's cases panel (GET, for HTMX) and its "label cases with this
+    key" form. With HTMX the answer is the panel again, its count and list up to date,
+    with what happened; without, a redirect to the incident page with a message."""
+    incident = access.access_incident(request.user, key)
+    if request.method == "GET":
+        return _cases_panel(request, incident)
+    access.require(access.can_label(request.user), "You may not label support cases.")
+    refs = actions.parse_references(request.POST.get("references", ""))
+    try:
+        result = actions.label_cases(key=incident.key, references=refs, by=request.user)
+    except actions.ActionRefused as refusal:
+        if request.htmx:
+            return _cases_panel(
+                request,
+                incident,
+                status=400,
+                error=refusal.message,
+                references=request.POST.get("references", ""),
+            )
+        messages.error(request, refusal.message)
+    else:
+        if request.htmx:
+            return _cases_panel(request, incident, result=_label_summary(result))
+        messages.success(request, _label_summary(result))
+    return redirect(f"{incident.get_absolute_url()}#support-cases")
+
+
+@require_GET
+def case_history(request: PortalRequest, pk: int) -> HttpResponse:
+    """One case's label history: labelled, moved, removed, by whom and when."""
+    access.require(access.can_see_label_history(request.user), "You may not see the label history.")
+    case = get_object_or_404(SupportCase.objects.select_related("label"), pk=pk)
+    page = Paginator(label_history.for_case(case), HISTORY_PAGE).get_page(request.GET.get("page"))
+    visible = label_history.visible_incident_ids(request.user, page.object_list, case.label_id)
+    return render(
+        request,
+        "incidents/label_history.html",
+        {"case": case, "page": page, "visible": visible},
+    )
+
+
+@require_GET
+def incident_label_history(request: PortalRequest, key: str) -> HttpResponse:
+    """Every case labelled with the incident, moved to or from it, or unlabelled."""
+    incident = access.access_incident(request.user, key)
+    access.require(access.can_see_label_history(request.user), "You may not see the label history.")
+    changes = label_history.for_incident(incident)
+    page = Paginator(changes, HISTORY_PAGE).get_page(request.GET.get("page"))
+    visible = label_history.visible_incident_ids(request.user, page.object_list, incident.pk)
+    return render(
+        request,
+        "incidents/label_history.html",
+        {"incident": incident, "page": page, "visible": visible},
+    )
 
 
 @require_http_methods(["GET", "POST"])

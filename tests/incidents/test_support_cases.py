@@ -68,3 +68,179 @@ def test_the_schema_documents_the_case_count(api_for, support):
     field = schema["components"]["schemas"]["IncidentOut"]["properties"]["case_count"]
     assert field["type"] == "integer"
     assert field["readOnly"] is True
+
+
+# Label history ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def moved(support, manager, incident):
+    """SD-1 labelled with ``incident`` by support, moved to ``other`` by the manager,
+    then unlabelled by support."""
+    other = make_incident(by=support, summary="Search is slow")
+    sd1 = case("SD-1")
+    actions.label_cases(key=incident.key, references="SD-1", by=support)
+    actions.label_cases(key=other.key, references="SD-1", by=manager)
+    sd1.refresh_from_db()
+    actions.remove_label(sd1, by=support)
+    return sd1, other
+
+
+def test_case_history_names_each_change_who_and_when(client_for, support, incident, moved):
+    sd1, other = moved
+    page = client_for(support).get(f"/support/cases/{sd1.pk}/history/")
+    assert page.status_code == 200
+    body = " ".join(page.content.decode().split())
+    changes = page.context["page"].object_list
+    assert len(changes) == 3
+    assert "removed from" in body
+    assert "moved from" in body
+    assert "labelled with" in body
+    assert body.index("removed from") < body.index("moved from") < body.index("labelled with")
+    assert f">{incident.key}</a> to <a" in body
+    assert f">{other.key}</a>" in body
+    assert {change.by.username for change in changes} == {"sam", "maya"}
+
+
+def test_incident_history_shows_cases_moved_in_and_out(client_for, manager, incident, moved):
+    sd1, other = moved
+    client = client_for(manager)
+    first = client.get(f"/support/incidents/{incident.key.lower()}/label-history/")
+    assert first.status_code == 200
+    assert [(c.from_incident_id, c.to_incident_id) for c in first.context["page"]] == [
+        (incident.pk, other.pk),
+        (None, incident.pk),
+    ]
+    assert f"/support/cases/{sd1.pk}/history/" in first.content.decode()
+    second = client.get(f"/support/incidents/{other.key}/label-history/")
+    assert [(c.from_incident_id, c.to_incident_id) for c in second.context["page"]] == [
+        (other.pk, None),
+        (incident.pk, other.pk),
+    ]
+
+
+def test_history_hides_restricted_incidents(client_for, support, manager, incident):
+    secret = make_incident(by=manager, summary="Leaked tokens", restricted=True)
+    sd1 = case("SD-1")
+    actions.label_cases(key=secret.key, references="SD-1", by=manager)
+    actions.label_cases(key=incident.key, references="SD-1", by=manager)
+    as_support = client_for(support)
+    assert as_support.get(f"/support/incidents/{secret.key}/label-history/").status_code == 404
+    page = as_support.get(f"/support/cases/{sd1.pk}/history/").content.decode()
+    assert secret.key not in page
+    assert "a restricted incident" in page
+    assert (
+        secret.key in client_for(manager).get(f"/support/cases/{sd1.pk}/history/").content.decode()
+    )
+
+
+def test_history_is_for_support_and_incident_managers(client_for, outsider, security, moved):
+    sd1, other = moved
+    for person in (outsider, security):
+        client = client_for(person)
+        assert client.get(f"/support/cases/{sd1.pk}/history/").status_code == 403
+        assert client.get(f"/support/incidents/{other.key}/label-history/").status_code == 403
+    assert client_for(security).get("/support/cases/999999/history/").status_code == 403
+
+
+def test_unknown_case_is_404(client_for, support):
+    assert client_for(support).get("/support/cases/999999/history/").status_code == 404
+
+
+def test_history_pages_take_a_constant_number_of_queries(client_for, support, incident):
+    client = client_for(support)
+    others = [make_incident(by=support, summary=f"Other {n}") for n in range(3)]
+
+    def queries(url):
+        client.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    case("SD-1")
+    actions.label_cases(key=incident.key, references="SD-1", by=support)
+    url = f"/support/incidents/{incident.key}/label-history/"
+    few = queries(url)
+    for index in range(12):
+        case(f"SD-x{index}")
+        actions.label_cases(key=incident.key, references=f"SD-x{index}", by=support)
+        actions.label_cases(key=others[index % 3].key, references=f"SD-x{index}", by=support)
+    assert queries(url) == few
+    sd1 = SupportCase.objects.get(reference="SD-1")
+    one = queries(f"/support/cases/{sd1.pk}/history/")
+    for other in others:
+        actions.label_cases(key=other.key, references="SD-1", by=support)
+    assert queries(f"/support/cases/{sd1.pk}/history/") == one
+
+
+def test_the_incident_page_links_the_histories(client_for, support, incident, moved):
+    sd1, other = moved
+    page = client_for(support).get(f"/incidents/{other.key}/").content.decode()
+    assert f"/support/incidents/{other.key}/label-history/" in page
+    actions.label_cases(key=other.key, references="SD-1", by=support)
+    page = client_for(support).get(f"/incidents/{other.key}/").content.decode()
+    assert f"/support/cases/{sd1.pk}/history/" in page
+
+
+# The incident page's labelling form ----------------------------------------------------
+
+
+def test_labelling_from_the_panel_with_htmx_swaps_the_panel(htmx_for, support, incident):
+    other = make_incident(by=support, summary="Search is slow")
+    for reference in ("SD-1", "SD-2", "SD-3"):
+        case(reference)
+    actions.label_cases(key=other.key, references="SD-3", by=support)
+    client = htmx_for(support)
+    url = f"/support/incidents/{incident.key}/cases/"
+    response = client.post(url, {"references": "SD-1 SD-3"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section class="card" id="support-cases">')
+    assert "(2)" in body
+    assert f"Labelled SD-1 with {incident.key}." in body
+    assert f"Moved SD-3 to {incident.key} from another incident." in body
+    assert "<code><a" in body
+    assert "SD-3</a>" in body
+    refused = client.post(url, {"references": "SD-2, SD-404"})
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "Unknown case reference: SD-404." in body
+    assert "(2)" in body  # nothing half-applied
+    assert 'value="SD-2, SD-404"' in body
+    assert not SupportCase.objects.get(reference="SD-2").label_id
+
+
+def test_labelling_from_the_panel_without_javascript_redirects_with_a_message(
+    client_for, support, incident
+):
+    case("SD-1")
+    client = client_for(support)
+    url = f"/support/incidents/{incident.key}/cases/"
+    done = client.post(url, {"references": "SD-1"})
+    assert done.status_code == 302
+    assert done["Location"] == f"/incidents/{incident.key}/#support-cases"
+    page = client.get(done["Location"]).content.decode()
+    assert f"Labelled SD-1 with {incident.key}." in page
+    assert 'Support cases <span class="muted">(1)</span>' in page
+    refused = client.post(url, {"references": "SD-404"}, follow=True)
+    assert "Unknown case reference: SD-404." in refused.content.decode()
+
+
+def test_the_panel_form_keeps_working_without_htmx(client_for, support, incident):
+    page = client_for(support).get(f"/incidents/{incident.key}/").content.decode()
+    form = page[page.index('<form class="label-inline"') :].split(">", 1)[0]
+    assert f'action="/support/incidents/{incident.key}/cases/"' in form
+    assert 'method="post"' in form
+    assert "csrfmiddlewaretoken" in page[page.index('<form class="label-inline"') :]
+
+
+def test_panel_labelling_access(client_for, htmx_for, support, manager, security, outsider):
+    secret = make_incident(by=manager, summary="Leaked tokens", restricted=True)
+    case("SD-1")
+    url = f"/support/incidents/{secret.key}/cases/"
+    assert htmx_for(support).post(url, {"references": "SD-1"}).status_code == 404
+    assert htmx_for(outsider).post(url, {"references": "SD-1"}).status_code == 403
+    assert htmx_for(security).post(url, {"references": "SD-1"}).status_code == 403
+    assert not SupportCase.objects.get(reference="SD-1").label_id
+    assert htmx_for(manager).post(url, {"references": "SD-1"}).status_code == 200
+    assert htmx_for(manager).get(url).status_code == 200
