@@ -109,17 +109,23 @@ def incidents_changed() -> None:
 def visibility(user: User | AnonymousUser, *, now: datetime | None = None) -> object:
     """People with the same visibility see the same board, so they can share its
     rendering: everyone who may see restricted incidents, or everyone who may see
-    the same restricted ones among those a board can show (usually none). One query
-    at most."""
+    the same restricted ones among those a board can show. Restricted incidents are
+    rare: one small query finds there are none on a board, a second one which of them
+    this person may see."""
     if user.has_perm("incidents.view_restricted_incident"):
         return "all"
     now = now or timezone.now()
     on_a_board = Q(status__in=OPEN_STATUSES) | Q(
         status=Status.RESOLVED, impact_ended_at__gte=now - RECENTLY_RESOLVED
     )
+    restricted = list(
+        Incident.objects.filter(on_a_board, restricted=True).values_list("pk", flat=True)
+    )
+    if not restricted:
+        return ()
     return tuple(
         Incident.objects.visible_to(user)
-        .filter(on_a_board, restricted=True)
+        .filter(pk__in=restricted)
         .order_by("pk")
         .values_list("pk", flat=True)
     )

@@ -52,8 +52,13 @@ def test_dashboard_shows_a_new_incident_without_reload_and_labels_a_case(
     assert js_errors == []
 
 
-def test_dashboard_reads_on_a_laptop_and_a_phone(browser, live_server, tmp_path, support, manager):
-    from incidents import actions
+def test_dashboard_reads_on_a_laptop_and_a_phone(
+    browser, live_server, tmp_path, support, manager, monkeypatch
+):
+    from incidents import actions, dashboard
+
+    # A board past its cap (100 rows at full size) says so and links to the full list.
+    monkeypatch.setattr(dashboard, "ACTIVE_SHOWN", 10)
     from tests.factories import ProductFactory
 
     products = [ProductFactory(name=name) for name in ("Checkout", "Jira", "Billing")]
@@ -77,5 +82,12 @@ def test_dashboard_reads_on_a_laptop_and_a_phone(browser, live_server, tmp_path,
         page.get_by_role("button", name="Log in").click()
         page.goto("/support/")
         expect(page.locator("#board tbody tr").first).to_be_visible()
+        expect(page.locator("#board-cap")).to_contain_text("Showing the first 10 of 12")
+        expect(page.locator("#board tbody tr")).to_have_count(10)
+        # Cached rows carry exact times; the page's script makes them relative.
+        expect(page.locator("#board td[data-label=Started] time").first).to_contain_text("ago")
         page.screenshot(path=str(tmp_path / f"dashboard-{name}.png"), full_page=True)
+        if name == "phone":
+            # Nothing wider than the screen: the table turns into cards.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
         context.close()
