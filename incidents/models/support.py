@@ -44,6 +44,8 @@ class SupportCase(models.Model):
         indexes = [
             # The follow-up reads "cases of this incident not followed up yet".
             models.Index(fields=["label", "followed_up_at"], name="case_label_follow_up"),
+            # The case list, newest first, a page at a time (also within a filter).
+            models.Index(fields=["opened_at", "id"], name="case_opened"),
         ]
 
     def __str__(self) -> str:

@@ -244,3 +244,75 @@ def test_panel_labelling_access(client_for, htmx_for, support, manager, security
     assert not SupportCase.objects.get(reference="SD-1").label_id
     assert htmx_for(manager).post(url, {"references": "SD-1"}).status_code == 200
     assert htmx_for(manager).get(url).status_code == 200
+
+
+# The case list ---------------------------------------------------------------------------
+
+
+def listed(response):
+    return [case.reference for case in response.context["cases"]]
+
+
+def test_case_list_searches_reference_customer_and_organisation(client_for, support, incident):
+    case("SD-100", customer_name="Ana Lima", organisation="Acme")
+    case("SD-200", customer_name="Bo Chen", organisation="Globex")
+    case("XY-300", customer_name="Cy Diaz", organisation="Initech")
+    actions.label_cases(key=incident.key, references="SD-200", by=support)
+    client = client_for(support)
+    assert listed(client.get("/support/cases/", {"q": "sd-1"})) == ["SD-100"]
+    assert listed(client.get("/support/cases/", {"q": "chen"})) == ["SD-200"]
+    assert listed(client.get("/support/cases/", {"q": "initech"})) == ["XY-300"]
+    labelled_only = client.get("/support/cases/", {"state": "labelled"})
+    assert listed(labelled_only) == ["SD-200"]
+    body = labelled_only.content.decode()
+    assert f'<a class="key" href="/incidents/{incident.key}/">{incident.key}</a>' in body
+    assert f"/support/cases/{SupportCase.objects.get(reference='SD-200').pk}/history/" in body
+    unlabelled = client.get("/support/cases/", {"q": "SD", "state": "unlabelled"})
+    assert listed(unlabelled) == ["SD-100"]
+    bad = client.get("/support/cases/", {"state": "maybe"})
+    assert bad.status_code == 400
+    assert "state: choose labelled or unlabelled" in bad.content.decode()
+
+
+def test_case_list_hides_restricted_keys(client_for, support, manager):
+    secret = make_incident(by=manager, summary="Leaked tokens", restricted=True)
+    case("SD-1")
+    actions.label_cases(key=secret.key, references="SD-1", by=manager)
+    body = client_for(support).get("/support/cases/").content.decode()
+    assert f"/incidents/{secret.key}/" not in body
+    assert f">{secret.key}<" not in body
+    assert "restricted" in body
+
+
+def test_case_list_pages_keep_the_filters_and_take_constant_queries(client_for, support, incident):
+    client = client_for(support)
+
+    def queries(params):
+        client.get("/support/cases/", params)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/support/cases/", params)
+        return response, len(captured)
+
+    SupportCase.objects.bulk_create(SupportCase(reference=f"SD-{n}") for n in range(3))
+    labelled(incident, 2)
+    _, few = queries({"state": "unlabelled"})
+    SupportCase.objects.bulk_create(SupportCase(reference=f"SD-{n}") for n in range(3, 120))
+    labelled(incident, 60, prefix="LB")
+    first, many = queries({"state": "unlabelled", "q": "SD"})
+    assert many == few
+    assert len(first.context["cases"]) == 50
+    assert first.context["has_next"]
+    assert "?q=SD&amp;state=unlabelled&amp;page=2" in first.content.decode()
+    third = client.get("/support/cases/", {"state": "unlabelled", "q": "SD", "page": "3"})
+    assert len(third.context["cases"]) == 20
+    assert not third.context["has_next"]
+    assert "?q=SD&amp;state=unlabelled&amp;page=2" in third.content.decode()
+    assert client.get("/support/cases/", {"page": "x"}).context["number"] == 1
+
+
+def test_follow_up_preview_links_each_case_history(client_for, support, manager, incident):
+    sd1 = case("SD-1")
+    actions.label_cases(key=incident.key, references="SD-1", by=support)
+    actions.claim_incident(incident, by=manager)
+    page = client_for(manager).get(f"/support/follow-up/{incident.key}/").content.decode()
+    assert f"/support/cases/{sd1.pk}/history/" in page
