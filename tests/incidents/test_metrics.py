@@ -216,3 +216,15 @@ def test_page_queries_do_not_grow_with_incidents_and_missing_list_is_capped(
     listed = client.get(page.context["missing_url"])
     assert listed.status_code == 200
     assert listed.context["page"].paginator.count == 71
+
+
+def test_incident_list_keeps_the_missing_times_filter(client_for, support, known):
+    _made, no_start = known
+    page = client_for(support).get("/incidents/?missing=times&since=2026-01-01")
+    assert [incident.key for incident in page.context["page"].object_list] == [no_start.key]
+    body = page.content.decode()
+    assert '<input type="hidden" name="missing" value="times">' in body
+    assert '<input type="hidden" name="since" value="2026-01-01">' in body
+    assert "missing their impact or detection times" in body
+    api = client_for(support).get("/api/incidents/?missing=times").json()
+    assert [row["key"] for row in api["results"]] == [no_start.key]
