@@ -23,14 +23,6 @@ from .forms import IntegrationForm
 from .models import AlertGroup, AlertOutcome, GroupState, Integration, hash_key
 
 
-def _find(key: str) -> Integration | None:
-    """The integration whose key this is: one indexed query on the key's hash, read at
-    every request, so a rotated key stops working at once on every node."""
-    if not key:
-        return None
-    return Integration.objects.only("pk", "paused").filter(key_hash=hash_key(key)).first()
-
-
 def _not_found() -> JsonResponse:
     # The same answer for a wrong key as for a page that does not exist.
     return JsonResponse({"error": "Not found."}, status=404)
@@ -47,22 +39,24 @@ def _decode(request: HttpRequest) -> tuple[Any, str | None]:
 
 
 def _receive(request: HttpRequest, key: str, module: Any) -> JsonResponse:
-    integration = _find(key)
-    if integration is None:
-        return _not_found()
+    """Store the delivery (one statement finds the integration by its key and inserts the
+    alert) and answer; the worker applies it moments later."""
+    key_hash = hash_key(key)
     body, problem = _decode(request)
     try:
         if problem is not None:
             raise Malformed([problem])
         events = module.parse(body)
     except Malformed as malformed:
-        actions.reject(integration, module.NAME, request.body, malformed.errors)
+        if actions.reject(key_hash, module.NAME, request.body, malformed.errors) is None:
+            return _not_found()
         return JsonResponse({"error": "Malformed payload.", "errors": malformed.errors}, status=400)
-    actions.record(integration, module.NAME, request.body, events)
-    # Accepted, not yet applied: the worker de-duplicates it within moments. The dedup
-    # key is what a later resolve names (each format makes one event per delivery).
+    stored = actions.receive(key_hash, module.NAME, request.body, events)
+    if stored is None:
+        return _not_found()
+    # Accepted, not yet applied. The dedup key is what a later resolve names.
     answer = {"status": "accepted", "dedup_key": events[0].dedup_key}
-    if integration.paused:
+    if stored == AlertOutcome.IGNORED:
         answer.update(status="ignored", message="The integration is paused.")
     return JsonResponse(answer, status=202)
 
@@ -100,15 +94,14 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
     key = pagerduty.routing_key(body)
     if not key:
         return _pd_invalid(["'routing_key' is missing or blank"])
-    integration = _find(key)
-    if integration is None:
-        return _not_found()
     try:
         events = pagerduty.parse(body)
     except Malformed as malformed:
-        actions.reject(integration, pagerduty.NAME, request.body, malformed.errors)
+        if actions.reject(hash_key(key), pagerduty.NAME, request.body, malformed.errors) is None:
+            return _not_found()
         return _pd_invalid(malformed.errors)
-    actions.record(integration, pagerduty.NAME, request.body, events)
+    if actions.receive(hash_key(key), pagerduty.NAME, request.body, events) is None:
+        return _not_found()
     # PagerDuty too answers before it processes: "processed" is its wording for queued.
     return JsonResponse(
         {"status": "success", "message": "Event processed", "dedup_key": events[0].dedup_key},

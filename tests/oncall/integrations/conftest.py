@@ -10,9 +10,11 @@ from tests.factories import ProductFactory, ServiceFactory, TeamFactory
 
 
 @pytest.fixture(autouse=True)
-def _registered():
+def _registered(monkeypatch):
     # The lead calls setup() from OncallConfig.ready(); calling it again is harmless.
     setup()
+    # Each test starts with no wake-up known to be queued.
+    monkeypatch.setattr(actions, "_woken_until", 0.0)
 
 
 @pytest.fixture

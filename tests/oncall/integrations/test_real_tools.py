@@ -1,4 +1,5 @@
-"""Concurrency on PostgreSQL, and the real Prometheus Alertmanager end to end."""
+"""Concurrency on PostgreSQL (requests and workers), and the real Prometheus
+Alertmanager end to end with a real worker."""
 
 import json
 import shutil
@@ -8,14 +9,18 @@ import time
 import urllib.request
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test import Client
 
 from incidents.models import Incident
 from oncall.integrations import actions
-from oncall.integrations.formats import TRIGGER, Event
-from oncall.integrations.models import AlertGroup
-from tests.conftest import requires_postgres
+from oncall.integrations.models import Alert, AlertGroup, Integration
+from tests.conftest import requires_postgres, wait_for
 from tests.receivers import free_port
+
+from . import examples
+
+PD = "/v2/enqueue"
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
@@ -23,30 +28,91 @@ ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertman
 @requires_postgres
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_deliveries_of_a_new_key_make_one_incident(integration):
-    threads_count = 8
-    barrier = threading.Barrier(threads_count)
-    outcomes, errors = [], []
-    event = Event(action=TRIGGER, dedup_key="race", summary="Race", severity="critical")
+def test_concurrent_deliveries_and_workers_make_one_incident(integration, key, worker):
+    """Requests for one new key race each other while workers (a real one and threads)
+    apply them: one group, one incident, every alert counted once."""
+    senders, per_sender, appliers = 6, 15, 3
+    barrier = threading.Barrier(senders + appliers)
+    sending = threading.Event()
+    statuses, errors = [], []
+    body = json.dumps(examples.pagerduty(key, dedup_key="race"))
 
-    def deliver():
+    def send():
+        client = Client()
         try:
             barrier.wait()
-            outcomes.append(actions.handle_event(integration, "generic", "{}", event).outcome)
+            for _ in range(per_sender):
+                response = client.post(PD, data=body, content_type="application/json")
+                statuses.append(response.status_code)
         except Exception as error:  # collected: an exception in a thread would vanish
             errors.append(error)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=deliver) for _ in range(threads_count)]
-    for thread in threads:
+    def apply():
+        try:
+            barrier.wait()
+            while sending.is_set() or Alert.objects.filter(outcome="pending").exists():
+                actions.process_pending()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    sending.set()
+    senders_threads = [threading.Thread(target=send) for _ in range(senders)]
+    appliers_threads = [threading.Thread(target=apply) for _ in range(appliers)]
+    for thread in senders_threads + appliers_threads:
         thread.start()
-    for thread in threads:
+    for thread in senders_threads:
         thread.join()
+    sending.clear()
+    for thread in appliers_threads:
+        thread.join()
+    total = senders * per_sender
     assert errors == []
-    assert sorted(outcomes) == ["created"] + ["deduplicated"] * (threads_count - 1)
+    assert statuses == [202] * total
+    assert wait_for(lambda: not Alert.objects.filter(outcome="pending").exists())
     assert Incident.objects.count() == 1
-    assert AlertGroup.objects.get().alert_count == threads_count
+    group = AlertGroup.objects.get()
+    assert group.alert_count == total
+    outcomes = sorted(Alert.objects.values_list("outcome", flat=True))
+    assert outcomes == ["created"] + ["deduplicated"] * (total - 1)
+
+
+@requires_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_integration_makes_a_later_run_wait_not_skip(integration, key):
+    """A run that finds the integration locked waits for it rather than returning with
+    its alert left behind."""
+    post = Client().post
+    post(PD, data=json.dumps(examples.pagerduty(key)), content_type="application/json")
+    locked, release, applied = threading.Event(), threading.Event(), []
+
+    def hold_the_lock():
+        with transaction.atomic():
+            Integration.objects.select_for_update(no_key=True).get(pk=integration.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    def run():
+        applied.append(actions.process_pending())
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert locked.wait(10)
+    runner = threading.Thread(target=run)
+    runner.start()
+    runner.join(0.5)
+    assert runner.is_alive()  # waiting for the lock, not gone
+    release.set()
+    holder.join()
+    runner.join(10)
+    assert applied == [1]
+    assert Incident.objects.count() == 1
 
 
 @pytest.mark.alertmanager
@@ -55,7 +121,8 @@ def test_concurrent_deliveries_of_a_new_key_make_one_incident(integration):
     reason="the Prometheus Alertmanager binary is missing: apt-get install prometheus-alertmanager",
 )
 @pytest.mark.django_db(transaction=True)
-def test_real_alertmanager_opens_an_incident(live_server, integration, key, tmp_path):
+def test_real_alertmanager_opens_an_incident(live_server, integration, key, tmp_path, worker):
+    """Alertmanager posts to the portal; the real worker, woken by the request, applies it."""
     port = free_port()
     config = tmp_path / "alertmanager.yml"
     config.write_text(
@@ -108,10 +175,7 @@ receivers:
             method="POST",
         )
         assert urllib.request.urlopen(request, timeout=5).status == 200
-        deadline = time.monotonic() + 20
-        while not Incident.objects.exists():
-            assert time.monotonic() < deadline, "no incident from Alertmanager"
-            time.sleep(0.1)
+        assert wait_for(Incident.objects.exists), "no incident from Alertmanager"
         incident = Incident.objects.get()
         assert (incident.summary, incident.severity) == ("Checkout is down", 1)
         assert AlertGroup.objects.get().dedup_key.endswith('{alertname="CheckoutDown"}')
