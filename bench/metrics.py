@@ -1,4 +1,5 @@
-"""The metrics page (TTD/TTR) and the incident API list with case counts, at scale,
+"""The metrics page (TTD/TTR), the incident API with case counts and the support case
+list, at scale,
 each against a trivial signed-in Django view measured in the same run.
 
 Run: ``DATABASE_URL=postgres://…/bench_x .venv/bin/python bench/metrics.py --full``.
@@ -7,15 +8,28 @@ reuses them) and prints milliseconds (median and range of the runs) and queries.
 """
 
 import argparse
+import os
 import statistics
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Production settings, as bench/support.py: no query logging, no template debugging.
+os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 50)
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
-from bench.support import fill, trivial  # noqa: E402  (sets Django up)
+import django
+
+django.setup()
+
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -25,6 +39,7 @@ from django.urls import clear_url_caches, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 import config.urls  # noqa: E402
+from bench.support import fill, trivial  # noqa: E402
 
 
 def timed(client: Client, url: str, repeat: int) -> tuple[float, float, float, int]:
@@ -68,6 +83,10 @@ def main() -> None:
         ("metrics (all, one team)", "/support/metrics/?period=all&team=t1"),
         ("API incident list", "/api/incidents/"),
         ("API incident detail", f"/api/incidents/HOT-{incidents}/"),
+        ("case list", "/support/cases/"),
+        ("case list (not labelled)", "/support/cases/?state=unlabelled"),
+        ("case list (search, common)", "/support/cases/?q=Org+12"),
+        ("case list (search, one ref)", "/support/cases/?q=SD-4711"),
     ]
     print(f"{'page':<28} {'median ms':>9} {'range':>17} {'x trivial':>9} {'queries':>7}")
     baseline = None

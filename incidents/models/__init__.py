@@ -241,6 +241,9 @@ class Incident(models.Model):
             models.Index(fields=["status", "impact_ended_at"], name="incident_status_ended"),
             # The metrics' period: impact start, else logging time (metrics.PERIOD_AT).
             models.Index(Coalesce("impact_started_at", "created_at"), name="incident_period"),
+            # Every list (portal and API) is newest first: a page is an index walk, not a
+            # sort of every incident (the unique constraint leads with the prefix).
+            models.Index(fields=["number"], name="incident_number"),
         ]
         permissions = [
             ("claim_incident", "Can claim incidents and change their severity and status"),
