@@ -54,6 +54,9 @@ WAKE_FLAG_SECONDS = 30
 # batch: a storm costs the worker a few runs a second, not one per alert (and leaves the
 # CPU to the requests). New alerts wait this long for their incident.
 WAKE_DELAY_SECONDS = 0.5
+# How much earlier than the queued run's start a process stops relying on it: covers the
+# clock skew between nodes (NTP keeps it to milliseconds).
+WAKE_MARGIN_SECONDS = 0.1
 # A batch is one transaction holding the integration's lock (and on SQLite the write
 # lock, which requests wait for): bounded in rows and in time.
 BATCH_SIZE = 500
@@ -200,9 +203,9 @@ def wake_worker() -> None:
     """Enqueue ``process_alerts`` unless a wake-up is already queued and not started.
 
     The flag holds the time the queued run starts (it runs WAKE_DELAY_SECONDS after it
-    was queued); until half that delay before it, an alert stored here is surely read by
-    that run, so this process skips even the cache (the margin covers clock skew
-    between nodes; were it exceeded, the beat's sweep still applies the alert)."""
+    was queued); until a margin before that, an alert stored here is surely read by that
+    run, so this process skips even the cache. Were the margin exceeded, the alert would
+    wait for the next wake-up or the beat's sweep: late, never lost."""
     from .tasks import process_alerts
 
     global _woken_until
@@ -217,7 +220,7 @@ def wake_worker() -> None:
         if not isinstance(queued, float):
             return
         starts = queued
-    _woken_until = starts - WAKE_DELAY_SECONDS / 2
+    _woken_until = starts - WAKE_MARGIN_SECONDS
 
 
 def clear_wake_flag() -> None:

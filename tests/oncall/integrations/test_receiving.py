@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from incidents import actions as incident_actions
@@ -320,6 +321,24 @@ def test_one_wake_up_per_burst_and_the_task_clears_it(
     with django_capture_on_commit_callbacks(execute=True):
         post(PD, examples.pagerduty(key))
     assert woken == [1, 1]  # the run cleared the flag: the next alert wakes another
+
+
+def test_a_process_relies_on_the_queued_run_until_just_before_it_starts(
+    key, post, monkeypatch, django_capture_on_commit_callbacks
+):
+    woken = []
+    monkeypatch.setattr(tasks.process_alerts, "apply_async", lambda **options: woken.append(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        post(PD, examples.pagerduty(key))
+    starts = cache.get(actions.WAKE_FLAG)
+    assert actions._woken_until == starts - actions.WAKE_MARGIN_SECONDS
+    monkeypatch.setattr(actions, "_woken_until", 0.0)  # another web process
+    with django_capture_on_commit_callbacks(execute=True):
+        post(PD, examples.pagerduty(key))
+    assert woken == [1]  # it found the flag, learnt when the run starts
+    assert actions._woken_until == starts - actions.WAKE_MARGIN_SECONDS
+    cache.delete(actions.WAKE_FLAG)  # the run started, and read both alerts
+    assert actions.process_pending() == 2
 
 
 def test_a_broker_outage_loses_no_alert(key, post, monkeypatch, django_capture_on_commit_callbacks):
