@@ -308,6 +308,19 @@ def main() -> None:
         client=poll,
         before=change_one,
     )
+    other_poll = Client(HTTP_HX_REQUEST="true")
+    other_poll.force_login(colleague)
+
+    def change_one_polled_by_a_colleague() -> None:
+        change_one()
+        other_poll.get("/support/board/?since=stale")
+
+    timer.measure(
+        "changed poll, next viewer",
+        "/support/board/?since=stale",
+        client=poll,
+        before=change_one_polled_by_a_colleague,
+    )
     timer.measure(
         "unchanged poll (204)",
         lambda: f"/support/board/?since={dashboard.change_marker()}",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Max, Q, Window
+from django.db.models import Count, F, Max, Q, Window
 from django.utils import timezone
 
 from .models import OPEN_STATUSES, Incident, Product, Status, Team
@@ -42,7 +42,6 @@ SHOWN_FIELDS = (
     "severity",
     "status",
     "restricted",
-    "assignee",
     "impact_started_at",
     "impact_ended_at",
     "created_at",
@@ -89,7 +88,7 @@ def change_marker(now: datetime | None = None) -> str:
     return f"{version}-{int(now.timestamp() // 60)}"
 
 
-def _bump() -> None:
+def bump_marker() -> None:
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
@@ -102,25 +101,29 @@ def _bump() -> None:
 def incidents_changed() -> None:
     """Move the marker once the current transaction commits: a poll that sees the new
     marker is sure to read the new rows. Called by the actions for every change of an
-    incident, its labelled cases or its published updates."""
-    transaction.on_commit(_bump)
+    incident, its labelled cases or its published updates (one cache increment each;
+    a rolled-back change moves nothing)."""
+    transaction.on_commit(bump_marker)
 
 
-def visibility(user: User | AnonymousUser, *, now: datetime | None = None) -> object:
+def visibility(user: User | AnonymousUser, *, marker: str) -> tuple[int, ...] | None:
     """People with the same visibility see the same board, so they can share its
-    rendering: everyone who may see restricted incidents, or everyone who may see
-    the same restricted ones among those a board can show. Restricted incidents are
-    rare: one small query finds there are none on a board, a second one which of them
-    this person may see."""
+    rendering: everyone who may see restricted incidents (None), or everyone who may
+    see the same restricted ones among those a board can show (their ids, usually
+    none). Which restricted incidents a board can show is kept per marker: usually no
+    query at all, a second one only when there are some."""
     if user.has_perm("incidents.view_restricted_incident"):
-        return "all"
-    now = now or timezone.now()
-    on_a_board = Q(status__in=OPEN_STATUSES) | Q(
-        status=Status.RESOLVED, impact_ended_at__gte=now - RECENTLY_RESOLVED
-    )
-    restricted = list(
-        Incident.objects.filter(on_a_board, restricted=True).values_list("pk", flat=True)
-    )
+        return None
+    key = f"support-board:restricted:{marker}"
+    restricted = cache.get(key)
+    if restricted is None:
+        on_a_board = Q(status__in=OPEN_STATUSES) | Q(
+            status=Status.RESOLVED, impact_ended_at__gte=timezone.now() - RECENTLY_RESOLVED
+        )
+        restricted = list(
+            Incident.objects.filter(on_a_board, restricted=True).values_list("pk", flat=True)
+        )
+        cache.set(key, restricted, timeout=120)
     if not restricted:
         return ()
     return tuple(
@@ -145,6 +148,15 @@ class Board:
     def capped(self) -> bool:
         return self.active_total > len(self.active)
 
+    def shareable_with(self, seen: tuple[int, ...] | None) -> bool:
+        """Whether this board may be shown to everyone with visibility ``seen``: it
+        holds no restricted incident beyond those. (One made restricted between the
+        visibility check and the board's read keeps the board to its reader.)"""
+        if seen is None:
+            return True
+        shown = {row.pk for row in (*self.active, *self.resolved) if row.restricted}
+        return shown <= set(seen)
+
 
 def board(
     user: User | AnonymousUser,
@@ -159,12 +171,8 @@ def board(
     someone who may not see it, so the rows' cached HTML can be shared."""
     now = now or timezone.now()
     # Only what the board shows: building model instances is most of its cost.
-    incidents = (
-        Incident.objects.visible_to(user)
-        .select_related("assignee")
-        .only(*SHOWN_FIELDS, "assignee__username")
-        .with_case_count()
-    )
+    # The IM's name, not a user object per row.
+    incidents = Incident.objects.visible_to(user).only(*SHOWN_FIELDS).with_case_count()
     if product is not None:
         incidents = incidents.filter(affected_products=product)
     if team is not None:
@@ -173,7 +181,7 @@ def board(
     # counts every active incident before the limit: the total costs no extra query.
     active = list(
         incidents.open()
-        .annotate(active_total=Window(Count("pk")))
+        .annotate(assignee_name=F("assignee__username"), active_total=Window(Count("pk")))
         .order_by("severity", "created_at", "pk")[:ACTIVE_SHOWN]
     )
     active_total = active[0].active_total if active else 0  # type: ignore[attr-defined]
@@ -222,7 +230,7 @@ def active_row_inputs(incident: Incident) -> tuple[object, ...]:
         incident.severity,
         incident.status,
         incident.restricted,
-        incident.assignee.get_username() if incident.assignee else None,
+        incident.assignee_name,  # type: ignore[attr-defined]
         incident.impact_started_at,
         incident.created_at,
         incident.case_count,  # type: ignore[attr-defined]

@@ -4,7 +4,6 @@ and the poll that keeps it current. Views parse, ask ``access``, read ``dashboar
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpResponse
@@ -60,11 +59,12 @@ def _board_html(
     cache, so after a change only the changed rows are rendered again."""
     can_label = access.can_label(request.user)
     query = _query(product, team)
+    seen = dashboard.visibility(request.user, marker=marker)
     shared = (
         fragments.digest(BOARD),
         marker,
         query,
-        dashboard.visibility(request.user),
+        seen,
         can_label,
         timezone.get_current_timezone_name(),
         translation.get_language(),
@@ -99,7 +99,8 @@ def _board_html(
         }
         # No request: the board needs no context processor (navigation, messages).
         html = render_to_string(BOARD, context)
-        cache.set(key, html, BOARD_SECONDS)
+        if board.shareable_with(seen):
+            cache.set(key, html, BOARD_SECONDS)
     # Rendered by the template, escaped as always.
     return mark_safe(html)
 

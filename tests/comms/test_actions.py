@@ -20,6 +20,7 @@ from comms.models import (
     Subscriber,
 )
 from incidents import actions as incident_actions
+from incidents import dashboard
 from incidents.models import EntryKind, Role
 from tests.comms.conftest import complete_follow_up
 from tests.factories import ProductFactory, make_incident
@@ -203,7 +204,8 @@ def test_publishing_internal_updates_the_internal_page_and_mails_the_list(
     assert {mail.subject for mail in mails} == {page.name}
     assert all(incident.key in mail.text for mail in mails)
     assert len({mail.message_id for mail in mails}) == 3
-    assert len(callbacks) == 3  # one send per mail, after commit
+    # One send per mail, after commit (beside the support board's marker moves).
+    assert len([c for c in callbacks if c is not dashboard.bump_marker]) == 3
     entry = incident.timeline.filter(kind=EntryKind.COMMS).last()
     assert "published the internal initial" in entry.text
 

@@ -436,14 +436,15 @@ def test_a_changed_poll_takes_a_constant_number_of_queries(
     client = htmx_for(support)
     client.get("/support/board/?since=stale")
     shown = min(count, dashboard.ACTIVE_SHOWN)
-    # The board rendered for someone who sees the same rows: session, user,
-    # permissions (user and group) and which restricted incidents they may see.
+    # The board rendered for someone who sees the same rows: session, user and
+    # permissions (one query, config/auth.py); no restricted incident is on a board.
     hit, response = _board_queries(client)
     assert hit == SHARED_BOARD_QUERIES
     assert len(board_keys(response)) == shown
     # One incident changed: the board again, its rows from the row cache. Plus the
-    # active incidents with their total, their products, recently resolved ones (none
-    # here) and last public updates. The same for 10 or 1,000.
+    # restricted incidents a board can show (none), the active incidents with their
+    # total, their products, recently resolved ones (none here) and last public
+    # updates. The same for 10 or 1,000.
     with django_capture_on_commit_callbacks(execute=True):
         actions.add_timeline_entry(base, kind=EntryKind.OBSERVATION, text="Worse", by=support)
     changed, response = _board_queries(client)
@@ -456,8 +457,8 @@ def test_a_changed_poll_takes_a_constant_number_of_queries(
     assert len(board_keys(response)) == shown
 
 
-SHARED_BOARD_QUERIES = 5
-BOARD_QUERIES = 9
+SHARED_BOARD_QUERIES = 3
+BOARD_QUERIES = 8
 
 
 def test_a_large_board_shows_the_first_rows_and_links_to_the_full_list(
@@ -531,6 +532,16 @@ def test_cached_rows_never_show_a_restricted_incident_to_others(
     assert public.key in shown_to_support
     assert secret.key not in shown_to_support
     assert "Leaked credentials" not in shown_to_support
+
+
+def test_a_board_read_after_an_incident_became_restricted_is_not_shared(support, manager, htmx_for):
+    secret = make_incident(by=support, summary="Leaked credentials", restricted=True)
+    board = dashboard.board(support)  # the creator sees it
+    assert [row.pk for row in board.active] == [secret.pk]
+    # Checked before it became restricted: nobody's visibility names it.
+    assert not board.shareable_with(())
+    assert board.shareable_with((secret.pk,))
+    assert board.shareable_with(None)
 
 
 def test_cached_rows_say_the_exact_time_in_the_viewers_zone(client_for, support):
