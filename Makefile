@@ -25,6 +25,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py load_demo_oncall
+	$(BIN)/python manage.py load_demo_integrations
 	$(BIN)/python manage.py load_demo_comms
 	@echo
 	@echo "  Hotline is starting on http://127.0.0.1:$(PORT)/"

@@ -36,6 +36,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Production settings (debug off), as the portal is served; plain HTTP on loopback.
+os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
 import django  # noqa: E402
 

@@ -56,7 +56,7 @@ WAKE_FLAG_SECONDS = 30
 WAKE_DELAY_SECONDS = 0.5
 # How much earlier than the queued run's start a process stops relying on it: covers the
 # clock skew between nodes (NTP keeps it to milliseconds).
-WAKE_MARGIN_SECONDS = 0.1
+WAKE_MARGIN_SECONDS = 0.05
 # A batch is one transaction holding the integration's lock (and on SQLite the write
 # lock, which requests wait for): bounded in rows and in time.
 BATCH_SIZE = 500
