@@ -2,8 +2,11 @@
 Alertmanager end to end with a real worker."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -112,6 +115,49 @@ def test_a_busy_integration_makes_a_later_run_wait_not_skip(integration, key):
     holder.join()
     runner.join(10)
     assert applied == [1]
+    assert Incident.objects.count() == 1
+
+
+KILLED_WORKER = """
+import sys, time
+import django
+django.setup()
+from oncall.integrations import actions
+
+def write_slowly(batch):
+    print("applied in memory, not committed", flush=True)
+    time.sleep(60)
+
+actions._Batch._write = write_slowly
+actions.process_pending()
+"""
+
+
+@requires_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_leaves_nothing_and_the_rerun_counts_once(integration, key):
+    client = Client()
+    body = json.dumps(examples.pagerduty(key))
+    for _ in range(30):
+        client.post(PD, data=body, content_type="application/json")
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    worker = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WORKER], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert worker.stdout.readline().startswith("applied in memory")
+        # It holds the integration's lock and has opened an incident in its transaction.
+        assert not Incident.objects.exists()
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.kill()
+        worker.wait(10)
+    assert Alert.objects.filter(outcome="pending").count() == 30
+    assert actions.process_pending() == 30  # the task again, as acks_late redelivers it
+    assert AlertGroup.objects.get().alert_count == 30
     assert Incident.objects.count() == 1
 
 
