@@ -28,12 +28,18 @@ Row = TypeVar("Row")
 ROW_SECONDS = 60 * 60
 
 
-@functools.cache
 def _template(name: str) -> tuple[object, str]:
-    """The compiled template (a partial) and a digest of its source, once per process."""
+    """The compiled template (a partial, from Django's template cache) and a digest of
+    its source."""
     template = get_template(name).template  # type: ignore[attr-defined]  # the Django backend's
-    digest = hashlib.blake2b(template.source.encode(), digest_size=8).hexdigest()
-    return template, digest
+    return template, _digest(template)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(template: object) -> str:
+    # Once per compiled template: a template reloaded in development is a new object.
+    source: str = template.source  # type: ignore[attr-defined]
+    return hashlib.blake2b(source.encode(), digest_size=8).hexdigest()
 
 
 def digest(name: str) -> str:
