@@ -38,3 +38,4 @@ def test_labelling_from_the_incident_page_updates_the_panel_in_place(page, suppo
 
     page.locator("#support-cases").get_by_role("link", name="Label history").click()
     expect(page.locator("#label-history")).to_contain_text(f"labelled with {incident.key}")
+    page.screenshot(path=str(tmp_path / "label-history.png"), full_page=True)
