@@ -1,8 +1,9 @@
 """Alerts accepted per second on gunicorn (2 workers) with a real Celery worker.
 
-Run: ``.venv/bin/python bench/alerts.py [--alerts 2000] [--clients 8] [--rounds 3]`` for the embedded
-default (throw-away SQLite, filesystem broker), or with ``DATABASE_URL`` and ``REDIS_URL``
-set for PostgreSQL and Redis (use a scratch database: the script migrates and fills it).
+Run: ``.venv/bin/python bench/alerts.py [--alerts 2000] [--clients 8] [--rounds 3]``
+for the embedded default (throw-away SQLite, filesystem broker), or with ``DATABASE_URL``
+and ``REDIS_URL`` set for PostgreSQL and Redis (use a scratch database: the script
+migrates and fills it). It runs with debug off, as production does.
 
 Three phases against the same server: a trivial Django view (the ceiling), new alerts
 (each its own key: a group and a severity-1 incident, which pages through the worker),
