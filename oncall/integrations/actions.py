@@ -263,11 +263,11 @@ def _next_batch(only: int | None) -> int | None:
 
 
 def _pending(integration: Integration, limit: int) -> list[Alert]:
-    return list(
-        Alert.objects.filter(integration=integration, outcome=AlertOutcome.PENDING).order_by("id")[
-            :limit
-        ]
-    )
+    """The next pending alerts, oldest first, without their payloads (the parsed event
+    is all the worker needs)."""
+    pending = Alert.objects.filter(integration=integration, outcome=AlertOutcome.PENDING)
+    fields = ("id", "received_at", "action", "dedup_key", "event")
+    return list(pending.only(*fields).order_by("id")[:limit])
 
 
 def _lock_next(only: int | None) -> Integration | None:
