@@ -13,7 +13,7 @@ class CommsConfig(AppConfig):
 
         from . import actions, follow_up, selectors, views
 
-        dashboard.register_last_updates(selectors.last_published_updates)
+        dashboard.register_last_update(selectors.last_published_update)
 
         for name in actions.SUBSCRIBED_EVENTS:
             events.subscribe(name, actions.on_incident_event)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Max, Prefetch, QuerySet
+from django.db.models import DateTimeField, Max, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentQuerySet, Product
@@ -136,13 +135,15 @@ def incident_communications(incident: Incident) -> QuerySet[Communication]:
     ).order_by("-created_at", "-id")
 
 
-def last_published_updates(incident_ids: Collection[int]) -> dict[int, datetime]:
-    """When each incident's latest update was published: the support dashboard's
-    "last public update" column, registered with ``incidents.dashboard``. One query."""
-    rows = (
-        Communication.objects.filter(incident_id__in=incident_ids, state=State.PUBLISHED)
+def last_published_update() -> Subquery:
+    """When the incident (``OuterRef("pk")``) last had an update published: the support
+    dashboard's "last public update" column, registered with ``incidents.dashboard``,
+    which reads it as a column of its own query."""
+    latest = (
+        Communication.objects.filter(incident_id=OuterRef("pk"), state=State.PUBLISHED)
+        .order_by()
         .values("incident_id")
         .annotate(latest=Max("published_at"))
-        .order_by()
+        .values("latest")
     )
-    return {row["incident_id"]: row["latest"] for row in rows}
+    return Subquery(latest, output_field=DateTimeField())

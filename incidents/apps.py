@@ -9,10 +9,14 @@ class IncidentsConfig(AppConfig):
         from config.navigation import NavItem, register
 
         from . import (
+            dashboard,
             panels,
             schema,  # noqa: F401  # registers the change token's OpenAPI scheme
             support_panel,
         )
+
+        # The support board's filter lists are cached until a product or team changes.
+        dashboard.watch_catalogue()
 
         panels.register(
             panels.Panel(

@@ -8,23 +8,39 @@ says "unknown".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F, Max, Q, Window
+from django.db.models import (
+    Aggregate,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete, post_save
+from django.urls import reverse
 from django.utils import timezone
 
-from .models import OPEN_STATUSES, Incident, Product, Status, Team
+from .models import OPEN_STATUSES, Incident, Product, Status, SupportCase, Team
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
-# (incident ids) -> {incident id: when its latest update was published}; one query.
-LastUpdates = Callable[[Collection[int]], dict[int, datetime]]
+# () -> an expression of the incident's latest published update (``OuterRef("pk")``
+# is the incident): the board reads it as a column of its one query.
+LastUpdate = Callable[[], Subquery]
 
 # A live board shows the incidents a team can act on, not a thousand rows: the most
 # severe and longest-running first, and a link to the full list for the rest. A
@@ -35,33 +51,20 @@ RESOLVED_SHOWN = 20
 # A severe incident this young is highlighted: support should notice it at once.
 NEW_FOR = timedelta(minutes=15)
 
-# The incident fields the board shows.
-SHOWN_FIELDS = (
-    "key",
-    "summary",
-    "severity",
-    "status",
-    "restricted",
-    "impact_started_at",
-    "impact_ended_at",
-    "created_at",
-    "updated_at",
-)
-
 # The cached version of everything the board shows; see ``change_marker``.
 VERSION_KEY = "support-board:version"
 
-_last_updates: LastUpdates | None = None
+_last_update: LastUpdate | None = None
 
 
-def register_last_updates(provider: LastUpdates) -> None:
-    global _last_updates
-    _last_updates = provider
+def register_last_update(provider: LastUpdate) -> None:
+    global _last_update
+    _last_update = provider
 
 
 def unregister() -> None:
-    global _last_updates
-    _last_updates = None
+    global _last_update
+    _last_update = None
 
 
 def _stored_version() -> int:
@@ -134,14 +137,162 @@ def visibility(user: User | AnonymousUser, *, marker: str) -> tuple[int, ...] | 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A product or team in the board's filters: what the form and the URL need."""
+
+    pk: int
+    slug: str
+    name: str
+
+
+# The filters' products and teams, kept until the catalogue changes (see
+# ``watch_catalogue``); the timeout only bounds a change made behind the ORM's back
+# (a bulk update, raw SQL).
+CATALOGUE_KEY = "support-board:catalogue"
+CATALOGUE_SECONDS = 10 * 60
+
+
+def catalogue() -> tuple[list[Choice], list[Choice]]:
+    """Every product and every team, by name, for the filters: from the cache, so a
+    page of the board reads no catalogue at all."""
+    cached = cache.get(CATALOGUE_KEY)
+    if cached is None:
+        cached = (
+            [
+                Choice(*row)
+                for row in Product.objects.order_by("name", "pk").values_list("pk", "slug", "name")
+            ],
+            [
+                Choice(*row)
+                for row in Team.objects.order_by("name", "pk").values_list("pk", "slug", "name")
+            ],
+        )
+        cache.set(CATALOGUE_KEY, cached, CATALOGUE_SECONDS)
+    return cached
+
+
+def catalogue_changed(**_: object) -> None:
+    """A product or team was saved or deleted: forget the filters' lists once that
+    commits (forgotten before, a reader could cache the old lists again)."""
+    transaction.on_commit(lambda: cache.delete(CATALOGUE_KEY))
+
+
+def watch_catalogue() -> None:
+    """Called from ``AppConfig.ready()``: a cache to forget is no domain logic, and
+    the admin and the demo loader change the catalogue without an action."""
+    for model in (Product, Team):
+        post_save.connect(
+            catalogue_changed, sender=model, dispatch_uid=f"board-{model.__name__}-save"
+        )
+        post_delete.connect(
+            catalogue_changed, sender=model, dispatch_uid=f"board-{model.__name__}-delete"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One incident as the board shows it: plain values read with ``values_list``
+    (building model instances for rows whose HTML is cached anyway was most of a
+    board's cost). Everything a row shows is a field here."""
+
+    pk: int
+    key: str
+    summary: str
+    severity: int
+    status: str
+    restricted: bool
+    impact_started_at: datetime | None
+    impact_ended_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    case_count: int
+    assignee_name: str | None = None
+    product_names: tuple[str, ...] = ()
+    last_update_at: datetime | None = None
+    is_new_severe: bool = False
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:detail", args=[self.key])
+
+    def get_status_display(self) -> str:
+        return str(Status(self.status).label)
+
+
+# The columns of ``Row`` read from the incident table, in order.
+SHOWN_FIELDS = (
+    "pk",
+    "key",
+    "summary",
+    "severity",
+    "status",
+    "restricted",
+    "impact_started_at",
+    "impact_ended_at",
+    "created_at",
+    "updated_at",
+    "case_count",
+)
+
+
+def _case_count() -> Coalesce:
+    """Cases labelled with the incident: ``COUNT(*)`` over the label index, which
+    PostgreSQL answers from the index alone (no visit to a million-row table)."""
+    cases = (
+        SupportCase.objects.filter(label=OuterRef("pk"))
+        .order_by()
+        .values("label")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(cases, output_field=IntegerField()), 0)
+
+
+# Between product names in one column; no name holds it.
+NAME_SEPARATOR = "\x1f"
+
+
+class _JoinedNames(Aggregate):
+    """The names joined by ``NAME_SEPARATOR``: ``STRING_AGG`` on PostgreSQL,
+    ``GROUP_CONCAT`` on SQLite."""
+
+    function = "STRING_AGG"
+    output_field = CharField()
+
+    def __init__(self, expression: str) -> None:
+        super().__init__(expression, Value(NAME_SEPARATOR))
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
+
+
+def _product_names() -> Subquery:
+    """The incident's affected products' names, in one column (split and sorted by
+    ``_split_names``): a correlated subquery run for the rows shown only."""
+    links = (
+        Incident.affected_products.through.objects.filter(incident_id=OuterRef("pk"))
+        .order_by()
+        .values("incident_id")
+        .annotate(names=_JoinedNames("product__name"))
+        # The stubs do not follow an annotation on an auto-created through model.
+        .values("names")  # type: ignore[misc]
+    )
+    return Subquery(links, output_field=CharField())
+
+
+def _split_names(joined: str | None) -> tuple[str, ...]:
+    # Ordered like Product (by name; names are unique).
+    return tuple(sorted(joined.split(NAME_SEPARATOR))) if joined else ()
+
+
 @dataclass(frozen=True)
 class Board:
     # The first ``ACTIVE_SHOWN`` of ``active_total`` active incidents.
-    active: list[Incident]
+    active: list[Row]
     active_total: int
-    resolved: list[Incident]
-    # None while no app publishes updates.
-    last_updates: dict[int, datetime] | None
+    resolved: list[Row]
+    # False while no app publishes updates.
+    updates_known: bool
     new_since: datetime
 
     @property
@@ -161,93 +312,101 @@ class Board:
 def board(
     user: User | AnonymousUser,
     *,
-    product: Product | None = None,
-    team: Team | None = None,
+    product_id: int | None = None,
+    team_id: int | None = None,
     now: datetime | None = None,
 ) -> Board:
-    """What the dashboard shows, in four queries whatever the number of incidents.
+    """What the dashboard shows, in two queries whatever the number of incidents:
+    the active ones (with their products, cases and last public update), and the
+    recently resolved ones.
 
     Visibility is the query's (``visible_to``): a restricted incident is never read for
     someone who may not see it, so the rows' cached HTML can be shared."""
     now = now or timezone.now()
-    # Only what the board shows: building model instances is most of its cost.
-    # The IM's name, not a user object per row.
-    incidents = Incident.objects.visible_to(user).only(*SHOWN_FIELDS).with_case_count()
-    if product is not None:
-        incidents = incidents.filter(affected_products=product)
-    if team is not None:
-        incidents = incidents.filter(faulty_service__team=team)
+    incidents = Incident.objects.visible_to(user).annotate(case_count=_case_count())
+    if product_id is not None:
+        incidents = incidents.filter(affected_products=product_id)
+    if team_id is not None:
+        incidents = incidents.filter(faulty_service__team=team_id)
     # Most severe first; within a severity the longest-running first. The window
     # counts every active incident before the limit: the total costs no extra query.
-    active = list(
-        incidents.open()
-        .annotate(assignee_name=F("assignee__username"), active_total=Window(Count("pk")))
-        .order_by("severity", "created_at", "pk")[:ACTIVE_SHOWN]
+    # The IM's name, not a user per row; products and the last public update as
+    # columns, computed for the rows shown only.
+    active = incidents.open().annotate(
+        assignee_name=F("assignee__username"), joined_products=_product_names()
     )
-    active_total = active[0].active_total if active else 0  # type: ignore[attr-defined]
-    resolved = list(
-        incidents.filter(
+    extra = ["assignee_name", "joined_products"]
+    if _last_update is not None:
+        active = active.annotate(last_update_at=_last_update())
+        extra.append("last_update_at")
+    # Annotated last: PostgreSQL computes the subqueries above for the rows shown only.
+    active = active.annotate(active_total=Window(Count("pk")))
+    extra.append("active_total")
+    new_since = now - NEW_FOR
+    rows = []
+    active_total = 0
+    for values in active.order_by("severity", "created_at", "pk").values_list(
+        *SHOWN_FIELDS, *extra
+    )[:ACTIVE_SHOWN]:
+        shown = values[: len(SHOWN_FIELDS)]
+        assignee_name, joined, *last_update, active_total = values[len(SHOWN_FIELDS) :]
+        severity, created_at = shown[3], shown[8]
+        rows.append(
+            Row(  # type: ignore[misc]  # ``shown`` is exactly the SHOWN_FIELDS columns
+                *shown,
+                assignee_name=assignee_name,
+                product_names=_split_names(joined),
+                last_update_at=last_update[0] if last_update else None,
+                is_new_severe=severity <= 2 and created_at >= new_since,
+            )
+        )
+    resolved = [
+        Row(*values)
+        for values in incidents.filter(
             status=Status.RESOLVED, impact_ended_at__gte=now - RECENTLY_RESOLVED
-        ).order_by("-impact_ended_at", "-pk")[:RESOLVED_SHOWN]
-    )
-    last_updates = None
-    if _last_updates is not None:
-        last_updates = _last_updates([incident.pk for incident in active]) if active else {}
-    product_names: dict[int, list[str]] = {incident.pk: [] for incident in active}
-    if active:
-        # Ordered like Product (by name). A prefetch would build a queryset per row.
-        links = (
-            Incident.affected_products.through.objects.filter(incident_id__in=product_names)
-            .order_by("product__name", "product_id")
-            .values_list("incident_id", "product__name")
         )
-        for incident_id, name in links:
-            product_names[incident_id].append(name)
-    for incident in active:
-        incident.product_names = product_names[incident.pk]  # type: ignore[attr-defined]
-        incident.last_update_at = (last_updates or {}).get(incident.pk)  # type: ignore[attr-defined]
-        incident.is_new_severe = (  # type: ignore[attr-defined]
-            incident.severity <= 2 and incident.created_at >= now - NEW_FOR
-        )
+        .order_by("-impact_ended_at", "-pk")
+        .values_list(*SHOWN_FIELDS)[:RESOLVED_SHOWN]
+    ]
     return Board(
-        active=active,
+        active=rows,
         active_total=active_total,
         resolved=resolved,
-        last_updates=last_updates,
-        new_since=now - NEW_FOR,
+        updates_known=_last_update is not None,
+        new_since=new_since,
     )
 
 
-def active_row_inputs(incident: Incident) -> tuple[object, ...]:
-    """Everything an active row shows: its cached HTML is reused while these hold.
-    ``updated_at`` alone moves with the incident's own fields; the rest come from
-    other tables (cases, products, published updates) or the clock."""
+def active_row_inputs(row: Row) -> tuple[object, ...]:
+    """Everything an active row shows: its cached HTML is reused while these hold
+    (the incident's own fields, and those from other tables: cases, products, the
+    IM, published updates, and the clock's "new")."""
     return (
-        incident.pk,
-        incident.updated_at,
-        incident.key,
-        incident.summary,
-        incident.severity,
-        incident.status,
-        incident.restricted,
-        incident.assignee_name,  # type: ignore[attr-defined]
-        incident.impact_started_at,
-        incident.created_at,
-        incident.case_count,  # type: ignore[attr-defined]
-        tuple(incident.product_names),  # type: ignore[attr-defined]
-        incident.last_update_at,  # type: ignore[attr-defined]
-        incident.is_new_severe,  # type: ignore[attr-defined]
+        row.pk,
+        row.updated_at,
+        row.key,
+        row.summary,
+        row.severity,
+        row.status,
+        row.restricted,
+        row.assignee_name,
+        row.impact_started_at,
+        row.created_at,
+        row.case_count,
+        row.product_names,
+        row.last_update_at,
+        row.is_new_severe,
     )
 
 
-def resolved_row_inputs(incident: Incident) -> tuple[object, ...]:
+def resolved_row_inputs(row: Row) -> tuple[object, ...]:
     """Everything a recently resolved row shows."""
     return (
-        incident.pk,
-        incident.updated_at,
-        incident.key,
-        incident.summary,
-        incident.severity,
-        incident.impact_ended_at,
-        incident.case_count,  # type: ignore[attr-defined]
+        row.pk,
+        row.updated_at,
+        row.key,
+        row.summary,
+        row.severity,
+        row.impact_ended_at,
+        row.case_count,
     )

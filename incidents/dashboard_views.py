@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET
 from config.http import PortalRequest
 
 from . import access, dashboard, fragments
-from .models import Product, Team
 
 POLL_SECONDS = 5
 BOARD = "incidents/dashboard.html#board"
@@ -27,22 +26,23 @@ ACTIVE_ROW = "incidents/dashboard.html#active-row"
 RESOLVED_ROW = "incidents/dashboard.html#resolved-row"
 
 
-def _filters(request: PortalRequest) -> tuple[Product | None, Team | None, dict[str, str]]:
-    """The product and team filters, by slug, as kept in the URL; unknown ones are 400."""
-    product = team = None
+def _filters(
+    request: PortalRequest,
+) -> tuple[dashboard.Choice | None, dashboard.Choice | None, dict[str, str]]:
+    """The product and team filters, by slug, as kept in the URL; unknown ones are 400.
+    Looked up in the cached catalogue the filter lists show: no query."""
+    chosen: dict[str, dashboard.Choice | None] = {"product": None, "team": None}
     errors = {}
-    if slug := request.GET.get("product", ""):
-        product = Product.objects.filter(slug=slug).first()
-        if product is None:
-            errors["product"] = f"No product {slug!r}."
-    if slug := request.GET.get("team", ""):
-        team = Team.objects.filter(slug=slug).first()
-        if team is None:
-            errors["team"] = f"No team {slug!r}."
-    return product, team, errors
+    for index, name in enumerate(("product", "team")):
+        if slug := request.GET.get(name, ""):
+            choices = dashboard.catalogue()[index]
+            chosen[name] = next((choice for choice in choices if choice.slug == slug), None)
+            if chosen[name] is None:
+                errors[name] = f"No {name} {slug!r}."
+    return chosen["product"], chosen["team"], errors
 
 
-def _query(product: Product | None, team: Team | None) -> str:
+def _query(product: dashboard.Choice | None, team: dashboard.Choice | None) -> str:
     parts = []
     if product is not None:
         parts.append(f"product={product.slug}")
@@ -52,7 +52,10 @@ def _query(product: Product | None, team: Team | None) -> str:
 
 
 def _board_html(
-    request: PortalRequest, product: Product | None, team: Team | None, marker: str
+    request: PortalRequest,
+    product: dashboard.Choice | None,
+    team: dashboard.Choice | None,
+    marker: str,
 ) -> SafeString:
     """The board, rendered once per change for everyone who sees the same rows (same
     visibility, filters, labelling right, time zone); its rows come from the row
@@ -72,14 +75,18 @@ def _board_html(
     key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
     html = cache.get(key)
     if html is None:
-        board = dashboard.board(request.user, product=product, team=team)
+        board = dashboard.board(
+            request.user,
+            product_id=product.pk if product else None,
+            team_id=team.pk if team else None,
+        )
         context = {
             "board": board,
             "active_rows": fragments.render_each(
                 ACTIVE_ROW,
                 board.active,
                 inputs=dashboard.active_row_inputs,
-                context={"can_label": can_label, "updates_unknown": board.last_updates is None},
+                context={"can_label": can_label, "updates_unknown": not board.updates_known},
                 as_name="incident",
             ),
             "resolved_rows": fragments.render_each(
@@ -109,12 +116,13 @@ def _board_html(
 def support_dashboard(request: PortalRequest) -> HttpResponse:
     access.visible_incidents(request.user)  # raises for people who may see no incident
     product, team, errors = _filters(request)
+    products, teams = dashboard.catalogue()
     context = {
         "board_html": _board_html(request, product, team, dashboard.change_marker()),
         "query": _query(product, team),
         "can_label": access.can_label(request.user),
-        "products": Product.objects.all(),
-        "teams": Team.objects.all(),
+        "products": products,
+        "teams": teams,
         "product": product,
         "team": team,
         "filter_errors": errors,

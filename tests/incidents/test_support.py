@@ -458,7 +458,7 @@ def test_a_changed_poll_takes_a_constant_number_of_queries(
 
 
 SHARED_BOARD_QUERIES = 3
-BOARD_QUERIES = 8
+BOARD_QUERIES = 6
 
 
 def test_a_large_board_shows_the_first_rows_and_links_to_the_full_list(
@@ -559,6 +559,66 @@ def test_cached_rows_say_the_exact_time_in_the_viewers_zone(client_for, support)
         assert zone in row
         assert " ago" not in row
     assert "js/relative-time.js" in utc
+
+
+def test_rows_show_products_by_name_and_the_last_published_update(client_for, support):
+    from comms.models import Communication
+    from comms.models import State as CommState
+
+    updated = make_incident(
+        by=support,
+        summary="Updated",
+        products=[ProductFactory(name="Zebra"), ProductFactory(name="Apple")],
+    )
+    quiet = make_incident(by=support, summary="Quiet")
+    published_at = timezone.now().replace(microsecond=0)
+    for state, at in ((CommState.PUBLISHED, published_at), (CommState.DRAFT, None)):
+        Communication.objects.create(
+            incident=updated,
+            audience="external",
+            kind="initial",
+            summary="-",
+            state=state,
+            published_at=at,
+            author=support,
+        )
+    rows = {row.key: row for row in dashboard.board(support).active}
+    assert rows[updated.key].product_names == ("Apple", "Zebra")
+    assert rows[updated.key].last_update_at == published_at
+    assert rows[quiet.key].product_names == ()
+    assert rows[quiet.key].last_update_at is None
+    html = client_for(support).get("/support/").content.decode()
+    row = re.search(rf'<tr id="board-{quiet.key}".*?</tr>', html, re.S).group(0)
+    assert "none yet" in row
+    row = re.search(rf'<tr id="board-{updated.key}".*?</tr>', html, re.S).group(0)
+    assert f'datetime="{published_at.isoformat()}"' in row
+    assert row.index(">Apple<") < row.index(">Zebra<")
+
+
+def test_a_new_product_or_team_shows_in_the_filters_at_once(
+    client_for, support, django_capture_on_commit_callbacks
+):
+    client = client_for(support)
+    assert "Brand new" not in client.get("/support/").content.decode()  # lists cached
+    with django_capture_on_commit_callbacks(execute=True):
+        ProductFactory(name="Brand new", slug="brand-new")
+        TeamFactory(name="New team", slug="new-team")
+    page = client.get("/support/?product=brand-new&team=new-team")
+    assert page.status_code == 200
+    assert '<option value="brand-new" selected>Brand new</option>' in page.content.decode()
+    assert '<option value="new-team" selected>New team</option>' in page.content.decode()
+
+
+def test_a_page_of_an_unchanged_board_reads_only_who_is_signed_in(client_for, support):
+    make_incident(by=support)
+    client = client_for(support)
+    client.get("/support/?team=")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/support/").status_code == 200
+    # Session, user, permissions (one query, config/auth.py): no board, no catalogue.
+    assert len(queries) == 3
+    assert _own(queries) == [queries[-1]["sql"]]
+    assert "auth_permission" in queries[-1]["sql"]
 
 
 @pytest.fixture
