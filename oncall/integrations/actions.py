@@ -233,33 +233,42 @@ def clear_wake_flag() -> None:
 
 
 def process_pending(*, integration_id: int | None = None) -> int:
-    """Apply every pending alert (of one integration, or all), in arrival order, batch
-    by batch until none is left; returns how many were applied. Safe on many workers at
-    once: each integration is applied by one of them at a time, under a lock on its row.
-    A killed worker's batch rolls back whole and is applied again by the next run."""
-    applied = 0
-    while (count := _next_batch(integration_id)) is not None:
+    """Apply the alerts pending now (of one integration, or all), in arrival order,
+    batch by batch; returns how many were applied. An integration is done once a batch
+    finds fewer than a full batch: what arrives later has woken another run (the wake
+    flag was cleared before this run read), so a storm makes short runs, not one endless
+    run of tiny batches. Safe on many workers at once: each integration is applied by
+    one of them at a time, under a lock on its row. A killed worker's batch rolls back
+    whole and is applied again by the next run."""
+    applied, done = 0, set[int]()
+    while (batch := _next_batch(integration_id, done)) is not None:
+        pk, count, more = batch
         applied += count
+        if not more:
+            done.add(pk)
     return applied
 
 
-def _next_batch(only: int | None) -> int | None:
-    """Apply one batch; None when nothing is pending."""
+def _next_batch(only: int | None, done: set[int]) -> tuple[int, int, bool] | None:
+    """Apply one batch: (integration, alerts applied, whether more may be pending);
+    None when no integration but those done has pending alerts."""
     locked: int | None = None
     try:
         with transaction.atomic():
-            integration = _lock_next(only)
+            integration = _lock_next(only, done)
             if integration is None:
                 return None
             locked = integration.pk
-            return _Batch(integration).apply(_pending(integration, BATCH_SIZE))
+            alerts = _pending(integration, BATCH_SIZE)
+            applied = _Batch(integration).apply(alerts)
+            return locked, applied, applied < len(alerts) or len(alerts) == BATCH_SIZE
     except (OperationalError, InterfaceError):
         raise  # the database is unwell: the task fails and the sweep tries again
     except Exception:
         if locked is None:
             raise
         logger.exception("Applying alerts of integration %s failed; one by one now", locked)
-        return _apply_one_or_mark_failed(locked)
+        return locked, _apply_one_or_mark_failed(locked), True
 
 
 def _pending(integration: Integration, limit: int) -> list[Alert]:
@@ -270,14 +279,16 @@ def _pending(integration: Integration, limit: int) -> list[Alert]:
     return list(pending.only(*fields).order_by("id")[:limit])
 
 
-def _lock_next(only: int | None) -> Integration | None:
+def _lock_next(only: int | None, done: set[int]) -> Integration | None:
     """Lock an integration with pending alerts: a free one if any (workers share the
     work), else wait for the busy one (so a run that started after its alert was stored
     never leaves it behind). FOR NO KEY UPDATE: requests inserting alerts (which take
     KEY SHARE on the row) never wait for it. SQLite ignores row locks: its write lock
     serialises the batches."""
     pending = Alert.objects.filter(integration=OuterRef("pk"), outcome=AlertOutcome.PENDING)
-    candidates = Integration.objects.filter(Exists(pending)).select_related("service")
+    candidates = (
+        Integration.objects.filter(Exists(pending)).exclude(pk__in=done).select_related("service")
+    )
     if only is not None:
         candidates = candidates.filter(pk=only)
     free = candidates.select_for_update(skip_locked=True, no_key=True, of=("self",)).first()

@@ -63,3 +63,10 @@ def pagerduty(routing_key, action="trigger", dedup_key="srv01/mysql", severity="
     if action != "trigger":
         event.pop("payload")
     return event
+
+
+def event(dedup_key="srv01/mysql"):
+    """A parsed trigger, as the formats make them."""
+    from oncall.integrations.formats import TRIGGER, Event
+
+    return Event(action=TRIGGER, dedup_key=dedup_key, summary="Disk full", severity="critical")

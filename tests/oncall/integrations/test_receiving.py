@@ -234,10 +234,39 @@ def test_a_batch_stops_at_its_time_budget_and_the_next_one_goes_on(key, post, mo
     monkeypatch.setattr(actions, "BATCH_SECONDS", 0)
     for number in range(3):
         post(PD, examples.pagerduty(key, dedup_key=f"k{number}"))
-    assert actions._next_batch(None) == 1  # one alert, then out of time
+    _, applied, more = actions._next_batch(None, set())
+    assert (applied, more) == (1, True)  # one alert, then out of time
     assert Alert.objects.filter(outcome=AlertOutcome.PENDING).count() == 2
     assert apply_pending() == 2
     assert Incident.objects.count() == 3
+
+
+def test_a_run_applies_what_was_pending_and_leaves_later_alerts_to_their_wake_up(
+    integration, key, post, monkeypatch
+):
+    for _ in range(3):
+        post(PD, examples.pagerduty(key))
+    real_write = actions._Batch._write
+
+    def write_while_another_arrives(batch):
+        real_write(batch)
+        if not Alert.objects.filter(outcome=AlertOutcome.PENDING).exclude(
+            pk__in=[pk for ids in batch.outcomes.values() for pk in ids]
+        ):
+            actions.receive(integration.key_hash, "pagerduty", "{}", [examples.event()])
+
+    monkeypatch.setattr(actions._Batch, "_write", write_while_another_arrives)
+    assert actions.process_pending() == 3
+    assert Alert.objects.filter(outcome=AlertOutcome.PENDING).count() == 1
+    monkeypatch.setattr(actions._Batch, "_write", real_write)
+    assert actions.process_pending() == 1
+
+
+def test_full_batches_go_on_until_the_backlog_is_applied(key, post, monkeypatch):
+    monkeypatch.setattr(actions, "BATCH_SIZE", 5)
+    for _ in range(12):
+        post(PD, examples.pagerduty(key))
+    assert actions.process_pending() == 12
 
 
 # Order, failures, re-runs ------------------------------------------------------------------
