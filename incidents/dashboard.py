@@ -8,6 +8,7 @@ says "unknown".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .models import OPEN_STATUSES, Incident, Product, Status, SupportCase, Team
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -92,6 +95,8 @@ def change_marker(now: datetime | None = None) -> str:
 
 
 def bump_marker() -> None:
+    """Move the marker, then ask a worker to render the boards people have open, so
+    the first of them to poll finds theirs ready (``warm_support_boards``)."""
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
@@ -99,6 +104,12 @@ def bump_marker() -> None:
         # read it before the commit may have ``add``-ed an older value meanwhile; this
         # ``set`` replaces it.
         cache.set(VERSION_KEY, _stored_version(), timeout=None)
+    from .tasks import warm_support_boards
+
+    try:
+        warm_support_boards.delay()
+    except Exception:  # the broker only saves work: without it viewers render themselves
+        logger.warning("Could not queue the support boards' warm-up", exc_info=True)
 
 
 def incidents_changed() -> None:

@@ -4,7 +4,9 @@ and the poll that keeps it current. Views parse, ask ``access``, read ``dashboar
 from __future__ import annotations
 
 import hashlib
+import time
 
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -51,32 +53,63 @@ def _query(product: dashboard.Choice | None, team: dashboard.Choice | None) -> s
     return "&".join(parts)
 
 
+# The boards people have open lately, rendered again by a worker after each change
+# (``warm_boards``) so that the first viewer after a change finds its board ready
+# too. A shape is what makes a board differ: filters, visibility, labelling right,
+# zone and language; with the person it was last rendered for.
+SHAPES_KEY = "support-board:shapes"
+SHAPES_KEPT = 8
+SHAPE_SECONDS = 15 * 60
+SHAPE_REFRESH_SECONDS = 60
+
+Shape = tuple[str, tuple[int, ...] | None, bool, str, str]
+
+
+def _remember(shapes: dict[Shape, tuple[float, int]], shape: Shape, user_pk: int) -> None:
+    """Note that ``shape`` is being watched (at most once a minute per shape, the
+    newest few kept). Racing writers may drop a shape: it is only not warmed then."""
+    now = time.time()
+    if now - shapes.get(shape, (0.0, 0))[0] < SHAPE_REFRESH_SECONDS:
+        return
+    shapes[shape] = (now, user_pk)
+    recent = sorted(
+        (item for item in shapes.items() if now - item[1][0] < SHAPE_SECONDS),
+        key=lambda item: item[1][0],
+        reverse=True,
+    )[:SHAPES_KEPT]
+    cache.set(SHAPES_KEY, dict(recent), SHAPE_SECONDS)
+
+
 def _board_html(
-    request: PortalRequest,
+    user: User,
     product: dashboard.Choice | None,
     team: dashboard.Choice | None,
     marker: str,
+    *,
+    remember: bool = True,
 ) -> SafeString:
     """The board, rendered once per change for everyone who sees the same rows (same
-    visibility, filters, labelling right, time zone); its rows come from the row
-    cache, so after a change only the changed rows are rendered again."""
-    can_label = access.can_label(request.user)
+    visibility, filters, labelling right, time zone, language); its rows come from
+    the row cache, so after a change only the changed rows are rendered again."""
+    can_label = access.can_label(user)
     query = _query(product, team)
-    seen = dashboard.visibility(request.user, marker=marker)
-    shared = (
-        fragments.digest(BOARD),
-        marker,
+    seen = dashboard.visibility(user, marker=marker)
+    shape: Shape = (
         query,
         seen,
         can_label,
         timezone.get_current_timezone_name(),
         translation.get_language(),
     )
+    shared = (fragments.digest(BOARD), marker, *shape)
     key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
-    html = cache.get(key)
+    found = cache.get_many([key, SHAPES_KEY])
+    if remember:
+        _remember(found.get(SHAPES_KEY) or {}, shape, user.pk)
+    html = found.get(key)
     if html is None:
         board = dashboard.board(
-            request.user,
+            user,
             product_id=product.pk if product else None,
             team_id=team.pk if team else None,
         )
@@ -112,13 +145,38 @@ def _board_html(
     return mark_safe(html)
 
 
+def warm_boards() -> int:
+    """Render the boards people have open for the current marker, each for the person
+    it was last rendered for (the worker's job after a change: ``incidents.tasks``).
+    Boards already rendered cost a cache read; someone who may no longer see incidents
+    is skipped. Returns how many boards were checked."""
+    marker = dashboard.change_marker()
+    shapes: dict[Shape, tuple[float, int]] = cache.get(SHAPES_KEY) or {}
+    people = User.objects.in_bulk({user_pk for _, user_pk in shapes.values()})
+    products, teams = dashboard.catalogue() if shapes else ([], [])
+    warmed = 0
+    for (query, _seen, _can_label, zone, language), (_, user_pk) in shapes.items():
+        user = people.get(user_pk)
+        if user is None or not user.is_active or not user.has_perm("incidents.view_incident"):
+            continue
+        filters = dict(part.split("=", 1) for part in query.split("&") if part)
+        product = next((c for c in products if c.slug == filters.get("product")), None)
+        team = next((c for c in teams if c.slug == filters.get("team")), None)
+        if ("product" in filters and product is None) or ("team" in filters and team is None):
+            continue
+        with timezone.override(zone), translation.override(language):
+            _board_html(user, product, team, marker, remember=False)
+        warmed += 1
+    return warmed
+
+
 @require_GET
 def support_dashboard(request: PortalRequest) -> HttpResponse:
     access.visible_incidents(request.user)  # raises for people who may see no incident
     product, team, errors = _filters(request)
     products, teams = dashboard.catalogue()
     context = {
-        "board_html": _board_html(request, product, team, dashboard.change_marker()),
+        "board_html": _board_html(request.user, product, team, dashboard.change_marker()),
         "query": _query(product, team),
         "can_label": access.can_label(request.user),
         "products": products,
@@ -142,4 +200,4 @@ def dashboard_board(request: PortalRequest) -> HttpResponse:
     product, team, errors = _filters(request)
     if errors:
         return HttpResponse(" ".join(errors.values()), status=400)
-    return HttpResponse(_board_html(request, product, team, marker))
+    return HttpResponse(_board_html(request.user, product, team, marker))

@@ -11,3 +11,13 @@ def record_heartbeat() -> str:
     now = timezone.now().isoformat()
     cache.set(HEARTBEAT_KEY, now, timeout=None)
     return now
+
+
+@shared_task(ignore_result=True)
+def warm_support_boards() -> str:
+    """After a change: render the support boards people have open (see
+    ``dashboard_views.warm_boards``). Idempotent: a board already rendered for the
+    current marker is only read."""
+    from .dashboard_views import warm_boards
+
+    return f"{warm_boards()} boards checked"

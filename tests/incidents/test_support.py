@@ -461,6 +461,42 @@ SHARED_BOARD_QUERIES = 3
 BOARD_QUERIES = 6
 
 
+def test_a_worker_renders_the_open_boards_after_a_change(
+    htmx_for, support, security, manager, monkeypatch, django_capture_on_commit_callbacks
+):
+    from incidents import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.warm_support_boards, "delay", lambda: queued.append(True))
+    public = make_incident(by=manager, summary="Slow search")
+    secret = make_incident(by=manager, summary="Leaked credentials", restricted=True)
+    for person in (support, security):  # two boards open: with and without the secret
+        htmx_for(person).get("/support/board/?since=stale")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.change_severity(public, severity=1, by=manager)
+    assert queued == [True]
+    assert tasks.warm_support_boards() == "2 boards checked"
+    # The first to poll after the change finds the board ready: signing in only.
+    # (Plus, for support, which restricted incidents on a board they may see.)
+    shown = {}
+    for person, extra in ((support, 1), (security, 0)):
+        queries, response = _board_queries(htmx_for(person))
+        assert queries == SHARED_BOARD_QUERIES + extra
+        shown[person] = response.content.decode()
+    assert 'class="sev-row-1 is-new"' in shown[support]
+    assert secret.key in shown[security]
+    assert secret.key not in shown[support]
+    assert "Leaked credentials" not in shown[support]
+    # A second run renders nothing: the boards are read from the cache.
+    with CaptureQueriesContext(connection) as queries:
+        assert tasks.warm_support_boards() == "2 boards checked"
+    assert not [q for q in queries if "incidents_supportcase" in q["sql"]]
+    # Someone who may no longer see incidents gets no board rendered for them.
+    security.groups.clear()
+    support.groups.clear()
+    assert tasks.warm_support_boards() == "0 boards checked"
+
+
 def test_a_large_board_shows_the_first_rows_and_links_to_the_full_list(
     client_for, support, monkeypatch
 ):
