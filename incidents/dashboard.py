@@ -21,13 +21,13 @@ from django.db.models import (
     CharField,
     Count,
     F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
     Q,
     Subquery,
     Value,
-    Window,
 )
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
@@ -339,20 +339,26 @@ def board(
         incidents = incidents.filter(affected_products=product_id)
     if team_id is not None:
         incidents = incidents.filter(faulty_service__team=team_id)
-    # Most severe first; within a severity the longest-running first. The window
-    # counts every active incident before the limit: the total costs no extra query.
-    # The IM's name, not a user per row; products and the last public update as
-    # columns, computed for the rows shown only.
+    # Most severe first; within a severity the longest-running first: the first rows
+    # of an index walk (``incident_open_board``). The total of active incidents is a
+    # subquery of the same query, counted once. The IM's name, not a user per row;
+    # products, cases and the last public update as columns of the rows shown only.
+    counted = Incident.objects.visible_to(user).open().order_by()
+    if product_id is not None:
+        counted = counted.filter(affected_products=product_id)
+    if team_id is not None:
+        counted = counted.filter(faulty_service__team=team_id)
+    # ``COUNT`` as a plain function: one row for the whole query, no GROUP BY.
+    total = counted.annotate(n=Func(F("pk"), function="COUNT")).values("n")
     active = incidents.open().annotate(
-        assignee_name=F("assignee__username"), joined_products=_product_names()
+        assignee_name=F("assignee__username"),
+        joined_products=_product_names(),
+        active_total=Subquery(total, output_field=IntegerField()),
     )
-    extra = ["assignee_name", "joined_products"]
+    extra = ["assignee_name", "joined_products", "active_total"]
     if _last_update is not None:
         active = active.annotate(last_update_at=_last_update())
         extra.append("last_update_at")
-    # Annotated last: PostgreSQL computes the subqueries above for the rows shown only.
-    active = active.annotate(active_total=Window(Count("pk")))
-    extra.append("active_total")
     new_since = now - NEW_FOR
     rows = []
     active_total = 0
@@ -360,7 +366,7 @@ def board(
         *SHOWN_FIELDS, *extra
     )[:ACTIVE_SHOWN]:
         shown = values[: len(SHOWN_FIELDS)]
-        assignee_name, joined, *last_update, active_total = values[len(SHOWN_FIELDS) :]
+        assignee_name, joined, active_total, *last_update = values[len(SHOWN_FIELDS) :]
         severity, created_at = shown[3], shown[8]
         rows.append(
             Row(  # type: ignore[misc]  # ``shown`` is exactly the SHOWN_FIELDS columns

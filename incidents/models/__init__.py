@@ -244,6 +244,12 @@ class Incident(models.Model):
             # Every list (portal and API) is newest first: a page is an index walk, not a
             # sort of every incident (the unique constraint leads with the prefix).
             models.Index(fields=["number"], name="incident_number"),
+            # The support board: open incidents in its order, its first rows an index walk.
+            models.Index(
+                fields=["severity", "created_at", "id"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="incident_open_board",
+            ),
         ]
         permissions = [
             ("claim_incident", "Can claim incidents and change their severity and status"),
