@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.cache import cache
 from django.db import transaction
@@ -76,7 +76,7 @@ def _stored_version() -> int:
     return int(latest.timestamp() * 1_000_000) if latest else 0
 
 
-def change_marker(now: datetime | None = None) -> str:
+def change_marker(now: datetime | None = None, *, version: int | None = None) -> str:
     """What a poll compares: it moves whenever anything the board shows changes, and
     once a minute (the "new" highlight and the last day's resolved list follow the
     clock).
@@ -85,7 +85,8 @@ def change_marker(now: datetime | None = None) -> str:
     after each commit (``incidents_changed``); when the cache has lost it (evicted, a
     restarted Redis) it starts again from the database's newest ``updated_at``."""
     now = now or timezone.now()
-    version = cache.get(VERSION_KEY)
+    if version is None:  # not read along with something else (``page_reads``)
+        version = cache.get(VERSION_KEY)
     if version is None:
         version = _stored_version()
         # ``add``: never overwrite a version a commit has just moved.
@@ -148,9 +149,9 @@ def visibility(user: User | AnonymousUser, *, marker: str) -> tuple[int, ...] | 
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """A product or team in the board's filters: what the form and the URL need."""
+class Choice(NamedTuple):
+    """A product or team in the board's filters: what the form and the URL need (a
+    tuple: cached and read back on every page)."""
 
     pk: int
     slug: str
@@ -160,11 +161,15 @@ class Choice:
 # The filters' products and teams, kept until the catalogue changes (see
 # ``watch_catalogue``); the timeout only bounds a change made behind the ORM's back
 # (a bulk update, raw SQL).
-CATALOGUE_KEY = "support-board:catalogue"
+# The format is part of the key: a deployment that changes it never reads old values.
+CATALOGUE_KEY = "support-board:catalogue:2"
 CATALOGUE_SECONDS = 10 * 60
 
 
-def catalogue() -> tuple[list[Choice], list[Choice]]:
+Catalogue = tuple[list[Choice], list[Choice]]
+
+
+def catalogue() -> Catalogue:
     """Every product and every team, by name, for the filters: from the cache, so a
     page of the board reads no catalogue at all."""
     cached = cache.get(CATALOGUE_KEY)
@@ -181,6 +186,14 @@ def catalogue() -> tuple[list[Choice], list[Choice]]:
         )
         cache.set(CATALOGUE_KEY, cached, CATALOGUE_SECONDS)
     return cached
+
+
+def page_reads(now: datetime | None = None) -> tuple[str, Catalogue]:
+    """The page's marker and the filters' catalogue, read from the cache together."""
+    found = cache.get_many([VERSION_KEY, CATALOGUE_KEY])
+    return change_marker(now, version=found.get(VERSION_KEY)), (
+        found.get(CATALOGUE_KEY) or catalogue()
+    )
 
 
 def catalogue_changed(**_: object) -> None:

@@ -29,7 +29,7 @@ RESOLVED_ROW = "incidents/dashboard.html#resolved-row"
 
 
 def _filters(
-    request: PortalRequest,
+    request: PortalRequest, catalogue: dashboard.Catalogue | None = None
 ) -> tuple[dashboard.Choice | None, dashboard.Choice | None, dict[str, str]]:
     """The product and team filters, by slug, as kept in the URL; unknown ones are 400.
     Looked up in the cached catalogue the filter lists show: no query."""
@@ -37,7 +37,7 @@ def _filters(
     errors = {}
     for index, name in enumerate(("product", "team")):
         if slug := request.GET.get(name, ""):
-            choices = dashboard.catalogue()[index]
+            choices = (catalogue or dashboard.catalogue())[index]
             chosen[name] = next((choice for choice in choices if choice.slug == slug), None)
             if chosen[name] is None:
                 errors[name] = f"No {name} {slug!r}."
@@ -173,10 +173,11 @@ def warm_boards() -> int:
 @require_GET
 def support_dashboard(request: PortalRequest) -> HttpResponse:
     access.visible_incidents(request.user)  # raises for people who may see no incident
-    product, team, errors = _filters(request)
-    products, teams = dashboard.catalogue()
+    marker, catalogue = dashboard.page_reads()
+    product, team, errors = _filters(request, catalogue)
+    products, teams = catalogue
     context = {
-        "board_html": _board_html(request.user, product, team, dashboard.change_marker()),
+        "board_html": _board_html(request.user, product, team, marker),
         "query": _query(product, team),
         "can_label": access.can_label(request.user),
         "products": products,
