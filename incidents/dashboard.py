@@ -305,8 +305,8 @@ def _product_names() -> Subquery:
 
 
 def _split_names(joined: str | None) -> tuple[str, ...]:
-    # Ordered like Product (by name; names are unique).
-    return tuple(sorted(joined.split(NAME_SEPARATOR))) if joined else ()
+    # Ordered like Product, by name (unique), regardless of case as a collation would.
+    return tuple(sorted(joined.split(NAME_SEPARATOR), key=str.casefold)) if joined else ()
 
 
 @dataclass(frozen=True)
@@ -347,22 +347,18 @@ def board(
     Visibility is the query's (``visible_to``): a restricted incident is never read for
     someone who may not see it, so the rows' cached HTML can be shared."""
     now = now or timezone.now()
-    incidents = Incident.objects.visible_to(user).annotate(case_count=_case_count())
+    visible = Incident.objects.visible_to(user)
     if product_id is not None:
-        incidents = incidents.filter(affected_products=product_id)
+        visible = visible.filter(affected_products=product_id)
     if team_id is not None:
-        incidents = incidents.filter(faulty_service__team=team_id)
+        visible = visible.filter(faulty_service__team=team_id)
+    incidents = visible.annotate(case_count=_case_count())
     # Most severe first; within a severity the longest-running first: the first rows
     # of an index walk (``incident_open_board``). The total of active incidents is a
-    # subquery of the same query, counted once. The IM's name, not a user per row;
-    # products, cases and the last public update as columns of the rows shown only.
-    counted = Incident.objects.visible_to(user).open().order_by()
-    if product_id is not None:
-        counted = counted.filter(affected_products=product_id)
-    if team_id is not None:
-        counted = counted.filter(faulty_service__team=team_id)
-    # ``COUNT`` as a plain function: one row for the whole query, no GROUP BY.
-    total = counted.annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    # subquery of the same query, counted once (``COUNT`` as a plain function: one
+    # row, no GROUP BY). The IM's name, not a user per row; products, cases and the
+    # last public update as columns of the rows shown only.
+    total = visible.open().order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
     active = incidents.open().annotate(
         assignee_name=F("assignee__username"),
         joined_products=_product_names(),
