@@ -383,16 +383,15 @@ def test_a_broker_outage_loses_no_alert(key, post, monkeypatch, django_capture_o
 
 
 def test_the_beat_sweeps_alerts_left_pending():
-    from config.celery import app
+    scheduled = []
 
-    app.loader.import_default_modules()
-    swept = [
-        entry
-        for entry in app.conf.beat_schedule.values()
-        if entry["task"].endswith("process_alerts")
-    ]
-    assert swept
-    assert swept[0]["schedule"] <= 60
+    class Beat:
+        def add_periodic_task(self, every, signature, name):
+            scheduled.append((every, signature.task))
+
+    tasks._schedule(Beat())
+    assert (tasks.SWEEP_SECONDS, tasks.process_alerts.name) in scheduled
+    assert tasks.SWEEP_SECONDS <= 60
 
 
 # PagerDuty Events API v2 ------------------------------------------------------------------
