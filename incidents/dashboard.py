@@ -56,6 +56,8 @@ NEW_FOR = timedelta(minutes=15)
 
 # The cached version of everything the board shows; see ``change_marker``.
 VERSION_KEY = "support-board:version"
+# The boards people have open lately: rendered again by a worker after each change.
+SHAPES_KEY = "support-board:shapes"
 
 _last_update: LastUpdate | None = None
 
@@ -108,7 +110,9 @@ def bump_marker() -> None:
     from .tasks import warm_support_boards
 
     try:
-        warm_support_boards.delay()
+        # Only while someone has a board open (``dashboard_views._remember``).
+        if cache.get(SHAPES_KEY) is not None:
+            warm_support_boards.delay()
     except Exception:  # the broker only saves work: without it viewers render themselves
         logger.warning("Could not queue the support boards' warm-up", exc_info=True)
 

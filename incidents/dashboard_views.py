@@ -57,7 +57,7 @@ def _query(product: dashboard.Choice | None, team: dashboard.Choice | None) -> s
 # (``warm_boards``) so that the first viewer after a change finds its board ready
 # too. A shape is what makes a board differ: filters, visibility, labelling right,
 # zone and language; with the person it was last rendered for.
-SHAPES_KEY = "support-board:shapes"
+SHAPES_KEY = dashboard.SHAPES_KEY
 SHAPES_KEPT = 8
 SHAPE_SECONDS = 15 * 60
 SHAPE_REFRESH_SECONDS = 60
