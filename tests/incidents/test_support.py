@@ -451,9 +451,9 @@ def test_a_changed_poll_takes_a_constant_number_of_queries(
     assert hit == SHARED_BOARD_QUERIES
     assert len(board_keys(response)) == shown
     # One incident changed: the board again, its rows from the row cache. Plus the
-    # restricted incidents a board can show (none), the active incidents with their
-    # total, their products, recently resolved ones (none here) and last public
-    # updates. The same for 10 or 1,000.
+    # restricted incidents a board can show (none), the active incidents (with their
+    # total, products, cases and last public update as columns) and the recently
+    # resolved ones. The same for 10 or 1,000.
     with django_capture_on_commit_callbacks(execute=True):
         actions.add_timeline_entry(base, kind=EntryKind.OBSERVATION, text="Worse", by=support)
     changed, response = _board_queries(client)
