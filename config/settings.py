@@ -304,7 +304,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
 # Monitoring integrations (oncall.integrations) -------------------------------------------
 # The system user alerts act as when they open and update incidents (inactive).
 ALERTS_BOT_USERNAME = "alerts"
-# Bodies larger than this are refused (400, naming the limit); stored payloads are cut at the second limit.
+# Bodies larger than this are refused (400, naming the limit); stored payloads are cut
+# at the second limit.
 ALERTS_MAX_BODY_BYTES = int(os.environ.get("ALERTS_MAX_BODY_BYTES", 1024 * 1024))
 ALERTS_PAYLOAD_MAX_CHARS = int(os.environ.get("ALERTS_PAYLOAD_MAX_CHARS", 16 * 1024))
 # Received payloads are kept this long for inspection, then pruned hourly.
