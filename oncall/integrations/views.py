@@ -138,13 +138,25 @@ def create(request: PortalRequest) -> HttpResponse:
             status=400,
         )
     integration, key = actions.create_integration(by=request.user, **form.cleaned_data)
-    # No redirect: the key exists only in this response.
-    return _detail(request, integration, key=key, status=201)
+    return _show_key_once(request, integration, key)
 
 
-def _detail(
-    request: PortalRequest, integration: Integration, *, key: str | None = None, status: int = 200
-) -> HttpResponse:
+def _show_key_once(request: PortalRequest, integration: Integration, key: str) -> HttpResponse:
+    """Redirect to the integration, which shows the key on its next view only: a reload
+    of that page neither shows the key again nor repeats the POST (a second integration
+    or another rotation). The session holds the key until that view."""
+    request.session[_key_slot(integration)] = key
+    return redirect("integrations:detail", pk=integration.pk)
+
+
+def _key_slot(integration: Integration) -> str:
+    return f"integration-key:{integration.pk}"
+
+
+@require_GET
+def detail(request: PortalRequest, pk: int) -> HttpResponse:
+    integration = access.access_integration(request.user, pk)
+    key = request.session.pop(_key_slot(integration), None)
     return render(
         request,
         "oncall/integrations/detail.html",
@@ -160,20 +172,13 @@ def _detail(
             "payloads": selectors.recent(integration, rejected=False),
             "rejected": selectors.recent(integration, rejected=True),
         },
-        status=status,
     )
-
-
-@require_GET
-def detail(request: PortalRequest, pk: int) -> HttpResponse:
-    return _detail(request, access.access_integration(request.user, pk))
 
 
 @require_POST
 def rotate(request: PortalRequest, pk: int) -> HttpResponse:
     integration = access.access_integration(request.user, pk)
-    key = actions.rotate_key(integration, by=request.user)
-    return _detail(request, integration, key=key)
+    return _show_key_once(request, integration, actions.rotate_key(integration, by=request.user))
 
 
 @require_POST

@@ -20,3 +20,36 @@
   if (location.protocol === "https:") cookie += "; Secure";
   document.cookie = cookie;
 })();
+
+// Copy buttons: <button data-copy="#id" hidden> copies that element's text. They are
+// shown only where the clipboard is available, so a page without it has no dead button.
+(function () {
+  "use strict";
+
+  if (!navigator.clipboard) return;
+
+  function reveal(root) {
+    root.querySelectorAll("[data-copy][hidden]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      button.textContent = "Copied";
+      setTimeout(function () {
+        button.textContent = "Copy";
+      }, 2000);
+    });
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    reveal(document);
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    reveal(event.target);
+  });
+})();

@@ -34,10 +34,11 @@ def test_create_shows_the_key_once(client_for, admin_user, service, post):
     response = client.post(
         "/oncall/integrations/new/",
         {"name": "Grafana", "service": service.pk, "default_severity": 2},
+        follow=True,
     )
-    assert response.status_code == 201
-    key = response.context["new_key"]
     integration = Integration.objects.get(name="Grafana")
+    assert response.redirect_chain == [(f"/oncall/integrations/{integration.pk}/", 302)]
+    key = response.context["new_key"]
     assert integration.key_hash == hash_key(key)
     assert key not in integration.key_hash
     assert f"/integrations/alertmanager/{key}/".encode() in response.content
@@ -83,8 +84,9 @@ def test_pause_and_rotate_from_the_page(client_for, admin_user, integration, key
     client.post(f"/oncall/integrations/{integration.pk}/pause/", {"paused": "1"})
     integration.refresh_from_db()
     assert integration.paused
-    response = client.post(f"/oncall/integrations/{integration.pk}/rotate/")
+    response = client.post(f"/oncall/integrations/{integration.pk}/rotate/", follow=True)
     new_key = response.context["new_key"]
+    assert client.get(f"/oncall/integrations/{integration.pk}/").context["new_key"] is None
     assert post(PD, examples.pagerduty(key)).status_code == 404
     assert post(PD, examples.pagerduty(new_key)).status_code == 202
 
