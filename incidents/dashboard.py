@@ -121,8 +121,12 @@ def incidents_changed() -> None:
     """Move the marker once the current transaction commits: a poll that sees the new
     marker is sure to read the new rows. Called by the actions for every change of an
     incident, its labelled cases or its published updates (one cache increment each;
-    a rolled-back change moves nothing)."""
-    transaction.on_commit(bump_marker)
+    a rolled-back change moves nothing).
+
+    ``robust``: the change is committed whatever happens to the cache; a cache outage
+    must neither turn it into an error nor stop the callbacks queued after this one
+    (the outbox's wake-ups)."""
+    transaction.on_commit(bump_marker, robust=True)
 
 
 def visibility(user: User | AnonymousUser, *, marker: str) -> tuple[int, ...] | None:
@@ -203,7 +207,7 @@ def page_reads(now: datetime | None = None) -> tuple[str, Catalogue]:
 def catalogue_changed(**_: object) -> None:
     """A product or team was saved or deleted: forget the filters' lists once that
     commits (forgotten before, a reader could cache the old lists again)."""
-    transaction.on_commit(lambda: cache.delete(CATALOGUE_KEY))
+    transaction.on_commit(lambda: cache.delete(CATALOGUE_KEY), robust=True)
 
 
 def watch_catalogue() -> None:

@@ -9,14 +9,14 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from comms.models import OutboundEmail
 from comms.tasks import send_email
 from incidents import actions, dashboard
-from incidents.models import EntryKind, LabelChange, Status, SupportCase
+from incidents.models import EntryKind, Incident, LabelChange, Status, SupportCase
 from tests.factories import ProductFactory, ServiceFactory, TeamFactory, make_incident
 from tests.receivers import SmtpReceiver
 
@@ -395,10 +395,25 @@ def test_a_lost_marker_is_read_again_from_the_database(
         assert dashboard.change_marker() != moved
 
 
+def test_a_cache_outage_never_fails_a_committed_change(
+    support, monkeypatch, django_capture_on_commit_callbacks
+):
+    class DownCache:
+        def __getattr__(self, name):
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(dashboard, "cache", DownCache())
+    later = []
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = make_incident(by=support, summary="Committed anyway")
+        transaction.on_commit(lambda: later.append("ran"))
+    assert Incident.objects.filter(pk=incident.pk).exists()
+    assert later == ["ran"]  # the callbacks queued after the marker's still run
+
+
 def _make_incidents(support, count):
     """``count`` active incidents, copies of one logged incident: the number of rows is
     what matters here."""
-    from incidents.models import Incident
 
     service = ServiceFactory()
     product = ProductFactory()
