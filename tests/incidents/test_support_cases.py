@@ -3,10 +3,12 @@ case and of an incident, the incident page's labelling form, the case list."""
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from incidents import actions
 from incidents.models import SupportCase
+from tests.conftest import requires_postgres
 from tests.factories import ServiceFactory, make_incident
 
 
@@ -316,3 +318,63 @@ def test_follow_up_preview_links_each_case_history(client_for, support, manager,
     actions.claim_incident(incident, by=manager)
     page = client_for(manager).get(f"/support/follow-up/{incident.key}/").content.decode()
     assert f"/support/cases/{sd1.pk}/history/" in page
+
+
+# Removing a label from the case list -------------------------------------------------
+
+
+def test_support_removes_a_label_and_returns_to_the_page_it_came_from(
+    client_for, support, incident
+):
+    labelled_case = case("SD-7")
+    actions.label_cases(key=incident.key, references="SD-7", by=support)
+    response = client_for(support).post(
+        f"/support/cases/{labelled_case.pk}/unlabel/", {"next": "/support/cases/?q=SD"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/support/cases/?q=SD"
+    labelled_case.refresh_from_db()
+    assert labelled_case.label is None
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/cases"])
+def test_removing_a_label_never_redirects_off_the_site(client_for, support, incident, next_url):
+    labelled_case = case("SD-8")
+    actions.label_cases(key=incident.key, references="SD-8", by=support)
+    response = client_for(support).post(
+        f"/support/cases/{labelled_case.pk}/unlabel/", {"next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/support/cases/"
+
+
+def test_a_label_to_an_unseen_restricted_incident_cannot_be_removed(client_for, support, manager):
+    secret = make_incident(by=manager, summary="Leaked credentials", restricted=True)
+    labelled_case = case("SD-9")
+    actions.label_cases(key=secret.key, references="SD-9", by=manager)
+    response = client_for(support).post(f"/support/cases/{labelled_case.pk}/unlabel/")
+    assert response.status_code == 404
+    labelled_case.refresh_from_db()
+    assert labelled_case.label == secret
+
+
+@requires_postgres
+@pytest.mark.postgres
+def test_the_case_search_can_use_the_trigram_indexes(db):
+    """A rare term (one ticket number among a million cases) must not read every case:
+    the search's expressions are the ones the trigram indexes of migration 0015 hold."""
+    case("SD-4711", organisation="Acme")
+    cases = SupportCase.objects.filter(
+        Q(reference__icontains="sd-4711")
+        | Q(customer_name__icontains="sd-4711")
+        | Q(organisation__icontains="sd-4711")
+    )
+    with connection.cursor() as cursor:
+        # On a handful of rows the planner rightly prefers to scan, or to walk the
+        # newest-first index: forbid the scan and leave the order out here.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = cases.order_by().explain()
+    assert "case_search_reference" in plan
+    assert "case_search_customer" in plan
+    assert "case_search_organisation" in plan
+    assert [found.reference for found in cases] == ["SD-4711"]
