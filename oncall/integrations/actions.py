@@ -39,7 +39,7 @@ from incidents.models import OPEN_STATUSES, EntryKind, Incident, Product, Servic
 
 from .. import actions as oncall_actions
 from ..models import Escalation, EscalationState, Page, PageReason, PageState
-from .formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event
+from .formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event, clip
 from .models import EVENT_FIELDS, Alert, AlertGroup, AlertOutcome, GroupState, Integration
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,14 @@ def bounded_payload(raw: bytes | str) -> tuple[str, bool]:
 # Receiving (the request) -------------------------------------------------------------------
 
 
+def _stored_event(event: Event) -> dict[str, object]:
+    """The event's parts an alert keeps, its texts cut like the payload: a long
+    description must not store past the payload's bound on every duplicate."""
+    limit = settings.ALERTS_PAYLOAD_MAX_CHARS
+    parts = {name: getattr(event, name) for name in EVENT_FIELDS}
+    return {name: clip(v, limit) if isinstance(v, str) else v for name, v in parts.items()}
+
+
 def _store(
     key_hash: str,
     fmt: str,
@@ -112,7 +120,7 @@ def _store(
         "received_at": now,
         "action": event.action if event else "",
         "dedup_key": event.dedup_key if event else "",
-        "event": {name: getattr(event, name) for name in EVENT_FIELDS} if event else {},
+        "event": _stored_event(event) if event else {},
         "processed_at": None if outcome == AlertOutcome.PENDING else now,
     }
     when_paused = values

@@ -566,6 +566,16 @@ def test_big_payloads_are_truncated_and_huge_ones_refused(key, deliver, settings
     assert "larger than 1000 bytes" in response.json()["errors"][0]
 
 
+def test_a_long_description_is_stored_cut_like_the_payload(key, deliver, settings):
+    settings.ALERTS_PAYLOAD_MAX_CHARS = 500
+    body = {"title": "Disk full", "dedup_key": "disk", "description": "d" * 5000}
+    assert deliver(GENERIC.format(key), body).status_code == 202
+    alert = Alert.objects.get()
+    assert len(alert.event["description"]) == 500
+    assert alert.event["summary"] == "Disk full"
+    assert only_incident().description.startswith("d" * 499 + "…")
+
+
 def test_prune_deletes_old_payloads_only(key, deliver, time_machine, settings):
     settings.ALERTS_RETENTION_DAYS = 30
     deliver(PD, examples.pagerduty(key))
