@@ -19,7 +19,6 @@ from django.db import transaction
 from django.db.models import (
     Aggregate,
     CharField,
-    Count,
     F,
     Func,
     IntegerField,
@@ -29,12 +28,11 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import OPEN_STATUSES, Incident, Product, Status, SupportCase, Team
+from .models import OPEN_STATUSES, Incident, Product, Status, Team
 
 logger = logging.getLogger(__name__)
 
@@ -267,19 +265,6 @@ SHOWN_FIELDS = (
 )
 
 
-def _case_count() -> Coalesce:
-    """Cases labelled with the incident: ``COUNT(*)`` over the label index, which
-    PostgreSQL answers from the index alone (no visit to a million-row table)."""
-    cases = (
-        SupportCase.objects.filter(label=OuterRef("pk"))
-        .order_by()
-        .values("label")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return Coalesce(Subquery(cases, output_field=IntegerField()), 0)
-
-
 # Between product names in one column; no name holds it.
 NAME_SEPARATOR = "\x1f"
 
@@ -360,7 +345,7 @@ def board(
         visible = visible.filter(affected_products=product_id)
     if team_id is not None:
         visible = visible.filter(faulty_service__team=team_id)
-    incidents = visible.annotate(case_count=_case_count())
+    incidents = visible.with_case_count()
     # Most severe first; within a severity the longest-running first: the first rows
     # of an index walk (``incident_open_board``). The total of active incidents is a
     # subquery of the same query, counted once (``COUNT`` as a plain function: one
