@@ -56,6 +56,10 @@ NEW_FOR = timedelta(minutes=15)
 VERSION_KEY = "support-board:version"
 # The boards people have open lately: rendered again by a worker after each change.
 SHAPES_KEY = "support-board:shapes"
+# Set while a warm-up is queued and not started (``bump_marker``); the task deletes it
+# before it reads the marker, so a change after that queues another.
+WARM_FLAG = "support-board:warm-queued"
+WARM_FLAG_SECONDS = 60
 
 _last_update: LastUpdate | None = None
 
@@ -108,10 +112,15 @@ def bump_marker() -> None:
     from .tasks import warm_support_boards
 
     try:
-        # Only while someone has a board open (``dashboard_views._remember``).
-        if cache.get(SHAPES_KEY) is not None:
+        # Only while someone has a board open (``dashboard_views._remember``), and one
+        # warm-up per burst: one action moves the marker several times, and a warm-up
+        # queued but not started reads the marker as it is when it starts.
+        if cache.get(SHAPES_KEY) is not None and cache.add(
+            WARM_FLAG, True, timeout=WARM_FLAG_SECONDS
+        ):
             warm_support_boards.delay()
     except Exception:  # the broker only saves work: without it viewers render themselves
+        # The flag stays: one attempt per WARM_FLAG_SECONDS while the broker is away.
         logger.warning("Could not queue the support boards' warm-up", exc_info=True)
 
 

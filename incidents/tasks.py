@@ -17,7 +17,10 @@ def record_heartbeat() -> str:
 def warm_support_boards() -> str:
     """After a change: render the support boards people have open (see
     ``dashboard_views.warm_boards``). Idempotent: a board already rendered for the
-    current marker is only read."""
+    current marker is only read. The flag goes first: a change after this line queues
+    another warm-up, one before it is in the marker read below."""
+    from . import dashboard
     from .dashboard_views import warm_boards
 
+    cache.delete(dashboard.WARM_FLAG)
     return f"{warm_boards()} boards checked"

@@ -502,6 +502,10 @@ def test_a_worker_renders_the_open_boards_after_a_change(
     with django_capture_on_commit_callbacks(execute=True):
         actions.change_severity(public, severity=1, by=manager)
     assert queued == [True]
+    # Changes before that warm-up starts are in the marker it reads: none queued.
+    with django_capture_on_commit_callbacks(execute=True):
+        make_incident(by=manager, summary="Search is down too")
+    assert queued == [True]
     assert tasks.warm_support_boards() == "2 boards checked"
     # The first to poll after the change finds the board ready: signing in only.
     # (Plus, for support, which restricted incidents on a board they may see.)
@@ -518,6 +522,10 @@ def test_a_worker_renders_the_open_boards_after_a_change(
     with CaptureQueriesContext(connection) as queries:
         assert tasks.warm_support_boards() == "2 boards checked"
     assert not [q for q in queries if "incidents_supportcase" in q["sql"]]
+    # Once a warm-up has started, the next change queues another.
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.change_severity(public, severity=2, by=manager)
+    assert queued == [True, True]
     # Someone who may no longer see incidents gets no board rendered for them.
     security.groups.clear()
     support.groups.clear()
