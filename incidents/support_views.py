@@ -394,6 +394,16 @@ def _missing_url(filters: dict[str, Any]) -> str:
     return f"{reverse('incidents:list')}?{urlencode(query)}"
 
 
+# What makes a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: str) -> str:
+    """A text cell a spreadsheet shows as text, never runs: summaries come from alerts
+    too, that is from outside. A leading apostrophe, as OWASP advises for CSV."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -427,11 +437,11 @@ def metrics_csv(request: PortalRequest) -> HttpResponse | StreamingHttpResponse:
             yield writer.writerow(
                 [
                     row.key,
-                    row.summary,
+                    _csv_text(row.summary),
                     row.severity,
                     row.status,
-                    row.service,
-                    row.team,
+                    _csv_text(row.service),
+                    _csv_text(row.team),
                     *(
                         value.isoformat() if value else ""
                         for value in (row.impact_started_at, row.detected_at, row.impact_ended_at)

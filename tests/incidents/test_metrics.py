@@ -88,6 +88,17 @@ def test_csv_export_has_the_times(client_for, support, known):
     assert rows[0]["impact_started_at"].startswith("2026-03-02T09:00")
 
 
+def test_csv_export_never_hands_a_spreadsheet_a_formula(client_for, support):
+    make_incident(by=support, summary='=HYPERLINK("http://evil.example","Click")')
+    make_incident(by=support, summary="-5% conversions")
+    response = client_for(support).get("/support/metrics.csv?period=all")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(row["summary"] for row in rows) == [
+        "'-5% conversions",
+        '\'=HYPERLINK("http://evil.example","Click")',
+    ]
+
+
 def test_restricted_incidents_count_only_for_those_who_see_them(client_for, support, security):
     make_incident(by=security, restricted=True, impact_started_at=T0, detected_at=T0)
     assert client_for(support).get("/support/metrics/?period=all").context["m"].count == 0
