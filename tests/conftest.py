@@ -38,10 +38,12 @@ def _data_migrations():
 def _restore_migration_data() -> None:
     """Put back what data migrations made (groups, the Unknown service, the IMOC): the
     flush after a transactional test empties every table, and serialized_rollback does
-    not bring the groups' permissions back on SQLite. The data migrations are idempotent."""
+    not bring the groups' permissions back on SQLite. The data migrations are idempotent.
+    They get a schema editor, as under ``migrate``: some ask it the database's vendor."""
     state_apps, codes = _data_migrations()
-    for code in codes:
-        code(state_apps, None)
+    with connection.schema_editor() as schema_editor:
+        for code in codes:
+            code(state_apps, schema_editor)
 
 
 @pytest.fixture(autouse=True)
