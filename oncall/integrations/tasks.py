@@ -4,6 +4,7 @@ Imported from ``oncall/tasks.py`` so the worker and beat (which autodiscover
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from celery import Celery, shared_task
@@ -13,6 +14,8 @@ from django.utils import timezone
 from config.celery import app
 
 from . import actions
+
+logger = logging.getLogger(__name__)
 
 # The beat applies alerts left pending this often: the broker was down when they came,
 # or a wake-up was lost. Each run applies all that waits, so overlapping runs are fine.
@@ -26,7 +29,12 @@ def process_alerts() -> int:
     The wake flag goes first: an alert stored after this line wakes another run, one
     stored before it is read below. Idempotent: a run applies only pending rows, each
     batch in one transaction; a killed worker's batch rolls back and runs again."""
-    actions.clear_wake_flag()
+    try:
+        actions.clear_wake_flag()
+    except Exception:
+        # The cache only spares wake-ups; the alerts wait in the database. Apply them:
+        # while the flag stays, the beat's sweep is what wakes runs.
+        logger.warning("Could not clear the alerts' wake-up flag", exc_info=True)
     return actions.process_pending()
 
 

@@ -382,6 +382,18 @@ def test_a_broker_outage_loses_no_alert(key, post, monkeypatch, django_capture_o
     assert only_incident()
 
 
+def test_a_cache_outage_delays_no_alert(key, post, monkeypatch, django_capture_on_commit_callbacks):
+    class DownCache:
+        def __getattr__(self, name):
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(actions, "cache", DownCache())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(PD, examples.pagerduty(key)).status_code == 202
+    assert tasks.process_alerts() == 1  # the sweep applies it all the same
+    assert only_incident()
+
+
 def test_the_beat_sweeps_alerts_left_pending():
     scheduled = []
 
