@@ -4,6 +4,7 @@ all that is wrong at once."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,3 +42,13 @@ def text(value: Any) -> str:
 
 def clip(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def fitted_key(value: str) -> str:
+    """A dedup key that fits the column and still tells long keys apart: past the limit,
+    its start and a digest of the whole. Alertmanager's group keys grow with every label
+    grouped by, and two groups differing only after the limit must stay two groups."""
+    if len(value) <= MAX_DEDUP_KEY:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()
+    return f"{value[: MAX_DEDUP_KEY - len(digest) - 1]}~{digest}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import MAX_DEDUP_KEY, MAX_SUMMARY, RESOLVE, TRIGGER, Event, Malformed, clip, text
+from . import MAX_SUMMARY, RESOLVE, TRIGGER, Event, Malformed, clip, fitted_key, text
 
 NAME = "alertmanager"
 
@@ -67,7 +67,7 @@ def parse(body: Any) -> list[Event]:
     return [
         Event(
             action=TRIGGER if status == "firing" else RESOLVE,
-            dedup_key=clip(group_key, MAX_DEDUP_KEY),
+            dedup_key=fitted_key(group_key),
             summary=clip(summary, MAX_SUMMARY),
             severity=severity,
             source=text(body.get("externalURL")),
