@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from oncall.integrations import actions, setup
+from oncall.integrations.actions import receiving
 from tests.factories import ProductFactory, ServiceFactory, TeamFactory
 
 
@@ -14,7 +15,7 @@ def _registered(monkeypatch):
     # The lead calls setup() from OncallConfig.ready(); calling it again is harmless.
     setup()
     # Each test starts with no wake-up known to be queued.
-    monkeypatch.setattr(actions, "_woken_until", 0.0)
+    monkeypatch.setattr(receiving, "_woken_until", 0.0)
 
 
 @pytest.fixture

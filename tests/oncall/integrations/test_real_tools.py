@@ -123,12 +123,13 @@ import sys, time
 import django
 django.setup()
 from oncall.integrations import actions
+from oncall.integrations.actions import processing
 
 def write_slowly(batch):
     print("applied in memory, not committed", flush=True)
     time.sleep(60)
 
-actions._Batch._write = write_slowly
+processing._Batch._write = write_slowly
 actions.process_pending()
 """
 

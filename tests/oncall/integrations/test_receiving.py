@@ -11,6 +11,7 @@ from django.utils import timezone
 from incidents import actions as incident_actions
 from incidents.models import EntryKind, Incident, Status
 from oncall.integrations import actions, tasks
+from oncall.integrations.actions import processing, receiving
 from oncall.integrations.models import Alert, AlertGroup, AlertOutcome, GroupState
 from tests.factories import UserFactory
 
@@ -221,7 +222,7 @@ def test_applying_duplicates_costs_the_same_queries_for_10_or_400(key, post):
 
 
 def test_a_storm_applied_in_several_batches_counts_each_alert_once(key, post, monkeypatch):
-    monkeypatch.setattr(actions, "BATCH_SIZE", 7)
+    monkeypatch.setattr(processing, "BATCH_SIZE", 7)
     body = json.dumps(examples.pagerduty(key))
     for _ in range(50):
         post(PD, body)
@@ -231,10 +232,10 @@ def test_a_storm_applied_in_several_batches_counts_each_alert_once(key, post, mo
 
 
 def test_a_batch_stops_at_its_time_budget_and_the_next_one_goes_on(key, post, monkeypatch):
-    monkeypatch.setattr(actions, "BATCH_SECONDS", 0)
+    monkeypatch.setattr(processing, "BATCH_SECONDS", 0)
     for number in range(3):
         post(PD, examples.pagerduty(key, dedup_key=f"k{number}"))
-    _, applied, more = actions._next_batch(None, set())
+    _, applied, more = processing._next_batch(None, set())
     assert (applied, more) == (1, True)  # one alert, then out of time
     assert Alert.objects.filter(outcome=AlertOutcome.PENDING).count() == 2
     assert apply_pending() == 2
@@ -246,7 +247,7 @@ def test_a_run_applies_what_was_pending_and_leaves_later_alerts_to_their_wake_up
 ):
     for _ in range(3):
         post(PD, examples.pagerduty(key))
-    real_write = actions._Batch._write
+    real_write = processing._Batch._write
 
     def write_while_another_arrives(batch):
         real_write(batch)
@@ -255,15 +256,15 @@ def test_a_run_applies_what_was_pending_and_leaves_later_alerts_to_their_wake_up
         ):
             actions.receive(integration.key_hash, "pagerduty", "{}", [examples.event()])
 
-    monkeypatch.setattr(actions._Batch, "_write", write_while_another_arrives)
+    monkeypatch.setattr(processing._Batch, "_write", write_while_another_arrives)
     assert actions.process_pending() == 3
     assert Alert.objects.filter(outcome=AlertOutcome.PENDING).count() == 1
-    monkeypatch.setattr(actions._Batch, "_write", real_write)
+    monkeypatch.setattr(processing._Batch, "_write", real_write)
     assert actions.process_pending() == 1
 
 
 def test_full_batches_go_on_until_the_backlog_is_applied(key, post, monkeypatch):
-    monkeypatch.setattr(actions, "BATCH_SIZE", 5)
+    monkeypatch.setattr(processing, "BATCH_SIZE", 5)
     for _ in range(12):
         post(PD, examples.pagerduty(key))
     assert actions.process_pending() == 12
@@ -296,18 +297,18 @@ def test_a_killed_batch_rolls_back_and_the_rerun_counts_once(key, post, monkeypa
     body = json.dumps(examples.pagerduty(key))
     for _ in range(20):
         post(PD, body)
-    real_write = actions._Batch._write
+    real_write = processing._Batch._write
 
     def die(batch):
         # The worker dies after applying every alert in memory, before the commit.
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(actions._Batch, "_write", die)
+    monkeypatch.setattr(processing._Batch, "_write", die)
     with pytest.raises(OperationalError):
         tasks.process_alerts()
     assert not Incident.objects.exists()
     assert Alert.objects.filter(outcome=AlertOutcome.PENDING).count() == 20
-    monkeypatch.setattr(actions._Batch, "_write", real_write)
+    monkeypatch.setattr(processing._Batch, "_write", real_write)
     assert tasks.process_alerts() == 20  # the redelivered task
     assert tasks.process_alerts() == 0  # and a second run changes nothing
     assert AlertGroup.objects.get().alert_count == 20
@@ -359,14 +360,14 @@ def test_a_process_relies_on_the_queued_run_until_just_before_it_starts(
     monkeypatch.setattr(tasks.process_alerts, "apply_async", lambda **options: woken.append(1))
     with django_capture_on_commit_callbacks(execute=True):
         post(PD, examples.pagerduty(key))
-    starts = cache.get(actions.WAKE_FLAG)
-    assert actions._woken_until == starts - actions.WAKE_MARGIN_SECONDS
-    monkeypatch.setattr(actions, "_woken_until", 0.0)  # another web process
+    starts = cache.get(receiving.WAKE_FLAG)
+    assert receiving._woken_until == starts - receiving.WAKE_MARGIN_SECONDS
+    monkeypatch.setattr(receiving, "_woken_until", 0.0)  # another web process
     with django_capture_on_commit_callbacks(execute=True):
         post(PD, examples.pagerduty(key))
     assert woken == [1]  # it found the flag, learnt when the run starts
-    assert actions._woken_until == starts - actions.WAKE_MARGIN_SECONDS
-    cache.delete(actions.WAKE_FLAG)  # the run started, and read both alerts
+    assert receiving._woken_until == starts - receiving.WAKE_MARGIN_SECONDS
+    cache.delete(receiving.WAKE_FLAG)  # the run started, and read both alerts
     assert actions.process_pending() == 2
 
 
@@ -387,7 +388,7 @@ def test_a_cache_outage_delays_no_alert(key, post, monkeypatch, django_capture_o
         def __getattr__(self, name):
             raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(actions, "cache", DownCache())
+    monkeypatch.setattr(receiving, "cache", DownCache())
     with django_capture_on_commit_callbacks(execute=True):
         assert post(PD, examples.pagerduty(key)).status_code == 202
     assert tasks.process_alerts() == 1  # the sweep applies it all the same

@@ -1,62 +1,29 @@
-"""Receiving alerts, de-duplicating them into groups and incidents, and managing
-integrations. Incidents are created and changed only through ``incidents.actions``, by
-the "alerts" system user, so the on-call subscribers page for severity 1-2 as for any
-incident.
-
-Receiving is cheap and takes no lock: the request stores one ``pending`` Alert row with
-the parsed event (``record``) and wakes the worker once per burst (``wake_worker``).
-The worker applies pending alerts in arrival order, one integration at a time under a
-lock on its row, in short batches (``process_pending``): a storm of duplicates costs the
-requests one INSERT each, and the worker a few queries per batch. The rows are the
-obligation (DESIGN rule 1): a lost wake-up only delays them until the beat's sweep.
-
-Resolve flow: when the last firing group of an incident the alerts opened resolves, the
-impact end is recorded and a note asks the incident manager to resolve. We never resolve
-an incident ourselves, claimed or not: an unclaimed incident whose alerts cleared may
-still need a human to confirm the impact is over (flapping alerts, partial recovery).
-"""
+"""Processing (the worker): the pending alerts applied in arrival order, one integration
+at a time under a lock on its row, in short batches (``process_pending``, ``_Batch``)."""
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, Field, OuterRef
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from incidents import actions as incident_actions
-from incidents.models import OPEN_STATUSES, EntryKind, Incident, Product, Service
+from incidents.models import OPEN_STATUSES, EntryKind, Incident
+from oncall import actions as oncall_actions
+from oncall.models import Escalation, EscalationState, Page, PageReason, PageState
 
-from .. import actions as oncall_actions
-from ..models import Escalation, EscalationState, Page, PageReason, PageState
-from .formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event, clip
-from .models import EVENT_FIELDS, Alert, AlertGroup, AlertOutcome, GroupState, Integration
+from ..formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event
+from ..models import Alert, AlertGroup, AlertOutcome, GroupState, Integration
 
 logger = logging.getLogger(__name__)
 
-# Set while a wake-up is queued and not yet started: a storm enqueues one task, not one
-# per alert. The task deletes it before it reads, so an alert stored after that read
-# finds the flag gone and wakes another run. If the broker is down the flag lives this
-# long (one attempt per period), and the beat's sweep applies what waits meanwhile.
-WAKE_FLAG = "alerts:wake"
-WAKE_FLAG_SECONDS = 30
-# The wake-up runs this much later, gathering what a storm sends meanwhile into one
-# batch: a storm costs the worker a few runs a second, not one per alert (and leaves the
-# CPU to the requests). New alerts wait this long for their incident.
-WAKE_DELAY_SECONDS = 0.5
-# How much earlier than the queued run's start a process stops relying on it: covers the
-# clock skew between nodes (NTP keeps it to milliseconds).
-WAKE_MARGIN_SECONDS = 0.05
 # A batch is one transaction holding the integration's lock (and on SQLite the write
 # lock, which requests wait for): bounded in rows and in time.
 BATCH_SIZE = 500
@@ -72,172 +39,6 @@ def bot_user() -> User:
         defaults={"is_active": False, "first_name": "Alerts"},
     )
     return user
-
-
-def bounded_payload(raw: bytes | str) -> tuple[str, bool]:
-    """The payload as stored: at most ALERTS_PAYLOAD_MAX_CHARS, so a storm of huge
-    bodies cannot fill the database."""
-    body = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    limit = settings.ALERTS_PAYLOAD_MAX_CHARS
-    if len(body) <= limit:
-        return body, False
-    return body[:limit], True
-
-
-# Receiving (the request) -------------------------------------------------------------------
-
-
-def _stored_event(event: Event) -> dict[str, object]:
-    """The event's parts an alert keeps, its texts cut like the payload: a long
-    description must not store past the payload's bound on every duplicate."""
-    limit = settings.ALERTS_PAYLOAD_MAX_CHARS
-    parts = {name: getattr(event, name) for name in EVENT_FIELDS}
-    return {name: clip(v, limit) if isinstance(v, str) else v for name, v in parts.items()}
-
-
-def _store(
-    key_hash: str,
-    fmt: str,
-    raw: bytes | str,
-    outcome: str,
-    *,
-    event: Event | None = None,
-    reason: str = "",
-) -> str | None:
-    """Store one alert for the integration whose key has this hash, in one statement
-    (INSERT … SELECT … RETURNING): finding the integration and storing cost one round
-    trip, and the key is checked against the row as it is now, so a rotated key stops
-    working at once on every node. A paused integration's alert is stored ignored.
-    Returns the outcome stored, or None when no integration has the key."""
-    payload, truncated = bounded_payload(raw)
-    now = timezone.now()
-    values: dict[str, object] = {
-        "format": fmt,
-        "outcome": outcome,
-        "reason": reason[:500],
-        "payload": payload,
-        "truncated": truncated,
-        "received_at": now,
-        "action": event.action if event else "",
-        "dedup_key": event.dedup_key if event else "",
-        "event": _stored_event(event) if event else {},
-        "processed_at": None if outcome == AlertOutcome.PENDING else now,
-    }
-    when_paused = values
-    if outcome == AlertOutcome.PENDING:
-        # Accepted, so the tool does not retry forever, but recorded as ignored:
-        # the admin sees what arrived while paused.
-        when_paused = {
-            "outcome": AlertOutcome.IGNORED,
-            "reason": "The integration is paused.",
-            "processed_at": now,
-        }
-    params: list[Any] = []
-    for name, field in _STORED_FIELDS:
-        if name in _PAUSABLE:
-            params.append(field.get_db_prep_save(when_paused[name], connection))
-        params.append(field.get_db_prep_save(values[name], connection))
-    with connection.cursor() as cursor:
-        cursor.execute(_store_sql(connection.vendor), [*params, key_hash])
-        row = cursor.fetchone()
-    return None if row is None else str(row[0])
-
-
-# The columns ``_store`` writes besides the integration, and those it sets otherwise
-# when the integration is paused.
-_STORED_FIELDS = [
-    (name, cast(Field, Alert._meta.get_field(name)))
-    for name in (
-        "format",
-        "outcome",
-        "reason",
-        "payload",
-        "truncated",
-        "received_at",
-        "action",
-        "dedup_key",
-        "event",
-        "processed_at",
-    )
-]
-_PAUSABLE = ("outcome", "reason", "processed_at")
-
-
-@functools.cache
-def _store_sql(vendor: str) -> str:
-    """INSERT INTO alert (integration_id, …) SELECT id, … FROM integration WHERE
-    key_hash = %s RETURNING outcome; the paused integration's values through CASE."""
-    quote = connection.ops.quote_name
-    columns, expressions = [quote("integration_id")], [quote("id")]
-    for name, field in _STORED_FIELDS:
-        columns.append(quote(field.column))
-        if name in _PAUSABLE:
-            expressions.append(f"CASE WHEN {quote('paused')} THEN %s ELSE %s END")
-        else:
-            expressions.append("%s")
-    return (
-        f"INSERT INTO {quote(Alert._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(expressions)} FROM {quote(Integration._meta.db_table)} "
-        f"WHERE {quote('key_hash')} = %s RETURNING {quote('outcome')}"
-    )
-
-
-def reject(key_hash: str, fmt: str, raw: bytes | str, errors: list[str]) -> str | None:
-    """Keep a malformed payload in the integration's rejected list; None when no
-    integration has the key."""
-    return _store(key_hash, fmt, raw, AlertOutcome.REJECTED, reason="; ".join(errors))
-
-
-def receive(key_hash: str, fmt: str, raw: bytes | str, events: list[Event]) -> str | None:
-    """Store a delivery as pending alerts (each format makes one event per delivery)
-    and wake the worker. Returns "pending", or "ignored" when the integration is
-    paused, or None when no integration has the key."""
-    stored = None
-    for event in events:
-        stored = _store(key_hash, fmt, raw, AlertOutcome.PENDING, event=event)
-        if stored is None:
-            return None
-    if stored == AlertOutcome.PENDING:
-        # robust: the alerts are stored; a broker or cache outage only delays them.
-        transaction.on_commit(wake_worker, robust=True)
-    return stored
-
-
-# Until when (this process's clock) a wake-up is known to be queued and not started.
-_woken_until = 0.0
-
-
-def wake_worker() -> None:
-    """Enqueue ``process_alerts`` unless a wake-up is already queued and not started.
-
-    The flag holds the time the queued run starts (it runs WAKE_DELAY_SECONDS after it
-    was queued); until a margin before that, an alert stored here is surely read by that
-    run, so this process skips even the cache. Were the margin exceeded, the alert would
-    wait for the next wake-up or the beat's sweep: late, never lost."""
-    from .tasks import process_alerts
-
-    global _woken_until
-    now = time.time()
-    if now < _woken_until:
-        return
-    starts = now + WAKE_DELAY_SECONDS
-    if cache.add(WAKE_FLAG, starts, timeout=WAKE_FLAG_SECONDS):
-        process_alerts.apply_async(countdown=WAKE_DELAY_SECONDS)
-    else:
-        queued = cache.get(WAKE_FLAG)
-        if not isinstance(queued, float):
-            return
-        starts = queued
-    _woken_until = starts - WAKE_MARGIN_SECONDS
-
-
-def clear_wake_flag() -> None:
-    global _woken_until
-    _woken_until = 0.0
-    cache.delete(WAKE_FLAG)
-
-
-# Processing (the worker) -------------------------------------------------------------------
 
 
 def process_pending(*, integration_id: int | None = None) -> int:
@@ -555,79 +356,3 @@ class _Batch:
                 f"{who}: resolve the incident once you have confirmed the impact is over."
             ),
         )
-
-
-# Managing integrations ------------------------------------------------------------------
-
-
-@transaction.atomic
-def create_integration(
-    *,
-    by: User,
-    name: str,
-    service: Service,
-    default_severity: int = 3,
-    affected_products: Iterable[Product] = (),
-    severity_map: dict[str, int] | None = None,
-) -> tuple[Integration, str]:
-    """Create an integration; returns it with its key, which is shown this once."""
-    integration = Integration(
-        name=name.strip(),
-        service=service,
-        default_severity=default_severity,
-        created_by=by,
-    )
-    if severity_map is not None:
-        integration.severity_map = _clean_map(severity_map)
-    key = integration.set_key()
-    integration.save()
-    integration.affected_products.set(affected_products)
-    return integration, key
-
-
-def _clean_map(severity_map: dict[str, int]) -> dict[str, int]:
-    return {str(label).strip().lower(): int(value) for label, value in severity_map.items()}
-
-
-@transaction.atomic
-def rotate_key(integration: Integration, *, by: User) -> str:
-    """A new key; the old one stops working at once."""
-    current = Integration.objects.select_for_update().get(pk=integration.pk)
-    key = current.set_key()
-    current.key_rotated_at = timezone.now()
-    current.save(update_fields=["key_hash", "key_hint", "key_rotated_at"])
-    integration.key_hash, integration.key_hint = current.key_hash, current.key_hint
-    integration.key_rotated_at = current.key_rotated_at
-    return key
-
-
-@transaction.atomic
-def set_paused(integration: Integration, *, paused: bool, by: User) -> Integration:
-    Integration.objects.filter(pk=integration.pk).update(paused=paused)
-    integration.paused = paused
-    return integration
-
-
-def send_test_alert(integration: Integration, *, by: User) -> Alert:
-    """What the admin page's "Send a test alert" does: a generic alert through the same
-    path as real ones, applied at once (with whatever else of this integration waits),
-    so the admin sees the incident and page it makes. Returns the alert as applied."""
-    from .formats import generic
-
-    body = {
-        "title": f"Test alert from {integration.name}",
-        "dedup_key": f"test-{timezone.now():%Y%m%d%H%M%S}",
-        "severity": "info",
-        "description": f"Sent by {by.get_username()} from the integrations page.",
-        "source": "hotline",
-    }
-    [event] = generic.parse(body)
-    receive(integration.key_hash, generic.NAME, json.dumps(body), [event])
-    process_pending(integration_id=integration.pk)
-    return Alert.objects.filter(integration=integration, dedup_key=event.dedup_key).latest("id")
-
-
-def prune(older_than: datetime) -> int:
-    """Delete received payloads older than the retention; groups and incidents stay."""
-    deleted, _ = Alert.objects.filter(received_at__lt=older_than).delete()
-    return deleted

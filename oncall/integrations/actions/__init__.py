@@ -1,0 +1,42 @@
+"""Receiving alerts, de-duplicating them into groups and incidents, and managing
+integrations. Incidents are created and changed only through ``incidents.actions``, by
+the "alerts" system user, so the on-call subscribers page for severity 1-2 as for any
+incident.
+
+Receiving is cheap and takes no lock: the request stores one ``pending`` Alert row with
+the parsed event (``record``) and wakes the worker once per burst (``wake_worker``).
+The worker applies pending alerts in arrival order, one integration at a time under a
+lock on its row, in short batches (``process_pending``): a storm of duplicates costs the
+requests one INSERT each, and the worker a few queries per batch. The rows are the
+obligation (DESIGN rule 1): a lost wake-up only delays them until the beat's sweep.
+
+Resolve flow: when the last firing group of an incident the alerts opened resolves, the
+impact end is recorded and a note asks the incident manager to resolve. We never resolve
+an incident ourselves, claimed or not: an unclaimed incident whose alerts cleared may
+still need a human to confirm the impact is over (flapping alerts, partial recovery).
+
+The package, by concern: ``receiving`` (the request: storing a delivery, waking the
+worker; it alone holds the per-process wake-up state), ``processing`` (the worker:
+applying pending alerts in batches) and ``managing`` (creating, rotating, pausing,
+testing and pruning integrations). Callers use the public functions from here:
+``actions.receive(...)``, ``actions.process_pending(...)``.
+"""
+
+from .managing import create_integration, prune, rotate_key, send_test_alert, set_paused
+from .processing import bot_user, process_pending
+from .receiving import bounded_payload, clear_wake_flag, receive, reject, wake_worker
+
+__all__ = [
+    "bot_user",
+    "bounded_payload",
+    "clear_wake_flag",
+    "create_integration",
+    "process_pending",
+    "prune",
+    "receive",
+    "reject",
+    "rotate_key",
+    "send_test_alert",
+    "set_paused",
+    "wake_worker",
+]
