@@ -213,8 +213,10 @@ def page_reads(now: datetime | None = None) -> tuple[str, Catalogue]:
 
 def catalogue_changed(**_: object) -> None:
     """A product or team was saved or deleted: forget the filters' lists once that
-    commits (forgotten before, a reader could cache the old lists again)."""
+    commits (forgotten before, a reader could cache the old lists again), and move the
+    marker, since rows show product names."""
     transaction.on_commit(lambda: cache.delete(CATALOGUE_KEY), robust=True)
+    incidents_changed()
 
 
 def watch_catalogue() -> None:

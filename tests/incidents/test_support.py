@@ -680,6 +680,21 @@ def test_a_new_product_or_team_shows_in_the_filters_at_once(
     assert '<option value="new-team" selected>New team</option>' in page.content.decode()
 
 
+def test_a_renamed_product_shows_on_the_board_at_the_next_poll(
+    client_for, support, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(name="Checkout", slug="checkout")
+    make_incident(by=support, products=[product])
+    client = client_for(support)
+    assert ">Checkout<" in client.get("/support/").content.decode()  # rows cached
+    with django_capture_on_commit_callbacks(execute=True):
+        product.name = "Payments"
+        product.save()
+    board = client.get("/support/").content.decode()
+    assert ">Payments<" in board
+    assert ">Checkout<" not in board
+
+
 def test_a_page_of_an_unchanged_board_reads_only_who_is_signed_in(client_for, support):
     make_incident(by=support)
     client = client_for(support)
