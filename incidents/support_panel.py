@@ -10,6 +10,7 @@ from . import access
 from .models import Incident
 
 SHOWN = 20
+MAX_PREFILL = 2000
 
 
 def context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
@@ -25,4 +26,7 @@ def context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "can_label": access.can_label(request.user),
         "can_see_history": access.can_see_label_history(request.user),
         "can_follow_up": access.can_follow_up(request.user, incident),
+        # The dashboard's inline form without JavaScript (its cached rows carry no CSRF
+        # token) comes here with the references typed, to be confirmed with "Label".
+        "prefill": request.GET.get("references", "")[:MAX_PREFILL],
     }

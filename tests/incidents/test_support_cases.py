@@ -236,6 +236,26 @@ def test_the_panel_form_keeps_working_without_htmx(client_for, support, incident
     assert "csrfmiddlewaretoken" in page[page.index('<form class="label-inline"') :]
 
 
+def test_the_dashboard_form_without_javascript_leads_to_the_panel_filled_in(
+    client_for, support, incident
+):
+    """Rows of the dashboard are cached for everyone and carry no CSRF token: without
+    JavaScript their form opens the incident's cases panel with the references typed,
+    where "Label" posts them."""
+    client = client_for(support)
+    board = client.get("/support/").content.decode()
+    row = board[board.index(f'<tr id="board-{incident.key}"') :]
+    form = row[row.index('<form class="label-inline"') :].split(">", 1)[0]
+    assert 'method="get"' in form
+    assert f'action="/incidents/{incident.key}/#support-cases"' in form
+
+    page = client.get(
+        f"/incidents/{incident.key}/", {"key": incident.key, "references": 'SD-1 "x"'}
+    ).content.decode()
+    panel_form = page[page.index('<form class="label-inline"') :].split("</form>", 1)[0]
+    assert 'value="SD-1 &quot;x&quot;"' in panel_form
+
+
 def test_panel_labelling_access(client_for, htmx_for, support, manager, security, outsider):
     secret = make_incident(by=manager, summary="Leaked tokens", restricted=True)
     case("SD-1")

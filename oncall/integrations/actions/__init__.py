@@ -4,7 +4,7 @@ the "alerts" system user, so the on-call subscribers page for severity 1-2 as fo
 incident.
 
 Receiving is cheap and takes no lock: the request stores one ``pending`` Alert row with
-the parsed event (``record``) and wakes the worker once per burst (``wake_worker``).
+the parsed event (``event``) and wakes the worker once per burst (``wake_worker``).
 The worker applies pending alerts in arrival order, one integration at a time under a
 lock on its row, in short batches (``process_pending``): a storm of duplicates costs the
 requests one INSERT each, and the worker a few queries per batch. The rows are the
