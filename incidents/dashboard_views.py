@@ -118,14 +118,14 @@ def _board_html(
             "active_rows": fragments.render_each(
                 ACTIVE_ROW,
                 board.active,
-                inputs=dashboard.active_row_inputs,
+                inputs=dashboard.row_inputs,
                 context={"can_label": can_label, "updates_unknown": not board.updates_known},
                 as_name="incident",
             ),
             "resolved_rows": fragments.render_each(
                 RESOLVED_ROW,
                 board.resolved,
-                inputs=dashboard.resolved_row_inputs,
+                inputs=dashboard.row_inputs,
                 context={},
                 as_name="incident",
             ),
