@@ -1,7 +1,9 @@
 """Request types for the signed-in portal and API, so views type-check what they use."""
 
 from django.contrib.auth.models import User
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 from rest_framework.request import Request
 
@@ -15,3 +17,14 @@ class PortalRequest(HttpRequest):
 
 class ApiRequest(Request):
     user: User  # narrowed: the API requires authentication
+
+
+def redirect_back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    """To the form's ``next`` when it is a page of this site (never an open redirect),
+    else to ``fallback``."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = fallback
+    return redirect(back)

@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.http import PortalRequest
+from config.http import PortalRequest, redirect_back
 
 from . import access, actions
 from .forms import CleanupTaskForm, ReviewForm
@@ -44,7 +44,7 @@ def cleanup_done(request: PortalRequest, key: str, pk: int) -> HttpResponse:
     access.require(access.can_complete_task(request.user, task), "Only the owner or an IM may.")
     done = request.POST.get("done", "1") != "0"
     actions.complete_cleanup_task(task, by=request.user, done=done)
-    return redirect(request.POST.get("next") or f"{incident.get_absolute_url()}#cleanup")
+    return redirect_back(request, f"{incident.get_absolute_url()}#cleanup")
 
 
 @require_GET

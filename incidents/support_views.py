@@ -17,10 +17,10 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.http import PortalRequest
+from config.http import PortalRequest, redirect_back
 
 from . import access, actions, charts, label_history, metrics, support_panel
 from . import follow_up as incident_follow_up
@@ -174,13 +174,7 @@ def case_unlabel(request: PortalRequest, pk: int) -> HttpResponse:
         messages.error(request, refusal.message)
     else:
         messages.success(request, f"{case.reference} is no longer labelled.")
-    back = request.POST.get("next", "")
-    # Only back to a page of this site: never an open redirect.
-    if not url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        back = reverse("support:cases")
-    return redirect(back)
+    return redirect_back(request, reverse("support:cases"))
 
 
 def _label_summary(result: actions.LabelResult) -> str:

@@ -139,6 +139,18 @@ def test_a_task_with_a_bad_link_is_a_400(client_for, fixing, responder):
     assert not CleanupTask.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("next_url", "lands_on"),
+    [("/cleanup/mine/", "/cleanup/mine/"), ("https://evil.example/", None)],
+)
+def test_ticking_a_task_off_returns_only_to_a_page_of_this_site(
+    client_for, fixing, manager, next_url, lands_on
+):
+    task = actions.add_cleanup_task(fixing, by=manager, title="Alert", owner=manager)
+    response = client_for(manager).post(url("cleanup_done", fixing, task.pk), {"next": next_url})
+    assert response["Location"] == (lands_on or f"{fixing.get_absolute_url()}#cleanup")
+
+
 def test_only_the_owner_or_an_incident_manager_ticks_a_task_off(
     client_for, fixing, manager, responder
 ):
