@@ -24,8 +24,12 @@ def normalize_key(key: str) -> str:
     return key.strip().upper()
 
 
+def can_view_incidents(user: User) -> bool:
+    return user.has_perm("incidents.view_incident")
+
+
 def visible_incidents(user: User) -> IncidentQuerySet:
-    if not user.has_perm("incidents.view_incident"):
+    if not can_view_incidents(user):
         raise PermissionDenied("You may not view incidents.")
     return Incident.objects.visible_to(user)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -29,14 +30,14 @@ RESOLVED_ROW = "incidents/dashboard.html#resolved-row"
 
 
 def _filters(
-    request: PortalRequest, catalogue: dashboard.Catalogue | None = None
+    params: Mapping[str, str], catalogue: dashboard.Catalogue | None = None
 ) -> tuple[dashboard.Choice | None, dashboard.Choice | None, dict[str, str]]:
     """The product and team filters, by slug, as kept in the URL; unknown ones are 400.
     Looked up in the cached catalogue the filter lists show: no query."""
     chosen: dict[str, dashboard.Choice | None] = {"product": None, "team": None}
     errors = {}
     for index, name in enumerate(("product", "team")):
-        if slug := request.GET.get(name, ""):
+        if slug := params.get(name, ""):
             choices = (catalogue or dashboard.catalogue())[index]
             chosen[name] = next((choice for choice in choices if choice.slug == slug), None)
             if chosen[name] is None:
@@ -57,7 +58,6 @@ def _query(product: dashboard.Choice | None, team: dashboard.Choice | None) -> s
 # (``warm_boards``) so that the first viewer after a change finds its board ready
 # too. A shape is what makes a board differ: filters, visibility, labelling right,
 # zone and language; with the person it was last rendered for.
-SHAPES_KEY = dashboard.SHAPES_KEY
 SHAPES_KEPT = 8
 SHAPE_SECONDS = 15 * 60
 SHAPE_REFRESH_SECONDS = 60
@@ -77,7 +77,7 @@ def _remember(shapes: dict[Shape, tuple[float, int]], shape: Shape, user_pk: int
         key=lambda item: item[1][0],
         reverse=True,
     )[:SHAPES_KEPT]
-    cache.set(SHAPES_KEY, dict(recent), SHAPE_SECONDS)
+    cache.set(dashboard.SHAPES_KEY, dict(recent), SHAPE_SECONDS)
 
 
 def _board_html(
@@ -103,9 +103,9 @@ def _board_html(
     )
     shared = (fragments.digest(BOARD), marker, *shape)
     key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
-    found = cache.get_many([key, SHAPES_KEY])
+    found = cache.get_many([key, dashboard.SHAPES_KEY])
     if remember:
-        _remember(found.get(SHAPES_KEY) or {}, shape, user.pk)
+        _remember(found.get(dashboard.SHAPES_KEY) or {}, shape, user.pk)
     html = found.get(key)
     if html is None:
         board = dashboard.board(
@@ -151,18 +151,16 @@ def warm_boards() -> int:
     Boards already rendered cost a cache read; someone who may no longer see incidents
     is skipped. Returns how many boards were checked."""
     marker = dashboard.change_marker()
-    shapes: dict[Shape, tuple[float, int]] = cache.get(SHAPES_KEY) or {}
+    shapes: dict[Shape, tuple[float, int]] = cache.get(dashboard.SHAPES_KEY) or {}
     people = User.objects.in_bulk({user_pk for _, user_pk in shapes.values()})
-    products, teams = dashboard.catalogue() if shapes else ([], [])
+    catalogue = dashboard.catalogue() if shapes else ([], [])
     warmed = 0
     for (query, _seen, _can_label, zone, language), (_, user_pk) in shapes.items():
         user = people.get(user_pk)
-        if user is None or not user.is_active or not user.has_perm("incidents.view_incident"):
+        if user is None or not user.is_active or not access.can_view_incidents(user):
             continue
-        filters = dict(part.split("=", 1) for part in query.split("&") if part)
-        product = next((c for c in products if c.slug == filters.get("product")), None)
-        team = next((c for c in teams if c.slug == filters.get("team")), None)
-        if ("product" in filters and product is None) or ("team" in filters and team is None):
+        product, team, errors = _filters(QueryDict(query), catalogue)
+        if errors:  # a product or team gone since
             continue
         with timezone.override(zone), translation.override(language):
             _board_html(user, product, team, marker, remember=False)
@@ -174,7 +172,7 @@ def warm_boards() -> int:
 def support_dashboard(request: PortalRequest) -> HttpResponse:
     access.visible_incidents(request.user)  # raises for people who may see no incident
     marker, catalogue = dashboard.page_reads()
-    product, team, errors = _filters(request, catalogue)
+    product, team, errors = _filters(request.GET, catalogue)
     products, teams = catalogue
     context = {
         "board_html": _board_html(request.user, product, team, marker),
@@ -198,7 +196,7 @@ def dashboard_board(request: PortalRequest) -> HttpResponse:
     if request.GET.get("since") == marker:
         return HttpResponse(status=204)
     access.visible_incidents(request.user)
-    product, team, errors = _filters(request)
+    product, team, errors = _filters(request.GET)
     if errors:
         return HttpResponse(" ".join(errors.values()), status=400)
     return HttpResponse(_board_html(request.user, product, team, marker))

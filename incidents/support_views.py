@@ -83,7 +83,7 @@ def dashboard_label(request: PortalRequest) -> HttpResponse:
         return render(
             request, "incidents/_label_result.html", {"error": refusal.message}, status=400
         )
-    return render(request, "incidents/_label_result.html", {"result": result})
+    return render(request, "incidents/_label_result.html", {"summary": _label_summary(result)})
 
 
 @require_http_methods(["GET", "POST"])
