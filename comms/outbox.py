@@ -34,7 +34,8 @@ def queue(model: type[Row], rows: list[Row], task_name: str) -> None:
     # One insert for a whole mailing; PostgreSQL and SQLite both return the new ids.
     created = model._default_manager.bulk_create(rows, batch_size=500)
     for row in created:
-        transaction.on_commit(partial(_enqueue, task_name, row.pk))
+        # robust: a broker outage must not fail the committed change; the sweep sends it.
+        transaction.on_commit(partial(_enqueue, task_name, row.pk), robust=True)
 
 
 def _enqueue(task_name: str, pk: int) -> None:

@@ -16,7 +16,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from incidents import actions as incident_actions
@@ -425,8 +424,4 @@ def on_status_changed(event: events.IncidentEvent) -> None:
 
 def pending_pages_due(now: datetime) -> list[int]:
     """Pages a worker should be delivering but nobody holds: what the sweep re-enqueues."""
-    return list(
-        Page.objects.filter(state=PageState.PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .values_list("pk", flat=True)[:500]
-    )
+    return list(Page.objects.claimable(now).values_list("pk", flat=True)[:500])

@@ -14,10 +14,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import F, Q
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from comms.content import site_url
 from comms.transports import TransportError, chat, email, webhook
 
 from . import actions
@@ -46,10 +47,6 @@ def page_from_token(token: str) -> int:
     return int(value)
 
 
-def _absolute(path: str) -> str:
-    return settings.SITE_URL + path
-
-
 def page_text(page: Page) -> tuple[str, str]:
     """Subject and body: the issue key, the severity and the summary, and two links."""
     incident = page.incident
@@ -57,10 +54,10 @@ def page_text(page: Page) -> tuple[str, str]:
     lines = [f"{page.get_reason_display()}: {subject}"]
     if page.message:
         lines.append(f"Message: {page.message}")
-    lines.append(f"Incident: {_absolute(incident.get_absolute_url())}")
+    lines.append(f"Incident: {site_url(incident.get_absolute_url())}")
     if page.user_id:
         ack = reverse("oncall:acknowledge_link", args=[ack_token(page)])
-        lines.append(f"Acknowledge: {_absolute(ack)}")
+        lines.append(f"Acknowledge: {site_url(ack)}")
     return subject, "\n".join(lines)
 
 
@@ -95,7 +92,7 @@ def _send(page: Page, channel: Channel, subject: str, text: str) -> str:
             "key": page.incident.key,
             "severity": page.incident.severity,
             "summary": page.incident.summary,
-            "url": _absolute(page.incident.get_absolute_url()),
+            "url": site_url(page.incident.get_absolute_url()),
         },
         "reason": page.reason,
         "message": page.message,
@@ -108,8 +105,8 @@ def _claim(page_id: int) -> bool:
     now = timezone.now()
     lease = timedelta(seconds=settings.ONCALL_DELIVERY_LEASE_SECONDS)
     return bool(
-        Page.objects.filter(pk=page_id, state=PageState.PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        Page.objects.claimable(now)
+        .filter(pk=page_id)
         .update(claimed_until=now + lease, attempt_count=F("attempt_count") + 1)
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 import zoneinfo
-from datetime import time
+from datetime import datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -226,6 +226,13 @@ class PageState(models.TextChoices):
 
 
 class PageQuerySet(models.QuerySet["Page"]):
+    def claimable(self, at: datetime) -> PageQuerySet:
+        """Pending pages due by ``at`` that no worker holds: what a worker may claim
+        and what the sweep re-enqueues."""
+        return self.filter(state=PageState.PENDING, next_attempt_at__lte=at).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=at)
+        )
+
     def for_list(self) -> PageQuerySet:
         return self.select_related(
             "user", "acknowledged_by", "created_by", "roster"
