@@ -332,6 +332,25 @@ def escalate_now(incident: Incident) -> None:
 
 
 @transaction.atomic
+def acknowledge_escalation(incident: Incident, *, by: User, why: str) -> None:
+    """What acknowledging the incident elsewhere (a monitoring tool) does: the
+    escalation's latest open page is acknowledged, which stops the escalation; with no
+    page (nobody was on call to page) the clock stops all the same."""
+    page = (
+        Page.objects.filter(
+            incident=incident,
+            reason__in=_ESCALATING_REASONS,
+            state__in=(PageState.PENDING, PageState.SENT),
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if page is not None:
+        acknowledge_page(page, by=by)
+    elif Escalation.objects.filter(incident=incident, state=EscalationState.ACTIVE).exists():
+        stop_escalation(incident, by=by, why=why)
+
+
 def acknowledge_page(page: Page, *, by: User) -> Page:
     """Stop the escalation of the page's incident. It does not claim the incident."""
     current = Page.objects.select_for_update().select_related("incident").get(pk=page.pk)

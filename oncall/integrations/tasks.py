@@ -24,7 +24,7 @@ SWEEP_SECONDS = 30.0
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def process_alerts() -> int:
-    """Apply the pending alerts (woken by ``actions.wake_worker`` and by the beat).
+    """Apply the pending alerts (woken by ``receiving.wake_worker`` and by the beat).
 
     The wake flag goes first: an alert stored after this line wakes another run, one
     stored before it is read below. Idempotent: a run applies only pending rows, each

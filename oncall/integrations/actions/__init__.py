@@ -4,7 +4,7 @@ the "alerts" system user, so the on-call subscribers page for severity 1-2 as fo
 incident.
 
 Receiving is cheap and takes no lock: the request stores one ``pending`` Alert row with
-the parsed event (``event``) and wakes the worker once per burst (``wake_worker``).
+the parsed event (``event``) and wakes the worker once per burst (``receiving.wake_worker``).
 The worker applies pending alerts in arrival order, one integration at a time under a
 lock on its row, in short batches (``process_pending``): a storm of duplicates costs the
 requests one INSERT each, and the worker a few queries per batch. The rows are the
@@ -23,12 +23,10 @@ testing and pruning integrations). Callers use the public functions from here:
 """
 
 from .managing import create_integration, prune, rotate_key, send_test_alert, set_paused
-from .processing import bot_user, process_pending
-from .receiving import bounded_payload, clear_wake_flag, receive, reject, wake_worker
+from .processing import process_pending
+from .receiving import clear_wake_flag, receive, reject
 
 __all__ = [
-    "bot_user",
-    "bounded_payload",
     "clear_wake_flag",
     "create_integration",
     "process_pending",
@@ -38,5 +36,4 @@ __all__ = [
     "rotate_key",
     "send_test_alert",
     "set_paused",
-    "wake_worker",
 ]

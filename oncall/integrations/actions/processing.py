@@ -17,7 +17,6 @@ from django.utils import timezone
 from incidents import actions as incident_actions
 from incidents.models import OPEN_STATUSES, EntryKind, Incident
 from oncall import actions as oncall_actions
-from oncall.models import Escalation, EscalationState, Page, PageReason, PageState
 
 from ..formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event
 from ..models import Alert, AlertGroup, AlertOutcome, GroupState, Integration
@@ -29,7 +28,6 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 500
 BATCH_SECONDS = 0.5
 # Pages a monitoring tool's acknowledge answers: those of the escalation.
-ESCALATING = (PageReason.INCIDENT, PageReason.ESCALATION, PageReason.IMOC)
 
 
 def bot_user() -> User:
@@ -318,22 +316,9 @@ class _Batch:
     def _acknowledge_pages(self, incident: Incident) -> None:
         """The tool's acknowledge does what a person's does: the escalation's latest
         open page is acknowledged (by the alerts user), which stops the escalation."""
-        page = (
-            Page.objects.filter(
-                incident=incident,
-                reason__in=ESCALATING,
-                state__in=(PageState.PENDING, PageState.SENT),
-            )
-            .order_by("-pk")
-            .first()
+        oncall_actions.acknowledge_escalation(
+            incident, by=self.bot, why=f"acknowledged in {self.integration.name}"
         )
-        if page is not None:
-            oncall_actions.acknowledge_page(page, by=self.bot)
-        elif Escalation.objects.filter(incident=incident, state=EscalationState.ACTIVE).exists():
-            # Nobody was on call to page: no page to acknowledge, but the clock stops.
-            oncall_actions.stop_escalation(
-                incident, by=self.bot, why=f"acknowledged in {self.integration.name}"
-            )
 
     def _after_group_resolved(self, incident: Incident, now: datetime) -> None:
         if incident.created_by_id != self.bot.pk:

@@ -33,7 +33,7 @@ WAKE_DELAY_SECONDS = 0.5
 WAKE_MARGIN_SECONDS = 0.05
 
 
-def bounded_payload(raw: bytes | str) -> tuple[str, bool]:
+def _bounded_payload(raw: bytes | str) -> tuple[str, bool]:
     """The payload as stored: at most ALERTS_PAYLOAD_MAX_CHARS, so a storm of huge
     bodies cannot fill the database."""
     body = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
@@ -65,7 +65,7 @@ def _store(
     trip, and the key is checked against the row as it is now, so a rotated key stops
     working at once on every node. A paused integration's alert is stored ignored.
     Returns the outcome stored, or None when no integration has the key."""
-    payload, truncated = bounded_payload(raw)
+    payload, truncated = _bounded_payload(raw)
     now = timezone.now()
     values: dict[str, object] = {
         "format": fmt,
