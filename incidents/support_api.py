@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -93,14 +92,7 @@ class CaseListUpsertApi(generics.ListAPIView):
         data = CaseSerializer(data=request.data, many=many)
         data.is_valid(raise_exception=True)
         rows = data.validated_data if many else [data.validated_data]
-        created_any = False
-        with transaction.atomic():
-            cases = []
-            for row in rows:
-                row = dict(row)
-                case, created = actions.upsert_case(by=request.user, **row)
-                cases.append(case)
-                created_any |= created
+        cases, created_any = actions.upsert_cases(rows, by=request.user)
         out = CaseSerializer(cases, many=True, context={"visible": _visible(request, cases)}).data
         return Response(
             out if many else out[0], status=status.HTTP_201_CREATED if created_any else 200

@@ -487,6 +487,7 @@ from .support import (
     remove_label,
     set_customer_follow_up,
     upsert_case,
+    upsert_cases,
 )
 
 __all__ = [
@@ -531,4 +532,5 @@ __all__ = [
     "undo_change",
     "update_incident",
     "upsert_case",
+    "upsert_cases",
 ]

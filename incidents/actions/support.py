@@ -85,6 +85,20 @@ def upsert_case(
 
 
 @transaction.atomic
+def upsert_cases(
+    rows: Iterable[dict[str, Any]], *, by: User | None = None
+) -> tuple[list[SupportCase], bool]:
+    """What the support desk sends in one request: every case, or none if one is
+    refused. Returns the cases and whether any was new."""
+    cases, created_any = [], False
+    for row in rows:
+        case, created = upsert_case(by=by, **row)
+        cases.append(case)
+        created_any |= created
+    return cases, created_any
+
+
+@transaction.atomic
 def label_cases(
     *, key: str, references: str | Iterable[str], by: User, all_or_nothing: bool = True
 ) -> LabelResult:
