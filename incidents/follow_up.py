@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.template.loader import select_template
 
-from .models import Incident, Status, SupportCase
-
-RESOLVED_STATUSES = (Status.RESOLVED, Status.REVIEWED)
+from .models import CLOSED_STATUSES, Incident, SupportCase
 
 
 @dataclass(frozen=True)
@@ -61,4 +59,4 @@ def messages(incident: Incident, cases: list[SupportCase]) -> list[FollowUp]:
 
 
 def should_follow_up(incident: Incident) -> bool:
-    return incident.customer_follow_up and incident.status in RESOLVED_STATUSES
+    return incident.customer_follow_up and incident.status in CLOSED_STATUSES

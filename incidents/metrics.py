@@ -38,7 +38,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.db.models.lookups import LessThan
 from django.utils import timezone
 
-from .models import IncidentQuerySet, Severity, Status
+from .models import CLOSED_STATUSES, IncidentQuerySet, Severity
 
 # Histogram bins, upper bounds; the last bin holds everything longer.
 BINS = [
@@ -78,7 +78,7 @@ PERIOD_AT = Coalesce("impact_started_at", "created_at")
 MISSING_TIMES = (
     Q(impact_started_at__isnull=True)
     | Q(detected_at__isnull=True)
-    | Q(status__in=[Status.RESOLVED, Status.REVIEWED], impact_ended_at__isnull=True)
+    | Q(status__in=CLOSED_STATUSES, impact_ended_at__isnull=True)
 )
 
 
@@ -115,7 +115,7 @@ class Row:
             gaps.append("impact started")
         if self.detected_at is None:
             gaps.append("detected")
-        if self.status in (Status.RESOLVED, Status.REVIEWED) and self.impact_ended_at is None:
+        if self.status in CLOSED_STATUSES and self.impact_ended_at is None:
             gaps.append("impact ended")
         return gaps
 

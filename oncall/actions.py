@@ -21,7 +21,7 @@ from django.utils import timezone
 from incidents import actions as incident_actions
 from incidents import events
 from incidents.actions import ActionRefused
-from incidents.models import EntryKind, Incident, Severity, Status, Team
+from incidents.models import CLOSED_STATUSES, EntryKind, Incident, Severity, Team
 
 from . import schedule
 from .models import (
@@ -437,7 +437,7 @@ def on_severity_changed(event: events.IncidentEvent) -> None:
 
 
 def on_status_changed(event: events.IncidentEvent) -> None:
-    if event.incident.status in (Status.RESOLVED, Status.REVIEWED):
+    if event.incident.status in CLOSED_STATUSES:
         stop_escalation(event.incident, by=event.by, why="the incident is resolved")
 
 

@@ -99,6 +99,7 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = (Status.NEW, Status.FIXING)
+CLOSED_STATUSES = (Status.RESOLVED, Status.REVIEWED)
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
@@ -380,6 +381,7 @@ from .roles import Role, RoleAssignment, RoleAssignmentQuerySet
 from .support import LabelChange, SupportCase
 
 __all__ = [
+    "CLOSED_STATUSES",
     "HUMAN_KINDS",
     "OPEN_STATUSES",
     "UNKNOWN_SERVICE_SLUG",
