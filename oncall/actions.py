@@ -398,6 +398,24 @@ def page_manually(
 # Delivery bookkeeping (the sending itself is in delivery.py) ----------------------------
 
 
+def mark_sent(page_id: int) -> bool:
+    """Every channel accepted the page (a retry never re-sends an accepted one)."""
+    return bool(
+        Page.objects.filter(pk=page_id, state=PageState.PENDING).update(
+            state=PageState.SENT, sent_at=timezone.now(), claimed_until=None
+        )
+    )
+
+
+def schedule_retry(page_id: int, delay: float) -> bool:
+    """Give the page back, due again in ``delay`` seconds: the sweep re-enqueues it."""
+    return bool(
+        Page.objects.filter(pk=page_id, state=PageState.PENDING).update(
+            claimed_until=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
+        )
+    )
+
+
 def mark_failed(page_id: int, why: str) -> bool:
     with transaction.atomic():
         page = Page.objects.select_related("incident").get(pk=page_id)

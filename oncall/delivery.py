@@ -22,7 +22,7 @@ from comms.content import site_url
 from comms.transports import TransportError, chat, email, webhook
 
 from . import actions
-from .models import ContactKind, DeliveryAttempt, Page, PageState
+from .models import ContactKind, DeliveryAttempt, Page
 
 ACK_SALT = "oncall.acknowledge"
 
@@ -143,14 +143,10 @@ def deliver(page_id: int) -> tuple[str, float | None]:
     backoff = settings.ONCALL_RETRY_BACKOFF
     if transient and page.attempt_count <= len(backoff):
         delay = backoff[page.attempt_count - 1]
-        Page.objects.filter(pk=page_id, state=PageState.PENDING).update(
-            claimed_until=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
-        )
+        actions.schedule_retry(page_id, delay)
         return f"attempt {page.attempt_count} failed ({'; '.join(transient)})", delay
     if done:
-        Page.objects.filter(pk=page_id, state=PageState.PENDING).update(
-            state=PageState.SENT, sent_at=timezone.now(), claimed_until=None
-        )
+        actions.mark_sent(page_id)
         return f"sent on attempt {page.attempt_count}", None
     actions.mark_failed(page_id, "; ".join(permanent + transient))
     return f"failed after {page.attempt_count} attempts", None
