@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -99,10 +98,6 @@ def _form(communication: Communication, data: Any = None) -> CommunicationForm:
     return form
 
 
-def _refuse(form: Form | CommunicationForm, refusal: actions.ActionRefused) -> None:
-    form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
-
-
 @require_http_methods(["GET", "POST"])
 def communication_detail(request: PortalRequest, pk: int) -> HttpResponse:
     """The draft: GET shows it; POST saves it (and publishes when asked)."""
@@ -129,9 +124,9 @@ def communication_detail(request: PortalRequest, pk: int) -> HttpResponse:
         if publish:
             actions.publish_communication(with_changes, by=request.user)
     except actions.ActionRefused as refusal:
-        _refuse(form, refusal)
+        refusal.add_to(form)
         communication.refresh_from_db()
-        return _page(request, communication, form=form, status=409 if refusal.conflict else 400)
+        return _page(request, communication, form=form, status=refusal.status_code)
     if publish:
         messages.success(request, f"Published the {actions.label(communication)}.")
         target = incident.get_absolute_url()
@@ -177,7 +172,7 @@ def communication_review(request: PortalRequest, pk: int) -> HttpResponse:
                 communication, reviewer=form.cleaned_data["reviewer"], by=request.user
             )
         except actions.ActionRefused as refusal:
-            _refuse(form, refusal)
+            refusal.add_to(form)
         else:
             messages.success(request, f"Sent to {form.cleaned_data['reviewer']} for review.")
             return redirect("comms:communication", pk=pk)

@@ -15,8 +15,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body: dict[str, object] = (
             {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
         )
-        code = status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_400_BAD_REQUEST
-        return Response(body, status=code)
+        return Response(body, status=exc.status_code)
     if isinstance(exc, ProtectedError):
         return Response(
             {"detail": "Still in use by incidents; it cannot be deleted."},

@@ -28,7 +28,7 @@ def cleanup_add(request: PortalRequest, key: str) -> HttpResponse:
         try:
             actions.add_cleanup_task(incident, by=request.user, **form.cleaned_data)
         except actions.ActionRefused as refusal:
-            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+            refusal.add_to(form)
         else:
             return _back(incident)
     # The workspace, with this form and its errors in the cleanup card.
@@ -132,7 +132,7 @@ def review_complete(request: PortalRequest, key: str) -> HttpResponse:
         actions.complete_review(review, by=request.user)
     except actions.ActionRefused as refusal:
         messages.error(request, refusal.message)
-        return _review_page(request, incident, review, status=409 if refusal.conflict else 400)
+        return _review_page(request, incident, review, status=refusal.status_code)
     messages.success(request, f"Review done: {incident.key} is reviewed.")
     return redirect("incidents:review", key=incident.key)
 

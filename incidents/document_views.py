@@ -93,7 +93,7 @@ def _add_entry(
         try:
             actions.add_timeline_entry(incident, kind=kind, by=request.user, **form.cleaned_data)
         except actions.ActionRefused as refusal:
-            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+            refusal.add_to(form)
         else:
             return redirect(f"{incident.get_absolute_url()}document/#{anchor}")
     return _document(request, incident, status=400, **{form_name: form})
@@ -148,7 +148,7 @@ def workstream_save(request: PortalRequest, key: str, pk: int | None = None) -> 
                 incident, by=request.user, workstream=workstream, **form.cleaned_data
             )
         except actions.ActionRefused as refusal:
-            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+            refusal.add_to(form)
         else:
             return redirect(f"{incident.get_absolute_url()}document/#workstreams")
     if workstream is not None:
@@ -172,7 +172,7 @@ def entry_edit(request: PortalRequest, key: str, pk: int) -> HttpResponse:
         try:
             actions.edit_timeline_entry(entry, by=request.user, **form.cleaned_data)
         except actions.ActionRefused as refusal:
-            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+            refusal.add_to(form)
         else:
             messages.success(request, "Entry corrected; the earlier version is kept.")
             return redirect(f"{incident.get_absolute_url()}#entry-{entry.pk}")

@@ -103,9 +103,7 @@ def case_list(request: PortalRequest) -> HttpResponse:
                     all_or_nothing=False,
                 )
             except actions.ActionRefused as refusal:
-                form.add_error(
-                    refusal.field if refusal.field in form.fields else None, refusal.message
-                )
+                refusal.add_to(form)
         if form.errors:
             status = 400
     q = request.GET.get("q", "").strip()

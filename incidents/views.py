@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -60,7 +59,7 @@ def incident_create(request: PortalRequest) -> HttpResponse:
         try:
             incident = actions.create_incident(by=request.user, **form.cleaned_data)
         except actions.ActionRefused as refusal:
-            _add_refusal(form, refusal)
+            refusal.add_to(form)
         else:
             messages.success(request, f"{incident.key} logged. Use this key in every message.")
             return redirect(incident)
@@ -85,11 +84,6 @@ def incident_similar(request: PortalRequest) -> HttpResponse:
             | open_incidents.filter(affected_products__in=products)
         ).distinct()[:10]
     return render(request, "incidents/create.html#similar", {"similar": similar})
-
-
-def _add_refusal(form: Form, refusal: actions.ActionRefused) -> None:
-    """Show the refusal on the field it names, or above the form if the form lacks it."""
-    form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -145,7 +139,7 @@ def _refused(
     request: PortalRequest, incident: Incident, refusal: actions.ActionRefused, **forms: Any
 ) -> HttpResponse:
     messages.error(request, refusal.message)
-    return render_workspace(request, incident, status=409 if refusal.conflict else 400, **forms)
+    return render_workspace(request, incident, status=refusal.status_code, **forms)
 
 
 @require_http_methods(["GET", "POST"])
@@ -158,7 +152,7 @@ def incident_edit(request: PortalRequest, key: str) -> HttpResponse:
         try:
             actions.update_incident(incident, by=request.user, **changes)
         except actions.ActionRefused as refusal:
-            _add_refusal(form, refusal)
+            refusal.add_to(form)
         else:
             messages.success(request, f"{incident.key} updated.")
             return redirect(incident)
@@ -194,7 +188,7 @@ def incident_transition(request: PortalRequest, key: str) -> HttpResponse:
     try:
         incident = actions.transition_incident(incident, by=request.user, **form.cleaned_data)
     except actions.ActionRefused as refusal:
-        _add_refusal(form, refusal)
+        refusal.add_to(form)
         return _refused(request, incident, refusal, transition_form=form)
     messages.success(request, f"{incident.key} is {incident.get_status_display().lower()}.")
     return redirect(incident)
@@ -225,7 +219,7 @@ def incident_timeline(request: PortalRequest, key: str) -> HttpResponse:
         try:
             actions.add_timeline_entry(incident, by=request.user, **form.cleaned_data)
         except actions.ActionRefused as refusal:
-            _add_refusal(form, refusal)
+            refusal.add_to(form)
     if form.errors:
         response = render_workspace(request, incident, status=400, entry_form=form)
         if request.htmx:
@@ -295,7 +289,7 @@ def incident_roles(request: PortalRequest, key: str) -> HttpResponse:
         try:
             held = actions.assign_role(incident, by=request.user, **form.cleaned_data)
         except actions.ActionRefused as refusal:
-            _add_refusal(form, refusal)
+            refusal.add_to(form)
         else:
             messages.success(request, f"{_who(held.person)} is now {held.label}.")
             return _roles_response(request, incident)
@@ -327,7 +321,7 @@ def role_hand_over(request: PortalRequest, key: str, pk: int) -> HttpResponse:
         new = actions.hand_over_role(held, by=request.user, **form.cleaned_data)
     except actions.ActionRefused as refusal:
         messages.error(request, refusal.message)
-        return _roles_response(request, incident, status=409 if refusal.conflict else 400)
+        return _roles_response(request, incident, status=refusal.status_code)
     messages.success(request, f"{_who(new.person)} took over {new.label}.")
     return _roles_response(request, incident)
 
@@ -341,7 +335,7 @@ def role_release(request: PortalRequest, key: str, pk: int) -> HttpResponse:
         actions.release_role(held, by=request.user)
     except actions.ActionRefused as refusal:
         messages.error(request, refusal.message)
-        return _roles_response(request, incident, status=409 if refusal.conflict else 400)
+        return _roles_response(request, incident, status=refusal.status_code)
     messages.success(request, f"{_who(held.person)} no longer holds {held.label}.")
     return _roles_response(request, incident)
 
@@ -379,7 +373,7 @@ def incident_assessment(request: PortalRequest, key: str) -> HttpResponse:
             try:
                 actions.save_assessment(incident, by=request.user, **form.cleaned_data)
             except actions.ActionRefused as refusal:
-                _add_refusal(form, refusal)
+                refusal.add_to(form)
             else:
                 messages.success(request, f"Assessment of {incident.key} saved to the timeline.")
                 return redirect("incidents:assessment", key=incident.key)

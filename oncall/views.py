@@ -31,10 +31,6 @@ from .models import ContactMethod, Escalation, Override, Page, Roster
 CALENDAR_DAYS = 28
 
 
-def _refusal_to_form(form: Any, refusal: ActionRefused) -> None:
-    form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
-
-
 @require_GET
 def index(request: PortalRequest) -> HttpResponse:
     access.require(access.can_read(request.user), "Sign in to see rosters.")
@@ -77,7 +73,7 @@ def roster_detail(request: PortalRequest, slug: str) -> HttpResponse:
     try:
         actions.update_roster(roster, by=request.user, **form.cleaned_data)
     except ActionRefused as refusal:
-        _refusal_to_form(form, refusal)
+        refusal.add_to(form)
         return _roster_page(request, roster, 400, settings_form=form)
     messages.success(request, f"Saved the shift settings of {roster.name}.")
     return redirect("oncall:roster", roster.slug)
@@ -92,7 +88,7 @@ def roster_participants(request: PortalRequest, slug: str) -> HttpResponse:
     try:
         actions.set_participants(roster, form.cleaned_data["participants"], by=request.user)
     except ActionRefused as refusal:
-        _refusal_to_form(form, refusal)
+        refusal.add_to(form)
         return _roster_page(request, roster, 400, participants_form=form)
     messages.success(request, f"Saved the rotation of {roster.name}.")
     return redirect("oncall:roster", roster.slug)
@@ -107,7 +103,7 @@ def override_add(request: PortalRequest, slug: str) -> HttpResponse:
     try:
         actions.add_override(roster, by=request.user, **form.cleaned_data)
     except ActionRefused as refusal:
-        _refusal_to_form(form, refusal)
+        refusal.add_to(form)
         return _roster_page(request, roster, 400, override_form=form)
     messages.success(request, "Override added.")
     return redirect("oncall:roster", roster.slug)
@@ -165,7 +161,7 @@ def contacts(request: PortalRequest) -> HttpResponse:
             try:
                 actions.add_contact_method(request.user, by=request.user, **form.cleaned_data)
             except ActionRefused as refusal:
-                _refusal_to_form(form, refusal)
+                refusal.add_to(form)
             else:
                 messages.success(request, "Contact method added.")
                 return redirect("oncall:contacts")

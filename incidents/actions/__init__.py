@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.forms import BaseForm
 
 from .. import dashboard, events
 from ..models import (
@@ -75,6 +78,15 @@ class ActionRefused(Exception):
         self.message = message
         self.field = field
         self.conflict = conflict
+
+    @property
+    def status_code(self) -> int:
+        """What every interface answers: 409 for a lost race, else 400."""
+        return 409 if self.conflict else 400
+
+    def add_to(self, form: BaseForm) -> None:
+        """Show the refusal on the field it names, or above the form if it lacks it."""
+        form.add_error(self.field if self.field in form.fields else None, self.message)
 
 
 def _record(
