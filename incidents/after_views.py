@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,6 +19,10 @@ from .views import render_workspace
 
 def _back(incident: Incident) -> HttpResponse:
     return redirect(f"{incident.get_absolute_url()}#cleanup")
+
+
+def cleanup_panel(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    return {"tasks": incident.cleanup_tasks.select_related("owner"), "form": CleanupTaskForm()}
 
 
 @require_POST

@@ -9,15 +9,55 @@ class IncidentsConfig(AppConfig):
         from config.navigation import NavItem, register
 
         from . import (
+            after_views,
             dashboard,
+            document_views,
+            events,
             panels,
             schema,  # noqa: F401  # registers the change token's OpenAPI scheme
             support_panel,
+            views,
         )
 
         # The support board's filter lists are cached until a product or team changes.
         dashboard.watch_catalogue()
+        events.on_change(dashboard.incidents_changed)
 
+        panels.register(
+            panels.Panel(
+                "assessment",
+                "incidents/workspace/_assessment_panel.html",
+                views.assessment_panel,
+                column="lead",
+                order=10,
+            )
+        )
+        panels.register(
+            panels.Panel(
+                "nearby_changes",
+                "incidents/workspace/_nearby_changes_panel.html",
+                document_views.nearby_changes_panel,
+                column="lead",
+                order=20,
+            )
+        )
+        panels.register(
+            panels.Panel(
+                "cleanup",
+                "incidents/after/_cleanup_panel.html",
+                after_views.cleanup_panel,
+                order=10,
+            )
+        )
+        panels.register(
+            panels.Panel(
+                "fatigue",
+                "incidents/workspace/_fatigue_panel.html",
+                views.fatigue_panel,
+                column="side",
+                order=10,
+            )
+        )
         panels.register(
             panels.Panel(
                 name="support_cases",

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.forms import Form
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -65,6 +65,13 @@ def _document(
         "decision_form": TheoryDecisionForm(),
     }
     return render(request, "incidents/document.html", context, status=status)
+
+
+def nearby_changes_panel(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    return {
+        "rows": selectors.changes_near_impact(incident),
+        "window": selectors.change_window(incident),
+    }
 
 
 @require_GET

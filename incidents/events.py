@@ -70,6 +70,21 @@ def unsubscribe(name: str, handler: Handler) -> None:
         _handlers[name].remove(handler)
 
 
+# Every change of any incident (each timeline entry, each touch), for views that poll a
+# marker (the support board). Listeners run inside the action and defer to the commit.
+_change_listeners: list[Callable[[], None]] = []
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+
+
+def changed() -> None:
+    for listener in list(_change_listeners):
+        listener()
+
+
 def publish(name: str, incident: Incident, *, by: User | None, **data: Any) -> None:
     event = IncidentEvent(name=name, incident=incident, by=by, data=data)
     for handler in list(_handlers[name]):

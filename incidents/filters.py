@@ -5,7 +5,7 @@ from datetime import date
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
-from . import metrics
+from . import periods
 from .models import OPEN_STATUSES, Incident, Product, Service, Severity, Status, Team
 
 OPEN = "open"
@@ -66,13 +66,13 @@ class IncidentFilter(filters.FilterSet):
         return queryset.filter(status=value)
 
     def filter_missing(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet:
-        return queryset.filter(metrics.MISSING_TIMES) if value else queryset
+        return queryset.filter(periods.MISSING_TIMES) if value else queryset
 
     def filter_since(self, queryset: QuerySet[Incident], name: str, value: date) -> QuerySet:
-        return metrics.in_period(queryset, since=value)
+        return periods.in_period(queryset, since=value)
 
     def filter_until(self, queryset: QuerySet[Incident], name: str, value: date) -> QuerySet:
-        return metrics.in_period(queryset, until=value)
+        return periods.in_period(queryset, until=value)
 
     def search(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -20,9 +20,9 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import connection, connections, transaction
 from django.db.models import (
@@ -31,14 +31,13 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
-    Q,
-    QuerySet,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.db.models.lookups import LessThan
 from django.utils import timezone
 
 from .models import CLOSED_STATUSES, IncidentQuerySet, Severity
+from .periods import MISSING_TIMES, in_period
 
 # Histogram bins, upper bounds; the last bin holds everything longer.
 BINS = [
@@ -72,14 +71,6 @@ COLUMNS = (
 
 TTD = ExpressionWrapper(F("detected_at") - F("impact_started_at"), output_field=DurationField())
 TTR = ExpressionWrapper(F("impact_ended_at") - F("impact_started_at"), output_field=DurationField())
-# When an incident counts for a period: its impact start, else when it was logged.
-PERIOD_AT = Coalesce("impact_started_at", "created_at")
-# The times a fixer should fill in: start and detection always, the end once resolved.
-MISSING_TIMES = (
-    Q(impact_started_at__isnull=True)
-    | Q(detected_at__isnull=True)
-    | Q(status__in=CLOSED_STATUSES, impact_ended_at__isnull=True)
-)
 
 
 @dataclass(frozen=True)
@@ -172,8 +163,6 @@ class Metrics:
     missing_count: int = 0
 
 
-_QS = TypeVar("_QS", bound=QuerySet[Any])
-
 # The period ------------------------------------------------------------------------------
 
 
@@ -183,22 +172,6 @@ def period_since(period: str, *, today: date | None = None) -> date | None:
     if days is None:
         return None
     return (today or timezone.localdate()) - timedelta(days=days)
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-
-
-def in_period(incidents: _QS, since: date | None = None, until: date | None = None) -> _QS:
-    """The period is the impact start (else the logging time), both dates included, days
-    in the viewer's zone: a range on ``PERIOD_AT``, which the ``incident_period``
-    index serves, not dates cast from the columns."""
-    if since is not None:
-        incidents = incidents.alias(period_at=PERIOD_AT).filter(period_at__gte=_day_start(since))
-    if until is not None:
-        end = _day_start(until + timedelta(days=1))
-        incidents = incidents.alias(period_at=PERIOD_AT).filter(period_at__lt=end)
-    return incidents
 
 
 def filtered(

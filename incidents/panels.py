@@ -1,7 +1,8 @@
 """Sections other apps add to the incident page, registered in ``AppConfig.ready()``.
 
-``incidents`` never imports ``oncall`` or ``comms``; their parts of the incident page
-(pages sent, communications, ...) plug in here. A panel is a template and a function
+The incident record never imports ``oncall``, ``comms`` or its own subpackages; their
+parts of the incident page (assessment, cleanup tasks, pages sent, communications, ...)
+plug in here. A panel is a template and a function
 that builds its context; the incident page renders every registered panel in order.
 """
 
@@ -21,8 +22,9 @@ class Panel:
     name: str
     template: str
     context: ContextBuilder
-    # "main" is the wide column beside the timeline, "side" the narrow one with the facts.
-    column: Literal["main", "side"] = "main"
+    # "lead" opens the wide column above the timeline, "main" follows the timeline,
+    # "side" is the narrow column with the facts.
+    column: Literal["lead", "main", "side"] = "main"
     order: int = 100
 
 

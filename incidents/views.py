@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
@@ -18,7 +18,6 @@ from . import access, actions, panels, selectors
 from .filters import IncidentFilter
 from .forms import (
     AssessmentForm,
-    CleanupTaskForm,
     IncidentEditForm,
     IncidentForm,
     RoleAssignForm,
@@ -120,16 +119,13 @@ def render_workspace(
         or SeverityForm(initial={"severity": incident.severity}),
         "kinds": TimelineEntryForm.base_fields["kind"].choices,  # type: ignore[attr-defined]
         **_roles_context(request, incident, forms.get("role_form")),
-        "assessment": incident.assessments.select_related("author").first(),
-        "cleanup_tasks": incident.cleanup_tasks.select_related("owner"),
-        "nearby_changes": selectors.changes_near_impact(incident),
-        "fatigue": selectors.responder_fatigue(incident) if incident.is_open else [],
-        "change_window": selectors.change_window(incident),
-        "cleanup_form": forms.get("cleanup_form") or CleanupTaskForm(),
+        # Refused forms of the panels, shown again with their errors.
+        "refused": forms,
         "tab": "workspace",
     }
     if request.htmx:
         return render(request, "incidents/detail.html#timeline", context, status=status)
+    context["lead_panels"] = panels.render_list(request, incident, "lead")
     context["main_panels"] = panels.render_list(request, incident, "main")
     context["side_panels"] = panels.render_list(request, incident, "side")
     return render(request, "incidents/detail.html", context, status=status)
@@ -401,6 +397,15 @@ def incident_assessment(request: PortalRequest, key: str) -> HttpResponse:
 
 def _answers(assessment: Any) -> dict[str, Any]:
     return {name: getattr(assessment, name) for name in actions.ASSESSMENT_FIELDS}
+
+
+def assessment_panel(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    return {"assessment": incident.assessments.select_related("author").first()}
+
+
+def fatigue_panel(request: HttpRequest, incident: Incident) -> dict[str, Any] | None:
+    loads = selectors.responder_fatigue(incident) if incident.is_open else []
+    return {"loads": loads} if loads else None
 
 
 @require_GET

@@ -20,7 +20,7 @@ from django.utils import timezone
 if TYPE_CHECKING:
     from django.forms import BaseForm
 
-from .. import dashboard, events
+from .. import events
 from ..models import (
     APP_KINDS,
     HUMAN_KINDS,
@@ -97,7 +97,7 @@ def _record(
     **data: Any,
 ) -> TimelineEntry:
     # Every change of an incident is recorded here: live boards poll a marker it moves.
-    dashboard.incidents_changed()
+    events.changed()
     return TimelineEntry.objects.create(
         incident=incident, kind=kind, author=by, text=text, data=data
     )
@@ -460,7 +460,7 @@ def record_app_event(
 
 def _touch(incident: Incident) -> None:
     Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
-    dashboard.incidents_changed()
+    events.changed()
 
 
 # The workspace's actions live in one module per part of the handbook. They import the

@@ -241,7 +241,7 @@ class Incident(models.Model):
             models.Index(fields=["updated_at"], name="incident_updated"),
             # The dashboard's "recently resolved": a range on the end within one status.
             models.Index(fields=["status", "impact_ended_at"], name="incident_status_ended"),
-            # The metrics' period: impact start, else logging time (metrics.PERIOD_AT).
+            # The metrics' period: impact start, else logging time (periods.PERIOD_AT).
             models.Index(Coalesce("impact_started_at", "created_at"), name="incident_period"),
             # Every list (portal and API) is newest first: a page is an index walk, not a
             # sort of every incident (the unique constraint leads with the prefix).

@@ -1,0 +1,41 @@
+"""When an incident counts for a period, and which of its times are missing: shared by
+the incident list's filters and the support team's metrics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import CLOSED_STATUSES
+
+# When an incident counts for a period: its impact start, else when it was logged.
+PERIOD_AT = Coalesce("impact_started_at", "created_at")
+# The times a fixer should fill in: start and detection always, the end once resolved.
+MISSING_TIMES = (
+    Q(impact_started_at__isnull=True)
+    | Q(detected_at__isnull=True)
+    | Q(status__in=CLOSED_STATUSES, impact_ended_at__isnull=True)
+)
+
+
+_QS = TypeVar("_QS", bound=QuerySet[Any])
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def in_period(incidents: _QS, since: date | None = None, until: date | None = None) -> _QS:
+    """The period is the impact start (else the logging time), both dates included, days
+    in the viewer's zone: a range on ``PERIOD_AT``, which the ``incident_period``
+    index serves, not dates cast from the columns."""
+    if since is not None:
+        incidents = incidents.alias(period_at=PERIOD_AT).filter(period_at__gte=_day_start(since))
+    if until is not None:
+        end = _day_start(until + timedelta(days=1))
+        incidents = incidents.alias(period_at=PERIOD_AT).filter(period_at__lt=end)
+    return incidents
