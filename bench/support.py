@@ -57,16 +57,12 @@ from django.urls import clear_url_caches, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 import config.urls  # noqa: E402
-from incidents import actions, dashboard, tasks  # noqa: E402
-from incidents.models import (  # noqa: E402
-    EntryKind,
-    Incident,
-    Product,
-    Service,
-    Status,
-    SupportCase,
-    Team,
-)
+from incidents import actions  # noqa: E402
+from incidents.models import EntryKind, Incident, Product, Service, Status, Team  # noqa: E402
+from incidents.support import actions as support_actions  # noqa: E402
+from incidents.support import dashboard  # noqa: E402
+from incidents.support import tasks as support_tasks  # noqa: E402
+from incidents.support.models import SupportCase  # noqa: E402
 
 # Plain static file URLs: the manifest storage production uses needs collectstatic,
 # and looking a name up in its manifest costs the same.
@@ -299,10 +295,10 @@ def main() -> None:
         cache.clear()
 
     def change_one_and_warm() -> None:
-        # A worker's warm-up after the change (incidents.tasks.warm_support_boards),
+        # A worker's warm-up after the change (incidents.support.tasks.warm_support_boards),
         # run here where the worker would.
         change_one()
-        tasks.warm_support_boards()
+        support_tasks.warm_support_boards()
 
     timer.measure("dashboard page, cold cache", "/support/", before=cold)
     timer.measure("dashboard page, changed, not warmed", "/support/", before=change_one)
@@ -352,7 +348,7 @@ def main() -> None:
     for _ in range(args.repeat):
         change_one()
         started = time.perf_counter()
-        tasks.warm_support_boards()
+        support_tasks.warm_support_boards()
         samples.append((time.perf_counter() - started) * 1000)
     timer.add(
         "warm-up after a change (worker)",
@@ -367,7 +363,7 @@ def main() -> None:
     for round_ in range(5):
         started = time.perf_counter()
         # Alternate the key: every round moves all 1,000 cases, the worst case.
-        result = actions.label_cases(key=keys[round_ % 2], references=refs, by=user)
+        result = support_actions.label_cases(key=keys[round_ % 2], references=refs, by=user)
         samples.append((time.perf_counter() - started) * 1000)
         assert result.changed == 1000
     timer.add(

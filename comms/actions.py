@@ -24,13 +24,7 @@ from django.utils import timezone
 from incidents import actions as incident_actions
 from incidents import events
 from incidents.actions import ActionRefused
-from incidents.models import (
-    OPEN_STATUSES,
-    EntryKind,
-    Incident,
-    Product,
-    Status,
-)
+from incidents.models import OPEN_STATUSES, EntryKind, Incident, Product, Status
 from incidents.selectors import current_roles
 
 from . import access

@@ -9,7 +9,8 @@ class CommsConfig(AppConfig):
 
     def ready(self) -> None:
         from config.navigation import NavItem, register
-        from incidents import dashboard, events, panels
+        from incidents import events, panels
+        from incidents.support import dashboard
 
         from . import actions, follow_up, selectors, views
 

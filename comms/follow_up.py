@@ -1,6 +1,6 @@
 """Customer follow-up e-mails (support issue): when an incident is resolved, and for
 cases labelled after that, every labelled case's customer gets one e-mail through the
-outbox. ``incidents`` says who and what (``incidents.follow_up``); comms sends.
+outbox. ``incidents`` says who and what (``incidents.support.follow_up``); comms sends.
 
 Exactly once: the cases are locked, only those without ``followed_up_at`` are mailed,
 and the message id (unique in the outbox) is derived from the case and the incident.
@@ -8,10 +8,10 @@ and the message id (unique in the outbox) is derived from the case and the incid
 
 from __future__ import annotations
 
-from incidents import actions as incident_actions
 from incidents import events
-from incidents import follow_up as incident_follow_up
 from incidents.models import Incident, Status
+from incidents.support import actions as support_actions
+from incidents.support import follow_up as incident_follow_up
 
 from .actions import _message_id
 from .models import OutboundEmail
@@ -47,7 +47,7 @@ def send_follow_ups(incident: Incident, case_ids: list[int] | None = None) -> in
         ],
         "send_email",
     )
-    incident_actions.mark_followed_up([case.pk for case in cases])
+    support_actions.mark_followed_up([case.pk for case in cases])
     return len(cases)
 
 

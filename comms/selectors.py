@@ -137,7 +137,7 @@ def incident_communications(incident: Incident) -> QuerySet[Communication]:
 
 def last_published_update() -> Subquery:
     """When the incident (``OuterRef("pk")``) last had an update published: the support
-    dashboard's "last public update" column, registered with ``incidents.dashboard``,
+    dashboard's "last public update" column, registered with ``incidents.support.dashboard``,
     which reads it as a column of its own query."""
     latest = (
         Communication.objects.filter(incident_id=OuterRef("pk"), state=State.PUBLISHED)

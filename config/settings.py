@@ -54,6 +54,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "incidents",
+    # Subpackages of incidents by concern, apps so that each wires itself in (panels,
+    # navigation, tasks, commands) and the record never imports them.
+    "incidents.workspace",
+    "incidents.after",
+    "incidents.support",
+    "incidents.demo",
     "oncall",
     "comms",
 ]
@@ -293,11 +299,11 @@ FATIGUE_RED_HOURS = float(os.environ.get("FATIGUE_RED_HOURS", 8))
 # One schema name per choice set of the workspace, so the API schema stays warning-free.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
     {
-        "ServiceChangeKindEnum": "incidents.models.ServiceChangeKind",
+        "ServiceChangeKindEnum": "incidents.workspace.models.ServiceChangeKind",
         "TheoryStateEnum": "incidents.models.TheoryState",
-        "WorkstreamStateEnum": "incidents.models.WorkstreamState",
+        "WorkstreamStateEnum": "incidents.workspace.models.WorkstreamState",
         "IncidentRoleEnum": "incidents.models.Role",
-        "AffectedEnum": "incidents.models.Affected",
+        "AffectedEnum": "incidents.workspace.models.Affected",
     }
 )
 

@@ -5,7 +5,14 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from incidents import api_urls as record_api_urls
+from incidents import urls as record_urls
 from incidents import views as incident_views
+from incidents.after import api_urls as after_api_urls
+from incidents.after import urls as after_urls
+from incidents.support import api_urls as support_api_urls
+from incidents.workspace import api_urls as workspace_api_urls
+from incidents.workspace import urls as workspace_urls
 from oncall.integrations import urls as integration_urls
 from oncall.integrations.views import pagerduty_enqueue
 
@@ -17,11 +24,31 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("incidents/", include("incidents.urls")),
-    path("support/", include("incidents.support_urls")),
+    # One "incidents" namespace for the record and its subpackages; the subpackages
+    # first, so the record's "<key>/" never shadows a fixed path like "my-cleanup-tasks/".
+    path(
+        "incidents/",
+        include(
+            (
+                [*workspace_urls.urlpatterns, *after_urls.urlpatterns, *record_urls.urlpatterns],
+                "incidents",
+            )
+        ),
+    ),
+    path("support/", include("incidents.support.urls")),
     path("api/comms/", include("comms.api_urls")),
     path("api/integrations/", include("oncall.integrations.api_urls")),
-    path("api/", include("incidents.api_urls")),
+    path(
+        "api/",
+        include(
+            [
+                *support_api_urls.urlpatterns,
+                *workspace_api_urls.urlpatterns,
+                *after_api_urls.urlpatterns,
+                *record_api_urls.urlpatterns,
+            ]
+        ),
+    ),
     path("oncall/integrations/", include("oncall.integrations.urls")),
     path("oncall/", include("oncall.urls")),
     path("integrations/", include(integration_urls.receiving)),

@@ -7,9 +7,8 @@ from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from .models import (
+from incidents.models import (
     HUMAN_KINDS,
-    CleanupTask,
     Incident,
     IncidentQuerySet,
     Role,
@@ -93,11 +92,6 @@ def can_edit_entry(user: User, entry: TimelineEntry) -> bool:
         and entry.author_id == user.pk
         and user.has_perm("incidents.add_timelineentry")
     )
-
-
-def can_complete_task(user: User, task: CleanupTask) -> bool:
-    """The owner ticks their own task off; incident managers keep the list tidy."""
-    return task.owner_id == user.pk or can_manage(user, task.incident)
 
 
 def can_review(user: User, incident: Incident) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import ChangeToken, Incident, Product, Service, ServiceChange, Team, TimelineEntry
+from incidents.models import Incident, Product, Service, Team, TimelineEntry
 
 
 @admin.register(Team)
@@ -65,21 +65,3 @@ class IncidentAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         # Restricted incidents stay hidden here too from everyone not involved.
         return Incident.objects.visible_to(request.user)
-
-
-@admin.register(ServiceChange)
-class ServiceChangeAdmin(ReadOnlyAdmin):
-    list_display = ["happened_at", "service", "kind", "summary", "author"]
-    list_filter = ["service", "kind"]
-    search_fields = ["summary", "author", "external_id"]
-
-
-@admin.register(ChangeToken)
-class ChangeTokenAdmin(admin.ModelAdmin):
-    """Revoke a token by deleting it; issue one with ``manage.py issue_change_token``."""
-
-    list_display = ["service", "label", "created_at", "last_used_at"]
-    readonly_fields = ["service", "label", "created_at", "last_used_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

@@ -2,33 +2,26 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import authentication, generics, permissions, status, viewsets
-from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
+from rest_framework import generics, permissions, status, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.http import ApiRequest
-
-from . import access, actions, selectors
-from .filters import IncidentFilter
-from .models import ChangeToken, Incident, Product, RoleAssignment, Service, ServiceChange, Team
-from .serializers import (
-    AssessmentIn,
-    AssessmentOut,
+from incidents import access, actions, selectors
+from incidents.filters import IncidentFilter
+from incidents.models import Incident, Product, RoleAssignment, Service, Team
+from incidents.serializers import (
     IncidentCreateIn,
     IncidentOut,
     IncidentUpdateIn,
-    NearbyChangeOut,
     ProductSerializer,
     RoleAssignIn,
     RoleAssignmentOut,
     RoleHandOverIn,
-    ServiceChangeIn,
-    ServiceChangeOut,
     ServiceSerializer,
     TeamSerializer,
     TimelineEntryIn,
@@ -167,28 +160,6 @@ class RoleReleaseApi(APIView):
         return Response(RoleAssignmentOut(actions.release_role(held, by=request.user)).data)
 
 
-class IncidentAssessmentsApi(APIView):
-    """Every revision of the assessment, newest first; POST adds a revision."""
-
-    @extend_schema(responses=AssessmentOut(many=True))
-    def get(self, request: ApiRequest, key: str) -> Response:
-        incident = access.access_incident(request.user, key)
-        revisions = incident.assessments.select_related("author")
-        return Response(AssessmentOut(revisions, many=True).data)
-
-    @extend_schema(request=AssessmentIn, responses={201: AssessmentOut})
-    def post(self, request: ApiRequest, key: str) -> Response:
-        incident = access.access_incident(request.user, key)
-        access.require(
-            access.can_assess(request.user, incident),
-            "Only the incident manager assesses the incident.",
-        )
-        data = AssessmentIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        assessment = actions.save_assessment(incident, by=request.user, **data.validated_data)
-        return Response(AssessmentOut(assessment).data, status=status.HTTP_201_CREATED)
-
-
 class CataloguePermission(permissions.DjangoModelPermissions):
     """Everyone signed in reads the catalogue; admins (model permissions) write it."""
 
@@ -222,88 +193,26 @@ class ProductApi(viewsets.ModelViewSet):
     filterset_fields = ["slug"]
 
 
-class ChangeTokenAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Bearer <token>`` with a service's change token (no user)."""
-
-    def authenticate(self, request: Request) -> tuple[AnonymousUser, ChangeToken] | None:
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != b"bearer":
-            return None
-        if len(header) != 2:
-            raise AuthenticationFailed("Send Authorization: Bearer <token>.")
-        token = actions.change_token_for(header[1].decode(errors="replace"))
-        if token is None:
-            raise AuthenticationFailed("Unknown change token.")
-        return AnonymousUser(), token
-
-    def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="changes"'
-
-
-class HasChangeToken(permissions.BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return isinstance(request.auth, ChangeToken)
-
-
-class ServiceChangeReportApi(APIView):
-    """CI/CD reports a deployment, config change or feature flag of its service."""
-
-    authentication_classes = [ChangeTokenAuthentication]
-    permission_classes = [HasChangeToken]
-
-    @extend_schema(
-        request=ServiceChangeIn, responses={201: ServiceChangeOut, 200: ServiceChangeOut}
-    )
-    def post(self, request: Request) -> Response:
-        token = request.auth
-        assert isinstance(token, ChangeToken)  # HasChangeToken let only these through
-        data = ServiceChangeIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        slug = fields.pop("service", None)
-        if slug is not None and slug != token.service.slug:
-            raise PermissionDenied(f"This token reports changes of {token.service.slug} only.")
-        change, created = actions.report_service_change(token.service, **fields)
-        return Response(
-            ServiceChangeOut(change).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
-
-
-class IncidentNearbyChangesApi(APIView):
-    """Reported changes around the impact start, closest first."""
-
-    @extend_schema(responses=NearbyChangeOut(many=True))
-    def get(self, request: ApiRequest, key: str) -> Response:
-        incident = access.access_incident(request.user, key)
-        rows = selectors.changes_near_impact(incident)
-        return Response(NearbyChangeOut(rows, many=True).data)
-
-
-def _service_change(pk: int) -> ServiceChange:
+def _one(queryset: QuerySet[Any], pk: int, what: str) -> Any:
     try:
-        return ServiceChange.objects.select_related("service").get(pk=pk)
-    except ServiceChange.DoesNotExist:
-        raise NotFound(f"No reported change {pk}.") from None
+        return queryset.get(pk=pk)
+    except queryset.model.DoesNotExist:
+        raise NotFound(f"No {what} {pk}.") from None
 
 
-class ServiceChangeSuspectApi(APIView):
-    @extend_schema(request=None, responses={201: TimelineEntryOut})
-    def post(self, request: ApiRequest, key: str, pk: int) -> Response:
-        incident = access.access_incident(request.user, key)
-        access.require(
-            access.can_add_entry(request.user, incident), "You may not add to the timeline."
-        )
-        entry = actions.suspect_service_change(incident, _service_change(pk), by=request.user)
-        return Response(TimelineEntryOut(entry).data, status=status.HTTP_201_CREATED)
+def _writer(request: ApiRequest, key: str) -> Incident:
+    incident = access.access_incident(request.user, key)
+    access.require(
+        access.can_add_entry(request.user, incident), "You may not add to the status document."
+    )
+    return incident
 
 
-class ServiceChangeRollbackApi(APIView):
-    @extend_schema(request=None, responses={201: TimelineEntryOut})
-    def post(self, request: ApiRequest, key: str, pk: int) -> Response:
-        incident = access.access_incident(request.user, key)
-        access.require(
-            access.can_add_entry(request.user, incident), "You may not add to the timeline."
-        )
-        entry = actions.roll_back_service_change(incident, _service_change(pk), by=request.user)
-        return Response(TimelineEntryOut(entry).data, status=status.HTTP_201_CREATED)
+def _valid(serializer_class: Any, request: ApiRequest, **kwargs: Any) -> dict[str, Any]:
+    data = serializer_class(data=request.data, **kwargs)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+def _created(serializer_class: Any, instance: Model) -> Response:
+    return Response(serializer_class(instance).data, status=status.HTTP_201_CREATED)

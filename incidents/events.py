@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from .models import Incident
+    from incidents.models import Incident
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from datetime import date
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
 
-from . import periods
-from .models import OPEN_STATUSES, Incident, Product, Service, Severity, Status, Team
+from incidents import periods
+from incidents.models import OPEN_STATUSES, Incident, Product, Service, Severity, Status, Team
 
 OPEN = "open"
 

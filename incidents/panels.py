@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 
-from .models import Incident
+from incidents.models import Incident
 
 ContextBuilder = Callable[[HttpRequest, Incident], dict[str, Any] | None]
 

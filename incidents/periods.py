@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import CLOSED_STATUSES
+from incidents.models import CLOSED_STATUSES
 
 # When an incident counts for a period: its impact start, else when it was logged.
 PERIOD_AT = Coalesce("impact_started_at", "created_at")

@@ -5,19 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from config.http import PortalRequest
-
-from . import access, actions, panels, selectors
-from .filters import IncidentFilter
-from .forms import (
-    AssessmentForm,
+from incidents import access, actions, panels, selectors
+from incidents.filters import IncidentFilter
+from incidents.forms import (
     IncidentEditForm,
     IncidentForm,
     RoleAssignForm,
@@ -26,7 +23,7 @@ from .forms import (
     TimelineEntryForm,
     TransitionForm,
 )
-from .models import Incident, Product, RoleAssignment, Service, Severity
+from incidents.models import Incident, Product, RoleAssignment, Service
 
 PAGE_SIZE = 50
 
@@ -334,78 +331,6 @@ def role_release(request: PortalRequest, key: str, pk: int) -> HttpResponse:
         return _roles_response(request, incident, status=refusal.status_code)
     messages.success(request, f"{_who(held.person)} no longer holds {held.label}.")
     return _roles_response(request, incident)
-
-
-@require_POST
-def incident_break(request: PortalRequest, key: str) -> HttpResponse:
-    """Someone steps away to rest: themselves, or sent by the IM (HANDBOOK §9)."""
-    incident = access.access_incident(request.user, key)
-    ids = _ids([request.POST.get("person", "")])
-    if not ids:
-        messages.error(request, "Say who takes the break.")
-        return render_workspace(request, incident, status=400)
-    person = get_object_or_404(get_user_model(), pk=ids[0])
-    access.require(
-        person.pk == request.user.pk or access.can_delegate(request.user, incident),
-        "Only the incident manager sends someone else on a break.",
-    )
-    actions.record_break(incident, person=person, by=request.user)
-    messages.success(request, f"Break recorded for {_who(person)}.")
-    return redirect(f"{incident.get_absolute_url()}#fatigue")
-
-
-@require_http_methods(["GET", "POST"])
-def incident_assessment(request: PortalRequest, key: str) -> HttpResponse:
-    """The assessment beside the severity matrix; each save is a new revision."""
-    incident = access.access_incident(request.user, key)
-    can_assess = access.can_assess(request.user, incident)
-    revisions = list(incident.assessments.select_related("author"))
-    latest = revisions[0] if revisions else None
-    # A revision starts from the answers of the one before.
-    form = AssessmentForm(request.POST or None, initial=_answers(latest) if latest else {})
-    if request.method == "POST":
-        access.require(can_assess, "Only the incident manager assesses the incident.")
-        if form.is_valid():
-            try:
-                actions.save_assessment(incident, by=request.user, **form.cleaned_data)
-            except actions.ActionRefused as refusal:
-                refusal.add_to(form)
-            else:
-                messages.success(request, f"Assessment of {incident.key} saved to the timeline.")
-                return redirect("incidents:assessment", key=incident.key)
-    suggested = latest.suggested_severity if latest else None
-    return render(
-        request,
-        "incidents/assessment.html",
-        {
-            "incident": incident,
-            "form": form,
-            "latest": latest,
-            "revisions": revisions,
-            "can_assess": can_assess,
-            "can_manage": access.can_manage(request.user, incident),
-            # Beside the typed count: the cases support labelled with the key.
-            "labelled_cases": incident.support_cases.count(),
-            "suggested": suggested,
-            "severities": Severity,
-            "severity_form": SeverityForm(initial={"severity": suggested or incident.severity}),
-            "tab": "assessment",
-        },
-        status=400 if form.errors else 200,
-    )
-
-
-def _answers(assessment: Any) -> dict[str, Any]:
-    return {name: getattr(assessment, name) for name in actions.ASSESSMENT_FIELDS}
-
-
-def assessment_panel(request: HttpRequest, incident: Incident) -> dict[str, Any]:
-    return {"assessment": incident.assessments.select_related("author").first()}
-
-
-def fatigue_panel(request: HttpRequest, incident: Incident) -> dict[str, Any] | None:
-    loads = selectors.responder_fatigue(incident) if incident.is_open else []
-    return {"loads": loads} if loads else None
 
 
 @require_GET

@@ -9,7 +9,8 @@ class OncallConfig(AppConfig):
 
     def ready(self) -> None:
         from config.navigation import NavItem, register
-        from incidents import events, fatigue, panels
+        from incidents import events, panels
+        from incidents.workspace import fatigue
 
         from . import actions, integrations, selectors, views
 

@@ -88,7 +88,7 @@ def incident_paging(incident: Incident) -> tuple[list[Page], list[PagingEvent]]:
     return pages, history
 
 
-# Providers for the incident page's fatigue card (incidents.fatigue) ---------------------
+# Providers for the incident page's fatigue card (incidents.workspace.fatigue) ---------------------
 
 
 def pages_received(user_ids: Collection[int], since: datetime) -> dict[int, int]:

@@ -20,8 +20,8 @@ from django.utils import timezone
 if TYPE_CHECKING:
     from django.forms import BaseForm
 
-from .. import events
-from ..models import (
+from incidents import events
+from incidents.models import (
     APP_KINDS,
     HUMAN_KINDS,
     OPEN_STATUSES,
@@ -463,86 +463,24 @@ def _touch(incident: Incident) -> None:
     events.changed()
 
 
-# The workspace's actions live in one module per part of the handbook. They import the
-# helpers above, so they are imported last, and re-exported so every caller keeps
-# writing ``actions.assign_role(...)``.
-from .after import (
-    add_cleanup_task,
-    complete_cleanup_task,
-    complete_review,
-    save_review,
-    start_review,
-)
-from .assessment import ASSESSMENT_FIELDS, save_assessment
-from .breaks import record_break
-from .changes import (
-    change_token_for,
-    issue_change_token,
-    report_service_change,
-    roll_back_service_change,
-    suspect_service_change,
-)
-from .document import (
-    WORKSTREAM_FIELDS,
-    decide_theory,
-    edit_timeline_entry,
-    save_workstream,
-    undo_change,
-)
-from .roles import assign_role, hand_over_role, release_role
-from .support import (
-    LabelResult,
-    incident_for_key,
-    label_cases,
-    mark_followed_up,
-    parse_references,
-    remove_label,
-    set_customer_follow_up,
-    upsert_case,
-    upsert_cases,
-)
+# Delegating roles lives in its own module. It imports the helpers above, so it is
+# imported last, and re-exported so every caller writes ``actions.assign_role(...)``.
+from incidents.actions.roles import assign_role, hand_over_role, release_role
 
 __all__ = [
-    "ASSESSMENT_FIELDS",
     "EDITABLE_FIELDS",
     "FUTURE_TOLERANCE",
     "TRANSITIONS",
-    "WORKSTREAM_FIELDS",
     "ActionRefused",
-    "LabelResult",
-    "add_cleanup_task",
     "add_timeline_entry",
     "assign_incident",
     "assign_role",
     "change_severity",
-    "change_token_for",
     "claim_incident",
-    "complete_cleanup_task",
-    "complete_review",
     "create_incident",
-    "decide_theory",
-    "edit_timeline_entry",
     "hand_over_role",
-    "incident_for_key",
-    "issue_change_token",
-    "label_cases",
-    "mark_followed_up",
-    "parse_references",
     "record_app_event",
-    "record_break",
     "release_role",
-    "remove_label",
-    "report_service_change",
-    "roll_back_service_change",
-    "save_assessment",
-    "save_review",
-    "save_workstream",
-    "set_customer_follow_up",
-    "start_review",
-    "suspect_service_change",
     "transition_incident",
-    "undo_change",
     "update_incident",
-    "upsert_case",
-    "upsert_cases",
 ]

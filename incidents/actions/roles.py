@@ -8,20 +8,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from .. import events
-from ..models import (
-    OPEN_STATUSES,
-    EntryKind,
-    Incident,
-    Role,
-    RoleAssignment,
-)
-from . import (
-    ActionRefused,
-    _name,
-    _record,
-    _touch,
-)
+from incidents import events
+from incidents.actions import ActionRefused, _name, _record, _touch
+from incidents.models import OPEN_STATUSES, EntryKind, Incident, Role, RoleAssignment
 
 
 def _check_role_holder(person: User, role: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, Subquery
@@ -128,8 +129,10 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         """Annotate ``case_count``: support cases labelled with the key. A subquery, not
         a join, so filters joining products never multiply it; ``COUNT(*)`` over the
         label index, which PostgreSQL answers from the index alone."""
+        # The cases are the support subpackage's model: named by label, never imported.
         cases = (
-            SupportCase.objects.filter(label=OuterRef("pk"))
+            apps.get_model("incidents", "SupportCase")
+            .objects.filter(label=OuterRef("pk"))
             .order_by()
             .values("label")
             .annotate(n=models.Count("*"))
@@ -365,54 +368,36 @@ class TimelineEntry(models.Model):
         return self.kind not in HUMAN_KINDS
 
 
-from .after import CleanupTask, CleanupTaskQuerySet, Review
-from .assessment import Affected, Assessment
-from .changes import ChangeToken, ServiceChange, ServiceChangeKind
-from .document import (
+from incidents.models.entries import (
     Experiment,
     IncidentChange,
     Theory,
     TheoryState,
     TimelineEdit,
-    Workstream,
-    WorkstreamState,
 )
-from .roles import Role, RoleAssignment, RoleAssignmentQuerySet
-from .support import LabelChange, SupportCase
+from incidents.models.roles import Role, RoleAssignment, RoleAssignmentQuerySet
 
 __all__ = [
     "CLOSED_STATUSES",
     "HUMAN_KINDS",
     "OPEN_STATUSES",
     "UNKNOWN_SERVICE_SLUG",
-    "Affected",
-    "Assessment",
-    "ChangeToken",
-    "CleanupTask",
-    "CleanupTaskQuerySet",
     "EntryKind",
     "Experiment",
     "Incident",
     "IncidentChange",
     "IncidentQuerySet",
     "KeyCounter",
-    "LabelChange",
     "Product",
-    "Review",
     "Role",
     "RoleAssignment",
     "RoleAssignmentQuerySet",
     "Service",
-    "ServiceChange",
-    "ServiceChangeKind",
     "Severity",
     "Status",
-    "SupportCase",
     "Team",
     "Theory",
     "TheoryState",
     "TimelineEdit",
     "TimelineEntry",
-    "Workstream",
-    "WorkstreamState",
 ]

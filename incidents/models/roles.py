@@ -7,9 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from . import (
-    Incident,
-)
+from incidents.models import Incident
 
 
 class Role(models.TextChoices):

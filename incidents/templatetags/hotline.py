@@ -10,7 +10,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from incidents.models import Incident
-from incidents.review import cell
 from incidents.selectors import managing
 
 register = template.Library()
@@ -111,12 +110,6 @@ def _managing(context: template.Context) -> dict[int, list[Incident]]:
         cached = managing(viewer) if viewer is not None else {}
         holder.hotline_managing = cached
     return cached
-
-
-@register.filter
-def md_cell(value: object) -> str:
-    """Text kept inside one Markdown table cell: one line, pipes escaped."""
-    return cell(str(value or ""))
 
 
 @register.filter

@@ -4,7 +4,8 @@ own, and a case is labelled by key from the dashboard."""
 import pytest
 from playwright.sync_api import expect
 
-from incidents.models import SupportCase
+from incidents.support import actions as support_actions
+from incidents.support.models import SupportCase
 from tests.factories import make_incident
 
 pytestmark = [
@@ -17,10 +18,11 @@ pytestmark = [
 def test_dashboard_shows_a_new_incident_without_reload_and_labels_a_case(
     page, live_server, support, manager
 ):
-    from incidents import actions
 
     quiet = make_incident(by=manager, severity=3, summary="Reports are slow")
-    actions.upsert_case(reference="SD-4711", customer_name="Ana", contact_email="ana@acme.example")
+    support_actions.upsert_case(
+        reference="SD-4711", customer_name="Ana", contact_email="ana@acme.example"
+    )
     js_errors: list[str] = []
     page.on("pageerror", lambda error: js_errors.append(str(error)))
 
@@ -55,7 +57,8 @@ def test_dashboard_shows_a_new_incident_without_reload_and_labels_a_case(
 def test_dashboard_reads_on_a_laptop_and_a_phone(
     browser, live_server, tmp_path, support, manager, monkeypatch
 ):
-    from incidents import actions, dashboard
+    from incidents import actions
+    from incidents.support import dashboard
 
     # A board past its cap (100 rows at full size) says so and links to the full list.
     monkeypatch.setattr(dashboard, "ACTIVE_SHOWN", 10)

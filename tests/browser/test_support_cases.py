@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from incidents import actions
-from incidents.models import SupportCase
+from incidents.support import actions as support_actions
+from incidents.support.models import SupportCase
 from tests.factories import make_incident
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_labelling_from_the_incident_page_updates_the_panel_in_place(page, support, tmp_path):
     incident = make_incident(by=support, summary="Checkout is failing")
-    actions.upsert_case(reference="SD-4711", customer_name="Ana", organisation="Acme")
+    support_actions.upsert_case(reference="SD-4711", customer_name="Ana", organisation="Acme")
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill("sam")
     page.get_by_label("Password").fill("pw")

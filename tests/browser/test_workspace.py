@@ -7,7 +7,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from incidents import actions
-from incidents.models import Review, Role, Status
+from incidents.after.models import Review
+from incidents.models import Role, Status
 from tests.factories import ServiceFactory, UserFactory, make_incident
 
 pytestmark = [

@@ -20,8 +20,8 @@ from comms.models import (
     Subscriber,
 )
 from incidents import actions as incident_actions
-from incidents import dashboard
 from incidents.models import EntryKind, Role
+from incidents.support import dashboard
 from tests.comms.conftest import complete_follow_up
 from tests.factories import ProductFactory, make_incident
 

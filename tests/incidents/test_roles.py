@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from incidents import actions, events, selectors
 from incidents.actions import ActionRefused
+from incidents.after import actions as after_actions
 from incidents.models import EntryKind, Incident, Role, RoleAssignment, Status
 from tests.factories import UserFactory, make_incident
 
@@ -425,7 +426,7 @@ def test_the_workspace_query_count_does_not_grow_with_its_contents(client_for, f
             if number % 2:
                 actions.release_role(held, by=manager)
             actions.add_timeline_entry(fixing, kind=EntryKind.CHANGE, text="c", by=person)
-            actions.add_cleanup_task(fixing, by=manager, title=f"t{number}", owner=person)
+            after_actions.add_cleanup_task(fixing, by=manager, title=f"t{number}", owner=person)
             other = actions.claim_incident(make_incident(), by=manager)
             actions.assign_role(other, person=person, role=Role.COMMS_EXTERNAL, by=manager)
         with CaptureQueriesContext(connection) as queries:

@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 
 from incidents import actions as incident_actions
-from incidents import dashboard
 from incidents.actions import ActionRefused
 from incidents.models import EntryKind, Service
+from incidents.support import dashboard
 from oncall import actions, delivery, tasks
 from oncall.models import (
     ContactMethod,
@@ -325,7 +325,7 @@ def test_fatigue_providers_count_pages_and_name_who_is_next(service, make_roster
 
 
 def test_the_fatigue_card_gets_its_page_counts_and_next_responder_from_on_call():
-    from incidents import fatigue
+    from incidents.workspace import fatigue
     from oncall import selectors
 
     assert fatigue._page_counter is selectors.pages_received

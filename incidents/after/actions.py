@@ -1,0 +1,100 @@
+"""After the impact ends (HANDBOOK §10): cleanup tasks and the post-incident review."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.actions import ActionRefused, _name, _record, _touch, transition_incident
+from incidents.after.models import CleanupTask, Review
+from incidents.after.review import draft
+from incidents.models import EntryKind, Incident, Status
+
+
+@transaction.atomic
+def add_cleanup_task(
+    incident: Incident,
+    *,
+    by: User,
+    title: str,
+    owner: User | None = None,
+    due: date | None = None,
+    link: str = "",
+) -> CleanupTask:
+    title = title.strip()
+    if not title:
+        raise ActionRefused("Say what needs doing.", field="title")
+    task = CleanupTask.objects.create(
+        incident=incident, title=title, owner=owner, due=due, link=link.strip(), created_by=by
+    )
+    text = f"Cleanup task: {title}"
+    if owner is not None:
+        text += f" (owner {_name(owner)}"
+        text += f", due {due:%Y-%m-%d})" if due else ")"
+    _record(incident, EntryKind.CLEANUP, by, text, task=task.pk)
+    _touch(incident)
+    return task
+
+
+@transaction.atomic
+def complete_cleanup_task(task: CleanupTask, *, by: User, done: bool = True) -> CleanupTask:
+    """Mark a task done, or open again; a second identical call changes nothing."""
+    current = CleanupTask.objects.select_for_update().get(pk=task.pk)
+    if (current.done_at is not None) == done:
+        return current
+    current.done_at = timezone.now() if done else None
+    current.done_by = by if done else None
+    current.save(update_fields=["done_at", "done_by"])
+    verb = "Done" if done else "Reopened"
+    _record(current.incident, EntryKind.CLEANUP, by, f"{verb}: {current.title}", task=current.pk)
+    _touch(current.incident)
+    return current
+
+
+@transaction.atomic
+def start_review(incident: Incident, *, by: User) -> Review:
+    """The review's first draft, generated from the incident; later calls return it."""
+    current = Incident.objects.select_for_update().get(pk=incident.pk)
+    existing = Review.objects.filter(incident=current).first()
+    if existing is not None:
+        return existing
+    if current.status != Status.RESOLVED:
+        raise ActionRefused(f"Resolve {current.key} first: the review covers the whole incident.")
+    review = Review.objects.create(
+        incident=current, body=draft(current), created_by=by, updated_by=by
+    )
+    _record(current, EntryKind.REVIEW, by, f"{_name(by)} started the post-incident review.")
+    _touch(current)
+    return review
+
+
+@transaction.atomic
+def save_review(review: Review, *, by: User, body: str) -> Review:
+    current = Review.objects.select_for_update().get(pk=review.pk)
+    if current.completed_at is not None:
+        raise ActionRefused("The review is done; it is kept as it was.", field="body")
+    if not body.strip():
+        raise ActionRefused("The review cannot be empty.", field="body")
+    if body == current.body:
+        return current
+    current.body = body
+    current.updated_by = by
+    current.updated_at = timezone.now()
+    current.save(update_fields=["body", "updated_by", "updated_at"])
+    return current
+
+
+@transaction.atomic
+def complete_review(review: Review, *, by: User) -> Review:
+    """Mark the review done: the incident moves from resolved to reviewed."""
+    current = Review.objects.select_for_update().get(pk=review.pk)
+    if current.completed_at is not None:
+        return current
+    transition_incident(current.incident, to=Status.REVIEWED, by=by)
+    current.completed_at = timezone.now()
+    current.save(update_fields=["completed_at"])
+    _record(current.incident, EntryKind.REVIEW, by, f"{_name(by)} completed the review.")
+    return current

@@ -1,0 +1,28 @@
+"""HTML forms: they parse input; the actions decide whether the change is allowed."""
+
+from typing import Any
+
+from django import forms
+
+from incidents.forms import _OwnIds, _person, role_candidates
+
+
+class CleanupTaskForm(_OwnIds, forms.Form):
+    id_prefix = "cleanup"
+    title = forms.CharField(max_length=200, help_text="What needs doing after the incident.")
+    owner = forms.ModelChoiceField(
+        queryset=role_candidates(), required=False, empty_label="No owner yet"
+    )
+    due = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    link = forms.URLField(
+        required=False, assume_scheme="https", label="Issue link", help_text="Where it is tracked."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = role_candidates()  # type: ignore[attr-defined]
+        self.fields["owner"].label_from_instance = _person  # type: ignore[attr-defined]
+
+
+class ReviewForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 30}), label="Review (Markdown)")

@@ -1,0 +1,75 @@
+"""After the impact ends (HANDBOOK §10): cleanup tasks and the review."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from incidents.models import Incident
+
+
+class CleanupTaskQuerySet(models.QuerySet["CleanupTask"]):
+    def open(self) -> CleanupTaskQuerySet:
+        return self.filter(done_at__isnull=True)
+
+
+class CleanupTask(models.Model):
+    """Work left after the impact ended (HANDBOOK §10), linked to an issue elsewhere."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="cleanup_tasks")
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="cleanup_tasks",
+        null=True,
+        blank=True,
+    )
+    due = models.DateField(null=True, blank=True)
+    link = models.URLField("issue link", blank=True, help_text="The issue that tracks the work.")
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CleanupTaskQuerySet.as_manager()
+
+    class Meta:
+        app_label = "incidents"
+        ordering = [models.F("due").asc(nulls_last=True), "created_at", "id"]
+        indexes = [models.Index(fields=["owner", "done_at"], name="cleanup_by_owner")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.done_at is None and self.due is not None and self.due < timezone.localdate()
+
+
+class Review(models.Model):
+    """The post-incident review: a Markdown draft generated from the incident, edited by
+    people; completing it moves the incident to reviewed."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="review")
+    body = models.TextField(help_text="Markdown.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "incidents"
+
+    def __str__(self) -> str:
+        return f"Review of {self.incident_id}"

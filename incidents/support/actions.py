@@ -1,0 +1,232 @@
+"""Support cases (HANDBOOK §1): the desk's upserts, labelling by issue key, moves and
+removals, each recorded in the case's label history and on the incidents' timelines."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import access, events
+from incidents.actions import ActionRefused, _name, _record, _touch
+from incidents.models import EntryKind, Incident
+from incidents.support.models import LabelChange, SupportCase
+
+CASE_FIELDS = ("customer_name", "organisation", "contact_email", "subject", "opened_at")
+
+# References are separated by commas, semicolons or any whitespace (a pasted column).
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def parse_references(text: str | Iterable[str]) -> list[str]:
+    """The distinct references in pasted text or a list, in the order given."""
+    parts = _SEPARATORS.split(text) if isinstance(text, str) else [str(part) for part in text]
+    seen: dict[str, None] = {}
+    for part in parts:
+        part = part.strip()
+        if part:
+            seen.setdefault(part, None)
+    return list(seen)
+
+
+@dataclass
+class LabelResult:
+    incident: Incident
+    labelled: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    # Messages, one per reference refused (bulk labelling only; otherwise we raise).
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return len(self.labelled) + len(self.moved)
+
+
+def incident_for_key(by: User, key: str) -> Incident:
+    """The incident a typed or pasted key names, if ``by`` may see it. An unseen
+    restricted incident is refused exactly like a missing one: no hint it exists."""
+    normalized = access.normalize_key(key.replace(" ", ""))
+    if not normalized:
+        raise ActionRefused("Type the issue key, e.g. HOT-1234.", field="key")
+    found = Incident.objects.visible_to(by).filter(key=normalized).first()
+    if found is None:
+        raise ActionRefused(f"No incident {normalized} that you can see.", field="key")
+    return found
+
+
+@transaction.atomic
+def upsert_case(
+    *, reference: str, by: User | None = None, **fields: Any
+) -> tuple[SupportCase, bool]:
+    """Create the case with this reference or update its details; the label is left alone."""
+    reference = reference.strip()
+    if not reference:
+        raise ActionRefused("Give the case reference.", field="reference")
+    unknown = set(fields) - set(CASE_FIELDS)
+    if unknown:
+        raise ActionRefused(f"{', '.join(sorted(unknown))} cannot be set.")
+    case, created = SupportCase.objects.select_for_update().get_or_create(
+        reference=reference, defaults=fields
+    )
+    if not created:
+        changed = [name for name, value in fields.items() if getattr(case, name) != value]
+        for name in changed:
+            setattr(case, name, fields[name])
+        if changed:
+            case.save()
+    return case, created
+
+
+@transaction.atomic
+def upsert_cases(
+    rows: Iterable[dict[str, Any]], *, by: User | None = None
+) -> tuple[list[SupportCase], bool]:
+    """What the support desk sends in one request: every case, or none if one is
+    refused. Returns the cases and whether any was new."""
+    cases, created_any = [], False
+    for row in rows:
+        case, created = upsert_case(by=by, **row)
+        cases.append(case)
+        created_any |= created
+    return cases, created_any
+
+
+@transaction.atomic
+def label_cases(
+    *, key: str, references: str | Iterable[str], by: User, all_or_nothing: bool = True
+) -> LabelResult:
+    """Label the cases with the incident ``key`` names; a case labelled elsewhere moves.
+
+    By default any unknown reference refuses the whole request, naming each, and nothing
+    is written. Bulk labelling (``all_or_nothing=False``) labels what it can and lists the
+    unknown references as refused. A bad key always refuses everything."""
+    if not by.has_perm("incidents.label_case"):
+        raise ActionRefused("You may not label support cases.")
+    refs = parse_references(references)
+    if not refs:
+        raise ActionRefused("Give at least one case reference.", field="references")
+    incident = incident_for_key(by, key)
+    cases = {
+        case.reference: case
+        for case in SupportCase.objects.select_for_update().filter(reference__in=refs)
+    }
+    unknown = [ref for ref in refs if ref not in cases]
+    result = LabelResult(incident=incident)
+    if unknown and all_or_nothing:
+        raise ActionRefused(
+            f"Unknown case reference{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+            field="references",
+        )
+    result.refused = [f"{ref}: no such case." for ref in unknown]
+    now = timezone.now()
+    moved_from: dict[int, list[str]] = defaultdict(list)
+    changes = []
+    to_label = []
+    for ref in refs:
+        case = cases.get(ref)
+        if case is None:
+            continue
+        if case.label_id == incident.pk:
+            result.already.append(ref)
+            continue
+        if case.label_id is None:
+            result.labelled.append(ref)
+        else:
+            result.moved.append(ref)
+            moved_from[case.label_id].append(ref)
+        changes.append(
+            LabelChange(
+                case=case, from_incident_id=case.label_id, to_incident=incident, by=by, at=now
+            )
+        )
+        to_label.append(case.pk)
+    if not to_label:
+        return result
+    # A moved case has not heard about its new incident yet: it is followed up again.
+    SupportCase.objects.filter(pk__in=to_label).update(
+        label=incident, labelled_by=by, labelled_at=now, followed_up_at=None, updated_at=now
+    )
+    LabelChange.objects.bulk_create(changes, batch_size=1000)
+    _record(
+        incident,
+        EntryKind.CASES,
+        by,
+        f"{_name(by)} labelled {_cases(result.changed)} with {incident.key}"
+        + (f" ({len(result.moved)} moved from other incidents)." if result.moved else "."),
+        labelled=result.labelled,
+        moved=result.moved,
+    )
+    _touch(incident)
+    for source in Incident.objects.filter(pk__in=list(moved_from)):
+        refs_moved = moved_from[source.pk]
+        _record(
+            source,
+            EntryKind.CASES,
+            by,
+            f"{_name(by)} moved {_cases(len(refs_moved))} to {incident.key}.",
+            moved=refs_moved,
+            to=incident.key,
+        )
+        _touch(source)
+    events.publish(events.CASES_LABELLED, incident, by=by, case_ids=to_label)
+    return result
+
+
+@transaction.atomic
+def remove_label(case: SupportCase, *, by: User) -> SupportCase:
+    if not by.has_perm("incidents.label_case"):
+        raise ActionRefused("You may not label support cases.")
+    current = SupportCase.objects.select_for_update().get(pk=case.pk)
+    if current.label_id is None:
+        raise ActionRefused(f"{current.reference} has no label.")
+    incident = Incident.objects.get(pk=current.label_id)
+    LabelChange.objects.create(case=current, from_incident=incident, to_incident=None, by=by)
+    current.label = None
+    current.labelled_by = None
+    current.labelled_at = None
+    current.followed_up_at = None
+    current.save()
+    _record(
+        incident,
+        EntryKind.CASES,
+        by,
+        f"{_name(by)} removed {current.reference} from {incident.key}.",
+        removed=[current.reference],
+    )
+    _touch(incident)
+    return current
+
+
+@transaction.atomic
+def set_customer_follow_up(incident: Incident, *, enabled: bool, by: User) -> Incident:
+    """Turn the resolve-time customer e-mail on or off for one incident (IM's call)."""
+    current = Incident.objects.select_for_update().get(pk=incident.pk)
+    if current.customer_follow_up == enabled:
+        return current
+    current.customer_follow_up = enabled
+    current.save(update_fields=["customer_follow_up", "updated_at"])
+    _record(
+        current,
+        EntryKind.CASES,
+        by,
+        f"{_name(by)} turned customer follow-up {'on' if enabled else 'off'}.",
+        follow_up=enabled,
+    )
+    return current
+
+
+def mark_followed_up(case_ids: Iterable[int], *, at: datetime | None = None) -> None:
+    """Called by the app that e-mails customers, in the transaction that queues the mails."""
+    SupportCase.objects.filter(pk__in=list(case_ids)).update(followed_up_at=at or timezone.now())
+
+
+def _cases(count: int) -> str:
+    return f"{count} support case{'s' if count != 1 else ''}"

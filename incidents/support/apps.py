@@ -1,0 +1,40 @@
+from django.apps import AppConfig
+
+
+class SupportConfig(AppConfig):
+    """The support team's side. Its models keep the ``incidents`` app label and tables."""
+
+    name = "incidents.support"
+    label = "incidents_support"
+    verbose_name = "Support"
+
+    def ready(self) -> None:
+        from config.navigation import NavItem, register
+        from incidents import events, panels
+        from incidents.support import dashboard, panel
+
+        # The support board's filter lists are cached until a product or team changes.
+        dashboard.watch_catalogue()
+        events.on_change(dashboard.incidents_changed)
+
+        panels.register(
+            panels.Panel(
+                name="support_cases",
+                template="incidents/support/_cases_panel.html",
+                context=panel.context,
+                column="side",
+                order=40,
+            )
+        )
+        register(
+            NavItem(
+                "Dashboard",
+                "support:dashboard",
+                order=5,
+                permission="incidents.view_incident",
+                section=("support:cases", "support:follow_up"),
+            )
+        )
+        register(
+            NavItem("Metrics", "support:metrics", order=75, permission="incidents.view_incident")
+        )

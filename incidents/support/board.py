@@ -1,0 +1,204 @@
+"""The support dashboard (HANDBOOK §1): one page a support team keeps open all day,
+and the poll that keeps it current. Views parse, ask ``access``, read ``dashboard``."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET
+
+from config.http import PortalRequest
+from incidents import access
+from incidents.support import dashboard, fragments
+
+POLL_SECONDS = 5
+BOARD = "incidents/support/dashboard.html#board"
+# A board is reused while the marker holds, which moves at least once a minute.
+BOARD_SECONDS = 120
+ACTIVE_ROW = "incidents/support/dashboard.html#active-row"
+RESOLVED_ROW = "incidents/support/dashboard.html#resolved-row"
+
+
+def _filters(
+    params: Mapping[str, str], catalogue: dashboard.Catalogue | None = None
+) -> tuple[dashboard.Choice | None, dashboard.Choice | None, dict[str, str]]:
+    """The product and team filters, by slug, as kept in the URL; unknown ones are 400.
+    Looked up in the cached catalogue the filter lists show: no query."""
+    chosen: dict[str, dashboard.Choice | None] = {"product": None, "team": None}
+    errors = {}
+    for index, name in enumerate(("product", "team")):
+        if slug := params.get(name, ""):
+            choices = (catalogue or dashboard.catalogue())[index]
+            chosen[name] = next((choice for choice in choices if choice.slug == slug), None)
+            if chosen[name] is None:
+                errors[name] = f"No {name} {slug!r}."
+    return chosen["product"], chosen["team"], errors
+
+
+def _query(product: dashboard.Choice | None, team: dashboard.Choice | None) -> str:
+    parts = []
+    if product is not None:
+        parts.append(f"product={product.slug}")
+    if team is not None:
+        parts.append(f"team={team.slug}")
+    return "&".join(parts)
+
+
+# The boards people have open lately, rendered again by a worker after each change
+# (``warm_boards``) so that the first viewer after a change finds its board ready
+# too. A shape is what makes a board differ: filters, visibility, labelling right,
+# zone and language; with the person it was last rendered for.
+SHAPES_KEPT = 8
+SHAPE_SECONDS = 15 * 60
+SHAPE_REFRESH_SECONDS = 60
+
+Shape = tuple[str, tuple[int, ...] | None, bool, str, str]
+
+
+def _remember(shapes: dict[Shape, tuple[float, int]], shape: Shape, user_pk: int) -> None:
+    """Note that ``shape`` is being watched (at most once a minute per shape, the
+    newest few kept). Racing writers may drop a shape: it is only not warmed then."""
+    now = time.time()
+    if now - shapes.get(shape, (0.0, 0))[0] < SHAPE_REFRESH_SECONDS:
+        return
+    shapes[shape] = (now, user_pk)
+    recent = sorted(
+        (item for item in shapes.items() if now - item[1][0] < SHAPE_SECONDS),
+        key=lambda item: item[1][0],
+        reverse=True,
+    )[:SHAPES_KEPT]
+    cache.set(dashboard.SHAPES_KEY, dict(recent), SHAPE_SECONDS)
+
+
+def _board_html(
+    user: User,
+    product: dashboard.Choice | None,
+    team: dashboard.Choice | None,
+    marker: str,
+    *,
+    remember: bool = True,
+) -> SafeString:
+    """The board, rendered once per change for everyone who sees the same rows (same
+    visibility, filters, labelling right, time zone, language); its rows come from
+    the row cache, so after a change only the changed rows are rendered again."""
+    can_label = access.can_label(user)
+    query = _query(product, team)
+    seen = dashboard.visibility(user, marker=marker)
+    shape: Shape = (
+        query,
+        seen,
+        can_label,
+        timezone.get_current_timezone_name(),
+        translation.get_language(),
+    )
+    shared = (fragments.digest(BOARD), marker, *shape)
+    key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
+    found = cache.get_many([key, dashboard.SHAPES_KEY])
+    if remember:
+        _remember(found.get(dashboard.SHAPES_KEY) or {}, shape, user.pk)
+    html = found.get(key)
+    if html is None:
+        board = dashboard.board(
+            user,
+            product_id=product.pk if product else None,
+            team_id=team.pk if team else None,
+        )
+        context = {
+            "board": board,
+            "active_rows": fragments.render_each(
+                ACTIVE_ROW,
+                board.active,
+                inputs=dashboard.row_inputs,
+                context={"can_label": can_label, "updates_unknown": not board.updates_known},
+                as_name="incident",
+            ),
+            "resolved_rows": fragments.render_each(
+                RESOLVED_ROW,
+                board.resolved,
+                inputs=dashboard.row_inputs,
+                context={},
+                as_name="incident",
+            ),
+            "marker": marker,
+            "query": query,
+            "can_label": can_label,
+            "poll_seconds": POLL_SECONDS,
+            # The rest of the active incidents, with the same filters.
+            "full_list_url": f"{reverse('incidents:list')}?status=open"
+            + (f"&{query}" if query else ""),
+        }
+        # No request: the board needs no context processor (navigation, messages).
+        html = render_to_string(BOARD, context)
+        if board.shareable_with(seen):
+            cache.set(key, html, BOARD_SECONDS)
+    # Rendered by the template, escaped as always.
+    return mark_safe(html)
+
+
+def warm_boards() -> int:
+    """Render the boards people have open for the current marker, each for the person
+    it was last rendered for (the worker's job after a change: ``incidents.tasks``).
+    Boards already rendered cost a cache read; someone who may no longer see incidents
+    is skipped. Returns how many boards were checked."""
+    marker = dashboard.change_marker()
+    shapes: dict[Shape, tuple[float, int]] = cache.get(dashboard.SHAPES_KEY) or {}
+    people = User.objects.in_bulk({user_pk for _, user_pk in shapes.values()})
+    catalogue = dashboard.catalogue() if shapes else ([], [])
+    warmed = 0
+    for (query, _seen, _can_label, zone, language), (_, user_pk) in shapes.items():
+        user = people.get(user_pk)
+        if user is None or not user.is_active or not access.can_view_incidents(user):
+            continue
+        product, team, errors = _filters(QueryDict(query), catalogue)
+        if errors:  # a product or team gone since
+            continue
+        with timezone.override(zone), translation.override(language):
+            _board_html(user, product, team, marker, remember=False)
+        warmed += 1
+    return warmed
+
+
+@require_GET
+def support_dashboard(request: PortalRequest) -> HttpResponse:
+    access.visible_incidents(request.user)  # raises for people who may see no incident
+    marker, catalogue = dashboard.page_reads()
+    product, team, errors = _filters(request.GET, catalogue)
+    products, teams = catalogue
+    context = {
+        "board_html": _board_html(request.user, product, team, marker),
+        "query": _query(product, team),
+        "can_label": access.can_label(request.user),
+        "products": products,
+        "teams": teams,
+        "product": product,
+        "team": team,
+        "filter_errors": errors,
+    }
+    return render(
+        request, "incidents/support/dashboard.html", context, status=400 if errors else 200
+    )
+
+
+@require_GET
+def dashboard_board(request: PortalRequest) -> HttpResponse:
+    """The poll. Nothing changed since the marker the page holds: 204 from the cached
+    marker, no query and no render; otherwise the board again, in a constant number of
+    queries, rendering only the rows that changed."""
+    marker = dashboard.change_marker()
+    if request.GET.get("since") == marker:
+        return HttpResponse(status=204)
+    access.visible_incidents(request.user)
+    product, team, errors = _filters(request.GET)
+    if errors:
+        return HttpResponse(" ".join(errors.values()), status=400)
+    return HttpResponse(_board_html(request.user, product, team, marker))

@@ -1,0 +1,416 @@
+"""The support dashboard's reads (HANDBOOK §1): active incidents with their labelled
+cases, recently resolved ones, and the change marker its polls compare.
+
+``incidents`` never imports ``comms``; the time of each incident's last public update
+comes from a provider comms registers in ``AppConfig.ready()``. Without one the column
+says "unknown".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import (
+    Aggregate,
+    CharField,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.signals import post_delete, post_save
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.models import OPEN_STATUSES, Incident, Product, Status, Team
+
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+# () -> an expression of the incident's latest published update (``OuterRef("pk")``
+# is the incident): the board reads it as a column of its one query.
+LastUpdate = Callable[[], Subquery]
+
+# A live board shows the incidents a team can act on, not a thousand rows: the most
+# severe and longest-running first, and a link to the full list for the rest. A
+# hundred rows is a few screens; past that people filter by product or team.
+ACTIVE_SHOWN = 100
+RECENTLY_RESOLVED = timedelta(hours=24)
+RESOLVED_SHOWN = 20
+# A severe incident this young is highlighted: support should notice it at once.
+NEW_FOR = timedelta(minutes=15)
+
+# The cached version of everything the board shows; see ``change_marker``.
+VERSION_KEY = "support-board:version"
+# The boards people have open lately: rendered again by a worker after each change.
+SHAPES_KEY = "support-board:shapes"
+# Set while a warm-up is queued and not started (``bump_marker``); the task deletes it
+# before it reads the marker, so a change after that queues another.
+WARM_FLAG = "support-board:warm-queued"
+WARM_FLAG_SECONDS = 60
+
+_last_update: LastUpdate | None = None
+
+
+def register_last_update(provider: LastUpdate) -> None:
+    global _last_update
+    _last_update = provider
+
+
+def _stored_version() -> int:
+    """The newest incident change, in microseconds: one index-only query."""
+    latest = Incident.objects.aggregate(latest=Max("updated_at"))["latest"]
+    return int(latest.timestamp() * 1_000_000) if latest else 0
+
+
+def change_marker(now: datetime | None = None, *, version: int | None = None) -> str:
+    """What a poll compares: it moves whenever anything the board shows changes, and
+    once a minute (the "new" highlight and the last day's resolved list follow the
+    clock).
+
+    Read from the cache, so an unchanged poll makes no query. The actions move it
+    after each commit (``incidents_changed``); when the cache has lost it (evicted, a
+    restarted Redis) it starts again from the database's newest ``updated_at``."""
+    now = now or timezone.now()
+    if version is None:  # not read along with something else (``page_reads``)
+        version = cache.get(VERSION_KEY)
+    if version is None:
+        version = _stored_version()
+        # ``add``: never overwrite a version a commit has just moved.
+        if not cache.add(VERSION_KEY, version, timeout=None):
+            version = cache.get(VERSION_KEY, version)
+    return f"{version}-{int(now.timestamp() // 60)}"
+
+
+def bump_marker() -> None:
+    """Move the marker, then ask a worker to render the boards people have open, so
+    the first of them to poll finds theirs ready (``warm_support_boards``)."""
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        # Not cached: read the database, which now holds the change. A reader that
+        # read it before the commit may have ``add``-ed an older value meanwhile; this
+        # ``set`` replaces it.
+        cache.set(VERSION_KEY, _stored_version(), timeout=None)
+    from incidents.support.tasks import warm_support_boards
+
+    try:
+        # Only while someone has a board open (``board._remember``), and one
+        # warm-up per burst: one action moves the marker several times, and a warm-up
+        # queued but not started reads the marker as it is when it starts.
+        if cache.get(SHAPES_KEY) is not None and cache.add(
+            WARM_FLAG, True, timeout=WARM_FLAG_SECONDS
+        ):
+            warm_support_boards.delay()
+    except Exception:  # the broker only saves work: without it viewers render themselves
+        # The flag stays: one attempt per WARM_FLAG_SECONDS while the broker is away.
+        logger.warning("Could not queue the support boards' warm-up", exc_info=True)
+
+
+def incidents_changed() -> None:
+    """Move the marker once the current transaction commits: a poll that sees the new
+    marker is sure to read the new rows. Called by the actions for every change of an
+    incident, its labelled cases or its published updates (one cache increment each;
+    a rolled-back change moves nothing).
+
+    ``robust``: the change is committed whatever happens to the cache; a cache outage
+    must neither turn it into an error nor stop the callbacks queued after this one
+    (the outbox's wake-ups)."""
+    transaction.on_commit(bump_marker, robust=True)
+
+
+def visibility(user: User | AnonymousUser, *, marker: str) -> tuple[int, ...] | None:
+    """People with the same visibility see the same board, so they can share its
+    rendering: everyone who may see restricted incidents (None), or everyone who may
+    see the same restricted ones among those a board can show (their ids, usually
+    none). Which restricted incidents a board can show is kept per marker: usually no
+    query at all, a second one only when there are some."""
+    if user.has_perm("incidents.view_restricted_incident"):
+        return None
+    key = f"support-board:restricted:{marker}"
+    restricted = cache.get(key)
+    if restricted is None:
+        on_a_board = Q(status__in=OPEN_STATUSES) | _recently_resolved(timezone.now())
+        restricted = list(
+            Incident.objects.filter(on_a_board, restricted=True).values_list("pk", flat=True)
+        )
+        cache.set(key, restricted, timeout=120)
+    if not restricted:
+        return ()
+    return tuple(
+        Incident.objects.visible_to(user)
+        .filter(pk__in=restricted)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+class Choice(NamedTuple):
+    """A product or team in the board's filters: what the form and the URL need (a
+    tuple: cached and read back on every page)."""
+
+    pk: int
+    slug: str
+    name: str
+
+
+# The filters' products and teams, kept until the catalogue changes (see
+# ``watch_catalogue``); the timeout only bounds a change made behind the ORM's back
+# (a bulk update, raw SQL).
+# The format is part of the key: a deployment that changes it never reads old values.
+CATALOGUE_KEY = "support-board:catalogue:2"
+CATALOGUE_SECONDS = 10 * 60
+
+
+Catalogue = tuple[list[Choice], list[Choice]]
+
+
+def catalogue() -> Catalogue:
+    """Every product and every team, by name, for the filters: from the cache, so a
+    page of the board reads no catalogue at all."""
+    cached = cache.get(CATALOGUE_KEY)
+    if cached is None:
+        cached = (
+            [
+                Choice(*row)
+                for row in Product.objects.order_by("name", "pk").values_list("pk", "slug", "name")
+            ],
+            [
+                Choice(*row)
+                for row in Team.objects.order_by("name", "pk").values_list("pk", "slug", "name")
+            ],
+        )
+        cache.set(CATALOGUE_KEY, cached, CATALOGUE_SECONDS)
+    return cached
+
+
+def page_reads(now: datetime | None = None) -> tuple[str, Catalogue]:
+    """The page's marker and the filters' catalogue, read from the cache together."""
+    found = cache.get_many([VERSION_KEY, CATALOGUE_KEY])
+    return change_marker(now, version=found.get(VERSION_KEY)), (
+        found.get(CATALOGUE_KEY) or catalogue()
+    )
+
+
+def catalogue_changed(**_: object) -> None:
+    """A product or team was saved or deleted: forget the filters' lists once that
+    commits (forgotten before, a reader could cache the old lists again), and move the
+    marker, since rows show product names."""
+    transaction.on_commit(lambda: cache.delete(CATALOGUE_KEY), robust=True)
+    incidents_changed()
+
+
+def watch_catalogue() -> None:
+    """Called from ``AppConfig.ready()``: a cache to forget is no domain logic, and
+    the admin and the demo loader change the catalogue without an action."""
+    for model in (Product, Team):
+        post_save.connect(
+            catalogue_changed, sender=model, dispatch_uid=f"board-{model.__name__}-save"
+        )
+        post_delete.connect(
+            catalogue_changed, sender=model, dispatch_uid=f"board-{model.__name__}-delete"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One incident as the board shows it: plain values read with ``values_list``
+    (building model instances for rows whose HTML is cached anyway was most of a
+    board's cost). Everything a row shows is a field here, so its fields are the key
+    of its cached HTML (``row_inputs``)."""
+
+    pk: int
+    key: str
+    summary: str
+    severity: int
+    status: str
+    restricted: bool
+    impact_started_at: datetime | None
+    impact_ended_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    case_count: int
+    assignee_name: str | None = None
+    product_names: tuple[str, ...] = ()
+    last_update_at: datetime | None = None
+    is_new_severe: bool = False
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:detail", args=[self.key])
+
+    def get_status_display(self) -> str:
+        return str(Status(self.status).label)
+
+
+# The columns of ``Row`` read from the incident table, in order.
+SHOWN_FIELDS = (
+    "pk",
+    "key",
+    "summary",
+    "severity",
+    "status",
+    "restricted",
+    "impact_started_at",
+    "impact_ended_at",
+    "created_at",
+    "updated_at",
+    "case_count",
+)
+
+
+# Between product names in one column; no name holds it.
+NAME_SEPARATOR = "\x1f"
+
+
+class _JoinedNames(Aggregate):
+    """The names joined by ``NAME_SEPARATOR``: ``STRING_AGG`` on PostgreSQL,
+    ``GROUP_CONCAT`` on SQLite."""
+
+    function = "STRING_AGG"
+    output_field = CharField()
+
+    def __init__(self, expression: str) -> None:
+        super().__init__(expression, Value(NAME_SEPARATOR))
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
+
+
+def _product_names() -> Subquery:
+    """The incident's affected products' names, in one column (split and sorted by
+    ``_split_names``): a correlated subquery run for the rows shown only."""
+    links = (
+        Incident.affected_products.through.objects.filter(incident_id=OuterRef("pk"))
+        .order_by()
+        .values("incident_id")
+        .annotate(names=_JoinedNames("product__name"))
+        # The stubs do not follow an annotation on an auto-created through model.
+        .values("names")  # type: ignore[misc]
+    )
+    return Subquery(links, output_field=CharField())
+
+
+def _split_names(joined: str | None) -> tuple[str, ...]:
+    # Ordered like Product, by name (unique), regardless of case as a collation would.
+    return tuple(sorted(joined.split(NAME_SEPARATOR), key=str.casefold)) if joined else ()
+
+
+@dataclass(frozen=True)
+class Board:
+    # The first ``ACTIVE_SHOWN`` of ``active_total`` active incidents.
+    active: list[Row]
+    active_total: int
+    resolved: list[Row]
+    # False while no app publishes updates.
+    updates_known: bool
+    new_since: datetime
+
+    @property
+    def capped(self) -> bool:
+        return self.active_total > len(self.active)
+
+    def shareable_with(self, seen: tuple[int, ...] | None) -> bool:
+        """Whether this board may be shown to everyone with visibility ``seen``: it
+        holds no restricted incident beyond those. (One made restricted between the
+        visibility check and the board's read keeps the board to its reader.)"""
+        if seen is None:
+            return True
+        shown = {row.pk for row in (*self.active, *self.resolved) if row.restricted}
+        return shown <= set(seen)
+
+
+def _recently_resolved(now: datetime) -> Q:
+    """The resolved incidents the board lists below the active ones."""
+    return Q(status=Status.RESOLVED, impact_ended_at__gte=now - RECENTLY_RESOLVED)
+
+
+def board(
+    user: User | AnonymousUser,
+    *,
+    product_id: int | None = None,
+    team_id: int | None = None,
+    now: datetime | None = None,
+) -> Board:
+    """What the dashboard shows, in two queries whatever the number of incidents:
+    the active ones (with their products, cases and last public update), and the
+    recently resolved ones.
+
+    Visibility is the query's (``visible_to``): a restricted incident is never read for
+    someone who may not see it, so the rows' cached HTML can be shared."""
+    now = now or timezone.now()
+    visible = Incident.objects.visible_to(user)
+    if product_id is not None:
+        visible = visible.filter(affected_products=product_id)
+    if team_id is not None:
+        visible = visible.filter(faulty_service__team=team_id)
+    incidents = visible.with_case_count()
+    # Most severe first; within a severity the longest-running first: the first rows
+    # of an index walk (``incident_open_board``). The total of active incidents is a
+    # subquery of the same query, counted once (``COUNT`` as a plain function: one
+    # row, no GROUP BY). The IM's name, not a user per row; products, cases and the
+    # last public update as columns of the rows shown only.
+    total = visible.open().order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    active = incidents.open().annotate(
+        assignee_name=F("assignee__username"),
+        joined_products=_product_names(),
+        active_total=Subquery(total, output_field=IntegerField()),
+    )
+    extra = ["assignee_name", "joined_products", "active_total"]
+    if _last_update is not None:
+        active = active.annotate(last_update_at=_last_update())
+        extra.append("last_update_at")
+    new_since = now - NEW_FOR
+    rows = []
+    active_total = 0
+    for values in active.order_by("severity", "created_at", "pk").values_list(
+        *SHOWN_FIELDS, *extra
+    )[:ACTIVE_SHOWN]:
+        shown = values[: len(SHOWN_FIELDS)]
+        assignee_name, joined, active_total, *last_update = values[len(SHOWN_FIELDS) :]
+        severity, created_at = shown[3], shown[8]
+        rows.append(
+            Row(  # type: ignore[misc]  # ``shown`` is exactly the SHOWN_FIELDS columns
+                *shown,
+                assignee_name=assignee_name,
+                product_names=_split_names(joined),
+                last_update_at=last_update[0] if last_update else None,
+                is_new_severe=severity <= 2 and created_at >= new_since,
+            )
+        )
+    resolved = [
+        Row(*values)
+        for values in incidents.filter(_recently_resolved(now))
+        .order_by("-impact_ended_at", "-pk")
+        .values_list(*SHOWN_FIELDS)[:RESOLVED_SHOWN]
+    ]
+    return Board(
+        active=rows,
+        active_total=active_total,
+        resolved=resolved,
+        updates_known=_last_update is not None,
+        new_since=new_since,
+    )
+
+
+# All of ``Row``'s fields, read at once (``astuple`` deep-copies each value: slower on a
+# board's hundred rows).
+_row_fields = attrgetter(*(field.name for field in dataclasses.fields(Row)))
+
+
+def row_inputs(row: Row) -> tuple[object, ...]:
+    """Everything a row shows (its fields): its cached HTML is reused while these hold."""
+    return _row_fields(row)

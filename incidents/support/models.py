@@ -1,0 +1,77 @@
+"""Support cases and their labels (HANDBOOK §1): which incident a customer's case is
+about, who said so and when, and every move of that label."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from incidents.models import Incident
+
+
+class SupportCase(models.Model):
+    # The ticket number in the support desk; the desk upserts cases by it.
+    reference = models.CharField(max_length=100, unique=True)
+    customer_name = models.CharField(max_length=200, blank=True)
+    organisation = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField("contact e-mail", blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    opened_at = models.DateTimeField("opened", default=timezone.now)
+    label = models.ForeignKey(
+        Incident,
+        on_delete=models.SET_NULL,
+        related_name="support_cases",
+        null=True,
+        blank=True,
+        help_text="The incident this case is about.",
+    )
+    labelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    labelled_at = models.DateTimeField(null=True, blank=True)
+    # Set when the customer was told their incident is resolved; cleared by a move, so
+    # the incident the case moved to follows up too.
+    followed_up_at = models.DateTimeField("followed up", null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "incidents"
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            # The follow-up reads "cases of this incident not followed up yet".
+            models.Index(fields=["label", "followed_up_at"], name="case_label_follow_up"),
+            # The case list, newest first, a page at a time (also within a filter).
+            models.Index(fields=["opened_at", "id"], name="case_opened"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class LabelChange(models.Model):
+    """One label put on, moved or taken off a case; never edited."""
+
+    case = models.ForeignKey(SupportCase, on_delete=models.CASCADE, related_name="label_history")
+    from_incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    to_incident = models.ForeignKey(
+        Incident, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        app_label = "incidents"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["case", "at"], name="label_change_by_case")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_incident_id} → {self.to_incident_id}"

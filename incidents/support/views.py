@@ -1,0 +1,457 @@
+"""The support team's pages (HANDBOOK §1): case labelling by issue key (also the
+dashboard's inline form), the customer follow-up preview and the metrics. The live
+dashboard is in ``board``. Views parse, ask ``access``, call actions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from config.http import PortalRequest, redirect_back
+from incidents import access, actions
+from incidents.models import Incident, Service, Severity, Team
+from incidents.support import actions as support_actions
+from incidents.support import charts, label_history, metrics
+from incidents.support import follow_up as incident_follow_up
+from incidents.support import panel as support_panel
+from incidents.support.models import SupportCase
+
+CSV_MAX_BYTES = 2 * 1024 * 1024
+HISTORY_PAGE = 50
+CASE_PAGE = 50
+
+
+class LabelForm(forms.Form):
+    key = forms.CharField(max_length=40, help_text="The issue key, e.g. HOT-1234.")
+    references = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Case references, one a line or separated by commas.",
+    )
+    csv_file = forms.FileField(
+        label="or a CSV file",
+        required=False,
+        help_text="The first column holds the case references; a 'reference' header is skipped.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        refs = support_actions.parse_references(cleaned.get("references") or "")
+        upload = cleaned.get("csv_file")
+        if upload is not None:
+            if upload.size > CSV_MAX_BYTES:
+                self.add_error("csv_file", "The file is over 2 MB; split it.")
+                return cleaned
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error("csv_file", "The file is not UTF-8 text.")
+                return cleaned
+            rows = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0]]
+            if rows and rows[0].lower() == "reference":
+                rows = rows[1:]
+            refs = support_actions.parse_references([*refs, *rows])
+        if not refs and not self.errors:
+            self.add_error("references", "Give at least one case reference.")
+        cleaned["refs"] = refs
+        return cleaned
+
+
+@require_POST
+def dashboard_label(request: PortalRequest) -> HttpResponse:
+    """The dashboard's one-field form: label one or a few cases with a key."""
+    access.require(access.can_label(request.user), "You may not label support cases.")
+    form = LabelForm(request.POST)
+    if not form.is_valid():
+        errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        return render(
+            request, "incidents/support/_label_result.html", {"error": errors}, status=400
+        )
+    try:
+        result = support_actions.label_cases(
+            key=form.cleaned_data["key"], references=form.cleaned_data["refs"], by=request.user
+        )
+    except actions.ActionRefused as refusal:
+        return render(
+            request, "incidents/support/_label_result.html", {"error": refusal.message}, status=400
+        )
+    return render(
+        request, "incidents/support/_label_result.html", {"summary": _label_summary(result)}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def case_list(request: PortalRequest) -> HttpResponse:
+    """Every case, newest first, and bulk labelling by pasted list or CSV."""
+    access.require(access.can_label(request.user), "You may not label support cases.")
+    form = LabelForm(request.POST or None, request.FILES or None)
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = support_actions.label_cases(
+                    key=form.cleaned_data["key"],
+                    references=form.cleaned_data["refs"],
+                    by=request.user,
+                    all_or_nothing=False,
+                )
+            except actions.ActionRefused as refusal:
+                refusal.add_to(form)
+        if form.errors:
+            status = 400
+    q = request.GET.get("q", "").strip()
+    state = request.GET.get("state", "")
+    filter_error = ""
+    if state not in CASE_STATES:
+        filter_error = f"state: choose labelled or unlabelled, not {state!r}."
+        state, status = "", 400
+    cases, number, has_next = _case_page(q, state, request.GET.get("page", ""))
+    labels = {case.label_id for case in cases if case.label_id}
+    visible = set(
+        access.visible_incidents(request.user).filter(pk__in=labels).values_list("pk", flat=True)
+    )
+    kept = urlencode({name: value for name, value in (("q", q), ("state", state)) if value})
+    return render(
+        request,
+        "incidents/support/cases.html",
+        {
+            "form": form,
+            "result": result,
+            "cases": cases,
+            "number": number,
+            "has_next": has_next,
+            "q": q,
+            "state": state,
+            "states": CASE_STATES,
+            "filter_error": filter_error,
+            "kept": kept,
+            "visible": visible,
+            "can_see_history": access.can_see_label_history(request.user),
+        },
+        status=status,
+    )
+
+
+CASE_STATES = {"": "Labelled or not", "labelled": "Labelled", "unlabelled": "Not labelled"}
+
+
+def _case_page(q: str, state: str, page: str) -> tuple[list[SupportCase], int, bool]:
+    """One page of cases, newest first, and whether an older page exists: no count of a
+    million rows, one query served by the ``case_opened`` index (and, for a rare search
+    term on PostgreSQL, by the trigram indexes of migration 0015)."""
+    cases = SupportCase.objects.select_related("label", "labelled_by").order_by("-opened_at", "-pk")
+    if q:
+        cases = cases.filter(
+            Q(reference__icontains=q) | Q(customer_name__icontains=q) | Q(organisation__icontains=q)
+        )
+    if state:
+        cases = cases.filter(label__isnull=state == "unlabelled")
+    number = int(page) if page.isdigit() and int(page) > 0 else 1
+    start = (number - 1) * CASE_PAGE
+    rows = list(cases[start : start + CASE_PAGE + 1])
+    return rows[:CASE_PAGE], number, len(rows) > CASE_PAGE
+
+
+@require_POST
+def case_unlabel(request: PortalRequest, pk: int) -> HttpResponse:
+    access.require(access.can_label(request.user), "You may not label support cases.")
+    case = get_object_or_404(SupportCase.objects.select_related("label"), pk=pk)
+    if case.label is not None:
+        # Unlabelling names the incident: only someone who may see it does it.
+        access.access_incident(request.user, case.label.key)
+    try:
+        support_actions.remove_label(case, by=request.user)
+    except actions.ActionRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"{case.reference} is no longer labelled.")
+    return redirect_back(request, reverse("support:cases"))
+
+
+def _label_summary(result: support_actions.LabelResult) -> str:
+    """What a labelling did, naming each case: the HTMX answer and the no-JS message."""
+    key = result.incident.key
+    parts = []
+    if result.labelled:
+        parts.append(f"Labelled {', '.join(result.labelled)} with {key}.")
+    if result.moved:
+        parts.append(f"Moved {', '.join(result.moved)} to {key} from another incident.")
+    if result.already:
+        parts.append(f"{', '.join(result.already)} already labelled with {key}.")
+    return " ".join(parts)
+
+
+def _cases_panel(
+    request: PortalRequest, incident: Incident, *, status: int = 200, **outcome: str
+) -> HttpResponse:
+    context = {"incident": incident, "panel": support_panel.context(request, incident), **outcome}
+    return render(request, "incidents/support/_cases_panel.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def incident_cases(request: PortalRequest, key: str) -> HttpResponse:
+    """The incident page's cases panel (GET, for HTMX) and its "label cases with this
+    key" form. With HTMX the answer is the panel again, its count and list up to date,
+    with what happened; without, a redirect to the incident page with a message."""
+    incident = access.access_incident(request.user, key)
+    if request.method == "GET":
+        return _cases_panel(request, incident)
+    access.require(access.can_label(request.user), "You may not label support cases.")
+    refs = support_actions.parse_references(request.POST.get("references", ""))
+    try:
+        result = support_actions.label_cases(key=incident.key, references=refs, by=request.user)
+    except actions.ActionRefused as refusal:
+        if request.htmx:
+            return _cases_panel(
+                request,
+                incident,
+                status=400,
+                error=refusal.message,
+                references=request.POST.get("references", ""),
+            )
+        messages.error(request, refusal.message)
+    else:
+        if request.htmx:
+            return _cases_panel(request, incident, result=_label_summary(result))
+        messages.success(request, _label_summary(result))
+    return redirect(f"{incident.get_absolute_url()}#support-cases")
+
+
+@require_GET
+def case_history(request: PortalRequest, pk: int) -> HttpResponse:
+    """One case's label history: labelled, moved, removed, by whom and when."""
+    access.require(access.can_see_label_history(request.user), "You may not see the label history.")
+    case = get_object_or_404(SupportCase.objects.select_related("label"), pk=pk)
+    page = Paginator(label_history.for_case(case), HISTORY_PAGE).get_page(request.GET.get("page"))
+    visible = label_history.visible_incident_ids(request.user, page.object_list, case.label_id)
+    return render(
+        request,
+        "incidents/support/label_history.html",
+        {"case": case, "page": page, "visible": visible},
+    )
+
+
+@require_GET
+def incident_label_history(request: PortalRequest, key: str) -> HttpResponse:
+    """Every case labelled with the incident, moved to or from it, or unlabelled."""
+    incident = access.access_incident(request.user, key)
+    access.require(access.can_see_label_history(request.user), "You may not see the label history.")
+    changes = label_history.for_incident(incident)
+    page = Paginator(changes, HISTORY_PAGE).get_page(request.GET.get("page"))
+    visible = label_history.visible_incident_ids(request.user, page.object_list, incident.pk)
+    return render(
+        request,
+        "incidents/support/label_history.html",
+        {"incident": incident, "page": page, "visible": visible},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def follow_up_preview(request: PortalRequest, key: str) -> HttpResponse:
+    """Who will be e-mailed when the incident is resolved, and the e-mail itself; the
+    incident's managers can switch the follow-up off (or on again)."""
+    incident = access.access_incident(request.user, key)
+    access.require(
+        access.can_follow_up(request.user, incident),
+        "Only the incident's managers handle the customer follow-up.",
+    )
+    if request.method == "POST":
+        enabled = request.POST.get("enabled") == "on"
+        support_actions.set_customer_follow_up(incident, enabled=enabled, by=request.user)
+        messages.success(
+            request, f"Customer follow-up for {incident.key} is {'on' if enabled else 'off'}."
+        )
+        return redirect("support:follow_up", key=incident.key)
+    due = list(incident_follow_up.due_cases(incident))
+    mails = incident_follow_up.messages(incident, due[:1])
+    done = incident.support_cases.filter(followed_up_at__isnull=False).count()
+    no_address = incident.support_cases.filter(contact_email="").count()
+    return render(
+        request,
+        "incidents/support/follow_up.html",
+        {
+            "incident": incident,
+            "due": due,
+            "sample": mails[0] if mails else None,
+            "done": done,
+            "no_address": no_address,
+            "now": timezone.now(),
+        },
+    )
+
+
+class MetricsFilter(forms.Form):
+    period = forms.ChoiceField(
+        choices=[
+            ("30", "Last 30 days"),
+            ("90", "Last 90 days"),
+            ("365", "Last year"),
+            ("all", "All time"),
+        ],
+        required=False,
+    )
+    since = forms.DateField(required=False, label="From")
+    until = forms.DateField(required=False, label="To")
+    team = forms.SlugField(required=False)
+    service = forms.SlugField(required=False)
+    severity = forms.TypedChoiceField(
+        choices=[("", "Any severity"), *Severity.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        """Dates given make a period of their own; otherwise the named period, by
+        default the last 90 days (ending today)."""
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end of the period comes before its start.")
+        if not since and not until and "period" not in self.errors:
+            cleaned["period"] = cleaned.get("period") or metrics.DEFAULT_PERIOD
+            cleaned["since"] = metrics.period_since(cleaned["period"])
+        else:
+            cleaned["period"] = ""
+        return cleaned
+
+    def filters(self) -> dict[str, Any]:
+        """What ``metrics.filtered`` takes."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "period"}
+
+
+def _metrics_incidents(request: PortalRequest) -> tuple[MetricsFilter, Any]:
+    form = MetricsFilter(request.GET)
+    incidents = access.visible_incidents(request.user)
+    if not form.is_valid():
+        return form, incidents.none()
+    return form, metrics.filtered(incidents, **form.filters())
+
+
+@require_GET
+def metrics_page(request: PortalRequest) -> HttpResponse:
+    """TTD and TTR: distributions, medians and p90, and the incidents missing times."""
+    form, incidents = _metrics_incidents(request)
+    figures = metrics.compute(incidents)
+    filters = form.cleaned_data if not form.errors else {}
+    return render(
+        request,
+        "incidents/support/metrics.html",
+        {
+            "form": form,
+            "m": figures,
+            "query": request.GET.urlencode(),
+            "since": filters.get("since"),
+            "until": filters.get("until"),
+            "period": filters.get("period", ""),
+            "periods": [
+                (
+                    value,
+                    label,
+                    urlencode({**_kept(request, "team", "service", "severity"), "period": value}),
+                )
+                for value, label in form.fields["period"].choices  # type: ignore[attr-defined]
+            ],
+            "missing_url": _missing_url(filters),
+            "ttd_chart": charts.histogram_svg(figures.ttd_histogram, "TTD distribution"),
+            "ttr_chart": charts.histogram_svg(figures.ttr_histogram, "TTR distribution"),
+            "trend_chart": charts.trend_svg(figures.by_month, "Monthly median TTD and TTR"),
+            "teams": Team.objects.all(),
+            "services": Service.objects.all(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _kept(request: PortalRequest, *names: str) -> dict[str, str]:
+    return {name: request.GET[name] for name in names if request.GET.get(name)}
+
+
+def _missing_url(filters: dict[str, Any]) -> str:
+    """The incident list showing every incident the page counts as missing times."""
+    query = {"missing": "times"}
+    for name in ("since", "until"):
+        if filters.get(name):
+            query[name] = filters[name].isoformat()
+    for name in ("team", "service", "severity"):
+        if filters.get(name):
+            query[name] = str(filters[name])
+    return f"{reverse('incidents:list')}?{urlencode(query)}"
+
+
+# What makes a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: str) -> str:
+    """A text cell a spreadsheet shows as text, never runs: summaries come from alerts
+    too, that is from outside. A leading apostrophe, as OWASP advises for CSV."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+def metrics_csv(request: PortalRequest) -> HttpResponse | StreamingHttpResponse:
+    """The incident table with its times, streamed: a year of incidents is no problem."""
+    form, incidents = _metrics_incidents(request)
+    if form.errors:
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(
+            [
+                "key",
+                "summary",
+                "severity",
+                "status",
+                "faulty_service",
+                "team",
+                "impact_started_at",
+                "detected_at",
+                "impact_ended_at",
+                "ttd_minutes",
+                "ttr_minutes",
+            ]
+        )
+        for row in metrics.rows(incidents):
+            yield writer.writerow(
+                [
+                    row.key,
+                    _csv_text(row.summary),
+                    row.severity,
+                    row.status,
+                    _csv_text(row.service),
+                    _csv_text(row.team),
+                    *(
+                        value.isoformat() if value else ""
+                        for value in (row.impact_started_at, row.detected_at, row.impact_ended_at)
+                    ),
+                    *(
+                        f"{value.total_seconds() / 60:.1f}" if value is not None else ""
+                        for value in (row.ttd, row.ttr)
+                    ),
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="incident-times.csv"'
+    return response

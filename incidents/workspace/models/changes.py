@@ -1,0 +1,69 @@
+"""Changes of services reported by CI/CD (HANDBOOK §4), and their tokens."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import Service
+
+
+class ServiceChangeKind(models.TextChoices):
+    DEPLOY = "deploy", "Deployment"
+    CONFIG = "config", "Configuration change"
+    FEATURE_FLAG = "feature_flag", "Feature flag"
+
+
+class ServiceChange(models.Model):
+    """A deployment or change of a service, reported by CI/CD (HANDBOOK §4: does the
+    impact start match a change?)."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(
+        max_length=20, choices=ServiceChangeKind.choices, default=ServiceChangeKind.DEPLOY
+    )
+    summary = models.CharField(max_length=300)
+    # Who made it, as CI/CD names them (a login, a bot, an e-mail); not necessarily a user.
+    author = models.CharField("who", max_length=150, blank=True)
+    happened_at = models.DateTimeField("when")
+    url = models.URLField("link", blank=True, max_length=500)
+    # CI/CD's own id (pipeline run, deploy number): a retried report is stored once.
+    external_id = models.CharField(max_length=100, blank=True)
+    reported_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        app_label = "incidents"
+        ordering = ["-happened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ServiceChangeKind.values), name="service_change_kind_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["service", "external_id"],
+                condition=~Q(external_id=""),
+                name="service_change_unique_external_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["service", "happened_at"], name="change_by_service_time")]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.get_kind_display().lower()}: {self.summary}"
+
+
+class ChangeToken(models.Model):
+    """A per-service secret CI/CD sends to report changes. Only its SHA-256 is stored;
+    the token itself is shown once, when it is issued."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="change_tokens")
+    label = models.CharField(max_length=100, blank=True, help_text="Which pipeline uses it.")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        app_label = "incidents"
+        ordering = ["service", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.service} token {self.label or self.pk}"

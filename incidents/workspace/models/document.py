@@ -1,0 +1,45 @@
+"""The status document (HANDBOOK §3, §9): edits, changes, workstreams, theories."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import Incident
+
+
+class WorkstreamState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    DONE = "done", "Done"
+
+
+class Workstream(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="workstreams")
+    name = models.CharField(max_length=120)
+    goal = models.TextField(blank=True, help_text="What this workstream is trying to achieve.")
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    state = models.CharField(
+        max_length=10, choices=WorkstreamState.choices, default=WorkstreamState.ACTIVE
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        app_label = "incidents"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=WorkstreamState.values), name="workstream_state_valid"
+            ),
+            models.UniqueConstraint(fields=["incident", "name"], name="workstream_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,242 @@
+"""TTD and TTR figures on known data (HANDBOOK §10)."""
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from incidents import actions
+from incidents.models import Incident, Severity, Status
+from incidents.support import metrics
+from tests.factories import ServiceFactory, TeamFactory, make_incident
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def known(support, manager):
+    """Five incidents with TTD 10/20/30/40/50 min and TTR 1..5 h, one with no start."""
+    payments = ServiceFactory(name="Payments", slug="payments", team=TeamFactory(slug="pay"))
+    search = ServiceFactory(name="Search", slug="search")
+    made = []
+    for index in range(5):
+        start = T0 + timedelta(days=index * 20)  # Mar 2, Mar 22, Apr 11, May 1, May 21
+        incident = make_incident(
+            by=support,
+            severity=1 if index < 2 else 2,
+            faulty_service=payments if index % 2 == 0 else search,
+            impact_started_at=start,
+            detected_at=start + timedelta(minutes=10 * (index + 1)),
+        )
+        actions.claim_incident(incident, by=manager)
+        actions.transition_incident(
+            incident,
+            to=Status.RESOLVED,
+            by=manager,
+            impact_ended_at=start + timedelta(hours=index + 1),
+        )
+        made.append(incident)
+    no_start = make_incident(by=support, summary="When did it start?", faulty_service=search)
+    return made, no_start
+
+
+def test_medians_p90_and_groups(known):
+    _made, no_start = known
+    figures = metrics.compute(Incident.objects.all())
+    assert figures.ttd.count == 5
+    assert figures.ttd.median == timedelta(minutes=30)
+    assert figures.ttd.p90 == timedelta(minutes=50)
+    assert figures.ttr.median == timedelta(hours=3)
+    assert figures.ttr.p90 == timedelta(hours=5)
+    by_service = {name: (ttd, ttr) for name, ttd, ttr in figures.by_service}
+    assert by_service["Payments"][1].median == timedelta(hours=3)  # 1, 3, 5 h
+    assert by_service["Search"][1].median == timedelta(hours=3)  # 2, 4 h
+    by_severity = {name: ttr for name, _, ttr in figures.by_severity}
+    assert by_severity["1 - Critical"].median == timedelta(hours=1, minutes=30)
+    assert [name for name, *_ in figures.by_month] == ["2026-03", "2026-04", "2026-05"]
+    assert [row.key for row in figures.missing] == [no_start.key]
+    assert figures.missing[0].missing == ["impact started"]
+    assert dict(figures.ttr_histogram)["2-4h"] == 2
+
+
+def test_metrics_page_filters_and_draws(client_for, support, known):
+    client = client_for(support)
+    page = client.get("/support/metrics/?period=all")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert body.count("<svg") == 3
+    assert "3 h" in body  # the TTR median
+    only_pay = client.get("/support/metrics/?period=all&team=pay&severity=1")
+    assert only_pay.context["m"].ttr.count == 1
+    period = client.get("/support/metrics/?since=2026-04-01&until=2026-05-01")
+    assert period.context["m"].ttd.count == 2
+    bad = client.get("/support/metrics/?since=2026-05-01&until=2026-04-01")
+    assert bad.status_code == 400
+    assert "until" in bad.content.decode()
+
+
+def test_csv_export_has_the_times(client_for, support, known):
+    made, _ = known
+    response = client_for(support).get("/support/metrics.csv?period=all&service=payments")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row["key"] for row in rows] == [made[0].key, made[2].key, made[4].key]
+    assert rows[1]["ttd_minutes"] == "30.0"
+    assert rows[1]["ttr_minutes"] == "180.0"
+    assert rows[0]["impact_started_at"].startswith("2026-03-02T09:00")
+
+
+def test_csv_export_never_hands_a_spreadsheet_a_formula(client_for, support):
+    make_incident(by=support, summary='=HYPERLINK("http://evil.example","Click")')
+    make_incident(by=support, summary="-5% conversions")
+    response = client_for(support).get("/support/metrics.csv?period=all")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(row["summary"] for row in rows) == [
+        "'-5% conversions",
+        '\'=HYPERLINK("http://evil.example","Click")',
+    ]
+
+
+def test_restricted_incidents_count_only_for_those_who_see_them(client_for, support, security):
+    make_incident(by=security, restricted=True, impact_started_at=T0, detected_at=T0)
+    assert client_for(support).get("/support/metrics/?period=all").context["m"].count == 0
+    assert client_for(security).get("/support/metrics/?period=all").context["m"].count == 1
+
+
+def test_default_period_is_the_last_90_days_and_says_so(client_for, support, known, time_machine):
+    time_machine.move_to(datetime(2026, 6, 15, 12, tzinfo=UTC), tick=False)
+    client = client_for(support)
+    page = client.get("/support/metrics/")
+    assert page.context["since"] == date(2026, 3, 17)
+    assert page.context["m"].ttd.count == 4  # Mar 22 to May 21; not Mar 2
+    body = page.content.decode()
+    assert "17 Mar 2026" in body
+    assert "the last 90 days, the default" in body
+    assert client.get("/support/metrics/?period=30").context["m"].ttd.count == 1
+    assert client.get("/support/metrics/?period=all").context["m"].ttd.count == 5
+    # Dates given make their own period; the CSV export follows the page.
+    assert client.get("/support/metrics/?since=2026-03-01").context["m"].ttd.count == 5
+    csv_rows = b"".join(client.get("/support/metrics.csv").streaming_content).decode()
+    assert len(csv_rows.strip().splitlines()) == 1 + 5  # header, four timed, no_start
+    assert client.get("/support/metrics/?period=week").status_code == 400
+
+
+def _bulk(count, *, by, start_number=1):
+    """``count`` incidents straight into the table: three services and severities, over
+    a few months, every seventh without times, durations of every length."""
+    services = [ServiceFactory(slug=f"svc-{index}", name=f"Svc {index}") for index in range(3)]
+    now = timezone.now()
+    made = []
+    for offset in range(count):
+        number = start_number + offset
+        started = now - timedelta(days=(number * 13) % 80, minutes=number % 7)
+        timed = number % 7 != 0
+        made.append(
+            Incident(
+                prefix="HOT",
+                number=number,
+                key=f"HOT-{number}",
+                summary=f"Incident {number}",
+                description="-",
+                severity=number % 3 + 1,
+                faulty_service=services[number % 3],
+                status=Status.RESOLVED if number % 4 else Status.FIXING,
+                impact_started_at=started if timed else None,
+                detected_at=started + timedelta(seconds=(number * 97) % 5000) if timed else None,
+                impact_ended_at=started + timedelta(minutes=(number * 211) % 3000),
+                created_by=by,
+                created_at=started,
+            )
+        )
+    Incident.objects.bulk_create(made)
+
+
+def _reference(incidents):
+    """The figures the slow way: every row read, durations in Python."""
+    all_rows = list(metrics.rows(incidents))
+
+    def grouped(name_of):
+        names = sorted({name_of(row) for row in all_rows} - {None})
+        return [
+            (
+                name,
+                metrics.summarize([r.ttd for r in all_rows if name_of(r) == name and r.ttd]),
+                metrics.summarize([r.ttr for r in all_rows if name_of(r) == name and r.ttr]),
+            )
+            for name in names
+        ]
+
+    ttds = [row.ttd for row in all_rows if row.ttd is not None]
+    ttrs = [row.ttr for row in all_rows if row.ttr is not None]
+    return {
+        "ttd": metrics.summarize(ttds),
+        "ttr": metrics.summarize(ttrs),
+        "ttd_histogram": metrics.histogram(ttds),
+        "ttr_histogram": metrics.histogram(ttrs),
+        "by_severity": grouped(lambda row: Severity(row.severity).label),
+        "by_service": grouped(lambda row: row.service),
+        "by_month": grouped(
+            lambda row: row.impact_started_at.strftime("%Y-%m") if row.impact_started_at else None
+        ),
+        "missing_count": sum(1 for row in all_rows if row.missing),
+    }
+
+
+@pytest.mark.parametrize(
+    "in_database",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.skipif(
+                connection.vendor != "postgresql", reason="percentiles are PostgreSQL's"
+            ),
+            id="percentiles-in-postgresql",
+        ),
+    ],
+)
+def test_figures_match_a_row_by_row_computation(support, in_database):
+    _bulk(101, by=support)
+    figures = metrics.compute(Incident.objects.all(), in_database=in_database)
+    for name, expected in _reference(Incident.objects.all()).items():
+        assert getattr(figures, name) == expected, name
+    assert figures.count == 101
+
+
+def test_page_queries_do_not_grow_with_incidents_and_missing_list_is_capped(
+    client_for, support, django_assert_max_num_queries
+):
+    client = client_for(support)
+    _bulk(10, by=support)
+    client.get("/support/metrics/")  # sessions and caches warm
+    with CaptureQueriesContext(connection) as few:
+        client.get("/support/metrics/")
+    _bulk(490, by=support, start_number=11)
+    with django_assert_max_num_queries(len(few)):
+        page = client.get("/support/metrics/")
+    figures = page.context["m"]
+    assert figures.count == 500
+    assert figures.missing_count == 71  # every seventh: no times at all
+    assert len(figures.missing) == metrics.MISSING_SHOWN
+    assert figures.missing[0].key == "HOT-497"  # the latest first
+    body = page.content.decode()
+    assert f'href="{page.context["missing_url"].replace("&", "&amp;")}"' in body
+    assert "All 71 in the incident list" in body
+    listed = client.get(page.context["missing_url"])
+    assert listed.status_code == 200
+    assert listed.context["page"].paginator.count == 71
+
+
+def test_incident_list_keeps_the_missing_times_filter(client_for, support, known):
+    _made, no_start = known
+    page = client_for(support).get("/incidents/?missing=times&since=2026-01-01")
+    assert [incident.key for incident in page.context["page"].object_list] == [no_start.key]
+    body = page.content.decode()
+    assert '<input type="hidden" name="missing" value="times">' in body
+    assert '<input type="hidden" name="since" value="2026-01-01">' in body
+    assert "missing their impact or detection times" in body
+    api = client_for(support).get("/api/incidents/?missing=times").json()
+    assert [row["key"] for row in api["results"]] == [no_start.key]
