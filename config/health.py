@@ -1,4 +1,6 @@
-"""``/healthz`` for load balancers and monitors: is the database there, is the broker?"""
+"""``/healthz`` for load balancers and monitors: is the database there, the cache, the
+broker? Each is checked on its own, so one down never hides the others: 503 naming the
+failing ones, with ``Retry-After``."""
 
 import time
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .celery import app as celery_app
+from .outage import RETRY_AFTER_SECONDS
 
 HEARTBEAT_KEY = "worker-heartbeat"
 
@@ -26,27 +29,41 @@ def _broker() -> None:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
 
 
-def _timed(check: Callable[[], None]) -> dict[str, object]:
+def _cache() -> object:
+    # Informational: the last time a worker ran the beat's heartbeat task.
+    return cache.get(HEARTBEAT_KEY)
+
+
+def _timed(check: Callable[[], object]) -> tuple[dict[str, object], object]:
+    """The check's report, and what it read (None when it failed)."""
     started = time.perf_counter()
     try:
-        check()
+        found = check()
     except Exception as error:
-        return {"ok": False, "error": f"{type(error).__name__}: {error}"}
-    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+        return {"ok": False, "error": f"{type(error).__name__}: {error}"}, None
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}, found
 
 
 @login_not_required
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _timed(_database), "broker": _timed(_broker)}
-    healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse(
-        {
-            "status": "ok" if healthy else "unavailable",
-            "checks": checks,
-            # Informational: the last time a worker ran the beat's heartbeat task.
-            "worker_heartbeat": cache.get(HEARTBEAT_KEY),
-        },
-        status=200 if healthy else 503,
+    (database, _), (cache_check, heartbeat), (broker, _) = (
+        _timed(_database),
+        _timed(_cache),
+        _timed(_broker),
     )
+    checks = {"database": database, "cache": cache_check, "broker": broker}
+    failing = [name for name, check in checks.items() if not check["ok"]]
+    response = JsonResponse(
+        {
+            "status": "unavailable" if failing else "ok",
+            "failing": failing,
+            "checks": checks,
+            "worker_heartbeat": heartbeat,
+        },
+        status=503 if failing else 200,
+    )
+    if failing:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -6,10 +6,13 @@ kombu's filesystem transport, a file cache and e-mail to the console. Production
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+
+from config import broker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -65,8 +68,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a NUL in the path, query, headers or form fields is a 400 naming where.
+    "config.input_guard.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that reads the database or the cache: their outage is a 503.
+    "config.outage.OutageMiddleware",
+    # The styled 404 page with DEBUG on too (config/error_pages.py).
+    "config.error_pages.DebugNotFoundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -113,6 +122,12 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # Tests: a file per test process, not Django's shared-cache memory database,
+            # where a table another connection (the real worker's thread) is writing
+            # answers "database table is locked" at once: the timeout and WAL need a file.
+            "TEST": {
+                "NAME": str(Path(tempfile.gettempdir()) / f"hotline-test-{os.getpid()}.sqlite3")
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -127,7 +142,8 @@ if REDIS_URL:
             "KEY_PREFIX": "hotline",
         }
     }
-    CELERY_BROKER_URL = REDIS_URL
+    # The same Redis through a transport that survives losing it (config/broker.py).
+    CELERY_BROKER_URL = broker.redis_broker_url(REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # A file cache is shared by every process on the machine, unlike local memory.
@@ -223,10 +239,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's parsers, refusing a NUL in any string or key and JSON nested too deeply (400
+    # naming the field) instead of a 500 (config/input_guard.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.input_guard.JSONParser",
+        "config.input_guard.FormParser",
+        "config.input_guard.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -278,11 +301,19 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined
 
 # On-call (oncall app) ----------------------------------------------------------------------
 ONCALL_ACK_LINK_MAX_AGE = int(os.environ.get("ONCALL_ACK_LINK_MAX_AGE", 24 * 3600))
-# Seconds between the tries of a failing delivery; after the last one the page fails.
-ONCALL_RETRY_BACKOFF = [2.0, 10.0, 30.0, 60.0]
-ONCALL_DELIVERY_LEASE_SECONDS = int(os.environ.get("ONCALL_DELIVERY_LEASE_SECONDS", 60))
+# Seconds between the tries of a failing channel: 2 s doubling to a 5-minute cap, until
+# the waits cover a 30-minute outage (2010 s, 14 tries); then that channel gives up.
+ONCALL_RETRY_BACKOFF: list[float] = []
+while sum(ONCALL_RETRY_BACKOFF) < 30 * 60:
+    ONCALL_RETRY_BACKOFF.append(min(2.0 * 2 ** len(ONCALL_RETRY_BACKOFF), 300.0))
+# A worker holds a page this long and renews it every third of it while it delivers
+# (a heartbeat): a killed worker's page is free again within the lease, then the sweep,
+# every ONCALL_SWEEP_SECONDS, hands it to another worker (measured: < 15 s in all).
+ONCALL_DELIVERY_LEASE_SECONDS = float(os.environ.get("ONCALL_DELIVERY_LEASE_SECONDS", 6))
+ONCALL_SWEEP_SECONDS = float(os.environ.get("ONCALL_SWEEP_SECONDS", 3))
+# A page never tried yet is left this long to the worker woken at commit.
 ONCALL_SWEEP_GRACE_SECONDS = 10
-# The beat tick of escalations and the page sweep: steps fire within this of their time.
+# The beat tick of escalations: steps fire within this of their time.
 ONCALL_TICK_SECONDS = 15.0
 # Without an escalation policy, the IMOC is paged this long after an unacknowledged page.
 ONCALL_IMOC_AFTER_MINUTES = 15

@@ -18,6 +18,11 @@ from oncall.integrations.views import pagerduty_enqueue
 
 from .health import healthz
 
+# Styled error pages with the navigation and the reason (config/error_pages.py).
+handler403 = "config.error_pages.permission_denied"
+handler404 = "config.error_pages.page_not_found"
+handler500 = "config.error_pages.server_error"
+
 urlpatterns = [
     path("", incident_views.home, name="home"),
     path("healthz", healthz, name="healthz"),

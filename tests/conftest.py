@@ -1,14 +1,17 @@
 """People named by role, an HTMX client and helpers every test folder shares."""
 
 import functools
+import threading
 import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import RunPython
+from django.db.models.sql.compiler import SQLCompiler
+from django.db.transaction import TransactionManagementError
 from django.test import Client
 
 from config.celery import app as celery_app
@@ -44,6 +47,37 @@ def _restore_migration_data() -> None:
     with connection.schema_editor() as schema_editor:
         for code in codes:
             code(state_apps, schema_editor)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Every lock is taken inside the code's own ``transaction.atomic``, as in production.
+
+    A test's wrapping transaction would hide a ``select_for_update`` left outside one
+    (it answered 500 in production while the suite was green), so while the test body
+    runs a lock needs an atomic block beyond those the test itself opened. Other
+    threads (the live server, a worker) open none of their own before the code does."""
+    uses_db = {"db", "transactional_db", "django_db_reset_sequences"} & set(item.fixturenames)
+    if item.get_closest_marker("django_db") is None and not uses_db:
+        return (yield)
+    main = threading.current_thread()
+    opened_by_test = {alias: len(connections[alias].atomic_blocks) for alias in connections}
+    execute_sql = SQLCompiler.execute_sql
+
+    def guarded(compiler, *args, **kwargs):
+        ours = opened_by_test.get(compiler.using, 0) if threading.current_thread() is main else 0
+        if compiler.query.select_for_update and len(compiler.connection.atomic_blocks) <= ours:
+            raise TransactionManagementError(
+                "select_for_update outside the code's own transaction.atomic: "
+                "it fails in production, where no test transaction wraps it."
+            )
+        return execute_sql(compiler, *args, **kwargs)
+
+    SQLCompiler.execute_sql = guarded
+    try:
+        return (yield)
+    finally:
+        SQLCompiler.execute_sql = execute_sql
 
 
 @pytest.fixture(autouse=True)
@@ -203,3 +237,17 @@ def fresh_producers():
     use: without a reset a task would go to an earlier test's private queue folder."""
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove what the SQLite test database file leaves (config/settings.py names one per
+    test process): Django deletes the file, not its WAL files, which a connection still
+    open in another thread (a worker's) keeps."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        for leftover in Path(name).parent.glob(f"{Path(name).name}*"):
+            leftover.unlink(missing_ok=True)

@@ -53,3 +53,53 @@
     reveal(event.target);
   });
 })();
+
+// An in-page (htmx) request refused without a form to swap in (403, 404, 5xx) or that
+// got no answer says so above the page (400 and 409 carry their form, see base.html).
+(function () {
+  "use strict";
+
+  function reason(xhr) {
+    try {
+      var type = xhr.getResponseHeader("Content-Type") || "";
+      if (type.indexOf("json") !== -1) return JSON.parse(xhr.responseText).detail || "";
+      var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var node = page.querySelector(".error-reason") || page.querySelector("main h1");
+      return node ? node.textContent.trim() : "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function show(text) {
+    var box = document.getElementById("request-error");
+    if (!box) {
+      var main = document.getElementById("main");
+      if (!main) return;
+      box = document.createElement("ul");
+      box.id = "request-error";
+      box.className = "messages";
+      box.setAttribute("role", "alert");
+      main.prepend(box);
+    }
+    var item = document.createElement("li");
+    item.className = "error";
+    item.textContent = text;
+    box.replaceChildren(item);
+    box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("htmx:beforeRequest", function () {
+    var box = document.getElementById("request-error");
+    if (box) box.hidden = true;
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var why = reason(xhr);
+    show("Not done (" + xhr.status + ")" + (why ? ": " + why : "."));
+  });
+  document.addEventListener("htmx:sendError", function () {
+    show("The server could not be reached: nothing was changed. Try again.");
+  });
+})();
