@@ -33,12 +33,17 @@ def visible_incidents(user: User) -> IncidentQuerySet:
     return Incident.objects.visible_to(user)
 
 
-def access_incident(user: User, key: str) -> Incident:
-    """The incident with this key if the user may see it; 404 otherwise, never a hint."""
+def access_incident(user: User, key: str, *, not_found: str | None = None) -> Incident:
+    """The incident with this key if the user may see it; 404 otherwise, never a hint.
+
+    Reaching the incident through something of its own (a communication, a page, a
+    case), pass the words that thing's missing id answers with as ``not_found``: an id
+    whose incident is unseen must answer exactly like an id that does not exist, or
+    trying ids one by one would reveal restricted keys."""
     try:
         return visible_incidents(user).get(key=normalize_key(key))
     except Incident.DoesNotExist:
-        raise Http404(f"No incident {normalize_key(key)}.") from None
+        raise Http404(not_found or f"No incident {normalize_key(key)}.") from None
 
 
 def can_create(user: User) -> bool:

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db import transaction
+from django.db.models import Model, ProtectedError, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status, viewsets
 from rest_framework.exceptions import NotFound
@@ -11,12 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.http import ApiRequest
-from incidents import access, actions, selectors
+from incidents import access, actions, follow_ups, selectors
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Product, RoleAssignment, Service, Team
 from incidents.serializers import (
     IncidentCreateIn,
     IncidentOut,
+    IncidentTransitionOut,
     IncidentUpdateIn,
     ProductSerializer,
     RoleAssignIn,
@@ -77,8 +79,10 @@ class IncidentClaimApi(APIView):
 
 
 class IncidentTransitionApi(APIView):
-    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @extend_schema(request=TransitionIn, responses=IncidentTransitionOut)
     def post(self, request: ApiRequest, key: str) -> Response:
+        """Change the status. The answer is the incident and its ``next_steps``: what is
+        left to do after the change (resolving leaves the public page's final update)."""
         incident = access.access_incident(request.user, key)
         access.require(
             access.can_manage(request.user, incident), "Only incident managers change status."
@@ -86,7 +90,10 @@ class IncidentTransitionApi(APIView):
         data = TransitionIn(data=request.data)
         data.is_valid(raise_exception=True)
         incident = actions.transition_incident(incident, by=request.user, **data.validated_data)
-        return _incident_response(request, incident)
+        steps = follow_ups.next_steps(incident, user=request.user)
+        incident = Incident.objects.for_list().with_case_count().get(pk=incident.pk)
+        context = {"request": request, "next_steps": steps}
+        return Response(IncidentTransitionOut(incident, context=context).data)
 
 
 class IncidentTimelineApi(APIView):
@@ -191,6 +198,16 @@ class ProductApi(viewsets.ModelViewSet):
     permission_classes = [CataloguePermission]
     lookup_field = "slug"
     filterset_fields = ["slug"]
+
+    @transaction.atomic
+    def perform_destroy(self, instance: Product) -> None:
+        # Incidents name their products through a many-to-many, which deleting would
+        # silently empty: refused like a service in use (ProtectedError, answered 409).
+        product = Product.objects.select_for_update().get(pk=instance.pk)
+        in_use = product.incidents.all()
+        if in_use.exists():
+            raise ProtectedError("Still in use by incidents.", set(in_use[:10]))
+        product.delete()
 
 
 def _one(queryset: QuerySet[Any], pk: int, what: str) -> Any:

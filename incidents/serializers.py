@@ -1,8 +1,12 @@
 """API shapes: plain JSON a script can write by hand (slugs and usernames, not ids)."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from incidents.follow_ups import NextStep
 from incidents.forms import incident_managers, role_candidates
 from incidents.models import (
     HUMAN_KINDS,
@@ -106,6 +110,34 @@ class IncidentUpdateIn(IncidentCreateIn):
 class TransitionIn(serializers.Serializer):
     to = serializers.ChoiceField(choices=Status.choices)
     impact_ended_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class NextStepOut(serializers.Serializer):
+    """Something left to do after the change (``incidents.follow_ups.NextStep``)."""
+
+    kind = serializers.CharField(help_text='What to do, for clients: "final_update".')
+    text = serializers.CharField(help_text="What is still wrong and what to do, for people.")
+    url = serializers.SerializerMethodField(help_text="The portal page where it is done.")
+    action = serializers.CharField(help_text="The button's words in the portal.")
+
+    def get_url(self, step: NextStep) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(step.url) if request else step.url
+
+
+class IncidentTransitionOut(IncidentOut):
+    """The incident after a status change, and what is left to do because of it (empty
+    when nothing is): resolving leaves the public status page's final update."""
+
+    next_steps = serializers.SerializerMethodField()
+
+    class Meta(IncidentOut.Meta):
+        fields = [*IncidentOut.Meta.fields, "next_steps"]
+
+    @extend_schema_field(NextStepOut(many=True))
+    def get_next_steps(self, incident: Incident) -> list[dict[str, Any]]:
+        steps = self.context.get("next_steps", [])
+        return list(NextStepOut(steps, many=True, context=self.context).data)
 
 
 class TimelineEntryOut(serializers.ModelSerializer):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from config.http import PortalRequest
-from incidents import access, actions, panels, selectors
+from incidents import access, actions, follow_ups, panels, selectors
 from incidents.filters import IncidentFilter
 from incidents.forms import (
     IncidentEditForm,
@@ -23,7 +26,7 @@ from incidents.forms import (
     TimelineEntryForm,
     TransitionForm,
 )
-from incidents.models import Incident, Product, RoleAssignment, Service
+from incidents.models import Incident, RoleAssignment
 
 PAGE_SIZE = 50
 
@@ -67,23 +70,50 @@ def incident_create(request: PortalRequest) -> HttpResponse:
     )
 
 
+# Words shorter than this ("the", "for", "api") would match nearly every incident.
+SIMILAR_MIN_WORD = 4
+SIMILAR_WORDS = 6
+SIMILAR_SHOWN = 10
+
+
 @require_GET
 def incident_similar(request: PortalRequest) -> HttpResponse:
-    """Open incidents on the service or products being chosen in the create form."""
-    services = Service.objects.filter(pk__in=_ids(request.GET.getlist("faulty_service")))
-    products = Product.objects.filter(pk__in=_ids(request.GET.getlist("affected_products")))
-    similar = Incident.objects.none()
-    if services or products:
-        open_incidents = access.visible_incidents(request.user).open().for_list()
-        similar = (
-            open_incidents.filter(faulty_service__in=services)
-            | open_incidents.filter(affected_products__in=products)
-        ).distinct()[:10]
+    """Open incidents the one being logged may be a twin of: on the service or products
+    chosen, or sharing words with the summary as it is typed; the most alike first."""
+    service_ids = set(_ids(request.GET.getlist("faulty_service")))
+    product_ids = set(_ids(request.GET.getlist("affected_products")))
+    words = _words(request.GET.get("summary", ""))
+    similar: list[Incident] = []
+    if service_ids or product_ids or words:
+        match = Q(faulty_service__in=service_ids) | Q(affected_products__in=product_ids)
+        for word in words:
+            match |= Q(summary__icontains=word)
+        candidates = (
+            access.visible_incidents(request.user).open().for_list().filter(match).distinct()
+        )
+
+        def likeness(incident: Incident) -> tuple[int, datetime]:
+            summary = incident.summary.lower()
+            shared = sum(word in summary for word in words)
+            on_service = incident.faulty_service_id in service_ids
+            on_product = any(p.pk in product_ids for p in incident.affected_products.all())
+            return (shared + 2 * on_service + on_product, incident.created_at)
+
+        similar = sorted(candidates[:50], key=likeness, reverse=True)[:SIMILAR_SHOWN]
     return render(request, "incidents/create.html#similar", {"similar": similar})
 
 
+def _words(text: str) -> list[str]:
+    """The summary's telling words, longest first."""
+    words = {word.lower() for word in re.findall(r"\w+", text) if len(word) >= SIMILAR_MIN_WORD}
+    return sorted(words, key=lambda word: (-len(word), word))[:SIMILAR_WORDS]
+
+
 def _ids(values: list[str]) -> list[int]:
-    return [int(value) for value in values if value.isdigit()]
+    # ASCII digits only ("²" is a digit to isdigit, not to int), within a bigint.
+    return [
+        int(value) for value in values if value.isascii() and value.isdigit() and len(value) < 19
+    ]
 
 
 @require_GET
@@ -184,6 +214,10 @@ def incident_transition(request: PortalRequest, key: str) -> HttpResponse:
         refusal.add_to(form)
         return _refused(request, incident, refusal, transition_form=form)
     messages.success(request, f"{incident.key} is {incident.get_status_display().lower()}.")
+    # What other parts say is left to do (the public page's final update); the incident
+    # page's panels carry the buttons.
+    for step in follow_ups.next_steps(incident, user=request.user):
+        messages.warning(request, step.text)
     return redirect(incident)
 
 
@@ -214,17 +248,17 @@ def incident_timeline(request: PortalRequest, key: str) -> HttpResponse:
         except actions.ActionRefused as refusal:
             refusal.add_to(form)
     if form.errors:
-        response = render_workspace(request, incident, status=400, entry_form=form)
-        if request.htmx:
-            # The form, not the timeline, shows what to fix.
-            response = render(
-                request,
-                "incidents/detail.html#entry-form",
-                {"incident": incident, "entry_form": form},
-                status=400,
-            )
-            retarget(response, "#entry-form")
-            reswap(response, "outerHTML")
+        if not request.htmx:
+            return render_workspace(request, incident, status=400, entry_form=form)
+        # The form, not the timeline, shows what to fix.
+        response = render(
+            request,
+            "incidents/detail.html#entry-form",
+            {"incident": incident, "entry_form": form},
+            status=400,
+        )
+        retarget(response, "#entry-form")
+        reswap(response, "outerHTML")
         return response
     if request.htmx:
         return render_workspace(request, incident)

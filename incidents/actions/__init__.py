@@ -8,7 +8,7 @@ timeline entry per change and announces it through ``events`` for other apps.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -29,6 +29,7 @@ from incidents.models import (
     Experiment,
     Incident,
     IncidentChange,
+    Involvement,
     KeyCounter,
     Product,
     Role,
@@ -50,6 +51,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 
 # Clocks drift: a time a few minutes ahead is a typo-free "now", later is a mistake.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# Nothing the portal handles happened before this.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 EDITABLE_FIELDS = (
     "summary",
@@ -108,20 +111,34 @@ def _name(user: User | None) -> str:
     return user.get_username() if user is not None else "nobody"
 
 
+def check_time(value: datetime | None, *, field: str) -> None:
+    """Refuse a time no incident could have: before 2000 (a typo; year 1 broke the pages
+    that reckon around it with an OverflowError) or ahead of now by more than
+    ``FUTURE_TOLERANCE``. Every action that takes a time asks here."""
+    if value is None:
+        return
+    try:
+        too_early, too_late = value < EARLIEST, value > timezone.now() + FUTURE_TOLERANCE
+    except OverflowError:  # at the calendar's ends an offset leaves datetime's range
+        too_early, too_late = value.year < EARLIEST.year, value.year >= EARLIEST.year
+    if too_early:
+        raise ActionRefused("This time is too far in the past (before 2000).", field=field)
+    if too_late:
+        raise ActionRefused("This time is in the future.", field=field)
+
+
 def _check_times(
     *,
     impact_started_at: datetime | None,
     detected_at: datetime | None,
     impact_ended_at: datetime | None,
 ) -> None:
-    latest = timezone.now() + FUTURE_TOLERANCE
     for field, value in (
         ("impact_started_at", impact_started_at),
         ("detected_at", detected_at),
         ("impact_ended_at", impact_ended_at),
     ):
-        if value is not None and value > latest:
-            raise ActionRefused("This time is in the future.", field=field)
+        check_time(value, field=field)
     if impact_started_at is not None:
         if detected_at is not None and detected_at < impact_started_at:
             raise ActionRefused(
@@ -207,7 +224,12 @@ def claim_incident(incident: Incident, *, by: User) -> Incident:
     # not a joined one, so the assignee is loaded after the lock.
     current = Incident.objects.select_for_update().get(pk=incident.pk)
     if current.status not in OPEN_STATUSES:
-        raise ActionRefused(f"{current.key} is {current.get_status_display().lower()}.")
+        # It was open when the client saw it (every incident starts new): lost race.
+        raise ActionRefused(
+            f"{current.key} is already {current.get_status_display().lower()} "
+            f"(by {_status_moved_by(current)}).",
+            conflict=True,
+        )
     if current.assignee_id == by.pk:
         return current
     if current.assignee_id is not None:
@@ -224,6 +246,45 @@ def claim_incident(incident: Incident, *, by: User) -> Incident:
     if old != current.status:
         _status_entry(current, by, old=old, new=current.status)
     return current
+
+
+def _status_moved_by(incident: Incident) -> str:
+    """Who moved the incident to its status: the name a lost race's refusal gives."""
+    last = (
+        TimelineEntry.objects.filter(incident=incident, kind=EntryKind.STATUS)
+        .select_related("author")
+        .order_by("-pk")
+        .first()
+    )
+    return _name(last.author) if last is not None and last.author else "someone else"
+
+
+def _transition_refused(current: Incident, to: str) -> ActionRefused:
+    """Refuse a move the status no longer (or never) allows. If a status the incident
+    held before allowed it, the client asked from that status and someone moved the
+    incident first: a lost race, 409. A move no earlier status allowed is bad input."""
+    earlier = {Status.NEW} | {
+        data.get("from")
+        for data in TimelineEntry.objects.filter(
+            incident=current, kind=EntryKind.STATUS
+        ).values_list("data", flat=True)
+    }
+    if any(to in TRANSITIONS.get(status, ()) for status in earlier):
+        message = (
+            f"{current.key} is already {current.get_status_display().lower()} "
+            f"(by {_status_moved_by(current)})."
+        )
+        if to != current.status:
+            message = f"{message[:-1]}: it cannot go to {Status(to).label.lower()} now."
+        return ActionRefused(message, conflict=True)
+    if to == current.status:
+        return ActionRefused(f"{current.key} is already {Status(to).label.lower()}.", field="to")
+    allowed = ", ".join(Status(s).label.lower() for s in TRANSITIONS[current.status])
+    return ActionRefused(
+        f"{current.key} cannot go from {current.get_status_display().lower()} to "
+        f"{Status(to).label.lower()} (allowed: {allowed or 'none'}).",
+        field="to",
+    )
 
 
 def _status_entry(incident: Incident, by: User | None, *, old: str, new: str) -> None:
@@ -248,15 +309,8 @@ def transition_incident(
     current = Incident.objects.select_for_update().get(pk=incident.pk)
     if to not in Status.values:
         raise ActionRefused(f"Unknown status {to!r}.", field="to")
-    if to == current.status:
-        raise ActionRefused(f"{current.key} is already {Status(to).label.lower()}.", field="to")
     if to not in TRANSITIONS[current.status]:
-        allowed = ", ".join(Status(s).label.lower() for s in TRANSITIONS[current.status])
-        raise ActionRefused(
-            f"{current.key} cannot go from {current.get_status_display().lower()} to "
-            f"{Status(to).label.lower()} (allowed: {allowed or 'none'}).",
-            field="to",
-        )
+        raise _transition_refused(current, to)
     if to == Status.FIXING and current.assignee_id is None:
         raise ActionRefused(
             "An incident manager must claim the incident before fixing starts.", field="to"
@@ -396,8 +450,7 @@ def add_timeline_entry(
     text = text.strip()
     if not text:
         raise ActionRefused("Write what happened.", field="text")
-    if occurred_at is not None and occurred_at > timezone.now() + FUTURE_TOLERANCE:
-        raise ActionRefused("This time is in the future.", field="occurred_at")
+    check_time(occurred_at, field="occurred_at")
     if theory is not None and (kind != EntryKind.EXPERIMENT or theory.incident_id != incident.pk):
         raise ActionRefused("Link an experiment to a theory of this incident.", field="theory")
     entry = TimelineEntry.objects.create(
@@ -458,6 +511,15 @@ def record_app_event(
     return entry
 
 
+def involve(incident: Incident, *, person: User, reason: str) -> None:
+    """Make ``person`` one of the people involved (paged for it, owning one of its
+    tasks), who see the incident even when it is restricted. Idempotent; the change
+    that involved them (the page, the task) is what the timeline records."""
+    Involvement.objects.bulk_create(
+        [Involvement(incident=incident, person=person, reason=reason)], ignore_conflicts=True
+    )
+
+
 def _touch(incident: Incident) -> None:
     Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
     events.changed()
@@ -476,9 +538,11 @@ __all__ = [
     "assign_incident",
     "assign_role",
     "change_severity",
+    "check_time",
     "claim_incident",
     "create_incident",
     "hand_over_role",
+    "involve",
     "record_app_event",
     "release_role",
     "transition_incident",

@@ -24,8 +24,10 @@ def _check_role_holder(person: User, role: str) -> None:
 def _lock_open(incident: Incident) -> Incident:
     current = Incident.objects.select_for_update().get(pk=incident.pk)
     if current.status not in OPEN_STATUSES:
+        # Every incident starts open: someone closed it since this was asked (a lost race).
         raise ActionRefused(
-            f"{current.key} is {current.get_status_display().lower()}: roles are for the response."
+            f"{current.key} is {current.get_status_display().lower()}: roles are for the response.",
+            conflict=True,
         )
     return current
 

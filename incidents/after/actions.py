@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.actions import ActionRefused, _name, _record, _touch, transition_incident
+from incidents.actions import ActionRefused, _name, _record, _touch, involve, transition_incident
 from incidents.after.models import CleanupTask, Review
 from incidents.after.review import draft
 from incidents.models import EntryKind, Incident, Status
@@ -32,6 +32,7 @@ def add_cleanup_task(
     )
     text = f"Cleanup task: {title}"
     if owner is not None:
+        involve(incident, person=owner, reason="owns a cleanup task")
         text += f" (owner {_name(owner)}"
         text += f", due {due:%Y-%m-%d})" if due else ")"
     _record(incident, EntryKind.CLEANUP, by, text, task=task.pk)

@@ -113,10 +113,12 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
             return self.none()
         if user.has_perm("incidents.view_restricted_incident"):
             return self
-        # Anyone who has held a role took part, so keeps seeing what they worked on.
+        # Anyone who has held a role or was involved otherwise (paged, owns a task) took
+        # part, so keeps seeing what they worked on.
         held_a_role = Exists(RoleAssignment.objects.filter(incident=OuterRef("pk"), person=user))
+        involved = Exists(Involvement.objects.filter(incident=OuterRef("pk"), person=user))
         return self.filter(
-            Q(restricted=False) | Q(created_by=user) | Q(assignee=user) | held_a_role
+            Q(restricted=False) | Q(created_by=user) | Q(assignee=user) | held_a_role | involved
         )
 
     def for_list(self) -> IncidentQuerySet:
@@ -375,7 +377,7 @@ from incidents.models.entries import (
     TheoryState,
     TimelineEdit,
 )
-from incidents.models.roles import Role, RoleAssignment, RoleAssignmentQuerySet
+from incidents.models.roles import Involvement, Role, RoleAssignment, RoleAssignmentQuerySet
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -387,6 +389,7 @@ __all__ = [
     "Incident",
     "IncidentChange",
     "IncidentQuerySet",
+    "Involvement",
     "KeyCounter",
     "Product",
     "Role",

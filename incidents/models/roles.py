@@ -99,3 +99,22 @@ class RoleAssignment(models.Model):
     @property
     def is_current(self) -> bool:
         return self.ended_at is None
+
+
+class Involvement(models.Model):
+    """Someone who takes part without a role: paged for the incident, owning one of its
+    cleanup tasks. Like role holders, they may see the incident when it is restricted."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="involvements")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Why, for people reading the admin: "paged", "owns a cleanup task".
+    reason = models.CharField(max_length=40)
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "person"], name="involved_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} on {self.incident_id} ({self.reason})"

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -25,15 +25,36 @@ CASE_FIELDS = ("customer_name", "organisation", "contact_email", "subject", "ope
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
+def normalize_reference(reference: str) -> str:
+    """A case reference in its one stored form: sd-10231 and SD-10231 are one case, as
+    hot-12 and HOT-12 are one incident. Stored upper-cased (migration 0017), so every
+    lookup is a plain equality the unique index of ``reference`` serves, on PostgreSQL
+    and SQLite alike."""
+    return reference.strip().upper()
+
+
 def parse_references(text: str | Iterable[str]) -> list[str]:
-    """The distinct references in pasted text or a list, in the order given."""
+    """The distinct references in pasted text or a list, normalized, in the order given."""
     parts = _SEPARATORS.split(text) if isinstance(text, str) else [str(part) for part in text]
     seen: dict[str, None] = {}
     for part in parts:
-        part = part.strip()
+        part = normalize_reference(part)
         if part:
             seen.setdefault(part, None)
     return list(seen)
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """A case labelled with another incident. ``key`` is that incident's key, or None
+    when the person asking may not see it ("another incident")."""
+
+    reference: str
+    key: str | None
+
+    @property
+    def where(self) -> str:
+        return self.key or "another incident"
 
 
 @dataclass
@@ -44,6 +65,10 @@ class LabelResult:
     already: list[str] = field(default_factory=list)
     # Messages, one per reference refused (bulk labelling only; otherwise we raise).
     refused: list[str] = field(default_factory=list)
+    # Labelled with another incident and left there: moving them needs ``move=True``.
+    held: list[Elsewhere] = field(default_factory=list)
+    # Where each moved case came from, in the order of ``moved``.
+    moved_from: list[Elsewhere] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -62,12 +87,34 @@ def incident_for_key(by: User, key: str) -> Incident:
     return found
 
 
+class MoveNotConfirmed(ActionRefused):
+    """Some cases are labelled with other incidents and ``move`` was not given; nothing
+    was written. ``held`` names each case and, if the asker may see it, its incident."""
+
+    def __init__(self, held: list[Elsewhere]):
+        refs = ", ".join(f"{item.reference} ({item.where})" for item in held)
+        super().__init__(
+            f"Already labelled with another incident: {refs}. Confirm the move with move: true.",
+            field="references",
+            conflict=True,
+        )
+        self.held = held
+
+
+def _elsewhere(cases: Iterable[SupportCase], *, by: User) -> list[Elsewhere]:
+    """Each case with the key of its incident, named only if ``by`` may see it."""
+    cases = list(cases)
+    ids = {case.label_id for case in cases if case.label_id}
+    keys = dict(Incident.objects.visible_to(by).filter(pk__in=ids).values_list("pk", "key"))
+    return [Elsewhere(case.reference, keys.get(case.label_id or 0)) for case in cases]
+
+
 @transaction.atomic
 def upsert_case(
     *, reference: str, by: User | None = None, **fields: Any
 ) -> tuple[SupportCase, bool]:
     """Create the case with this reference or update its details; the label is left alone."""
-    reference = reference.strip()
+    reference = normalize_reference(reference)
     if not reference:
         raise ActionRefused("Give the case reference.", field="reference")
     unknown = set(fields) - set(CASE_FIELDS)
@@ -101,9 +148,21 @@ def upsert_cases(
 
 @transaction.atomic
 def label_cases(
-    *, key: str, references: str | Iterable[str], by: User, all_or_nothing: bool = True
+    *,
+    key: str,
+    references: str | Iterable[str],
+    by: User,
+    all_or_nothing: bool = True,
+    move: bool = False,
+    unconfirmed: Literal["hold", "refuse"] = "hold",
 ) -> LabelResult:
-    """Label the cases with the incident ``key`` names; a case labelled elsewhere moves.
+    """Label the cases with the incident ``key`` names.
+
+    A case labelled with another incident moves only with ``move=True`` (the answer
+    says from where, in ``moved_from``). Without it such cases are left where they are:
+    ``unconfirmed="hold"`` labels the others and lists them in ``held`` for the person
+    to confirm; ``unconfirmed="refuse"`` (the API) raises ``MoveNotConfirmed`` naming
+    them and writes nothing.
 
     By default any unknown reference refuses the whole request, naming each, and nothing
     is written. Bulk labelling (``all_or_nothing=False``) labels what it can and lists the
@@ -126,13 +185,25 @@ def label_cases(
             field="references",
         )
     result.refused = [f"{ref}: no such case." for ref in unknown]
+    elsewhere = [
+        case
+        for ref in refs
+        if (case := cases.get(ref)) is not None and case.label_id not in (None, incident.pk)
+    ]
+    if elsewhere and not move:
+        result.held = _elsewhere(elsewhere, by=by)
+        if unconfirmed == "refuse":
+            raise MoveNotConfirmed(result.held)
+    else:
+        result.moved_from = _elsewhere(elsewhere, by=by)
+    held = {item.reference for item in result.held}
     now = timezone.now()
     moved_from: dict[int, list[str]] = defaultdict(list)
     changes = []
     to_label = []
     for ref in refs:
         case = cases.get(ref)
-        if case is None:
+        if case is None or ref in held:
             continue
         if case.label_id == incident.pk:
             result.already.append(ref)
@@ -165,15 +236,19 @@ def label_cases(
         moved=result.moved,
     )
     _touch(incident)
+    # Who sees the incident a case left may not see a restricted one it went to: the
+    # entry there says where only when the destination is not restricted.
+    destination = {} if incident.restricted else {"to": incident.key}
     for source in Incident.objects.filter(pk__in=list(moved_from)):
         refs_moved = moved_from[source.pk]
         _record(
             source,
             EntryKind.CASES,
             by,
-            f"{_name(by)} moved {_cases(len(refs_moved))} to {incident.key}.",
+            f"{_name(by)} moved {_cases(len(refs_moved))} to "
+            f"{destination.get('to', 'another incident')}.",
             moved=refs_moved,
-            to=incident.key,
+            **destination,
         )
         _touch(source)
     events.publish(events.CASES_LABELLED, incident, by=by, case_ids=to_label)

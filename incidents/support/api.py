@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -49,6 +54,21 @@ class LabelIn(serializers.Serializer):
     references = serializers.ListField(
         child=serializers.CharField(max_length=100), allow_empty=False, max_length=10_000
     )
+    move = serializers.BooleanField(
+        default=False,
+        help_text="Move cases labelled with another incident. Without it such cases "
+        "answer 409 and nothing is labelled.",
+    )
+
+
+class ElsewhereOut(serializers.Serializer):
+    reference = serializers.CharField()
+    incident = serializers.SerializerMethodField(
+        help_text='The incident\'s key, or "restricted" for one you may not see.'
+    )
+
+    def get_incident(self, item: support_actions.Elsewhere) -> str:
+        return item.key or "restricted"
 
 
 class LabelOut(serializers.Serializer):
@@ -56,12 +76,33 @@ class LabelOut(serializers.Serializer):
     labelled = serializers.ListField(child=serializers.CharField())
     moved = serializers.ListField(child=serializers.CharField())
     already = serializers.ListField(child=serializers.CharField())
+    moved_from = ElsewhereOut(
+        many=True, help_text="Each moved case and the incident it was moved from."
+    )
+
+
+class MoveNeededOut(serializers.Serializer):
+    detail = serializers.CharField()
+    needs_move = ElsewhereOut(
+        many=True,
+        help_text='Cases labelled with another incident: send again with "move": true.',
+    )
 
 
 def _visible(request: Request, cases: list[SupportCase]) -> set[int]:
     ids = {case.label_id for case in cases if case.label_id}
     return set(
         access.visible_incidents(request.user).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+
+
+def _one_or_many(name: str) -> PolymorphicProxySerializer:
+    """One case, answered with one; or a list, answered with a list (not a page)."""
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers=[CaseSerializer, CaseSerializer(many=True)],
+        resource_type_field_name=None,
+        many=False,
     )
 
 
@@ -76,7 +117,7 @@ class CaseListUpsertApi(generics.ListAPIView):
         access.require(access.can_label(self.request.user), "You may not see support cases.")
         cases = SupportCase.objects.select_related("label").order_by("-opened_at", "-pk")
         if reference := self.request.query_params.get("reference"):
-            cases = cases.filter(reference=reference)
+            cases = cases.filter(reference=support_actions.normalize_reference(reference))
         return cases
 
     def list(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -85,7 +126,17 @@ class CaseListUpsertApi(generics.ListAPIView):
         context = {"visible": _visible(request, page)}
         return self.get_paginated_response(CaseSerializer(page, many=True, context=context).data)
 
-    @extend_schema(request=CaseSerializer(many=True), responses={200: CaseSerializer(many=True)})
+    @extend_schema(
+        request=_one_or_many("CaseOrCases"),
+        responses={
+            200: OpenApiResponse(
+                _one_or_many("CaseOrCasesOut"), description="Only updates: the cases as sent."
+            ),
+            201: OpenApiResponse(
+                _one_or_many("CaseOrCasesOut"), description="At least one case was created."
+            ),
+        },
+    )
     def post(self, request: ApiRequest) -> Response:
         access.require(access.can_label(request.user), "You may not change support cases.")
         many = isinstance(request.data, list)
@@ -108,12 +159,45 @@ class IncidentCasesApi(APIView):
         cases = list(incident.support_cases.select_related("label").order_by("-labelled_at"))
         return Response(CaseSerializer(cases, many=True, context={"visible": {incident.pk}}).data)
 
-    @extend_schema(request=LabelIn, responses=LabelOut)
+    @extend_schema(
+        request=LabelIn,
+        responses={
+            200: LabelOut,
+            400: OpenApiResponse(description="Unknown references or key; nothing labelled."),
+            409: OpenApiResponse(
+                MoveNeededOut,
+                description="Some cases are labelled with another incident and "
+                '"move" was not true: nothing was labelled. Send the same request with '
+                '"move": true to move them (the answer says from where).',
+                examples=[
+                    OpenApiExample(
+                        "Labelled elsewhere",
+                        value={
+                            "detail": "Already labelled with another incident: SD-1 "
+                            "(HOT-7). Confirm the move with move: true.",
+                            "needs_move": [{"reference": "SD-1", "incident": "HOT-7"}],
+                        },
+                    )
+                ],
+            ),
+        },
+    )
     def post(self, request: ApiRequest, key: str) -> Response:
+        """Label cases with the incident, all or nothing. References match in any case
+        (sd-1 is SD-1). A case labelled with another incident moves only with
+        ``"move": true``; without it the answer is 409 naming each such case."""
         access.require(access.can_label(request.user), "You may not label support cases.")
         data = LabelIn(data=request.data)
         data.is_valid(raise_exception=True)
-        result = support_actions.label_cases(
-            key=key, references=data.validated_data["references"], by=request.user
-        )
+        try:
+            result = support_actions.label_cases(
+                key=key,
+                references=data.validated_data["references"],
+                by=request.user,
+                move=data.validated_data["move"],
+                unconfirmed="refuse",
+            )
+        except support_actions.MoveNotConfirmed as refusal:
+            body = {"detail": refusal.message, "needs_move": refusal.held}
+            return Response(MoveNeededOut(body).data, status=status.HTTP_409_CONFLICT)
         return Response(LabelOut(result).data)

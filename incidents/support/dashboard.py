@@ -34,7 +34,7 @@ from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models import OPEN_STATUSES, Incident, Product, Status, Team
+from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Status, Team
 
 logger = logging.getLogger(__name__)
 
@@ -334,8 +334,9 @@ class Board:
 
 
 def _recently_resolved(now: datetime) -> Q:
-    """The resolved incidents the board lists below the active ones."""
-    return Q(status=Status.RESOLVED, impact_ended_at__gte=now - RECENTLY_RESOLVED)
+    """The resolved incidents the board lists below the active ones: reviewed ones too,
+    since a review within the day does not undo the resolution support reports on."""
+    return Q(status__in=CLOSED_STATUSES, impact_ended_at__gte=now - RECENTLY_RESOLVED)
 
 
 def board(

@@ -60,4 +60,10 @@ def messages(incident: Incident, cases: list[SupportCase]) -> list[FollowUp]:
 
 
 def should_follow_up(incident: Incident) -> bool:
-    return incident.customer_follow_up and incident.status in CLOSED_STATUSES
+    """Customers hear of resolved incidents, never of restricted ones: the mail names the
+    key and the summary, which only the people involved may read."""
+    return (
+        incident.customer_follow_up
+        and not incident.restricted
+        and incident.status in CLOSED_STATUSES
+    )

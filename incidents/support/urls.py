@@ -10,6 +10,7 @@ urlpatterns = [
     path("label/", views.dashboard_label, name="label"),
     path("cases/", views.case_list, name="cases"),
     path("cases/<int:pk>/unlabel/", views.case_unlabel, name="unlabel"),
+    path("cases/<int:pk>/relabel/", views.case_relabel, name="relabel"),
     path("cases/<int:pk>/history/", views.case_history, name="case_history"),
     path("incidents/<str:key>/cases/", views.incident_cases, name="incident_cases"),
     path(

@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -70,9 +70,15 @@ class LabelForm(forms.Form):
         return cleaned
 
 
+def _move_confirmed(request: PortalRequest) -> bool:
+    """The "Move them" button of the confirmation sends ``move=1``."""
+    return request.POST.get("move") == "1"
+
+
 @require_POST
 def dashboard_label(request: PortalRequest) -> HttpResponse:
-    """The dashboard's one-field form: label one or a few cases with a key."""
+    """The dashboard's one-field form: label one or a few cases with a key. A case
+    labelled with another incident is not moved until "Move them" confirms it."""
     access.require(access.can_label(request.user), "You may not label support cases.")
     form = LabelForm(request.POST)
     if not form.is_valid():
@@ -82,14 +88,19 @@ def dashboard_label(request: PortalRequest) -> HttpResponse:
         )
     try:
         result = support_actions.label_cases(
-            key=form.cleaned_data["key"], references=form.cleaned_data["refs"], by=request.user
+            key=form.cleaned_data["key"],
+            references=form.cleaned_data["refs"],
+            by=request.user,
+            move=_move_confirmed(request),
         )
     except actions.ActionRefused as refusal:
         return render(
             request, "incidents/support/_label_result.html", {"error": refusal.message}, status=400
         )
     return render(
-        request, "incidents/support/_label_result.html", {"summary": _label_summary(result)}
+        request,
+        "incidents/support/_label_result.html",
+        {"summary": _label_summary(result), "result": result},
     )
 
 
@@ -108,6 +119,7 @@ def case_list(request: PortalRequest) -> HttpResponse:
                     references=form.cleaned_data["refs"],
                     by=request.user,
                     all_or_nothing=False,
+                    move=_move_confirmed(request),
                 )
             except actions.ActionRefused as refusal:
                 refusal.add_to(form)
@@ -141,9 +153,27 @@ def case_list(request: PortalRequest) -> HttpResponse:
             "kept": kept,
             "visible": visible,
             "can_see_history": access.can_see_label_history(request.user),
+            "undo": _undo_offer(request, request.GET.get("removed", "")),
         },
         status=status,
     )
+
+
+def _undo_offer(request: PortalRequest, removed: str) -> dict[str, Any] | None:
+    """After "Remove label" without JavaScript the list comes back with ``removed=<pk>``:
+    it offers Undo while the case is still unlabelled and its last change is that removal
+    from an incident the person may see."""
+    if not (removed.isascii() and removed.isdigit() and len(removed) < 19):
+        return None
+    case = SupportCase.objects.filter(pk=int(removed), label__isnull=True).first()
+    if case is None:
+        return None
+    change = case.label_history.select_related("from_incident").first()
+    if change is None or change.to_incident_id or change.from_incident is None:
+        return None
+    if not access.visible_incidents(request.user).filter(pk=change.from_incident.pk).exists():
+        return None
+    return {"case": case, "incident": change.from_incident}
 
 
 CASE_STATES = {"": "Labelled or not", "labelled": "Labelled", "unlabelled": "Not labelled"}
@@ -166,37 +196,117 @@ def _case_page(q: str, state: str, page: str) -> tuple[list[SupportCase], int, b
     return rows[:CASE_PAGE], number, len(rows) > CASE_PAGE
 
 
+NO_SUCH_CASE = "No such case."
+
+
 @require_POST
 def case_unlabel(request: PortalRequest, pk: int) -> HttpResponse:
+    """ "Remove label" acts at once and answers "Label removed from SD-1 — Undo" (the
+    row itself with HTMX, the list with an Undo bar without)."""
     access.require(access.can_label(request.user), "You may not label support cases.")
-    case = get_object_or_404(SupportCase.objects.select_related("label"), pk=pk)
-    if case.label is not None:
-        # Unlabelling names the incident: only someone who may see it does it.
-        access.access_incident(request.user, case.label.key)
+    case = SupportCase.objects.select_related("label").filter(pk=pk).first()
+    if case is None:
+        raise Http404(NO_SUCH_CASE)
+    incident = case.label
+    if incident is not None:
+        # Unlabelling names the incident: only someone who may see it does it. An unseen
+        # one answers exactly like a missing case, never with its key.
+        access.access_incident(request.user, incident.key, not_found=NO_SUCH_CASE)
     try:
-        support_actions.remove_label(case, by=request.user)
+        case = support_actions.remove_label(case, by=request.user)
     except actions.ActionRefused as refusal:
+        if request.htmx:
+            return _case_row(request, case, error=refusal.message, status=400)
         messages.error(request, refusal.message)
+        return redirect_back(request, reverse("support:cases"))
+    if request.htmx:
+        return _case_row(request, case, undo={"case": case, "incident": incident})
+    back = redirect_back(request, reverse("support:cases"))
+    back["Location"] = _with_param(back["Location"], "removed", str(case.pk))
+    return back
+
+
+@require_POST
+def case_relabel(request: PortalRequest, pk: int) -> HttpResponse:
+    """Undo of "Remove label": label the case with the incident it was removed from
+    (``key``), through the one labelling action. A case labelled elsewhere meanwhile
+    is not moved."""
+    access.require(access.can_label(request.user), "You may not label support cases.")
+    case = SupportCase.objects.filter(pk=pk).first()
+    if case is None:
+        raise Http404(NO_SUCH_CASE)
+    status = 200
+    try:
+        result = support_actions.label_cases(
+            key=request.POST.get("key", ""), references=[case.reference], by=request.user
+        )
+    except actions.ActionRefused as refusal:
+        outcome, status = refusal.message, refusal.status_code
     else:
-        messages.success(request, f"{case.reference} is no longer labelled.")
+        outcome = _label_summary(result)
+        if result.held:
+            # Labelled elsewhere since the label was removed (a lost race): left there.
+            outcome = f"{case.reference} is labelled with {result.held[0].where} now: not moved."
+            status = 409
+    if request.htmx:
+        case = SupportCase.objects.select_related("label", "labelled_by").get(pk=pk)
+        done = status == 200
+        return _case_row(request, case, status=status, **{"note" if done else "error": outcome})
+    messages.add_message(request, messages.SUCCESS if status == 200 else messages.ERROR, outcome)
     return redirect_back(request, reverse("support:cases"))
 
 
+def _with_param(url: str, name: str, value: str) -> str:
+    path, _, fragment = url.partition("#")
+    kept = [
+        part
+        for part in path.partition("?")[2].split("&")
+        if part and not part.startswith(f"{name}=")
+    ]
+    query = "&".join([*kept, urlencode({name: value})])
+    return f"{path.partition('?')[0]}?{query}" + (f"#{fragment}" if fragment else "")
+
+
+def _case_row(
+    request: PortalRequest, case: SupportCase, *, status: int = 200, **outcome: Any
+) -> HttpResponse:
+    """One row of the case list, as HTMX swaps it after Remove label or Undo."""
+    visible = set()
+    if case.label_id:
+        visible = set(
+            access.visible_incidents(request.user)
+            .filter(pk=case.label_id)
+            .values_list("pk", flat=True)
+        )
+    context = {
+        "case": case,
+        "visible": visible,
+        "can_see_history": access.can_see_label_history(request.user),
+        "back": request.POST.get("next", reverse("support:cases")),
+        **outcome,
+    }
+    return render(request, "incidents/support/cases.html#case-row", context, status=status)
+
+
 def _label_summary(result: support_actions.LabelResult) -> str:
-    """What a labelling did, naming each case: the HTMX answer and the no-JS message."""
+    """What a labelling did, naming each case and where a moved one came from: the HTMX
+    answer and the no-JS message. Cases held elsewhere are named by the confirmation."""
     key = result.incident.key
     parts = []
     if result.labelled:
         parts.append(f"Labelled {', '.join(result.labelled)} with {key}.")
-    if result.moved:
-        parts.append(f"Moved {', '.join(result.moved)} to {key} from another incident.")
+    by_source: dict[str, list[str]] = {}
+    for item in result.moved_from:
+        by_source.setdefault(item.where, []).append(item.reference)
+    for source, refs in by_source.items():
+        parts.append(f"Moved {', '.join(refs)} to {key} from {source}.")
     if result.already:
         parts.append(f"{', '.join(result.already)} already labelled with {key}.")
     return " ".join(parts)
 
 
 def _cases_panel(
-    request: PortalRequest, incident: Incident, *, status: int = 200, **outcome: str
+    request: PortalRequest, incident: Incident, *, status: int = 200, **outcome: Any
 ) -> HttpResponse:
     context = {"incident": incident, "panel": support_panel.context(request, incident), **outcome}
     return render(request, "incidents/support/_cases_panel.html", context, status=status)
@@ -213,7 +323,9 @@ def incident_cases(request: PortalRequest, key: str) -> HttpResponse:
     access.require(access.can_label(request.user), "You may not label support cases.")
     refs = support_actions.parse_references(request.POST.get("references", ""))
     try:
-        result = support_actions.label_cases(key=incident.key, references=refs, by=request.user)
+        result = support_actions.label_cases(
+            key=incident.key, references=refs, by=request.user, move=_move_confirmed(request)
+        )
     except actions.ActionRefused as refusal:
         if request.htmx:
             return _cases_panel(
@@ -225,9 +337,18 @@ def incident_cases(request: PortalRequest, key: str) -> HttpResponse:
             )
         messages.error(request, refusal.message)
     else:
+        summary = _label_summary(result)
         if request.htmx:
-            return _cases_panel(request, incident, result=_label_summary(result))
-        messages.success(request, _label_summary(result))
+            return _cases_panel(request, incident, result=summary, held=result.held)
+        if result.held:
+            # Without JavaScript the question is a page of its own, as Django's admin
+            # asks before a delete: the cases held elsewhere, and "Move them".
+            return render(
+                request,
+                "incidents/support/move_confirm.html",
+                {"incident": incident, "summary": summary, "held": result.held},
+            )
+        messages.success(request, summary)
     return redirect(f"{incident.get_absolute_url()}#support-cases")
 
 
@@ -276,7 +397,8 @@ def follow_up_preview(request: PortalRequest, key: str) -> HttpResponse:
             request, f"Customer follow-up for {incident.key} is {'on' if enabled else 'off'}."
         )
         return redirect("support:follow_up", key=incident.key)
-    due = list(incident_follow_up.due_cases(incident))
+    # Restricted incidents are never followed up (follow_up.should_follow_up).
+    due = [] if incident.restricted else list(incident_follow_up.due_cases(incident))
     mails = incident_follow_up.messages(incident, due[:1])
     done = incident.support_cases.filter(followed_up_at__isnull=False).count()
     no_address = incident.support_cases.filter(contact_email="").count()
@@ -367,6 +489,11 @@ def metrics_page(request: PortalRequest) -> HttpResponse:
                 for value, label in form.fields["period"].choices  # type: ignore[attr-defined]
             ],
             "missing_url": _missing_url(filters),
+            # A missing-times row links where its times are filled in only for who may
+            # follow that link; the others (support, responders) go to the incident page.
+            # The rows are plain values, and editing is the role's permission
+            # (``access.can_edit`` does not look at the incident): one answer for all.
+            "edit_missing": request.user.has_perm("incidents.change_incident"),
             "ttd_chart": charts.histogram_svg(figures.ttd_histogram, "TTD distribution"),
             "ttr_chart": charts.histogram_svg(figures.ttr_histogram, "TTR distribution"),
             "trend_chart": charts.trend_svg(figures.by_month, "Monthly median TTD and TTR"),

@@ -257,7 +257,7 @@ def test_claiming_again_by_the_same_manager_changes_nothing(incident, manager):
     assert _snapshot(incident) == before
 
 
-def test_resolved_incident_cannot_be_claimed(incident, manager, other_manager):
+def test_claiming_an_incident_resolved_meanwhile_is_a_conflict(incident, manager, other_manager):
     # new → resolved directly: nobody ever claimed it.
     transition_incident(incident, to=Status.RESOLVED, by=manager, impact_ended_at=_ago(1))
     before = _snapshot(incident)
@@ -265,8 +265,9 @@ def test_resolved_incident_cannot_be_claimed(incident, manager, other_manager):
     with pytest.raises(ActionRefused) as refused:
         claim_incident(incident, by=other_manager)
 
-    assert "resolved" in refused.value.message
-    assert refused.value.conflict is False
+    # It was open when other_manager saw it: maya resolved it first, a lost race.
+    assert refused.value.message == f"{incident.key} is already resolved (by maya)."
+    assert refused.value.conflict is True
     assert _snapshot(incident) == before
 
 
@@ -298,6 +299,18 @@ ILLEGAL_MOVES = [
     for old in Status.values
     for new in Status.values
     if new not in TRANSITIONS[old] and new != old
+]
+
+
+# Refused moves a status the incident held before allowed: whoever asked saw that status
+# and someone moved the incident first (a lost race, 409). Other refused moves are bad
+# input (400, naming ``to``): no status the incident ever had allowed them.
+LOST_RACES = [
+    ("fixing", "fixing"),
+    ("resolved", "resolved"),
+    ("reviewed", "reviewed"),
+    ("reviewed", "fixing"),
+    ("reviewed", "resolved"),
 ]
 
 
@@ -351,7 +364,10 @@ def test_illegal_move_is_refused_and_writes_nothing(old, new, support, manager):
     with pytest.raises(ActionRefused) as refused:
         transition_incident(incident, to=new, by=manager, impact_ended_at=_ago(0.5))
 
-    assert refused.value.field == "to"
+    lost_race = (old, new) in LOST_RACES
+    assert (refused.value.conflict, refused.value.field) == (
+        (True, None) if lost_race else (False, "to")
+    )
     assert _snapshot(incident) == before
 
 
@@ -363,8 +379,49 @@ def test_moving_to_the_same_status_is_refused(status, support, manager):
     with pytest.raises(ActionRefused) as refused:
         transition_incident(incident, to=status, by=manager, impact_ended_at=_ago(0.5))
 
-    assert refused.value.field == "to"
+    lost_race = (status, status) in LOST_RACES
+    assert (refused.value.conflict, refused.value.field) == (
+        (True, None) if lost_race else (False, "to")
+    )
     assert _snapshot(incident) == before
+
+
+def test_resolving_an_incident_someone_resolved_first_is_a_conflict_naming_them(
+    resolved, manager, other_manager
+):
+    before = _snapshot(resolved)
+
+    with pytest.raises(ActionRefused) as refused:
+        transition_incident(resolved, to=Status.RESOLVED, by=other_manager, impact_ended_at=_ago(1))
+
+    assert refused.value.conflict is True
+    assert refused.value.status_code == 409
+    assert refused.value.message == f"{resolved.key} is already resolved (by maya)."
+    assert _snapshot(resolved) == before
+
+
+def test_a_move_the_status_no_longer_allows_is_a_conflict(resolved, manager, other_manager):
+    # other_manager saw it resolved and reopens it; maya reviewed it first.
+    transition_incident(resolved, to=Status.REVIEWED, by=manager)
+    before = _snapshot(resolved)
+
+    with pytest.raises(ActionRefused) as refused:
+        transition_incident(resolved, to=Status.FIXING, by=other_manager)
+
+    assert refused.value.conflict is True
+    assert refused.value.message == (
+        f"{resolved.key} is already reviewed (by maya): it cannot go to fixing now."
+    )
+    assert _snapshot(resolved) == before
+
+
+def test_a_move_no_earlier_status_allowed_stays_bad_input(fixing, manager):
+    with pytest.raises(ActionRefused) as refused:
+        transition_incident(fixing, to=Status.REVIEWED, by=manager)
+
+    assert (refused.value.conflict, refused.value.field) == (False, "to")
+    assert refused.value.status_code == 400
+    assert "cannot go from fixing to reviewed" in refused.value.message
 
 
 def test_unknown_status_is_refused(incident, manager):

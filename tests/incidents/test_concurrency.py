@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from incidents import events
-from incidents.actions import ActionRefused, assign_incident, claim_incident
+from incidents.actions import ActionRefused, assign_incident, claim_incident, transition_incident
 from incidents.models import EntryKind, Incident, KeyCounter, Status, TimelineEntry
 from tests.conftest import requires_postgres
 from tests.factories import ServiceFactory, UserFactory, make_incident
@@ -54,10 +54,10 @@ def run_together(jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseExc
 
 
 @contextmanager
-def first_waits_for_a_rival() -> Iterator[list[bool]]:
-    """Hold the first action to announce an assignee change inside its transaction, its
-    row lock taken, until another connection is queued behind that lock: the race then
-    happens every run instead of when the threads happen to overlap.
+def first_waits_for_a_rival(name: str = events.ASSIGNEE_CHANGED) -> Iterator[list[bool]]:
+    """Hold the first action to announce ``name`` (by default an assignee change) inside
+    its transaction, its row lock taken, until another connection is queued behind that
+    lock: the race then happens every run instead of when the threads happen to overlap.
 
     Gives a list that gets ``True`` once a rival was seen waiting."""
     first = threading.Lock()
@@ -77,11 +77,11 @@ def first_waits_for_a_rival() -> Iterator[list[bool]]:
                     seen.append(True)
                     return
 
-    events.subscribe(events.ASSIGNEE_CHANGED, hold)
+    events.subscribe(name, hold)
     try:
         yield seen
     finally:
-        events.unsubscribe(events.ASSIGNEE_CHANGED, hold)
+        events.unsubscribe(name, hold)
 
 
 def test_concurrent_creations_get_distinct_contiguous_keys(support):
@@ -152,3 +152,28 @@ def test_simultaneous_hand_overs_keep_a_consistent_history(support, manager, oth
     assert second.data["from"] == first.data["to"]
     incident.refresh_from_db()
     assert incident.assignee.get_username() == second.data["to"]
+
+
+def test_of_two_simultaneous_resolves_the_loser_gets_a_conflict_naming_the_winner(
+    support, manager, other_manager
+):
+    incident = claim_incident(make_incident(by=support), by=manager)
+    ended = incident.created_at
+
+    def resolve(by):
+        return lambda: transition_incident(
+            incident, to=Status.RESOLVED, by=by, impact_ended_at=ended
+        )
+
+    with first_waits_for_a_rival(events.STATUS_CHANGED) as rival_queued:
+        resolved, errors = run_together([resolve(manager), resolve(other_manager)])
+
+    assert rival_queued == [True]
+    assert len(resolved) == 1
+    [refused] = errors
+    assert isinstance(refused, ActionRefused)
+    assert refused.conflict is True
+    assert refused.status_code == 409
+    winner = resolved[0].timeline.filter(kind=EntryKind.STATUS).latest("id").author
+    assert refused.message == f"{incident.key} is already resolved (by {winner.get_username()})."
+    assert TimelineEntry.objects.filter(incident=incident, data__to="resolved").count() == 1

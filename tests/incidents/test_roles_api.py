@@ -108,3 +108,18 @@ def test_releasing_twice_is_a_conflict(api_for, fixing, manager, responder):
 
 def test_a_missing_role_is_404(api_for, fixing, manager):
     assert api_for(manager).post(roles_url(fixing, 999, "release")).status_code == 404
+
+
+def test_assigning_a_role_on_an_incident_resolved_meanwhile_is_a_conflict(
+    api_for, fixing, manager, responder
+):
+    actions.transition_incident(
+        fixing, to="resolved", by=manager, impact_ended_at=fixing.created_at
+    )
+
+    response = api_for(manager).post(
+        roles_url(fixing), {"person": responder.username, "role": "tech_lead"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert "resolved" in response.json()["detail"]

@@ -739,6 +739,67 @@ def test_resolving_with_impact_ended_resolves(client_for, manager, claimed):
     assert entry.author == manager
 
 
+FINAL_UPDATE_DUE = (
+    "The status page still shows this incident as ongoing — publish the final update."
+)
+
+
+def announce_publicly(incident, by):
+    """Publish the external initial update: the public status page shows the incident."""
+    from comms import actions as comms_actions
+    from comms.models import Audience, Kind
+
+    draft = comms_actions.draft_communication(
+        incident, audience=Audience.EXTERNAL, kind=Kind.INITIAL, by=by
+    )
+    return comms_actions.publish_communication(draft, by=by)
+
+
+def test_resolving_a_publicly_announced_incident_offers_the_final_update(
+    client_for, manager, claimed
+):
+    from comms import actions as comms_actions
+    from comms.models import Audience, Communication, Kind, State
+
+    announce_publicly(claimed, manager)
+    client = client_for(manager)
+    ended = timezone.now() - timedelta(minutes=3)
+
+    response = client.post(
+        url("transition", claimed),
+        {"to": "resolved", "impact_ended_at": form_time(ended)},
+        follow=True,
+    )
+
+    page = text_of(response)
+    draft = Communication.objects.get(incident=claimed, audience=Audience.EXTERNAL, kind=Kind.FINAL)
+    assert response.status_code == 200
+    assert draft.state == State.DRAFT
+    assert "has been resolved and service is restored" in draft.summary  # the template's
+    assert page.count(FINAL_UPDATE_DUE) == 2  # the message, and the panel with its button
+    assert f'href="/comms/communications/{draft.pk}/">Publish the final update</a>' in page
+
+    comms_actions.publish_communication(draft, by=manager)
+
+    assert FINAL_UPDATE_DUE not in text_of(client.get(claimed.get_absolute_url()))
+
+
+def test_resolving_an_incident_never_shown_publicly_asks_for_nothing_more(
+    client_for, manager, claimed
+):
+    ended = timezone.now() - timedelta(minutes=3)
+
+    response = client_for(manager).post(
+        url("transition", claimed),
+        {"to": "resolved", "impact_ended_at": form_time(ended)},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert FINAL_UPDATE_DUE not in text_of(response)
+    assert not claimed.communications.exists()
+
+
 def test_an_illegal_transition_is_400_with_a_message(client_for, manager, incident):
     response = client_for(manager).post(url("transition", incident), {"to": "reviewed"})
 
@@ -748,6 +809,19 @@ def test_an_illegal_transition_is_400_with_a_message(client_for, manager, incide
     assert "to" in response.context["transition_form"].errors
     assert incident.status == Status.NEW
     assert not incident.timeline.filter(kind=EntryKind.STATUS).exists()
+
+
+def test_resolving_an_incident_someone_resolved_first_is_409_naming_them(
+    client_for, manager, other_manager, claimed
+):
+    body = {"to": "resolved", "impact_ended_at": form_time(timezone.now() - timedelta(minutes=5))}
+    assert client_for(manager).post(url("transition", claimed), body).status_code == 302
+
+    response = client_for(other_manager).post(url("transition", claimed), body)
+
+    assert response.status_code == 409
+    assert f"{claimed.key} is already resolved (by maya)." in text_of(response)
+    assert claimed.timeline.filter(kind=EntryKind.STATUS, data__to="resolved").count() == 1
 
 
 def test_an_unknown_status_is_400_naming_the_field(client_for, manager, claimed):
@@ -1152,3 +1226,39 @@ def test_signed_out_browser_is_sent_from_the_api_docs_to_login(db):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_similar_matches_the_summary_as_it_is_typed(htmx_for, support):
+    twin = make_incident(by=support, summary="Checkout returns 502 for card payments")
+    other = make_incident(by=support, summary="Search is slow")
+
+    response = htmx_for(support).get("/incidents/similar/", {"summary": "checkout 502s"})
+
+    content = response.content.decode()
+    assert twin.key in content
+    assert other.key not in content
+
+
+def test_similar_puts_the_incident_sharing_most_words_first(htmx_for, support):
+    one_word = make_incident(by=support, summary="Login page is slow")
+    two_words = make_incident(by=support, summary="Login fails for SSO customers")
+
+    response = htmx_for(support).get(
+        "/incidents/similar/", {"summary": "SSO login fails since noon"}
+    )
+
+    content = response.content.decode()
+    assert content.index(two_words.key) < content.index(one_word.key)
+
+
+def test_short_words_alone_match_nothing(htmx_for, support, incident):
+    response = htmx_for(support).get("/incidents/similar/", {"summary": "the api is"})
+
+    assert incident.key not in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999", "-1", "1.5"])
+def test_similar_ignores_ids_no_database_could_hold(htmx_for, support, value):
+    response = htmx_for(support).get("/incidents/similar/", {"faulty_service": value})
+
+    assert response.status_code == 200

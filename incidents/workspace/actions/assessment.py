@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 
-from incidents.actions import FUTURE_TOLERANCE, ActionRefused, _record, _touch
+from incidents.actions import ActionRefused, _record, _touch, check_time
 from incidents.models import EntryKind, Incident
 from incidents.workspace.models import Affected, Assessment
 
@@ -43,8 +43,7 @@ def save_assessment(incident: Incident, *, by: User, **answers: Any) -> Assessme
     if affected != Affected.NUMBER:
         answers["affected_count"] = None
     started = answers.get("started_at")
-    if started is not None and started > timezone.now() + FUTURE_TOLERANCE:
-        raise ActionRefused("This time is in the future.", field="started_at")
+    check_time(started, field="started_at")
     current = Incident.objects.select_for_update().get(pk=incident.pk)
     last = current.assessments.order_by("-revision").values_list("revision", flat=True).first()
     assessment = Assessment.objects.create(

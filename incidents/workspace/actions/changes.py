@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.actions import FUTURE_TOLERANCE, ActionRefused, add_timeline_entry
+from incidents.actions import ActionRefused, add_timeline_entry, check_time
 from incidents.models import EntryKind, Incident, IncidentChange, Service, Theory, TimelineEntry
 from incidents.workspace.models import ChangeToken, ServiceChange, ServiceChangeKind
 
@@ -54,8 +54,7 @@ def report_service_change(
     if kind not in ServiceChangeKind.values:
         raise ActionRefused(f"Choose a kind: {', '.join(ServiceChangeKind.values)}.", field="kind")
     happened_at = happened_at or timezone.now()
-    if happened_at > timezone.now() + FUTURE_TOLERANCE:
-        raise ActionRefused("This time is in the future.", field="happened_at")
+    check_time(happened_at, field="happened_at")
     fields = {
         "summary": summary,
         "happened_at": happened_at,

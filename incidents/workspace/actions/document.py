@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.actions import FUTURE_TOLERANCE, ActionRefused, _name, _record, _touch
+from incidents.actions import ActionRefused, _name, _record, _touch, check_time
 from incidents.models import (
     HUMAN_KINDS,
     EntryKind,
@@ -36,8 +36,7 @@ def edit_timeline_entry(
     if not text:
         raise ActionRefused("Write what happened.", field="text")
     occurred_at = occurred_at or current.occurred_at
-    if occurred_at > timezone.now() + FUTURE_TOLERANCE:
-        raise ActionRefused("This time is in the future.", field="occurred_at")
+    check_time(occurred_at, field="occurred_at")
     if text == current.text and occurred_at == current.occurred_at:
         return current
     TimelineEdit.objects.create(

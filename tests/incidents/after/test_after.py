@@ -1,10 +1,12 @@
 """Resolution and after (HANDBOOK §10): cleanup tasks and the post-incident review."""
 
 import html
+import importlib
 from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +14,7 @@ from incidents import actions
 from incidents.actions import ActionRefused
 from incidents.after import actions as after_actions
 from incidents.after.models import CleanupTask, Review
-from incidents.models import EntryKind, Status, TheoryState
+from incidents.models import EntryKind, Incident, Involvement, Status, TheoryState
 from incidents.workspace import actions as workspace_actions
 from incidents.workspace.models import Affected
 from tests.factories import UserFactory, make_incident
@@ -120,6 +122,32 @@ def test_my_cleanup_tasks_hide_restricted_incidents_i_no_longer_see(client_for, 
     CleanupTask.objects.create(incident=hidden, title="Secret", owner=person, created_by=manager)
 
     assert "Secret" not in text_of(client_for(person).get(reverse("incidents:my_cleanup")))
+
+
+def test_owning_a_task_on_a_restricted_incident_lets_the_owner_see_it(client_for, manager):
+    owner = UserFactory(username="tess", group="responder")
+    outsider = UserFactory(username="olga", group="responder")
+    secret = actions.claim_incident(make_incident(restricted=True), by=manager)
+    after_actions.add_cleanup_task(secret, by=manager, title="Rotate the keys", owner=owner)
+
+    assert "Rotate the keys" in text_of(client_for(owner).get(reverse("incidents:my_cleanup")))
+    assert client_for(owner).get(secret.get_absolute_url()).status_code == 200
+    assert client_for(outsider).get(secret.get_absolute_url()).status_code == 404
+
+
+def test_owners_of_tasks_given_before_involvement_are_involved_by_the_migration(manager):
+    """Migration 0018, run twice: owners of older tasks see their restricted incident."""
+    migration = importlib.import_module("incidents.migrations.0018_involve_cleanup_owners")
+    owner = UserFactory(username="tess", group="responder")
+    secret = make_incident(restricted=True)
+    CleanupTask.objects.create(incident=secret, title="Rotate", owner=owner, created_by=manager)
+    assert not Incident.objects.visible_to(owner).filter(pk=secret.pk).exists()
+
+    migration.involve_owners(django_apps, None)
+    migration.involve_owners(django_apps, None)
+
+    assert Incident.objects.visible_to(owner).filter(pk=secret.pk).exists()
+    assert Involvement.objects.filter(incident=secret, person=owner).count() == 1
 
 
 def test_the_workspace_lists_tasks_and_adds_one(client_for, fixing, responder):

@@ -100,7 +100,7 @@ def test_moving_and_removing_a_label_are_recorded(support, incident):
     other = make_incident(by=support, summary="Login slow")
     sd = case("SD-1")
     support_actions.label_cases(key=incident.key, references="SD-1", by=support)
-    result = support_actions.label_cases(key=other.key, references="SD-1", by=support)
+    result = support_actions.label_cases(key=other.key, references="SD-1", by=support, move=True)
     assert result.moved == ["SD-1"]
     assert "moved 1 support case to" in incident.timeline.filter(kind=EntryKind.CASES).last().text
     support_actions.remove_label(sd, by=support)
@@ -136,7 +136,8 @@ def test_bulk_paste_and_csv_report_each_outcome(client_for, support, incident):
         "cases.csv", b"reference,customer\nSD-1,Acme\nSD-2,Beta\nSD-3,Gamma\nSD-9,Nope\n"
     )
     response = client_for(support).post(
-        "/support/cases/", {"key": incident.key.lower(), "references": "", "csv_file": upload}
+        "/support/cases/",
+        {"key": incident.key.lower(), "references": "", "csv_file": upload, "move": "1"},
     )
     assert response.status_code == 200
     result = response.context["result"]
@@ -244,6 +245,21 @@ def test_follow_up_uses_the_product_template_and_can_be_turned_off(
     [mail] = OutboundEmail.objects.all()
     assert mail.text.strip() == "Jira is back, Ana."
     assert quiet.timeline.filter(kind=EntryKind.CASES, text__contains="follow-up off").exists()
+
+
+def test_customers_are_never_mailed_about_a_restricted_incident(
+    client_for, support, manager
+):
+    secret = make_incident(by=support, restricted=True, summary="Token leak in auth")
+    case("SD-9", customer_name="Ana")
+    support_actions.label_cases(key=secret.key, references="SD-9", by=support)
+
+    resolve(secret, manager)
+
+    assert not OutboundEmail.objects.exists()
+    page = client_for(manager).get(f"/support/follow-up/{secret.key}/").content.decode()
+    assert "customers are never e-mailed" in page
+    assert "Turn follow-up" not in page
 
 
 def test_manager_previews_the_follow_up(client_for, support, manager, responder, incident):

@@ -1,12 +1,15 @@
 """Support cases seen from the incident: the API's case count, the label history of a
 case and of an incident, the incident page's labelling form, the case list."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from incidents import actions
+from incidents.models import EntryKind
 from incidents.support import actions as support_actions
 from incidents.support.models import SupportCase
 from tests.conftest import requires_postgres
@@ -83,7 +86,7 @@ def moved(support, manager, incident):
     other = make_incident(by=support, summary="Search is slow")
     sd1 = case("SD-1")
     support_actions.label_cases(key=incident.key, references="SD-1", by=support)
-    support_actions.label_cases(key=other.key, references="SD-1", by=manager)
+    support_actions.label_cases(key=other.key, references="SD-1", by=manager, move=True)
     sd1.refresh_from_db()
     support_actions.remove_label(sd1, by=support)
     return sd1, other
@@ -197,13 +200,13 @@ def test_labelling_from_the_panel_with_htmx_swaps_the_panel(htmx_for, support, i
     support_actions.label_cases(key=other.key, references="SD-3", by=support)
     client = htmx_for(support)
     url = f"/support/incidents/{incident.key}/cases/"
-    response = client.post(url, {"references": "SD-1 SD-3"})
+    response = client.post(url, {"references": "SD-1 SD-3", "move": "1"})
     assert response.status_code == 200
     body = response.content.decode()
     assert body.lstrip().startswith('<section class="card" id="support-cases">')
     assert "(2)" in body
     assert f"Labelled SD-1 with {incident.key}." in body
-    assert f"Moved SD-3 to {incident.key} from another incident." in body
+    assert f"Moved SD-3 to {incident.key} from {other.key}." in body
     assert "<code><a" in body
     assert "SD-3</a>" in body
     refused = client.post(url, {"references": "SD-2, SD-404"})
@@ -355,7 +358,7 @@ def test_support_removes_a_label_and_returns_to_the_page_it_came_from(
         f"/support/cases/{labelled_case.pk}/unlabel/", {"next": "/support/cases/?q=SD"}
     )
     assert response.status_code == 302
-    assert response["Location"] == "/support/cases/?q=SD"
+    assert response["Location"] == f"/support/cases/?q=SD&removed={labelled_case.pk}"
     labelled_case.refresh_from_db()
     assert labelled_case.label is None
 
@@ -368,7 +371,7 @@ def test_removing_a_label_never_redirects_off_the_site(client_for, support, inci
         f"/support/cases/{labelled_case.pk}/unlabel/", {"next": next_url}
     )
     assert response.status_code == 302
-    assert response["Location"] == "/support/cases/"
+    assert response["Location"] == f"/support/cases/?removed={labelled_case.pk}"
 
 
 def test_a_label_to_an_unseen_restricted_incident_cannot_be_removed(client_for, support, manager):
@@ -401,3 +404,45 @@ def test_the_case_search_can_use_the_trigram_indexes(db):
     assert "case_search_customer" in plan
     assert "case_search_organisation" in plan
     assert [found.reference for found in cases] == ["SD-4711"]
+
+
+def test_a_case_moved_to_a_restricted_incident_leaves_no_key_behind(
+    client_for, api_for, support, manager, incident
+):
+    secret = make_incident(by=manager, summary="Leaked tokens", restricted=True)
+    case("SD-1")
+    support_actions.label_cases(key=incident.key, references="SD-1", by=support)
+
+    support_actions.label_cases(key=secret.key, references="SD-1", by=manager, move=True)
+
+    named = re.compile(rf"\b{re.escape(secret.key)}\b")
+    entry = incident.timeline.filter(kind=EntryKind.CASES).last()
+    assert entry.text.endswith("moved 1 support case to another incident.")
+    assert entry.data["moved"] == ["SD-1"]
+    assert not named.search(f"{entry.text} {entry.data}")
+    page = client_for(support).get(incident.get_absolute_url())
+    assert page.status_code == 200
+    assert not named.search(page.content.decode())
+    timeline = api_for(support).get(f"/api/incidents/{incident.key}/timeline/")
+    assert timeline.status_code == 200
+    assert not named.search(timeline.content.decode())
+    # Whoever sees the restricted incident still reads where the case came from.
+    assert secret.timeline.filter(kind=EntryKind.CASES, text__contains="moved from").exists()
+
+
+def test_unlabelling_a_case_of_an_unseen_incident_answers_like_a_missing_case(
+    client_for, support, manager, settings
+):
+    secret = make_incident(by=manager, summary="Leaked credentials", restricted=True)
+    labelled_case = case("SD-9")
+    support_actions.label_cases(key=secret.key, references="SD-9", by=manager)
+    settings.DEBUG = True  # the 404 page shows its reason
+    client = client_for(support)
+
+    unseen = client.post(f"/support/cases/{labelled_case.pk}/unlabel/")
+    missing = client.post(f"/support/cases/{labelled_case.pk + 1000}/unlabel/")
+
+    assert (unseen.status_code, missing.status_code) == (404, 404)
+    for response in (unseen, missing):
+        assert "No such case." in response.content.decode()
+    assert not re.search(rf"\b{re.escape(secret.key)}\b", unseen.content.decode())
