@@ -40,13 +40,17 @@ def can_view_internal_page(user: User) -> bool:
     return user.has_perm("incidents.view_incident")
 
 
+NO_SUCH_COMMUNICATION = "No such communication."
+
+
 def access_communication(user: User, pk: int) -> Communication:
-    """The communication if the user may see its incident; 404 otherwise."""
+    """The communication if the user may see its incident; 404 otherwise, in the same
+    words whether it is missing or its incident is unseen."""
     try:
         communication = Communication.objects.select_related("incident").get(pk=pk)
     except Communication.DoesNotExist:
-        raise Http404("No such communication.") from None
-    access_incident(user, communication.incident.key)
+        raise Http404(NO_SUCH_COMMUNICATION) from None
+    access_incident(user, communication.incident.key, not_found=NO_SUCH_COMMUNICATION)
     return communication
 
 

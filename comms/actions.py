@@ -27,7 +27,7 @@ from incidents.actions import ActionRefused
 from incidents.models import OPEN_STATUSES, EntryKind, Incident, Product, Status
 from incidents.selectors import current_roles
 
-from . import access
+from . import access, selectors
 from .content import (
     checklist,
     external_name,
@@ -135,6 +135,15 @@ def request_review(communication: Communication, *, reviewer: User, by: User) ->
         raise ActionRefused("This communication is already published.")
     if reviewer.pk == by.pk:
         raise ActionRefused("Ask someone else for a second opinion.", field="reviewer")
+    incident = current.incident
+    if (
+        incident.restricted
+        and not Incident.objects.visible_to(reviewer).filter(pk=incident.pk).exists()
+    ):
+        # The request mails the summary: only to someone who may see the incident.
+        raise ActionRefused(
+            f"{reviewer.get_username()} may not see this restricted incident.", field="reviewer"
+        )
     if not access.can_publish(reviewer, current.incident):
         # The reviewer publishes: someone who cannot would leave the draft stuck.
         raise ActionRefused(
@@ -200,15 +209,15 @@ def publish_communication(communication: Communication, *, by: User) -> Communic
     if current.kind == Kind.FINAL:
         current.page_status = PageStatus.RESOLVED
         current.next_update_at = None
-    page = _update_page(incident, current, now)
+    page, shown_before = _update_page(incident, current, now)
     current.page_incident = page
     current.state = State.PUBLISHED
     current.reviewer = reviewer
     current.published_by = by
     current.published_at = now
     current.save()
-    if current.audience == Audience.EXTERNAL and current.component_status:
-        _set_components(page.products.all(), current.component_status, now)
+    if current.audience == Audience.EXTERNAL:
+        _refresh_components(page, current, now, shown_before=shown_before)
     _record(
         incident,
         by,
@@ -235,33 +244,70 @@ def publish_communication(communication: Communication, *, by: User) -> Communic
 
 def _update_page(
     incident: Incident, communication: Communication, now: datetime
-) -> StatusPageIncident:
+) -> tuple[StatusPageIncident, set[int]]:
+    """The incident's page for the update's audience, and the products it showed before."""
     name = str(incident) if communication.audience == Audience.INTERNAL else external_name(incident)
+    # Created and updated at the same moment: never updated before it was created.
     page, _ = StatusPageIncident.objects.get_or_create(
-        incident=incident, audience=communication.audience, defaults={"name": name}
+        incident=incident,
+        audience=communication.audience,
+        defaults={"name": name, "created_at": now, "updated_at": now},
     )
     page.name = name
     page.status = communication.page_status
     page.updated_at = now
     page.resolved_at = now if communication.page_status == PageStatus.RESOLVED else None
     page.save()
+    shown_before = set(page.products.values_list("pk", flat=True))
     page.products.set(incident.affected_products.all())
-    return page
+    return page, shown_before
 
 
-def _set_components(products: Iterable[Product], status: str, now: datetime) -> None:
-    for product in products:
-        Component.objects.update_or_create(
-            product=product, defaults={"status": status, "updated_at": now}
-        )
+def _refresh_components(
+    page: StatusPageIncident, update: Communication, now: datetime, *, shown_before: set[int]
+) -> None:
+    """Each product's status is the worst its unresolved public incidents give it now, not
+    the latest update's: a minor incident's update never hides an open outage. A product
+    no open incident names takes this update's status (a final update's "operational"),
+    or is operational again when this incident stopped naming it."""
+    shown = set(page.products.values_list("pk", flat=True))
+    products = shown | shown_before
+    # Two updates on one product at once: the second waits here for the first to commit,
+    # then reads its status, so neither writes a worst status computed without the other.
+    list(Product.objects.select_for_update().filter(pk__in=products).order_by("pk"))
+    open_statuses = selectors.open_incident_statuses(products)
+    for product_id in sorted(products):
+        status = selectors.worst_status(open_statuses.get(product_id, ()))
+        if status is None:
+            if product_id not in shown:
+                status = ComponentStatus.OPERATIONAL
+            elif update.component_status:
+                status = update.component_status
+            else:
+                continue
+        _set_component(product_id, status, now)
+
+
+def _set_component(product_id: int, status: str, now: datetime) -> None:
+    component, created = Component.objects.select_for_update().get_or_create(
+        product_id=product_id,
+        defaults={"status": status, "created_at": now, "updated_at": now},
+    )
+    if not created and component.status != status:
+        component.status = status
+        component.updated_at = max(now, component.created_at)
+        component.save(update_fields=["status", "updated_at"])
 
 
 @transaction.atomic
 def set_component_status(product: Product, *, status: str, by: User) -> Component:
     if status not in ComponentStatus.values:
         raise ActionRefused(f"Unknown component status {status!r}.", field="status")
+    now = timezone.now()
     component, _ = Component.objects.update_or_create(
-        product=product, defaults={"status": status, "updated_at": timezone.now()}
+        product=product,
+        defaults={"status": status, "updated_at": now},
+        create_defaults={"status": status, "created_at": now, "updated_at": now},
     )
     return component
 
@@ -274,8 +320,17 @@ def _message_id(*parts: object) -> str:
     return f"<{digest}@{settings.COMMS_MESSAGE_ID_DOMAIN}>"
 
 
-def internal_recipients() -> list[str]:
-    """The default list's addresses and its teams' members, each once."""
+def internal_recipients(incident: Incident) -> list[str]:
+    """Who receives the incident's internal communications, each address once.
+
+    Normally the default list's addresses and its teams' members. A restricted (security,
+    privacy) incident reaches only the people involved, at their own addresses: a
+    distribution list is wider than the people who may see it."""
+    if incident.restricted:
+        people = selectors.involved_people(incident).exclude(email="")
+        return list(
+            dict.fromkeys(email.lower() for email in people.values_list("email", flat=True))
+        )
     lists = DistributionList.objects.filter(is_default=True).prefetch_related("teams__members")
     seen: dict[str, None] = {}
     for distribution in lists:
@@ -320,7 +375,7 @@ def _mail_communication(communication: Communication) -> None:
                 html=html,
                 message_id=_message_id("comm", communication.pk, address),
             )
-            for address in internal_recipients()
+            for address in internal_recipients(incident)
         ]
     else:
         context["page_url"] = site_url(reverse("comms:public_status"))
@@ -464,14 +519,17 @@ def _team_webhook(incident: Incident) -> ChatWebhook | None:
 
 
 def _post_chat(incident: Incident, text: str, *, with_topic: bool = False) -> None:
+    if incident.restricted:
+        # Nothing at all, not even a redacted line: the team's room is wider than the
+        # people involved, and its key, room name or the bare news that a restricted
+        # incident moved tells the room what it must not know. The people involved get
+        # the e-mails and the portal.
+        return
     hook = _team_webhook(incident)
     if hook is None:
         return
     title = f"#{incident.chat_room or incident.key}"
-    if incident.restricted:
-        # The team's room is wider than a security incident's participants.
-        text = f"{incident.key} changed (restricted: details in the portal only)."
-    elif with_topic:
+    if with_topic:
         text = f"{text}\nTopic: {topic(incident)}"
     queue(
         ChatMessage,
@@ -481,11 +539,10 @@ def _post_chat(incident: Incident, text: str, *, with_topic: bool = False) -> No
 
 
 def incident_payload(incident: Incident) -> dict[str, Any]:
-    """What outside tools learn. A restricted (security) incident's summary stays in the
-    portal: its key and link let an authorised reader follow it there."""
+    """What outside tools learn (never about a restricted incident: see below)."""
     return {
         "key": incident.key,
-        "summary": "" if incident.restricted else incident.summary,
+        "summary": incident.summary,
         "severity": incident.severity,
         "status": incident.status,
         "restricted": incident.restricted,
@@ -494,6 +551,11 @@ def incident_payload(incident: Incident) -> dict[str, Any]:
 
 
 def _queue_webhooks(event: str, incident: Incident, **data: Any) -> None:
+    if incident.restricted:
+        # Nothing: an outside tool is shared by everyone who reads it, and a restricted
+        # incident's key, link, severity or a published update's text (``data``) would
+        # reach people who are not involved. Those involved follow it in the portal.
+        return
     event_id = uuid.uuid4()
     payload = {
         "id": str(event_id),
@@ -507,6 +569,20 @@ def _queue_webhooks(event: str, incident: Incident, **data: Any) -> None:
         if event in hook.events
     ]
     queue(WebhookDelivery, rows, "send_webhook")
+
+
+def offer_final_update(incident: Incident, *, by: User | None) -> Communication | None:
+    """Resolving does not resolve the public page: until the external final update is
+    published it says the incident is ongoing. Draft that update from its template for
+    whoever resolved it, once (an unpublished one is reused), so the portal and the API
+    can offer it (``selectors.final_update_steps``). Nobody to author it (a system
+    change), or no public page to close: nothing to draft."""
+    if by is None or incident.restricted or selectors.open_public_page(incident) is None:
+        return None
+    draft = selectors.pending_final_update(incident)
+    if draft is not None:
+        return draft
+    return draft_communication(incident, audience=Audience.EXTERNAL, kind=Kind.FINAL, by=by)
 
 
 def on_incident_event(event: events.IncidentEvent) -> None:
@@ -535,6 +611,7 @@ def on_incident_event(event: events.IncidentEvent) -> None:
         _queue_webhooks(WebhookEvent.STATUS_CHANGED, incident, previous=previous)
         if incident.status == Status.RESOLVED:
             _queue_webhooks(WebhookEvent.RESOLVED, incident)
+            offer_final_update(incident, by=event.by)
     elif event.name in (events.ASSIGNEE_CHANGED, events.ROLE_CHANGED):
         data = event.data
         if event.name == events.ASSIGNEE_CHANGED and data.get("previous") is None:

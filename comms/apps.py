@@ -9,7 +9,7 @@ class CommsConfig(AppConfig):
 
     def ready(self) -> None:
         from config.navigation import NavItem, register
-        from incidents import events, panels
+        from incidents import events, follow_ups, panels
         from incidents.support import dashboard
 
         from . import actions, follow_up, selectors, views
@@ -20,6 +20,7 @@ class CommsConfig(AppConfig):
             events.subscribe(name, actions.on_incident_event)
         for name in follow_up.SUBSCRIBED_EVENTS:
             events.subscribe(name, follow_up.on_incident_event)
+        follow_ups.register("comms", selectors.final_update_steps)
         panels.register(
             panels.Panel(
                 name="comms",

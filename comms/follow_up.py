@@ -8,6 +8,8 @@ and the message id (unique in the outbox) is derived from the case and the incid
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from incidents import events
 from incidents.models import Incident, Status
 from incidents.support import actions as support_actions
@@ -29,7 +31,10 @@ def on_incident_event(event: events.IncidentEvent) -> None:
     send_follow_ups(incident, case_ids)
 
 
+@transaction.atomic
 def send_follow_ups(incident: Incident, case_ids: list[int] | None = None) -> int:
+    """Queue one mail per case due a follow-up; the cases stay locked until they are
+    marked, so two resolutions never mail a customer twice."""
     cases = list(incident_follow_up.due_cases(incident, case_ids).select_for_update())
     if not cases:
         return 0

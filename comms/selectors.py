@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import DateTimeField, Max, OuterRef, Prefetch, QuerySet, Subquery
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import (
+    DateTimeField,
+    Exists,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentQuerySet, Product
+from incidents.follow_ups import NextStep
+from incidents.models import (
+    CLOSED_STATUSES,
+    Incident,
+    IncidentQuerySet,
+    Involvement,
+    Product,
+    RoleAssignment,
+)
 
 from .models import (
     Audience,
     Communication,
     Component,
     ComponentStatus,
+    Kind,
     PageStatus,
     State,
     StatusPageIncident,
@@ -78,6 +100,40 @@ def overall_status(components: list[Component]) -> tuple[str, str]:
         if status in statuses:
             return INDICATORS[status]
     return INDICATORS[ComponentStatus.OPERATIONAL]
+
+
+def worst_status(statuses: Iterable[str]) -> str | None:
+    """The worst of these component statuses, or None when there are none."""
+    present = set(statuses)
+    return next((status for status in SEVERITY_ORDER if status in present), None)
+
+
+def open_incident_statuses(product_ids: Iterable[int]) -> dict[int, list[str]]:
+    """For each product, what each unresolved public incident on it says of it now: the
+    products' status of that incident's newest published external update that sets one.
+    A product's status is the worst of these, never just the latest update's."""
+    current = (
+        Communication.objects.filter(page_incident=OuterRef("pk"), state=State.PUBLISHED)
+        .exclude(component_status="")
+        .order_by("-published_at", "-id")
+        .values("component_status")[:1]
+    )
+    rows = (
+        StatusPageIncident.objects.filter(
+            audience=Audience.EXTERNAL,
+            incident__restricted=False,
+            products__in=list(product_ids),
+        )
+        .exclude(status=PageStatus.RESOLVED)
+        .annotate(current=Subquery(current))
+        # The product of the join the filter made: one row per page and product asked.
+        .values_list("products", "current")
+    )
+    statuses: dict[int, list[str]] = defaultdict(list)
+    for product_id, status in rows:
+        if status:
+            statuses[product_id].append(status)
+    return dict(statuses)
 
 
 def public_incidents(*, unresolved_only: bool = False) -> QuerySet[StatusPageIncident]:
@@ -147,3 +203,68 @@ def last_published_update() -> Subquery:
         .values("latest")
     )
     return Subquery(latest, output_field=DateTimeField())
+
+
+def involved_people(incident: Incident) -> QuerySet[User]:
+    """Who may receive a restricted incident's communications: exactly the people the
+    record counts as involved (its creator, its assignee, anyone who held one of its roles,
+    anyone in ``Involvement``), and those allowed to see every restricted incident (the
+    security group, holding ``view_restricted_incident`` through a group or directly).
+
+    Superusers see everything too, but only by a flag: they are not the security group,
+    so a restricted incident is not mailed to every administrator."""
+    security = User.objects.with_perm(
+        "incidents.view_restricted_incident", include_superusers=False
+    )
+    held_a_role = Exists(RoleAssignment.objects.filter(incident=incident, person=OuterRef("pk")))
+    involved = Exists(Involvement.objects.filter(incident=incident, person=OuterRef("pk")))
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(pk=incident.created_by_id)
+            | Q(pk=incident.assignee_id)
+            | held_a_role
+            | involved
+            | Q(pk__in=security.values("pk"))
+        )
+        .order_by("pk")
+    )
+
+
+def open_public_page(incident: Incident) -> StatusPageIncident | None:
+    """The incident on the public status page, while the page still says it is ongoing."""
+    return (
+        StatusPageIncident.objects.filter(incident=incident, audience=Audience.EXTERNAL)
+        .exclude(status=PageStatus.RESOLVED)
+        .first()
+    )
+
+
+def pending_final_update(incident: Incident) -> Communication | None:
+    """The external final update being drafted or reviewed, if there is one."""
+    return (
+        Communication.objects.filter(incident=incident, audience=Audience.EXTERNAL, kind=Kind.FINAL)
+        .exclude(state=State.PUBLISHED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+FINAL_UPDATE_DUE = (
+    "The status page still shows this incident as ongoing — publish the final update."
+)
+
+
+def final_update_steps(incident: Incident, user: User | AnonymousUser) -> list[NextStep]:
+    """A resolved incident whose public page still says "ongoing" needs its external
+    final update: point at the pre-filled draft (``actions.offer_final_update`` made it
+    when the incident was resolved), or at the panel's draft form when there is none.
+    Everyone who sees the incident is told; the draft page checks who may publish."""
+    if incident.status not in CLOSED_STATUSES or open_public_page(incident) is None:
+        return []
+    draft = pending_final_update(incident)
+    if draft is None:
+        url, action = f"{incident.get_absolute_url()}#communications", "Draft the final update"
+    else:
+        url, action = reverse("comms:communication", args=[draft.pk]), "Publish the final update"
+    return [NextStep(kind="final_update", text=FINAL_UPDATE_DUE, url=url, action=action)]

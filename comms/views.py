@@ -30,6 +30,8 @@ def panel_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "next_update": selectors.next_update_due(incident),
         "can_draft": access.can_draft(user, incident),
         "draft_form": DraftForm(),
+        # Resolved, and the public page still says "ongoing": the final update to publish.
+        "next_steps": selectors.final_update_steps(incident, user),
     }
 
 

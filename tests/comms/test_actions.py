@@ -455,16 +455,98 @@ def test_no_reminder_once_a_newer_update_is_published(incident, manager, time_ma
     assert OutboundEmail.objects.get().to == "maya@example.com"  # the IM: no comms manager
 
 
-def test_restricted_incidents_post_no_details_to_the_team_room(products):
+def test_restricted_incidents_post_nothing_to_the_team_room(products, manager, support):
     from tests.factories import ServiceFactory
 
     service = ServiceFactory()
     ChatWebhook.objects.create(team=service.team, url="http://127.0.0.1:9/hook")
-    make_incident(summary="Tokens leaked", faulty_service=service, restricted=True)
+    secret = make_incident(
+        by=support, summary="Tokens leaked", faulty_service=service, restricted=True
+    )
+    secret = incident_actions.claim_incident(secret, by=manager)
+    draft = actions.draft_communication(
+        secret, audience=Audience.INTERNAL, kind=Kind.INITIAL, by=manager
+    )
+    actions.publish_communication(draft, by=manager)
 
-    [message] = ChatMessage.objects.all()
-    assert "Tokens leaked" not in message.text
-    assert "restricted" in message.text
+    # Not even a line naming the key: the room is wider than the people involved.
+    assert not ChatMessage.objects.exists()
+
+
+@pytest.fixture
+def restricted_setup(products, support, manager, responder, security, staff_list):
+    """A restricted incident: created by support, claimed by the IM, a role holder and a
+    paged person involved; a distribution list whose team has an uninvolved member."""
+    from tests.factories import TeamFactory, UserFactory
+
+    bystander = UserFactory(username="bea", group="incident manager")
+    team = TeamFactory()
+    team.members.add(bystander)
+    staff_list.teams.add(team)
+    paged = UserFactory(username="pat", group="responder")
+    secret = make_incident(
+        by=support, summary="Customer data exposed", restricted=True, products=products
+    )
+    secret = incident_actions.claim_incident(secret, by=manager)
+    incident_actions.assign_role(secret, person=responder, role=Role.TECH_LEAD, by=manager)
+    incident_actions.involve(secret, person=paged, reason="paged")
+    return secret
+
+
+def test_a_restricted_internal_update_mails_only_the_people_involved(restricted_setup, manager):
+    secret = restricted_setup
+    draft = actions.draft_communication(
+        secret, audience=Audience.INTERNAL, kind=Kind.INITIAL, by=manager
+    )
+    actions.publish_communication(draft, by=manager)
+
+    recipients = set(OutboundEmail.objects.values_list("to", flat=True))
+    # Creator, IM, role holder, the paged person, and the security group: no list.
+    assert recipients == {
+        "sam@example.com",
+        "maya@example.com",
+        "rui@example.com",
+        "pat@example.com",
+        "sofia@example.com",
+    }
+
+
+def test_an_open_incident_still_mails_the_distribution_list(incident, manager, staff_list):
+    draft = actions.draft_communication(
+        incident, audience=Audience.INTERNAL, kind=Kind.INITIAL, by=manager
+    )
+    actions.publish_communication(draft, by=manager)
+
+    recipients = set(OutboundEmail.objects.values_list("to", flat=True))
+    assert {"leaders@example.com", "major-ims@example.com"} <= recipients
+
+
+def test_a_restricted_incident_is_never_published_externally(restricted_setup, manager):
+    secret = restricted_setup
+    draft = actions.draft_communication(
+        secret, audience=Audience.INTERNAL, kind=Kind.INITIAL, by=manager
+    )
+    # Even a draft that is external in the database (the incident was restricted later).
+    type(draft).objects.filter(pk=draft.pk).update(audience=Audience.EXTERNAL)
+    draft.refresh_from_db()
+
+    with pytest.raises(actions.ActionRefused, match="never shown on the public status page"):
+        actions.publish_communication(draft, by=manager)
+    assert not OutboundEmail.objects.exists()
+    assert not StatusPageIncident.objects.exists()
+
+
+def test_review_of_a_restricted_update_is_never_asked_of_someone_uninvolved(
+    restricted_setup, manager, other_manager
+):
+    draft = actions.draft_communication(
+        restricted_setup, audience=Audience.INTERNAL, kind=Kind.INITIAL, by=manager
+    )
+
+    with pytest.raises(actions.ActionRefused) as refusal:
+        actions.request_review(draft, reviewer=other_manager, by=manager)
+    assert refusal.value.field == "reviewer"
+    assert not OutboundEmail.objects.exists()
 
 
 def test_review_request_mails_the_reviewer_who_must_be_able_to_publish(
@@ -496,3 +578,53 @@ def test_a_role_change_posts_who_took_which_role(products, manager, responder):
     last = ChatMessage.objects.order_by("id").last()
     assert last.text.startswith(f"{incident.key}: Tech lead @rui assigned by @maya.")
     assert "Tech lead: @rui" in last.text
+
+
+# After resolving: the public page's final update ----------------------------------------
+
+
+def announce_publicly(incident, by):
+    draft = actions.draft_communication(
+        incident, audience=Audience.EXTERNAL, kind=Kind.INITIAL, by=by
+    )
+    return actions.publish_communication(draft, by=by)
+
+
+def resolve(incident, by):
+    return incident_actions.transition_incident(
+        incident, to="resolved", impact_ended_at=timezone.now(), by=by
+    )
+
+
+def test_resolving_drafts_the_final_update_once(incident, manager):
+    from comms import selectors
+
+    incident = incident_actions.claim_incident(incident, by=manager)
+    announce_publicly(incident, manager)
+
+    resolve(incident, manager)
+    incident_actions.transition_incident(incident, to="fixing", by=manager)
+    incident = resolve(incident, manager)
+
+    [draft] = incident.communications.filter(audience=Audience.EXTERNAL, kind=Kind.FINAL)
+    assert draft.author == manager
+    assert draft.page_status == PageStatus.RESOLVED
+    assert draft.component_status == ComponentStatus.OPERATIONAL
+    [step] = selectors.final_update_steps(incident, manager)
+    assert step.kind == "final_update"
+    assert step.url == f"/comms/communications/{draft.pk}/"
+
+    actions.publish_communication(draft, by=manager)
+
+    assert StatusPageIncident.objects.get(audience=Audience.EXTERNAL).status == "resolved"
+    assert selectors.final_update_steps(incident, manager) == []
+
+
+def test_resolving_a_restricted_or_unannounced_incident_drafts_nothing(products, manager):
+    for restricted in (True, False):
+        incident = make_incident(by=manager, restricted=restricted, products=products)
+        incident = incident_actions.claim_incident(incident, by=manager)
+
+        resolve(incident, manager)
+
+        assert not incident.communications.filter(audience=Audience.EXTERNAL).exists()

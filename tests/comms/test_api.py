@@ -3,9 +3,18 @@
 import pytest
 from rest_framework.test import APIClient
 
-from comms.models import Component, DistributionList, OutboundEmail, State, Subscriber
+from comms import actions
+from comms.models import (
+    Audience,
+    Component,
+    DistributionList,
+    Kind,
+    OutboundEmail,
+    State,
+    Subscriber,
+)
 from tests.comms.conftest import complete_follow_up
-from tests.factories import TeamFactory
+from tests.factories import TeamFactory, make_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +185,25 @@ def test_a_second_default_list_is_a_clear_400(api_for, admin_user):
     )
     assert response.status_code == 400
     assert DistributionList.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"), [("get", ""), ("patch", ""), ("post", "review/"), ("post", "publish/")]
+)
+def test_an_unseen_communication_answers_like_a_missing_one(
+    api_for, incident, responder, products, method, suffix
+):
+    secret = make_incident(summary="leak", restricted=True, products=products)
+    hidden = actions.draft_communication(
+        secret, audience=Audience.INTERNAL, kind=Kind.INITIAL, by=secret.created_by
+    )
+    client = api_for(responder)
+
+    answers = [
+        getattr(client, method)(f"/api/comms/communications/{pk}/{suffix}", {}, format="json")
+        for pk in (hidden.pk, hidden.pk + 1000)
+    ]
+
+    assert [answer.status_code for answer in answers] == [404, 404]
+    assert [answer.json() for answer in answers] == [{"detail": "No such communication."}] * 2
+    assert secret.key not in answers[0].content.decode()

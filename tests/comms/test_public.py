@@ -2,14 +2,14 @@
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from comms import actions
-from comms.models import Audience, Kind, OutboundEmail, Subscriber
+from comms.models import Audience, ComponentStatus, Kind, OutboundEmail, Subscriber
 from tests.comms.conftest import complete_follow_up, count_queries
 from tests.factories import ProductFactory, make_incident
 
@@ -233,3 +233,97 @@ def test_unsubscribe_asks_on_get_and_removes_on_post(db):
 
 def test_unknown_confirmation_token_is_404(db):
     assert Client().get("/status/confirm/nope/").status_code == 404
+
+
+def _component_statuses(url):
+    data = json.loads(Client().get(url).content)
+    return {c["name"]: c["status"] for c in data["components"]}
+
+
+def test_a_product_shows_the_worst_of_its_open_incidents(manager, products):
+    jira = products[0]
+    outage = make_incident(summary="Jira is down", severity=1, products=[jira])
+    publish(outage, manager, Audience.EXTERNAL)
+    slow = make_incident(summary="Jira and Confluence are slow", severity=3, products=products)
+    publish(slow, manager, Audience.EXTERNAL)
+
+    # The severity-3 update, published last, does not hide the open severity-1 outage.
+    assert _component_statuses("/api/v2/summary.json") == {
+        "Jira": "major_outage",
+        "Confluence": "degraded_performance",
+    }
+    assert json.loads(Client().get("/api/v2/status.json").content)["status"] == {
+        "indicator": "critical",
+        "description": "Major System Outage",
+    }
+    incidents = json.loads(Client().get("/api/v2/incidents/unresolved.json").content)
+    for incident in incidents["incidents"]:
+        shown = {c["name"]: c["status"] for c in incident["components"]}
+        assert shown.get("Jira") == "major_outage"
+    page = Client().get("/status/").content.decode()
+    assert "Major outage" in page
+
+    # Resolving the outage leaves the product as the open incident says.
+    publish(outage, manager, Audience.EXTERNAL, Kind.FINAL)
+    assert _component_statuses("/api/v2/summary.json") == {
+        "Jira": "degraded_performance",
+        "Confluence": "degraded_performance",
+    }
+
+    publish(slow, manager, Audience.EXTERNAL, Kind.FINAL)
+    assert _component_statuses("/api/v2/summary.json") == {
+        "Jira": "operational",
+        "Confluence": "operational",
+    }
+
+
+def test_a_milder_follow_up_lowers_its_own_incidents_status(manager, products):
+    jira, _ = products
+    outage = make_incident(summary="Jira is down", severity=1, products=[jira])
+    publish(outage, manager, Audience.EXTERNAL)
+    slow = make_incident(summary="Jira is slow", severity=3, products=[jira])
+    publish(slow, manager, Audience.EXTERNAL)
+
+    publish(
+        outage,
+        manager,
+        Audience.EXTERNAL,
+        Kind.FOLLOW_UP,
+        component_status=ComponentStatus.PARTIAL,
+    )
+
+    assert _component_statuses("/api/v2/summary.json")["Jira"] == "partial_outage"
+
+
+def _at(value):
+    return datetime.fromisoformat(value)
+
+
+def _assert_updated_after_created(record):
+    assert _at(record["updated_at"]) >= _at(record["created_at"]), record
+    for component in record.get("components", []):
+        assert _at(component["updated_at"]) >= _at(component["created_at"]), component
+
+
+@pytest.mark.parametrize("url", ["/api/v2/summary.json", "/api/v2/incidents/unresolved.json"])
+def test_updated_at_is_never_before_created_at(manager, products, time_machine, url):
+    time_machine.move_to(timezone.now() - timedelta(hours=2))
+    first = make_incident(summary="Jira is slow", severity=3, products=products[:1])
+    publish(first, manager, Audience.EXTERNAL)
+    time_machine.move_to(timezone.now() + timedelta(minutes=25))
+    second = make_incident(summary="Confluence is down", severity=1, products=products)
+    publish(second, manager, Audience.EXTERNAL)
+    publish(first, manager, Audience.EXTERNAL, Kind.FOLLOW_UP, summary="Found it.")
+    time_machine.move_to(timezone.now() + timedelta(minutes=40))
+    publish(second, manager, Audience.EXTERNAL, Kind.FOLLOW_UP, summary="Fixing it.")
+
+    data = json.loads(Client().get(url).content)
+
+    assert len(data["incidents"]) == 2
+    for incident in data["incidents"]:
+        _assert_updated_after_created(incident)
+        for update in incident["incident_updates"]:
+            assert _at(update["updated_at"]) >= _at(update["created_at"])
+            assert _at(update["created_at"]) >= _at(incident["created_at"])
+    for component in data.get("components", []):
+        _assert_updated_after_created(component)

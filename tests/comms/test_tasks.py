@@ -19,6 +19,7 @@ from comms.models import (
 )
 from comms.transports import webhook as webhook_transport
 from incidents import actions as incident_actions
+from incidents.models import Status
 from tests.conftest import start_test_worker, wait_for
 from tests.factories import ServiceFactory, make_incident
 from tests.receivers import HttpReceiver, free_port
@@ -172,10 +173,31 @@ def test_chat_webhook_receives_the_topic_when_roles_change(worker, products, man
 
 
 @pytest.mark.django_db
-def test_restricted_incidents_reach_webhooks_without_their_summary(products):
-    Webhook.objects.create(name="bot", url="http://127.0.0.1:9/", events=[WebhookEvent.CREATED])
-    make_incident(summary="Tokens leaked", restricted=True, products=products)
+def test_restricted_incidents_send_nothing_to_outgoing_webhooks(products, manager):
+    with HttpReceiver() as receiver:
+        Webhook.objects.create(name="bot", url=receiver.url, events=list(WebhookEvent.values))
+        secret = make_incident(summary="Tokens leaked", restricted=True, products=products)
+        secret = incident_actions.claim_incident(secret, by=manager)
+        publish_initial(secret, manager)
+        incident_actions.transition_incident(
+            secret, to=Status.RESOLVED, impact_ended_at=timezone.now(), by=manager
+        )
 
-    payload = WebhookDelivery.objects.get().payload["data"]["incident"]
-    assert payload["restricted"] is True
-    assert payload["summary"] == ""
+        # Not even the key: the tool is read by people who are not involved.
+        assert not WebhookDelivery.objects.exists()
+        assert receiver.requests == []
+
+
+@pytest.mark.django_db
+def test_a_restricted_update_reaches_only_the_inboxes_of_the_people_involved(
+    smtp, products, manager, security, staff_list
+):
+    secret = make_incident(by=manager, summary="Tokens leaked", restricted=True, products=products)
+    publish_initial(secret, manager)
+
+    for pk in OutboundEmail.objects.values_list("pk", flat=True):
+        tasks.send_email(pk)
+
+    delivered = {message["To"] for message in smtp.messages}
+    assert delivered == {"maya@example.com", "sofia@example.com"}
+    assert all("Tokens leaked" in message["Subject"] for message in smtp.messages)

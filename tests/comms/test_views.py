@@ -212,3 +212,22 @@ def test_internal_status_page_queries_do_not_grow(client_for, manager, products)
 def test_nav_has_the_status_link(client_for, manager):
     body = client_for(manager).get("/comms/status/").content.decode()
     assert 'href="/comms/status/" class="active"' in body
+
+
+@pytest.mark.parametrize("suffix", ["", "checklist/", "review/"])
+def test_an_unseen_communication_page_answers_like_a_missing_one(
+    client_for, responder, products, settings, suffix
+):
+    secret = make_incident(summary="leak", restricted=True, products=products)
+    hidden = draft(secret, secret.created_by, kind=Kind.INITIAL)
+    settings.DEBUG = True  # the 404 page shows its reason
+    client = client_for(responder)
+    method = client.get if not suffix else client.post
+
+    unseen = method(f"/comms/communications/{hidden.pk}/{suffix}")
+    missing = method(f"/comms/communications/{hidden.pk + 1000}/{suffix}")
+
+    assert (unseen.status_code, missing.status_code) == (404, 404)
+    for answer in (unseen, missing):
+        assert "No such communication." in answer.content.decode()
+    assert secret.key not in unseen.content.decode()
