@@ -92,7 +92,7 @@ def setup(http: HttpReceiver) -> Service:
         slug="bench-im", defaults={"name": "Bench IM", "team": team, "start_date": date(2020, 1, 6)}
     )
     if created:
-        oncall_actions.set_participants(roster, [person], by=person)
+        oncall_actions.change_rotation(roster, by=person, participants=[person])
     person.contact_methods.all().delete()
     person.contact_methods.create(kind="email", target="im@example.com")
     person.contact_methods.create(kind="webhook", target=http.url, secret="bench")

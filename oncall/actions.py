@@ -9,13 +9,15 @@ Each paging change is recorded as a ``PagingEvent``, the incident's paging histo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any, Final, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from incidents import actions as incident_actions
@@ -28,6 +30,7 @@ from .models import (
     IMOC_SLUG,
     ContactKind,
     ContactMethod,
+    DeliveryAttempt,
     Escalation,
     EscalationPolicy,
     EscalationState,
@@ -40,6 +43,10 @@ from .models import (
     PagingEvent,
     Participant,
     Roster,
+    Rotation,
+    ShiftUnit,
+    shown_target,
+    without_target,
 )
 
 MAJOR = (Severity.CRITICAL, Severity.MAJOR)
@@ -47,6 +54,13 @@ MAJOR = (Severity.CRITICAL, Severity.MAJOR)
 
 def _name(user: User | None) -> str:
     return user.get_username() if user is not None else "the system"
+
+
+def _lock_incident(incident_id: int) -> None:
+    """Lock the incident row first, as the incident's own actions and a claim do: every
+    paging change that ends up on the incident (a timeline entry updates its row) takes
+    its locks in the same order, incident → page → escalation, so none deadlocks."""
+    Incident.objects.select_for_update().only("pk").get(pk=incident_id)
 
 
 def _event(incident: Incident, kind: str, text: str, by: User | None = None) -> PagingEvent:
@@ -58,15 +72,198 @@ def _event(incident: Incident, kind: str, text: str, by: User | None = None) -> 
 # Rosters -----------------------------------------------------------------------------
 
 
+NEXT_HANDOFF: Final = "next_handoff"
+NOW: Final = "now"
+# When a rotation change takes effect: the next hand-off, now, or a later instant.
+Effective = datetime | Literal["next_handoff", "now"]
+ROTATION_SETTINGS = ("shift_length", "shift_unit", "handoff_time", "time_zone")
+# The latest a change may be planned for: far enough for any real plan, near enough
+# that the shift arithmetic stays far from the calendar's end.
+FURTHEST_AHEAD = timedelta(days=2 * 366)
+
+
+def _with_rotations(roster: Roster, *, lock: bool = False) -> Roster:
+    """The roster with its rotation versions and their members loaded (oldest first)."""
+    rosters = Roster.objects.select_for_update() if lock else Roster.objects.all()
+    return rosters.prefetch_related(
+        Prefetch("rotations", queryset=Rotation.objects.order_by("effective_from")),
+        Prefetch("rotations__members", queryset=Participant.objects.select_related("user")),
+    ).get(pk=roster.pk)
+
+
+def why_roster_pages(roster: Roster) -> str | None:
+    """Why paging relies on this roster having someone on call; None when it does not."""
+    if roster.is_imoc:
+        return "the IMOC is paged when nobody else answers"
+    if EscalationStep.objects.filter(roster=roster).exists():
+        return "it is a step of an escalation policy"
+    if roster.team_id is not None and primary_roster(roster.team) == roster:
+        return "it pages its team's on-call incident manager"
+    return None
+
+
+def next_handoff(roster: Roster, at: datetime) -> datetime:
+    """When a change saved at ``at`` takes effect by default: when the current turn ends;
+    ``at`` itself when it is nobody's turn (no one to hand off from)."""
+    return schedule.current_slot_end(_with_rotations(roster), at) or at
+
+
+def _effective_instant(roster: Roster, effective: Effective, now: datetime) -> datetime:
+    if effective == NEXT_HANDOFF:
+        return schedule.current_slot_end(roster, now) or now
+    if effective == NOW:
+        return now
+    if not isinstance(effective, datetime):
+        raise ActionRefused("Choose the next hand-off, now, or a date and time.", field="effective")
+    if effective < now:
+        raise ActionRefused(
+            "Choose now or a later time: shifts already worked do not change.",
+            field="effective_at",
+        )
+    if effective - now > FURTHEST_AHEAD:
+        raise ActionRefused(
+            "Choose a time within two years from now; plan later changes nearer the time.",
+            field="effective_at",
+        )
+    return effective
+
+
+def _first_handoff(
+    previous: Rotation | None, effective_from: datetime, handoff: time, step: timedelta, zone: str
+) -> datetime:
+    """Where the new version counts its shifts from (local): the last hand-off at the
+    new time at or before ``effective_from``, so its first shift (from ``effective_from``)
+    ends at the first new hand-off after it. Found from the day the turn in force at
+    ``effective_from`` began, moved by whole shifts; unchanged settings keep the same
+    hand-offs."""
+    since = effective_from
+    if previous is not None:
+        since, _ = schedule.shift_bounds(previous, schedule.shift_index(previous, effective_from))
+    start = datetime.combine(schedule.local(zone, since).date(), handoff)
+    wall = schedule.local(zone, effective_from)
+    while start + step <= wall:
+        start += step
+    while start > wall:
+        start -= step
+    return start
+
+
 @transaction.atomic
-def set_participants(roster: Roster, users: Sequence[User], *, by: User) -> Roster:
-    """Replace the rotation's order: the first user takes shift 0, and so on."""
+def change_rotation(
+    roster: Roster,
+    *,
+    by: User | None,
+    effective: Effective = NEXT_HANDOFF,
+    participants: Sequence[User] | None = None,
+    **settings: Any,
+) -> Rotation:
+    """Change who takes turns (in order) and how (hand-off time, shift length, time
+    zone) from ``effective``: a new rotation version. Shifts before it never change.
+
+    The new order's first person takes over at that instant; versions saved for later
+    instants are replaced. A roster that paging relies on keeps at least one person.
+    """
+    unknown = set(settings) - set(ROTATION_SETTINGS)
+    if unknown:
+        raise ActionRefused(f"{min(unknown)} cannot be changed here.", field=min(unknown))
+    current = _with_rotations(roster, lock=True)
+    versions = schedule.rotations(current)
+    keep = participants is None
+    if participants is None:
+        participants = schedule.members(versions[-1]) if versions else []
+    users = list(participants)
     if len({user.pk for user in users}) != len(users):
         raise ActionRefused("Each person takes one place in the rotation.", field="participants")
-    Roster.objects.select_for_update().get(pk=roster.pk)
-    roster.participants.all().delete()
+    # Only a change of people can leave the roster with nobody.
+    why = why_roster_pages(current) if not users and not keep else None
+    if why is not None:
+        raise ActionRefused(
+            f"{current.name} cannot be left with nobody on call: {why}. "
+            "Keep at least one person in its rotation.",
+            field="participants",
+        )
+    for field, value in settings.items():
+        setattr(current, field, value)
+    current.full_clean(exclude=["team", "slug", "feed_token", "name"])
+    now = timezone.now()
+    try:
+        effective_from = _effective_instant(current, effective, now)
+        previous = schedule.in_force(
+            [r for r in versions if r.effective_from < effective_from], effective_from
+        )
+        step = schedule.shift_length(current)
+        first = _first_handoff(
+            previous, effective_from, current.handoff_time, step, current.time_zone
+        )
+        schedule.to_utc(current.time_zone, first + step)  # the first shift's end exists
+    except OverflowError:
+        # Only near the calendar's end (year 9999): refused like any other bad time.
+        raise ActionRefused(
+            "That change would run past the end of the calendar; choose an earlier time.",
+            field="effective_at" if isinstance(effective, datetime) else "effective",
+        ) from None
+    Rotation.objects.filter(roster=current, effective_from__gte=effective_from).delete()
+    rotation = Rotation.objects.create(
+        roster=current,
+        effective_from=effective_from,
+        start_date=first.date(),
+        handoff_time=first.time(),
+        shift_length=current.shift_length,
+        shift_unit=current.shift_unit,
+        time_zone=current.time_zone,
+        created_by=by,
+    )
     Participant.objects.bulk_create(
-        Participant(roster=roster, user=user, position=index) for index, user in enumerate(users)
+        Participant(roster=current, rotation=rotation, user=user, position=index)
+        for index, user in enumerate(users)
+    )
+    # The roster's own fields show the rotation as last saved.
+    current.save(update_fields=list(ROTATION_SETTINGS))
+    return rotation
+
+
+@transaction.atomic
+def create_roster(
+    *,
+    slug: str,
+    name: str,
+    team: Team | None,
+    by: User | None,
+    participants: Sequence[User] = (),
+    shift_length: int = 1,
+    shift_unit: str = ShiftUnit.WEEKS,
+    handoff_time: time = time(9, 0),
+    start_date: date | None = None,
+    time_zone: str = "UTC",
+) -> Roster:
+    """A new roster whose first rotation version starts at its first hand-off."""
+    roster = Roster(
+        slug=slug,
+        name=name,
+        team=team,
+        shift_length=shift_length,
+        shift_unit=shift_unit,
+        handoff_time=handoff_time,
+        start_date=start_date or timezone.localdate(),
+        time_zone=time_zone,
+    )
+    roster.full_clean(exclude=["feed_token"])
+    roster.save()
+    rotation = Rotation.objects.create(
+        roster=roster,
+        effective_from=schedule.to_utc(
+            time_zone, datetime.combine(roster.start_date, handoff_time)
+        ),
+        start_date=roster.start_date,
+        handoff_time=handoff_time,
+        shift_length=shift_length,
+        shift_unit=shift_unit,
+        time_zone=time_zone,
+        created_by=by,
+    )
+    Participant.objects.bulk_create(
+        Participant(roster=roster, rotation=rotation, user=user, position=index)
+        for index, user in enumerate(participants)
     )
     return roster
 
@@ -109,16 +306,24 @@ def remove_override(override: Override, *, by: User) -> None:
 
 
 @transaction.atomic
-def update_roster(roster: Roster, *, by: User, **fields: object) -> Roster:
-    allowed = {"name", "shift_length", "shift_unit", "handoff_time", "start_date", "time_zone"}
+def update_roster(
+    roster: Roster, *, by: User | None, effective: Effective = NEXT_HANDOFF, **fields: Any
+) -> Roster:
+    """Rename the roster, and change its shifts from ``effective`` (a new rotation
+    version, see ``change_rotation``) when a shift setting differs."""
+    allowed = {"name", *ROTATION_SETTINGS}
     unknown = set(fields) - allowed
     if unknown:
         raise ActionRefused(f"{sorted(unknown)[0]} cannot be changed here.", field=min(unknown))
     current = Roster.objects.select_for_update().get(pk=roster.pk)
-    for field, value in fields.items():
-        setattr(current, field, value)
-    current.full_clean(exclude=["team", "slug", "feed_token"])
-    current.save(update_fields=[*fields])
+    if "name" in fields:
+        current.name = fields.pop("name")
+        current.full_clean(exclude=["team", "slug", "feed_token"])
+        current.save(update_fields=["name"])
+    changed = {f: v for f, v in fields.items() if getattr(current, f) != v}
+    if changed:
+        change_rotation(current, by=by, effective=effective, **changed)
+        current.refresh_from_db()
     return current
 
 
@@ -198,6 +403,9 @@ def _page(
         message=message,
         created_by=by,
     )
+    if user is not None:
+        # Being paged involves them: they may open the incident even when restricted.
+        incident_actions.involve(incident, person=user, reason="paged")
     _enqueue(page)
     return page
 
@@ -275,7 +483,14 @@ _ESCALATING_REASONS = (PageReason.INCIDENT, PageReason.ESCALATION, PageReason.IM
 
 
 def _fire(escalation: Escalation, now: datetime) -> None:
-    """Page the next step (skipping steps with nobody on call) and set the next time."""
+    """Page the next step (skipping steps with nobody on call) and set the next time.
+
+    The next time counts from when this step was planned, not from this (maybe late)
+    tick: a slow tick delays one step, never the whole escalation after it. After an
+    outage (beat or workers down), when that next time would be due by the next tick,
+    it counts from now instead: each person paged gets the step's whole wait, rather
+    than one step firing every tick to catch up."""
+    planned = escalation.next_escalation_at or now
     steps = _steps(escalation.policy)
     repeat = escalation.policy.repeat if escalation.policy else 0
     total = len(steps) * (repeat + 1)
@@ -294,8 +509,11 @@ def _fire(escalation: Escalation, now: datetime) -> None:
         elif _page_roster(incident, imoc_roster(), reason=PageReason.IMOC, by=None):
             break
     if escalation.fired <= total:
-        wait = steps[escalation.fired % len(steps)].wait_minutes if steps else 0
-        escalation.next_escalation_at = now + timedelta(minutes=wait)
+        wait = timedelta(minutes=steps[escalation.fired % len(steps)].wait_minutes if steps else 0)
+        tick = timedelta(seconds=settings.ONCALL_TICK_SECONDS)
+        escalation.next_escalation_at = (
+            planned + wait if planned + wait > now + tick else now + wait
+        )
     else:
         escalation.state = EscalationState.EXHAUSTED
         escalation.next_escalation_at = None
@@ -307,8 +525,10 @@ def run_due_escalations(*, limit: int = 100) -> int:
     fired = 0
     with transaction.atomic():
         now = timezone.now()
+        # The incident is locked too, skipped when an action holds it (a claim, a
+        # resolve): firing waits for the next tick instead of deadlocking with it.
         due = (
-            Escalation.objects.select_for_update(skip_locked=True, of=("self",))
+            Escalation.objects.select_for_update(skip_locked=True, of=("self", "incident"))
             .select_related("incident", "policy")
             .filter(state=EscalationState.ACTIVE, next_escalation_at__lte=now)
             .order_by("next_escalation_at")[:limit]
@@ -320,8 +540,8 @@ def run_due_escalations(*, limit: int = 100) -> int:
 
 
 @transaction.atomic
-def escalate_now(incident: Incident) -> None:
-    """A page failed: the next step fires at the next tick instead of after its wait."""
+def escalate_now(incident: Incident) -> bool:
+    """A page reached nobody: the next step fires now instead of after its wait."""
     updated = Escalation.objects.filter(incident=incident, state=EscalationState.ACTIVE).update(
         next_escalation_at=timezone.now()
     )
@@ -329,6 +549,7 @@ def escalate_now(incident: Incident) -> None:
         from .tasks import escalate
 
         transaction.on_commit(escalate.delay, robust=True)
+    return bool(updated)
 
 
 @transaction.atomic
@@ -346,13 +567,17 @@ def acknowledge_escalation(incident: Incident, *, by: User, why: str) -> None:
         .first()
     )
     if page is not None:
-        acknowledge_page(page, by=by)
+        acknowledge_page(page, by=by, why=why)
     elif Escalation.objects.filter(incident=incident, state=EscalationState.ACTIVE).exists():
         stop_escalation(incident, by=by, why=why)
 
 
-def acknowledge_page(page: Page, *, by: User) -> Page:
+@transaction.atomic
+def acknowledge_page(page: Page, *, by: User, why: str = "") -> Page:
     """Stop the escalation of the page's incident. It does not claim the incident."""
+    # Lock as the incident's actions do, the incident before its pages: a claim that
+    # acknowledges this page at the same moment then queues behind us, no deadlock.
+    _lock_incident(page.incident_id)
     current = Page.objects.select_for_update().select_related("incident").get(pk=page.pk)
     if current.state == PageState.ACKNOWLEDGED:
         return current
@@ -364,10 +589,22 @@ def acknowledge_page(page: Page, *, by: User) -> Page:
     current.acknowledged_by = by
     current.claimed_until = None
     current.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "claimed_until"])
+    # The escalation is answered: its earlier pages still retrying stop too (pages
+    # before the escalation, in the lock order).
+    others = (
+        Page.objects.filter(
+            incident=current.incident, state=PageState.PENDING, reason__in=_ESCALATING_REASONS
+        )
+        .exclude(pk=current.pk)
+        .update(state=PageState.CANCELLED, claimed_until=None)
+    )
     Escalation.objects.filter(incident=current.incident, state=EscalationState.ACTIVE).update(
         state=EscalationState.ACKNOWLEDGED, next_escalation_at=None, updated_at=now
     )
-    _event(current.incident, EventKind.ACKNOWLEDGED, f"{_name(by)} acknowledged the page.", by)
+    text = f"{_name(by)} acknowledged the page{f' ({why})' if why else ''}."
+    if others:
+        text += f" {others} earlier page{'s' if others > 1 else ''} still retrying cancelled."
+    _event(current.incident, EventKind.ACKNOWLEDGED, text, by)
     return current
 
 
@@ -398,35 +635,154 @@ def page_manually(
 # Delivery bookkeeping (the sending itself is in delivery.py) ----------------------------
 
 
-def mark_sent(page_id: int) -> bool:
-    """Every channel accepted the page (a retry never re-sends an accepted one)."""
+def renew_lease(page_id: int, attempt: int) -> bool:
+    """The delivery's heartbeat: the worker of attempt ``attempt`` still holds the page."""
+    lease = timedelta(seconds=settings.ONCALL_DELIVERY_LEASE_SECONDS)
     return bool(
-        Page.objects.filter(pk=page_id, state=PageState.PENDING).update(
+        Page.objects.filter(
+            pk=page_id, state=PageState.PENDING, attempt_count=attempt, claimed_until__isnull=False
+        ).update(claimed_until=timezone.now() + lease)
+    )
+
+
+@transaction.atomic
+def record_attempt(
+    page: Page,
+    *,
+    channel: str,
+    target: str,
+    number: int,
+    ok: bool,
+    result: str,
+    gave_up: bool = False,
+) -> DeliveryAttempt:
+    """One try over one channel; a channel that gives up goes on the incident's timeline
+    (the page may still be sent on another channel: this one is not silently lost).
+
+    What people see names a webhook by its kind and host only: its URL is a credential
+    (``shown_target``), kept on the attempt for the next try, never in a text."""
+    gives_up = gave_up and not ok
+    if gives_up:
+        _lock_incident(page.incident_id)  # the timeline entry updates the incident
+    shown = shown_target(channel, target)
+    attempt = DeliveryAttempt.objects.create(
+        page=page,
+        channel=channel,
+        target=target,
+        number=number,
+        ok=ok,
+        result=without_target(channel, target, result)[:300],
+        gave_up=gives_up,
+    )
+    if attempt.gave_up:
+        if channel == ContactKind.EMAIL:
+            shown = f"{ContactKind(channel).label} {target}"
+        tries = "1 try" if number == 1 else f"{number} tries"
+        text = f"Page to {page.recipient}: {shown} gave up after {tries}: {attempt.result}"
+        _event(page.incident, EventKind.FAILED, text)
+    return attempt
+
+
+def _held(page_id: int, number: int) -> QuerySet[Page]:
+    """The page while attempt ``number`` still holds it: a worker whose lease ran out and
+    was taken over (a later attempt) writes nothing."""
+    return Page.objects.filter(pk=page_id, state=PageState.PENDING, attempt_count=number)
+
+
+def mark_sent(page_id: int, *, number: int) -> bool:
+    """Every channel is settled and at least one accepted the page."""
+    return bool(
+        _held(page_id, number).update(
             state=PageState.SENT, sent_at=timezone.now(), claimed_until=None
         )
     )
 
 
-def schedule_retry(page_id: int, delay: float) -> bool:
+def schedule_retry(page_id: int, delay: float, *, number: int) -> bool:
     """Give the page back, due again in ``delay`` seconds: the sweep re-enqueues it."""
     return bool(
-        Page.objects.filter(pk=page_id, state=PageState.PENDING).update(
+        _held(page_id, number).update(
             claimed_until=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
         )
     )
 
 
-def mark_failed(page_id: int, why: str) -> bool:
+def _settle(page_id: int, number: int, state: str, text: str) -> bool:
+    """Fail or cancel the page held by attempt ``number``, with a paging history entry."""
     with transaction.atomic():
-        page = Page.objects.select_related("incident").get(pk=page_id)
-        done = Page.objects.filter(pk=page_id, state=PageState.PENDING).update(
-            state=PageState.FAILED, claimed_until=None
-        )
+        page = Page.objects.select_related("incident", "user").get(pk=page_id)
+        _lock_incident(page.incident_id)
+        done = _held(page_id, number).update(state=state, claimed_until=None)
         if done:
-            _event(page.incident, EventKind.FAILED, f"Page to {page.recipient} failed: {why}")
-            if page.reason in _ESCALATING_REASONS:
-                escalate_now(page.incident)
+            _event(page.incident, EventKind.FAILED, f"Page to {page.recipient} {text}")
     return bool(done)
+
+
+def mark_failed(page_id: int, why: str, *, number: int) -> bool:
+    """No channel accepted the page and none is left to retry. The escalation moved on
+    already, when the first try reached nobody (``page_reached_nobody``)."""
+    return _settle(page_id, number, PageState.FAILED, f"failed: {why}")
+
+
+def cancel_page(page_id: int, why: str, *, number: int) -> bool:
+    """Stop delivering the page (held by attempt ``number``): what it would send may no
+    longer go to its recipient."""
+    return _settle(page_id, number, PageState.CANCELLED, f"cancelled: {why}")
+
+
+def page_reached_nobody(page_id: int) -> bool:
+    """The page's first try with results was delivered on no channel: its escalation
+    moves to the next step now instead of waiting out this one (the retries go on
+    meanwhile). Only for the escalation's latest page, checked with the escalation
+    locked (after the incident: the lock order): an older page's failure, or one
+    racing the next step's page, must not skip a step."""
+    with transaction.atomic():
+        page = Page.objects.select_related("incident", "user").get(pk=page_id)
+        if page.reason not in _ESCALATING_REASONS:
+            return False
+        _lock_incident(page.incident_id)
+        escalation = (
+            Escalation.objects.select_for_update()
+            .filter(incident=page.incident_id, state=EscalationState.ACTIVE)
+            .first()
+        )
+        if escalation is None:
+            return False
+        latest = (
+            Page.objects.filter(incident=page.incident_id, reason__in=_ESCALATING_REASONS)
+            .order_by("-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if latest != page.pk or not escalate_now(page.incident):
+            return False
+        _event(
+            page.incident,
+            EventKind.FAILED,
+            f"Page to {page.recipient} reached nobody: escalating now.",
+        )
+    return True
+
+
+def pending_pages_due(now: datetime, *, grace: timedelta = timedelta(0)) -> list[int]:
+    """Pages a worker should be delivering and nobody holds, for the sweep to hand out:
+    retries whose time has come, leases run out (a killed worker), and pages never tried
+    ``grace`` after they were due (their wake-up at commit was lost). Rows another
+    transaction has locked (an acknowledgement) are skipped, not waited for.
+
+    Each page handed out is marked offered for one lease (``offered_until``; a claim
+    clears it): while workers are backlogged, later sweeps do not queue it again."""
+    lease = timedelta(seconds=settings.ONCALL_DELIVERY_LEASE_SECONDS)
+    with transaction.atomic():
+        due = list(
+            Page.objects.offerable(now)
+            .filter(Q(attempt_count__gt=0) | Q(next_attempt_at__lte=now - grace))
+            .select_for_update(skip_locked=True)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:500]
+        )
+        Page.objects.filter(pk__in=due).update(offered_until=now + lease)
+        return due
 
 
 # Reacting to incidents ------------------------------------------------------------------
@@ -434,6 +790,12 @@ def mark_failed(page_id: int, why: str) -> bool:
 
 def _team_email(incident: Incident, by: User | None) -> None:
     team = incident.faulty_service.team
+    if team is not None and team.email and incident.restricted:
+        # A team address reaches people who are not involved: a restricted incident's
+        # key and summary go only to people paged by name (who are then involved).
+        text = f"Severity 3, restricted: {team.name}'s address is not e-mailed; page a person."
+        _event(incident, EventKind.STEP, text, by)
+        return
     if team is not None and team.email:
         _page(incident, reason=PageReason.TEAM_EMAIL, address=team.email, by=by)
         _event(incident, EventKind.STEP, f"Severity 3: e-mailed {team.name} ({team.email}).", by)
@@ -454,11 +816,20 @@ def on_severity_changed(event: events.IncidentEvent) -> None:
         stop_escalation(event.incident, by=event.by, why=f"severity lowered to {now}")
 
 
+def on_assignee_changed(event: events.IncidentEvent) -> None:
+    """The incident got its incident manager (claimed, or given to one): the escalation
+    looking for one is acknowledged by whoever did it, so nobody is paged again."""
+    assignee = event.incident.assignee
+    if event.by is None or assignee is None or event.data.get("previous") is not None:
+        return
+    why = (
+        "claimed the incident"
+        if assignee.pk == event.by.pk
+        else f"gave the incident to {_name(assignee)}"
+    )
+    acknowledge_escalation(event.incident, by=event.by, why=why)
+
+
 def on_status_changed(event: events.IncidentEvent) -> None:
     if event.incident.status in CLOSED_STATUSES:
         stop_escalation(event.incident, by=event.by, why="the incident is resolved")
-
-
-def pending_pages_due(now: datetime) -> list[int]:
-    """Pages a worker should be delivering but nobody holds: what the sweep re-enqueues."""
-    return list(Page.objects.claimable(now).values_list("pk", flat=True)[:500])

@@ -1,19 +1,29 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import (
     ContactMethod,
     EscalationPolicy,
     EscalationStep,
     Override,
-    Participant,
     Roster,
+    Rotation,
     TeamAdmin,
 )
 
 
-class ParticipantInline(admin.TabularInline):
-    model = Participant
+class RotationInline(admin.TabularInline):
+    """Read only: rotation changes go through ``actions.change_rotation`` (the portal and
+    the API), which keeps past shifts as they were."""
+
+    model = Rotation
     extra = 0
+    can_delete = False
+    fields = ("effective_from", "start_date", "handoff_time", "shift_length", "shift_unit")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class StepInline(admin.TabularInline):
@@ -24,8 +34,15 @@ class StepInline(admin.TabularInline):
 @admin.register(Roster)
 class RosterAdmin(admin.ModelAdmin):
     list_display = ["name", "team", "shift_length", "shift_unit", "time_zone"]
-    inlines = [ParticipantInline]
-    readonly_fields = ["feed_token"]
+    inlines = [RotationInline]
+    readonly_fields = [
+        "feed_token",
+        "shift_length",
+        "shift_unit",
+        "handoff_time",
+        "start_date",
+        "time_zone",
+    ]
 
 
 @admin.register(EscalationPolicy)

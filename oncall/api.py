@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,7 +21,8 @@ from config.http import ApiRequest
 from incidents import access as incident_access
 
 from . import access, actions, feeds, selectors
-from .models import Override, Page, Roster, ShiftUnit, validate_time_zone
+from .models import Override, Page, Roster, Rotation, ShiftUnit, validate_time_zone
+from .views import NO_SUCH_PAGE
 
 
 class SlotOut(serializers.Serializer):
@@ -46,7 +48,22 @@ class OverrideIn(serializers.Serializer):
     )
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
-    reason = serializers.CharField(max_length=200, required=False, default="")
+    reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class RotationOut(serializers.Serializer):
+    effective_from = serializers.DateTimeField()
+    participants = serializers.SerializerMethodField()
+    shift_length = serializers.IntegerField()
+    shift_unit = serializers.CharField()
+    first_handoff = serializers.SerializerMethodField()
+    time_zone = serializers.CharField()
+
+    def get_participants(self, rotation: Rotation) -> list[str]:
+        return [user.username for user in selectors.schedule.members(rotation)]
+
+    def get_first_handoff(self, rotation: Rotation) -> str:
+        return selectors.schedule.first_handoff_local(rotation).isoformat()
 
 
 class RosterOut(serializers.ModelSerializer):
@@ -54,6 +71,7 @@ class RosterOut(serializers.ModelSerializer):
         slug_field="slug", read_only=True
     )
     participants = serializers.SerializerMethodField()
+    rotations = serializers.SerializerMethodField()
     on_call_now = serializers.SerializerMethodField()
     on_call_next = serializers.SerializerMethodField()
     feed_url = serializers.SerializerMethodField()
@@ -70,6 +88,7 @@ class RosterOut(serializers.ModelSerializer):
             "start_date",
             "time_zone",
             "participants",
+            "rotations",
             "on_call_now",
             "on_call_next",
             "feed_url",
@@ -82,7 +101,20 @@ class RosterOut(serializers.ModelSerializer):
         return rows[roster.pk]
 
     def get_participants(self, roster: Roster) -> list[str]:
-        return [place.user.username for place in roster.participants.all()]
+        """The rotation as last saved (it may take effect later: see ``rotations``)."""
+        return [user.username for user in selectors.newest_members(roster)]
+
+    @extend_schema_field(RotationOut(many=True))
+    def get_rotations(self, roster: Roster) -> list[dict[str, Any]]:
+        """The rotation's versions in force now and later, oldest first."""
+        now = self.context["now"]
+        versions = selectors.schedule.rotations(roster)
+        ahead = [
+            rotation
+            for rotation, following in zip(versions, [*versions[1:], None], strict=True)
+            if following is None or following.effective_from > now
+        ]
+        return list(RotationOut(ahead, many=True).data)
 
     def get_on_call_now(self, roster: Roster) -> dict[str, Any] | None:
         slot = self._row(roster).now
@@ -96,16 +128,37 @@ class RosterOut(serializers.ModelSerializer):
         return self.context["request"].build_absolute_uri(feeds.roster_feed_path(roster))
 
 
-class RosterIn(serializers.Serializer):
+class EffectiveIn(serializers.Serializer):
+    """When a rotation change takes effect; ``validated_data["effective"]`` is what
+    ``actions.change_rotation`` takes. Shifts already worked never change."""
+
+    effective = serializers.ChoiceField(
+        choices=[actions.NEXT_HANDOFF, actions.NOW, "at"],
+        default=actions.NEXT_HANDOFF,
+        help_text="next_handoff (default), now, or at (with effective_at).",
+    )
+    effective_at = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        when = attrs.pop("effective_at", None)
+        if attrs["effective"] == "at":
+            if when is None:
+                raise serializers.ValidationError(
+                    {"effective_at": "Say when the change takes effect."}
+                )
+            attrs["effective"] = when
+        return attrs
+
+
+class RosterIn(EffectiveIn):
     name = serializers.CharField(max_length=100, required=False)
     shift_length = serializers.IntegerField(min_value=1, max_value=1000, required=False)
     shift_unit = serializers.ChoiceField(choices=ShiftUnit.choices, required=False)
     handoff_time = serializers.TimeField(required=False)
-    start_date = serializers.DateField(required=False)
     time_zone = serializers.CharField(validators=[validate_time_zone], required=False)
 
 
-class ParticipantsIn(serializers.Serializer):
+class ParticipantsIn(EffectiveIn):
     participants = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.filter(is_active=True), many=True
     )
@@ -113,11 +166,25 @@ class ParticipantsIn(serializers.Serializer):
 
 class AttemptOut(serializers.Serializer):
     channel = serializers.CharField()
-    target = serializers.CharField()
+    # A webhook's URL is a credential: its kind and host only, as on the incident page.
+    target = serializers.CharField(source="shown_target")
     number = serializers.IntegerField()
     started_at = serializers.DateTimeField()
     ok = serializers.BooleanField()
-    result = serializers.CharField()
+    result = serializers.CharField(source="shown_result")
+    gave_up = serializers.BooleanField()
+
+
+class ChannelOut(serializers.Serializer):
+    """Where one channel of the page stands, as the incident page's on-call panel says."""
+
+    channel = serializers.CharField()
+    target = serializers.CharField()
+    status = serializers.ChoiceField(choices=["delivered", "retrying", "failed", "stopped"])
+    tries = serializers.IntegerField()
+    last_at = serializers.DateTimeField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    why = serializers.CharField()
 
 
 class PageOut(serializers.ModelSerializer):
@@ -129,6 +196,7 @@ class PageOut(serializers.ModelSerializer):
         slug_field="username", read_only=True
     )
     attempts = AttemptOut(many=True, read_only=True)
+    channels = serializers.SerializerMethodField()
 
     class Meta:
         model = Page
@@ -146,7 +214,12 @@ class PageOut(serializers.ModelSerializer):
             "acknowledged_at",
             "acknowledged_by",
             "attempts",
+            "channels",
         ]
+
+    @extend_schema_field(ChannelOut(many=True))
+    def get_channels(self, page: Page) -> list[dict[str, object]]:
+        return ChannelOut(selectors.channel_states(page), many=True).data  # type: ignore[return-value]  # ReturnList is a list of dicts
 
 
 class GapOut(serializers.Serializer):
@@ -188,7 +261,7 @@ class RosterParticipantsApi(APIView):
         roster = access.access_roster(request.user, slug, write=True)
         data = ParticipantsIn(data=request.data)
         data.is_valid(raise_exception=True)
-        actions.set_participants(roster, data.validated_data["participants"], by=request.user)
+        actions.change_rotation(roster, by=request.user, **data.validated_data)
         return _roster_out(request, selectors.rosters_for_schedule().get(pk=roster.pk))
 
 
@@ -243,8 +316,11 @@ class IncidentPagesApi(APIView):
 class PageAcknowledgeApi(APIView):
     @extend_schema(request=None, responses=PageOut)
     def post(self, request: ApiRequest, pk: int) -> Response:
-        page = get_object_or_404(Page.objects.select_related("incident"), pk=pk)
-        incident_access.access_incident(request.user, page.incident.key)
+        # A page whose incident is unseen answers exactly like a page that does not exist.
+        page = Page.objects.select_related("incident").filter(pk=pk).first()
+        if page is None:
+            raise Http404(NO_SUCH_PAGE)
+        incident_access.access_incident(request.user, page.incident.key, not_found=NO_SUCH_PAGE)
         access.require(
             access.can_acknowledge(request.user, page), "Only the person paged or an IM."
         )

@@ -17,6 +17,7 @@ class OncallConfig(AppConfig):
         events.subscribe(events.CREATED, actions.on_incident_created)
         events.subscribe(events.SEVERITY_CHANGED, actions.on_severity_changed)
         events.subscribe(events.STATUS_CHANGED, actions.on_status_changed)
+        events.subscribe(events.ASSIGNEE_CHANGED, actions.on_assignee_changed)
         fatigue.register_page_counter(selectors.pages_received)
         fatigue.register_next_responder(selectors.next_responder)
         integrations.setup()

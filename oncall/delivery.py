@@ -3,17 +3,25 @@
 A delivery claims the page with a conditional UPDATE (state pending, nobody holding it,
 due now): of two workers given the same page, one sends and the other returns. A
 channel that accepted the page is never sent to again: the next attempt only retries
-the channels that failed. Receivers get the page's idempotency key (``Idempotency-Key``
-header, e-mail ``Message-ID``) to drop the repeat a killed worker may cause.
+the channels still failing, each on a capped exponential backoff (a due time on the row,
+``next_attempt_at``, which the sweep hands to a worker) until it gives up. The claim is a
+short lease that a heartbeat renews while the delivery is in flight: a killed worker's
+page is sent again within seconds. Receivers get the page's idempotency key
+(``Idempotency-Key`` header, e-mail ``Message-ID``) to drop that repeat.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.db import DatabaseError, connection, connections
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -22,9 +30,10 @@ from comms.content import site_url
 from comms.transports import TransportError, chat, email, webhook
 
 from . import actions
-from .models import ContactKind, DeliveryAttempt, Page
+from .models import ContactKind, Page
 
 ACK_SALT = "oncall.acknowledge"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,52 +110,119 @@ def _send(page: Page, channel: Channel, subject: str, text: str) -> str:
     return webhook.send(channel.target, payload, idempotency_key=key, secret=channel.secret)
 
 
-def _claim(page_id: int) -> bool:
+def _claim(page_id: int) -> int | None:
+    """Take the page for one attempt; returns the attempt's number, or None when the page
+    is settled, not due, or held by another worker."""
     now = timezone.now()
     lease = timedelta(seconds=settings.ONCALL_DELIVERY_LEASE_SECONDS)
-    return bool(
+    claimed = (
         Page.objects.claimable(now)
         .filter(pk=page_id)
-        .update(claimed_until=now + lease, attempt_count=F("attempt_count") + 1)
+        .update(claimed_until=now + lease, offered_until=None, attempt_count=F("attempt_count") + 1)
     )
+    if not claimed:
+        return None
+    return Page.objects.values_list("attempt_count", flat=True).get(pk=page_id)
+
+
+@contextmanager
+def _heartbeat(page_id: int, number: int) -> Iterator[None]:
+    """Renew the short lease every third of it while the delivery is in flight, so a
+    slow receiver keeps its page while a killed worker's page is free within the lease.
+    A database error (a restart, a dropped connection) is logged and the next beat tries
+    again on a new connection: the thread never dies silently, leaving the lease to run
+    out under a delivery still in flight.
+
+    Inside an outer transaction (a test calling ``deliver`` directly) the claim is not
+    committed yet: no other connection sees it, so there is nothing to renew."""
+    if connection.in_atomic_block:
+        yield
+        return
+    stop = threading.Event()
+    every = settings.ONCALL_DELIVERY_LEASE_SECONDS / 3
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every):
+                try:
+                    actions.renew_lease(page_id, number)
+                except DatabaseError:
+                    log.exception("page %s: could not renew the delivery lease", page_id)
+                    connections.close_all()  # reconnect at the next beat
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"page-{page_id}-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def deliver(page_id: int) -> tuple[str, float | None]:
-    """Try the page once; returns what happened and, to retry, in how many seconds."""
-    if not _claim(page_id):
+    """Try the page once; returns what happened and, to retry, in how many seconds (the
+    row's ``next_attempt_at``: the sweep hands the page to a worker then)."""
+    number = _claim(page_id)
+    if number is None:
         return "nothing to do: delivered, settled or held by another worker", None
+    with _heartbeat(page_id, number):
+        return _attempt(page_id, number)
+
+
+def _attempt(page_id: int, number: int) -> tuple[str, float | None]:
     page = Page.objects.select_related("incident", "user").get(pk=page_id)
+    if page.user is None and page.incident.restricted:
+        # Written before the incident was restricted: its key and summary no longer go
+        # to an address that is nobody involved (a team's address).
+        why = "the incident is restricted; a team address is not paged"
+        actions.cancel_page(page_id, why, number=number)
+        return f"cancelled: {why}", None
     subject, text = page_text(page)
-    done = set(page.attempts.filter(ok=True).values_list("channel", "target"))
-    todo = [c for c in channels(page) if (c.kind, c.target) not in done]
-    if not todo and not done:
-        actions.mark_failed(page_id, "no contact method and no e-mail address")
+    earlier = list(page.attempts.all())
+    tried = [a for a in earlier if a.ok or a.gave_up]
+    delivered = {(a.channel, a.target) for a in tried if a.ok}
+    settled = {(a.channel, a.target) for a in tried}
+    todo = [c for c in channels(page) if (c.kind, c.target) not in settled]
+    if not todo and not settled:
+        actions.page_reached_nobody(page_id)
+        actions.mark_failed(page_id, "no contact method and no e-mail address", number=number)
         return "failed: no way to reach them", None
-    transient: list[str] = []
-    permanent: list[str] = []
+    backoff = settings.ONCALL_RETRY_BACKOFF
+    last_try = number > len(backoff)
+    retrying: list[str] = []
+    failed: list[str] = []
     for channel in todo:
         try:
-            result, ok = _send(page, channel, subject, text), True
+            result, ok, permanent = _send(page, channel, subject, text), True, False
         except TransportError as error:
-            result, ok = str(error), False
-            (permanent if error.permanent else transient).append(f"{channel.kind}: {error}")
-        DeliveryAttempt.objects.create(
-            page=page,
+            result, ok, permanent = str(error), False, error.permanent
+        gave_up = not ok and (permanent or last_try)
+        attempt = actions.record_attempt(
+            page,
             channel=channel.kind,
             target=channel.target,
-            number=page.attempt_count,
+            number=number,
             ok=ok,
-            result=result[:300],
+            result=result,
+            gave_up=gave_up,
         )
         if ok:
-            done.add((channel.kind, channel.target))
-    backoff = settings.ONCALL_RETRY_BACKOFF
-    if transient and page.attempt_count <= len(backoff):
-        delay = backoff[page.attempt_count - 1]
-        actions.schedule_retry(page_id, delay)
-        return f"attempt {page.attempt_count} failed ({'; '.join(transient)})", delay
-    if done:
-        actions.mark_sent(page_id)
-        return f"sent on attempt {page.attempt_count}", None
-    actions.mark_failed(page_id, "; ".join(permanent + transient))
-    return f"failed after {page.attempt_count} attempts", None
+            delivered.add((channel.kind, channel.target))
+        else:
+            # The result as recorded: a webhook's URL (a credential) named by its host.
+            (failed if gave_up else retrying).append(f"{channel.kind}: {attempt.result}")
+    # The first attempt that got results (not attempt 1: its worker may have died before
+    # sending) reached nobody: the escalation moves on now.
+    if not earlier and not delivered:
+        actions.page_reached_nobody(page_id)
+    if retrying:
+        delay = backoff[number - 1]
+        actions.schedule_retry(page_id, delay, number=number)
+        return f"attempt {number} failed ({'; '.join(retrying)})", delay
+    if delivered:
+        actions.mark_sent(page_id, number=number)
+        return f"sent on attempt {number}", None
+    actions.mark_failed(page_id, "; ".join(failed), number=number)
+    return f"failed after {number} attempts", None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.models import User
 
@@ -10,23 +12,55 @@ from .models import ContactKind, Roster, ShiftUnit, validate_time_zone
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class RosterSettingsForm(forms.Form):
+class EffectiveForm(forms.Form):
+    """When a rotation change takes effect: ``cleaned_data["effective"]`` is
+    ``"next_handoff"``, ``"now"`` or a datetime, as ``actions.change_rotation`` takes it."""
+
+    effective = forms.ChoiceField(
+        choices=[
+            ("next_handoff", "At the next hand-off"),
+            ("now", "Now"),
+            ("at", "From a date and time"),
+        ],
+        initial="next_handoff",
+        required=False,
+        widget=forms.RadioSelect,
+        label="Takes effect",
+        help_text="Shifts already worked never change.",
+    )
+    effective_at = forms.DateTimeField(widget=DATETIME_WIDGET, required=False, label="From")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        choice = data.get("effective") or "next_handoff"
+        when = data.pop("effective_at", None)
+        if choice == "at":
+            if when is None:
+                self.add_error("effective_at", "Choose when the change takes effect.")
+            data["effective"] = when
+        else:
+            data["effective"] = choice
+        return data
+
+
+class RosterSettingsForm(EffectiveForm):
     name = forms.CharField(max_length=100)
     shift_length = forms.IntegerField(min_value=1, max_value=1000)
     shift_unit = forms.ChoiceField(choices=ShiftUnit.choices)
     handoff_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
-    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     time_zone = forms.CharField(
         max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/Paris."
     )
+    field_order = ["name", "shift_length", "shift_unit", "handoff_time", "time_zone"]
 
 
-class ParticipantsForm(forms.Form):
+class ParticipantsForm(EffectiveForm):
     participants = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
         help_text="One username per line, in the order they take their shifts.",
     )
+    field_order = ["participants"]
 
     def clean_participants(self) -> list[User]:
         names = [line.strip() for line in self.cleaned_data["participants"].splitlines()]

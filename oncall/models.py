@@ -6,6 +6,7 @@ import secrets
 import uuid
 import zoneinfo
 from datetime import datetime, time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -78,18 +79,64 @@ class Roster(models.Model):
         return self.slug == IMOC_SLUG
 
 
+class Rotation(models.Model):
+    """One version of a roster's rotation, in force from ``effective_from`` until the next.
+
+    A change never edits a rotation: it adds a version effective from a chosen instant
+    (the next hand-off by default), so who was on call at any past instant stays as it
+    was. Shifts are counted from ``start_date`` at ``handoff_time`` (local time: the
+    version's last hand-off at or before ``effective_from``); its first shift runs from
+    ``effective_from`` to the hand-off after that. The roster's own shift settings
+    (``shift_length``, ``shift_unit``, ``handoff_time``, ``time_zone``) mirror its newest
+    version, the starting point of the next change; ``Roster.start_date`` stays the day
+    its first version began, which no later change alters.
+    """
+
+    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="rotations")
+    effective_from = models.DateTimeField()
+    start_date = models.DateField()
+    handoff_time = models.TimeField()
+    shift_length = models.PositiveSmallIntegerField()
+    shift_unit = models.CharField(max_length=5, choices=ShiftUnit.choices)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["roster", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["roster", "effective_from"], name="rotation_effective_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(shift_length__gte=1), name="rotation_shift_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(shift_unit__in=ShiftUnit.values), name="rotation_shift_unit_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.roster} from {self.effective_from:%Y-%m-%d %H:%M} UTC"
+
+
 class Participant(models.Model):
+    """A place in one rotation version (``roster`` repeats the version's roster)."""
+
     roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="participants")
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_places"
     )
     position = models.PositiveSmallIntegerField()
 
     class Meta:
-        ordering = ["roster", "position"]
+        ordering = ["rotation", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["roster", "user"], name="participant_once"),
-            models.UniqueConstraint(fields=["roster", "position"], name="participant_position"),
+            models.UniqueConstraint(fields=["rotation", "user"], name="participant_once"),
+            models.UniqueConstraint(fields=["rotation", "position"], name="participant_position"),
         ]
 
     def __str__(self) -> str:
@@ -225,13 +272,41 @@ class PageState(models.TextChoices):
     CANCELLED = "cancelled", "cancelled"
 
 
+def shown_target(kind: str, target: str) -> str:
+    """A delivery target as people may see it: an e-mail address as it is; a webhook
+    URL (a credential: whoever has it may post) as its kind and host only, such as
+    "Slack-compatible webhook (hooks.slack.com)"."""
+    if kind == ContactKind.EMAIL:
+        return target
+    label = ContactKind(kind).label if kind in ContactKind.values else kind
+    return f"{label} ({_host(target)})"
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "unknown host"
+    except ValueError:
+        return "unknown host"
+
+
+def without_target(kind: str, target: str, text: str) -> str:
+    """``text`` (a transport's result) with a webhook's URL replaced by its host."""
+    if kind == ContactKind.EMAIL or not target:
+        return text
+    return text.replace(target, _host(target))
+
+
 class PageQuerySet(models.QuerySet["Page"]):
     def claimable(self, at: datetime) -> PageQuerySet:
-        """Pending pages due by ``at`` that no worker holds: what a worker may claim
-        and what the sweep re-enqueues."""
+        """Pending pages due by ``at`` that no worker holds: what a worker may claim."""
         return self.filter(state=PageState.PENDING, next_attempt_at__lte=at).filter(
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=at)
         )
+
+    def offerable(self, at: datetime) -> PageQuerySet:
+        """Claimable pages the sweep has not handed to a worker in the last lease
+        (``offered_until``): a backlog of workers gets each page once, not every sweep."""
+        return self.claimable(at).filter(Q(offered_until__isnull=True) | Q(offered_until__lt=at))
 
     def for_list(self) -> PageQuerySet:
         return self.select_related(
@@ -264,6 +339,8 @@ class Page(models.Model):
     attempt_count = models.PositiveSmallIntegerField(default=0)
     # A worker holds the delivery until then; after it, the sweep may hand it to another.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The sweep handed the page to a worker (a queued message) until then; a claim clears it.
+    offered_until = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -305,12 +382,23 @@ class DeliveryAttempt(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     ok = models.BooleanField()
     result = models.CharField(max_length=300)
+    # This failure was the channel's last try: a permanent error, or retries ran out.
+    gave_up = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["page", "started_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.target}: {self.result}"
+        return f"{self.channel} to {self.shown_target}: {self.result}"
+
+    @property
+    def shown_target(self) -> str:
+        return shown_target(self.channel, self.target)
+
+    @property
+    def shown_result(self) -> str:
+        """The result without the target's URL (attempts recorded before it was left out)."""
+        return without_target(self.channel, self.target, self.result)
 
 
 class EscalationState(models.TextChoices):

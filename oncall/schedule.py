@@ -1,8 +1,13 @@
-"""Who is on call when: the rotation arithmetic, in the roster's own time zone.
+"""Who is on call when: the rotation arithmetic, in the rotation's own time zone.
 
-Shifts are counted in local wall-clock time from the first hand-off, so a hand-off at
-09:00 in Europe/Paris stays at 09:00 on both sides of a daylight-saving change (that
-shift is then an hour shorter or longer in real time). Overrides win over turns.
+A roster's rotation is a list of versions (``Rotation``), each in force from its
+``effective_from`` until the next one's: the answer for instant t uses the version in
+force at t, so a change (which adds a version from now or later) never alters the past.
+
+Within a version, shifts are counted in local wall-clock time from its first hand-off,
+so a hand-off at 09:00 in Europe/Paris stays at 09:00 on both sides of a daylight-saving
+change (that shift is then an hour shorter or longer in real time). The version's first
+shift runs from ``effective_from`` to the hand-off after it. Overrides win over turns.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 
-from .models import Override, Roster, ShiftUnit
+from .models import Override, Roster, Rotation, ShiftUnit
 
 
 @dataclass(frozen=True)
@@ -28,57 +33,82 @@ class Slot:
     override: bool = False
 
 
-def _shift(roster: Roster) -> timedelta:
+def shift_length(rotation: Rotation | Roster) -> timedelta:
     unit = {ShiftUnit.HOURS: "hours", ShiftUnit.DAYS: "days", ShiftUnit.WEEKS: "weeks"}
-    return timedelta(**{unit[ShiftUnit(roster.shift_unit)]: roster.shift_length})
+    return timedelta(**{unit[ShiftUnit(rotation.shift_unit)]: rotation.shift_length})
 
 
-def _first_handoff_local(roster: Roster) -> datetime:
-    """The first hand-off as a naive local wall-clock time."""
-    return datetime.combine(roster.start_date, roster.handoff_time)
+def first_handoff_local(rotation: Rotation) -> datetime:
+    """The version's first hand-off as a naive local wall-clock time."""
+    return datetime.combine(rotation.start_date, rotation.handoff_time)
 
 
-def _to_utc(roster: Roster, local: datetime) -> datetime:
+def to_utc(time_zone: str, local: datetime) -> datetime:
     # fold=0: a wall-clock time that happens twice (autumn) means its first occurrence;
     # one that never happens (spring) maps to the instant the clock jumped to.
-    aware = local.replace(tzinfo=ZoneInfo(roster.time_zone), fold=0)
+    aware = local.replace(tzinfo=ZoneInfo(time_zone), fold=0)
     return aware.astimezone(UTC)
 
 
-def _local(roster: Roster, at: datetime) -> datetime:
-    return at.astimezone(ZoneInfo(roster.time_zone)).replace(tzinfo=None)
+def local(time_zone: str, at: datetime) -> datetime:
+    return at.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
 
 
-def shift_index(roster: Roster, at: datetime) -> int:
-    """Which shift ``at`` falls in, counted from 0 at the first hand-off (negative before)."""
-    return (_local(roster, at) - _first_handoff_local(roster)) // _shift(roster)
+def shift_index(rotation: Rotation, at: datetime) -> int:
+    """Which shift of the version ``at`` (not before ``effective_from``) falls in, from 0."""
+    index = (local(rotation.time_zone, at) - first_handoff_local(rotation)) // shift_length(
+        rotation
+    )
+    return max(index, 0)
 
 
-def shift_bounds(roster: Roster, index: int) -> tuple[datetime, datetime]:
-    start = _first_handoff_local(roster) + index * _shift(roster)
-    return _to_utc(roster, start), _to_utc(roster, start + _shift(roster))
+def shift_bounds(rotation: Rotation, index: int) -> tuple[datetime, datetime]:
+    """Shift ``index`` of the version, ignoring when the next version takes over."""
+    step = shift_length(rotation)
+    start = first_handoff_local(rotation) + index * step
+    begins = rotation.effective_from if index == 0 else to_utc(rotation.time_zone, start)
+    return begins, to_utc(rotation.time_zone, start + step)
 
 
-def _participants(roster: Roster) -> list[User]:
-    return [place.user for place in roster.participants.all()]
+def rotations(roster: Roster) -> list[Rotation]:
+    """The roster's versions, oldest first, as loaded (prefetch ``rotations__members``)."""
+    return sorted(roster.rotations.all(), key=lambda rotation: rotation.effective_from)
 
 
-def _overrides(roster: Roster) -> list[Override]:
-    return list(roster.overrides.all())
+def members(rotation: Rotation) -> list[User]:
+    return [place.user for place in sorted(rotation.members.all(), key=lambda p: p.position)]
+
+
+def in_force(versions: Sequence[Rotation], at: datetime) -> Rotation | None:
+    """The version in force at ``at``: the last one effective by then."""
+    current = None
+    for rotation in versions:
+        if rotation.effective_from > at:
+            break
+        current = rotation
+    return current
+
+
+def _turn(rotation: Rotation | None, at: datetime) -> User | None:
+    if rotation is None:
+        return None
+    people = members(rotation)
+    return people[shift_index(rotation, at) % len(people)] if people else None
 
 
 def on_call(
     roster: Roster,
     at: datetime,
     *,
-    participants: Sequence[User] | None = None,
+    versions: Sequence[Rotation] | None = None,
     overrides: Sequence[Override] | None = None,
 ) -> User | None:
     """The one person on call for ``roster`` at instant ``at``; None when nobody is.
 
-    An override covering ``at`` (start included, end excluded) wins; otherwise the
-    rotation's turn, nobody before the first hand-off or when it has no participants.
-    Pass ``participants`` and ``overrides`` (loaded once) to compute many instants.
+    An override covering ``at`` (start included, end excluded) wins; otherwise the turn
+    of the rotation version in force at ``at``, nobody before the first version or when
+    it has no participants. Pass ``versions`` (with members) and ``overrides`` (loaded
+    once) to compute many instants.
     """
     if overrides is None:
         overrides = list(
@@ -87,39 +117,54 @@ def on_call(
     for override in overrides:
         if override.starts_at <= at < override.ends_at:
             return override.user
-    if participants is None:
-        participants = [place.user for place in roster.participants.select_related("user")]
-    people = list(participants)
-    index = shift_index(roster, at)
-    if not people or index < 0:
-        return None
-    return people[index % len(people)]
+    if versions is None:
+        current = (
+            roster.rotations.filter(effective_from__lte=at)
+            .order_by("-effective_from")
+            .prefetch_related("members__user")
+            .first()
+        )
+        return _turn(current, at)
+    return _turn(in_force(versions, at), at)
+
+
+def _handoffs(versions: Sequence[Rotation], start: datetime, end: datetime) -> set[datetime]:
+    """Every instant in (start, end) where a version takes over or a shift hands off."""
+    edges: set[datetime] = set()
+    for rotation, following in itertools.zip_longest(versions, versions[1:]):
+        until = min(end, following.effective_from) if following is not None else end
+        since = max(start, rotation.effective_from)
+        if since >= until:
+            continue
+        if start < rotation.effective_from < end:
+            edges.add(rotation.effective_from)
+        index = shift_index(rotation, since)
+        while True:
+            _, handoff = shift_bounds(rotation, index)
+            if handoff >= until:
+                break
+            if handoff > since:
+                edges.add(handoff)
+            index += 1
+    return edges
 
 
 def schedule(roster: Roster, start: datetime, end: datetime) -> list[Slot]:
     """Who is on call from ``start`` to ``end``, as consecutive slots (gaps have no user).
 
-    Uses ``roster.participants`` and ``roster.overrides`` as loaded (prefetch them with
-    ``users`` and ``user`` for lists of rosters) and runs no query of its own then.
+    Uses ``roster.rotations`` (with ``members``) and ``roster.overrides`` as loaded
+    (prefetch them, see ``selectors.rosters_for_schedule``) and runs no query of its own
+    then.
     """
-    people = _participants(roster)
-    overrides = [o for o in _overrides(roster) if o.ends_at > start and o.starts_at < end]
-    # Every instant where the answer may change: hand-offs and override edges.
-    edges = {start, end}
-    index = shift_index(roster, start)
-    while True:
-        _, handoff = shift_bounds(roster, index)
-        if handoff >= end:
-            break
-        if handoff > start:
-            edges.add(handoff)
-        index += 1
+    versions = rotations(roster)
+    overrides = [o for o in roster.overrides.all() if o.ends_at > start and o.starts_at < end]
+    # Every instant where the answer may change: hand-offs, new versions, override edges.
+    edges = {start, end} | _handoffs(versions, start, end)
     for override in overrides:
         edges.update(edge for edge in (override.starts_at, override.ends_at) if start < edge < end)
-    points = sorted(edges)
     slots: list[Slot] = []
-    for slot_start, slot_end in itertools.pairwise(points):
-        user = on_call(roster, slot_start, participants=people, overrides=overrides)
+    for slot_start, slot_end in itertools.pairwise(sorted(edges)):
+        user = on_call(roster, slot_start, versions=versions, overrides=overrides)
         covered = any(o.starts_at <= slot_start < o.ends_at for o in overrides)
         last = slots[-1] if slots else None
         if last and last.user == user and last.override == covered:
@@ -127,6 +172,18 @@ def schedule(roster: Roster, start: datetime, end: datetime) -> list[Slot]:
         else:
             slots.append(Slot(user, slot_start, slot_end, covered))
     return slots
+
+
+def current_slot_end(roster: Roster, at: datetime) -> datetime | None:
+    """When the rotation's turn at ``at`` ends (its next hand-off, or the next version
+    taking over); None when nobody's turn it is (no version or nobody in it)."""
+    versions = rotations(roster)
+    current = in_force(versions, at)
+    if current is None or not members(current):
+        return None
+    _, ends = shift_bounds(current, shift_index(current, at))
+    later = [r.effective_from for r in versions if r.effective_from > at]
+    return min([ends, *later])
 
 
 def gaps(roster: Roster, start: datetime, end: datetime) -> list[Slot]:

@@ -13,15 +13,37 @@ from django.utils import timezone
 from incidents.models import Incident
 
 from . import schedule
-from .models import IMOC_SLUG, Override, Page, PageState, PagingEvent, Participant, Roster
+from .models import (
+    IMOC_SLUG,
+    DeliveryAttempt,
+    Override,
+    Page,
+    PageState,
+    PagingEvent,
+    Participant,
+    Roster,
+    Rotation,
+)
 
 
 def rosters_for_schedule() -> QuerySet[Roster]:
     """Rosters with what ``schedule`` needs, in a constant number of queries."""
     return Roster.objects.select_related("team").prefetch_related(
-        Prefetch("participants", queryset=Participant.objects.select_related("user")),
+        Prefetch("rotations", queryset=Rotation.objects.order_by("effective_from")),
+        Prefetch("rotations__members", queryset=Participant.objects.select_related("user")),
         Prefetch("overrides", queryset=Override.objects.select_related("user")),
     )
+
+
+def newest_rotation(roster: Roster) -> Rotation | None:
+    """The rotation as last saved (maybe not yet in force), from prefetched rotations."""
+    versions = schedule.rotations(roster)
+    return versions[-1] if versions else None
+
+
+def newest_members(roster: Roster) -> list[User]:
+    rotation = newest_rotation(roster)
+    return schedule.members(rotation) if rotation is not None else []
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,58 @@ def incident_paging(incident: Incident) -> tuple[list[Page], list[PagingEvent]]:
     pages = list(Page.objects.for_list().filter(incident=incident))
     history = list(PagingEvent.objects.filter(incident=incident).select_related("by"))
     return pages, history
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """Where one channel of a page stands: delivered, retrying (next try at
+    ``next_attempt_at``), failed (gave up: ``why``) or stopped (the page was settled
+    otherwise, acknowledged or cancelled, while it was still retrying)."""
+
+    channel: str
+    label: str
+    # What people may see of it: a webhook's URL is a credential (``shown_target``).
+    target: str
+    status: str
+    tries: int
+    last_at: datetime
+    next_attempt_at: datetime | None
+    why: str
+
+
+def channel_states(page: Page) -> list[ChannelState]:
+    """Per channel of the page, from its attempts (prefetched by ``for_list``)."""
+    latest: dict[tuple[str, str], DeliveryAttempt] = {}
+    tries: dict[tuple[str, str], int] = {}
+    for attempt in page.attempts.all():
+        key = (attempt.channel, attempt.target)
+        tries[key] = tries.get(key, 0) + 1
+        if key not in latest or not latest[key].ok:
+            latest[key] = attempt
+    states = []
+    for key, attempt in latest.items():
+        next_at = None
+        if attempt.ok:
+            status, why = "delivered", ""
+        elif attempt.gave_up:
+            status, why = "failed", attempt.shown_result
+        elif page.state == PageState.PENDING:
+            status, why, next_at = "retrying", attempt.shown_result, page.next_attempt_at
+        else:
+            status, why = "stopped", attempt.shown_result
+        states.append(
+            ChannelState(
+                channel=attempt.channel,
+                label=attempt.get_channel_display(),
+                target=attempt.shown_target,
+                status=status,
+                tries=tries[key],
+                last_at=attempt.started_at,
+                next_attempt_at=next_at,
+                why=why,
+            )
+        )
+    return states
 
 
 # Providers for the incident page's fatigue card (incidents.workspace.fatigue) ---------------------

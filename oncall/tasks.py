@@ -21,19 +21,18 @@ from . import actions, delivery
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliver_page(page_id: int) -> str:
-    outcome, retry_in = delivery.deliver(page_id)
-    if retry_in is not None:
-        # A short countdown only wakes us early; the row's next_attempt_at is the truth
-        # and the sweep finds it even if this message is lost.
-        deliver_page.apply_async((page_id,), countdown=retry_in)
+    """Try the page once. A retry is the row's ``next_attempt_at``, which the sweep hands
+    to a worker when it comes: one mechanism, no countdowns held by the broker."""
+    outcome, _retry_in = delivery.deliver(page_id)
     return outcome
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sweep_pages() -> int:
-    """Re-enqueue pages left pending: broker down at commit, worker killed, lost message."""
+    """Hand out due pages: retries whose time has come, pages of a killed worker (lease
+    run out), pages whose wake-up was lost (broker down at commit)."""
     grace = timedelta(seconds=settings.ONCALL_SWEEP_GRACE_SECONDS)
-    due = actions.pending_pages_due(timezone.now() - grace)
+    due = actions.pending_pages_due(timezone.now(), grace=grace)
     for page_id in due:
         deliver_page.delay(page_id)
     return len(due)
@@ -47,9 +46,12 @@ def escalate() -> int:
 
 @app.on_after_finalize.connect
 def _schedule(sender: Celery, **kwargs: object) -> None:
-    every = settings.ONCALL_TICK_SECONDS
-    sender.add_periodic_task(every, escalate.s(), name="oncall: fire due escalation steps")
-    sender.add_periodic_task(every, sweep_pages.s(), name="oncall: re-enqueue pending pages")
+    sender.add_periodic_task(
+        settings.ONCALL_TICK_SECONDS, escalate.s(), name="oncall: fire due escalation steps"
+    )
+    sender.add_periodic_task(
+        settings.ONCALL_SWEEP_SECONDS, sweep_pages.s(), name="oncall: hand out due pages"
+    )
 
 
 from .integrations import tasks as _integration_tasks  # noqa: E402, F401  (beat: prune payloads)

@@ -26,7 +26,7 @@ from .forms import (
     ParticipantsForm,
     RosterSettingsForm,
 )
-from .models import ContactMethod, Escalation, Override, Page, Roster
+from .models import ContactMethod, Escalation, Override, Page, Roster, Rotation
 
 CALENDAR_DAYS = 28
 
@@ -42,6 +42,7 @@ def _roster_page(
 ) -> HttpResponse:
     roster = selectors.rosters_for_schedule().get(pk=roster.pk)
     now = timezone.now()
+    members = selectors.newest_members(roster)
     context = {
         "roster": roster,
         "row": selectors.now_and_next(roster, now),
@@ -51,12 +52,16 @@ def _roster_page(
         "feed_url": request.build_absolute_uri(feeds.roster_feed_path(roster)),
         "settings_form": forms.get("settings_form")
         or RosterSettingsForm(
-            initial={field: getattr(roster, field) for field in RosterSettingsForm.base_fields}
+            initial={
+                field: getattr(roster, field) for field in ("name", *actions.ROTATION_SETTINGS)
+            }
         ),
         "participants_form": forms.get("participants_form")
-        or ParticipantsForm(
-            initial={"participants": "\n".join(p.user.username for p in roster.participants.all())}
-        ),
+        or ParticipantsForm(initial={"participants": "\n".join(user.username for user in members)}),
+        "members": members,
+        # The shifts as they run now (the roster's own fields show the newest version).
+        "rotation_now": selectors.schedule.in_force(selectors.schedule.rotations(roster), now),
+        "changes_ahead": [r for r in roster.rotations.all() if r.effective_from > now],
         "override_form": forms.get("override_form") or OverrideForm(),
     }
     return render(request, "oncall/roster.html", context, status=status)
@@ -79,6 +84,11 @@ def roster_detail(request: PortalRequest, slug: str) -> HttpResponse:
     return redirect("oncall:roster", roster.slug)
 
 
+def _from(rotation: Rotation) -> str:
+    when = timezone.localtime(rotation.effective_from)
+    return f"it takes effect {when:%Y-%m-%d %H:%M %Z}"
+
+
 @require_POST
 def roster_participants(request: PortalRequest, slug: str) -> HttpResponse:
     roster = access.access_roster(request.user, slug, write=True)
@@ -86,11 +96,11 @@ def roster_participants(request: PortalRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return _roster_page(request, roster, 400, participants_form=form)
     try:
-        actions.set_participants(roster, form.cleaned_data["participants"], by=request.user)
+        rotation = actions.change_rotation(roster, by=request.user, **form.cleaned_data)
     except ActionRefused as refusal:
         refusal.add_to(form)
         return _roster_page(request, roster, 400, participants_form=form)
-    messages.success(request, f"Saved the rotation of {roster.name}.")
+    messages.success(request, f"Saved the rotation of {roster.name}: {_from(rotation)}.")
     return redirect("oncall:roster", roster.slug)
 
 
@@ -185,8 +195,19 @@ def contact_remove(request: PortalRequest, pk: int) -> HttpResponse:
 # Acknowledging and paging from an incident ---------------------------------------------
 
 
+# A page whose incident is unseen answers exactly like a page that does not exist.
+NO_SUCH_PAGE = "No such page."
+
+
+def _page_or_404(pk: int, *related: str) -> Page:
+    page = Page.objects.select_related(*related).filter(pk=pk).first()
+    if page is None:
+        raise Http404(NO_SUCH_PAGE)
+    return page
+
+
 def _ack(request: PortalRequest, page: Page) -> HttpResponse:
-    incident_access.access_incident(request.user, page.incident.key)
+    incident_access.access_incident(request.user, page.incident.key, not_found=NO_SUCH_PAGE)
     access.require(access.can_acknowledge(request.user, page), "Only the person paged or an IM.")
     try:
         actions.acknowledge_page(page, by=request.user)
@@ -205,17 +226,17 @@ def acknowledge_link(request: PortalRequest, token: str) -> HttpResponse:
     except signing.SignatureExpired:
         return render(request, "oncall/ack.html", {"error": "This link has expired."}, status=410)
     except signing.BadSignature:
-        raise Http404("No such page.") from None
-    page = get_object_or_404(Page.objects.select_related("incident", "user"), pk=page_id)
+        raise Http404(NO_SUCH_PAGE) from None
+    page = _page_or_404(page_id, "incident", "user")
     if request.method == "POST":
         return _ack(request, page)
-    incident_access.access_incident(request.user, page.incident.key)
+    incident_access.access_incident(request.user, page.incident.key, not_found=NO_SUCH_PAGE)
     return render(request, "oncall/ack.html", {"page": page})
 
 
 @require_POST
 def page_acknowledge(request: PortalRequest, pk: int) -> HttpResponse:
-    page = get_object_or_404(Page.objects.select_related("incident"), pk=pk)
+    page = _page_or_404(pk, "incident")
     return _ack(request, page)
 
 
@@ -244,6 +265,8 @@ def incident_panel(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     user = request.user
     return {
         "pages": pages,
+        # Each page with where each of its channels stands.
+        "rows": [(page, selectors.channel_states(page)) for page in pages],
         "history": history,
         "escalation": Escalation.objects.filter(incident=incident).first(),
         "can_page": access.can_page(user, incident),

@@ -3,7 +3,6 @@ integrations admin pages."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from config.http import PortalRequest
+from config.input_guard import InputRefused, load_json
 from incidents.models import Incident
 
 from . import access, actions, selectors
@@ -33,7 +33,10 @@ def _decode(request: HttpRequest) -> tuple[Any, str | None]:
     if len(request.body) > settings.ALERTS_MAX_BODY_BYTES:
         return None, f"The body is larger than {settings.ALERTS_MAX_BODY_BYTES} bytes."
     try:
-        return json.loads(request.body), None
+        return load_json(request.body), None
+    except InputRefused as refused:
+        # A NUL (PostgreSQL stores none) or nesting too deep (Python's decoder recurses).
+        return None, str(refused)
     except (ValueError, UnicodeDecodeError) as error:
         return None, f"The body is not valid JSON: {error}."
 

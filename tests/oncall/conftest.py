@@ -17,13 +17,15 @@ def make_roster(db):
         fields.setdefault("time_zone", "Europe/Paris")
         fields.setdefault("shift_unit", "weeks")
         fields.setdefault("shift_length", 1)
-        roster = Roster.objects.create(
-            slug=slug, name=slug.replace("-", " ").title(), team=team, **fields
-        )
         users = [UserFactory(username=name) for name in people]
-        if users:
-            actions.set_participants(roster, users, by=users[0])
-        return roster
+        return actions.create_roster(
+            slug=slug,
+            name=slug.replace("-", " ").title(),
+            team=team,
+            by=users[0] if users else None,
+            participants=users,
+            **fields,
+        )
 
     return make
 

@@ -56,7 +56,7 @@ def team_roster(make_roster, team):
 
 @pytest.fixture
 def staffed_imoc(imoc):
-    actions.set_participants(imoc, [UserFactory(username="ivo")], by=None)
+    actions.change_rotation(imoc, by=None, participants=[UserFactory(username="ivo")])
     imoc.start_date = date(2026, 1, 5)
     imoc.save()
     return imoc
@@ -173,14 +173,14 @@ def test_transient_failures_retry_with_backoff_then_deliver(service, team_roster
         ContactMethod.objects.create(user=pia, kind="slack", target=receiver.url)
         page = make_incident(severity=1, faulty_service=service).pages.get()
         assert delivery.deliver(page.pk) == (
-            "attempt 1 failed (slack: HTTP 503 from " + receiver.url + ")",
+            "attempt 1 failed (slack: HTTP 503 from 127.0.0.1)",
             2.0,
         )
         # Not due yet: a duplicate message does nothing before the backoff is over.
         assert delivery.deliver(page.pk)[0].startswith("nothing to do")
         time_machine.shift(timedelta(seconds=2))
-        assert delivery.deliver(page.pk)[1] == 10.0
-        time_machine.shift(timedelta(seconds=10))
+        assert delivery.deliver(page.pk)[1] == 4.0
+        time_machine.shift(timedelta(seconds=4))
         assert delivery.deliver(page.pk) == ("sent on attempt 3", None)
     assert len(receiver.requests) == 1
     assert [a.ok for a in page.attempts.all()] == [False, False, True]
@@ -223,6 +223,66 @@ def test_acknowledging_stops_escalation_without_claiming(service, team_roster):
     assert incident.escalation.state == EscalationState.ACKNOWLEDGED
     assert incident.assignee is None
     assert tasks.escalate() == 0
+
+
+def test_claiming_acknowledges_the_escalation_so_the_next_step_pages_nobody(
+    service, team_roster, policy, manager, time_machine
+):
+    incident = make_incident(severity=1, faulty_service=service)
+
+    incident_actions.claim_incident(incident, by=manager)
+
+    escalation = Escalation.objects.get(incident=incident)
+    assert escalation.state == EscalationState.ACKNOWLEDGED
+    assert escalation.next_escalation_at is None
+    page = incident.pages.get()
+    assert (page.state, page.acknowledged_by, page.acknowledged_at) == (
+        PageState.ACKNOWLEDGED,
+        manager,
+        NOW,
+    )
+    entry = incident.timeline.get(kind=EntryKind.PAGE, data__step=EventKind.ACKNOWLEDGED)
+    assert (entry.author, entry.occurred_at) == (manager, NOW)
+    assert entry.text == "maya acknowledged the page (claimed the incident)."
+    time_machine.shift(timedelta(minutes=5))
+    assert tasks.escalate() == 0
+    assert pages(incident) == [("pia", PageReason.INCIDENT, PageState.ACKNOWLEDGED)]
+
+
+def test_claiming_stops_an_escalation_that_found_nobody_to_page(
+    service, imoc, policy, manager, time_machine
+):
+    policy.steps.get(position=0).roster.participants.all().delete()
+    incident = make_incident(severity=1, faulty_service=service)
+    assert pages(incident) == []
+
+    incident_actions.claim_incident(incident, by=manager)
+
+    assert Escalation.objects.get(incident=incident).state == EscalationState.STOPPED
+    event = incident.paging_events.get(kind=EventKind.STOPPED)
+    assert event.by == manager
+    assert event.text == "Escalation stopped: claimed the incident."
+    time_machine.shift(timedelta(minutes=10))
+    assert tasks.escalate() == 0
+    assert pages(incident) == []
+
+
+def test_handing_over_or_releasing_a_claimed_incident_pages_nobody(
+    service, team_roster, policy, manager, other_manager, time_machine
+):
+    incident = incident_actions.claim_incident(
+        make_incident(severity=1, faulty_service=service), by=manager
+    )
+    acknowledged = incident.timeline.filter(data__step=EventKind.ACKNOWLEDGED)
+    assert acknowledged.count() == 1
+
+    incident_actions.assign_incident(incident, assignee=other_manager, by=manager)
+    incident_actions.assign_incident(incident, assignee=None, by=other_manager)
+
+    assert acknowledged.count() == 1
+    time_machine.shift(timedelta(minutes=5))
+    assert tasks.escalate() == 0
+    assert pages(incident) == [("pia", PageReason.INCIDENT, PageState.ACKNOWLEDGED)]
 
 
 def test_sweep_reenqueues_pages_left_pending(service, team_roster, time_machine):
@@ -268,6 +328,54 @@ def test_escalation_steps_fire_in_order_on_time(
     time_machine.shift(timedelta(hours=1))
     assert tasks.escalate() == 0
     assert Escalation.objects.get(incident=incident).state == EscalationState.EXHAUSTED
+
+
+def test_late_ticks_do_not_push_the_later_steps_back(
+    service, team_roster, staffed_imoc, policy, time_machine
+):
+    incident = make_incident(severity=1, faulty_service=service)
+    planned = NOW
+    # Each step is planned from the one before it, whatever time the tick ran it.
+    for wait in (5, 10, 5, 10, 5):  # bea, lea, bea, lea (repeated once), then the IMOC
+        planned += timedelta(minutes=wait)
+        assert Escalation.objects.get(incident=incident).next_escalation_at == planned
+        time_machine.move_to(planned + timedelta(minutes=3))
+        assert tasks.escalate() == 1
+    escalation = Escalation.objects.get(incident=incident)
+    assert escalation.state == EscalationState.EXHAUSTED
+    assert [p.recipient for p in incident.pages.order_by("pk")] == [
+        "pia",
+        "bea",
+        "lea",
+        "bea",
+        "lea",
+        "ivo",
+    ]
+
+
+def test_after_an_outage_each_step_still_gets_its_whole_wait(
+    service, team_roster, policy, time_machine
+):
+    # Beat and workers down 20 minutes: bea was due at 5, lea at 15. bea is paged at
+    # once, then given her whole wait (10 minutes) instead of lea following at the
+    # next tick, 15 s later.
+    incident = make_incident(severity=1, faulty_service=service)
+    back = NOW + timedelta(minutes=20)
+    time_machine.move_to(back)
+
+    assert tasks.escalate() == 1
+    assert Escalation.objects.get(incident=incident).next_escalation_at == back + timedelta(
+        minutes=10
+    )
+    time_machine.move_to(back + timedelta(minutes=10) - timedelta(seconds=1))
+    assert tasks.escalate() == 0, "lea paged before bea's wait was over"
+    time_machine.move_to(back + timedelta(minutes=10))
+    assert tasks.escalate() == 1
+    # On time again: the next step counts from the planned time.
+    assert Escalation.objects.get(incident=incident).next_escalation_at == back + timedelta(
+        minutes=15
+    )
+    assert [p.recipient for p in incident.pages.order_by("pk")] == ["pia", "bea", "lea"]
 
 
 def test_step_with_nobody_on_call_moves_to_the_next_at_once(

@@ -160,7 +160,7 @@ def test_schedule_lists_consecutive_shifts(weekly):
 def test_participants_take_one_place_each(weekly):
     ann = weekly.participants.first().user
     with pytest.raises(ActionRefused):
-        actions.set_participants(weekly, [ann, ann], by=ann)
+        actions.change_rotation(weekly, by=ann, participants=[ann, ann])
 
 
 def test_imoc_roster_is_built_in(imoc):

@@ -37,6 +37,8 @@ def _bounded_payload(raw: bytes | str) -> tuple[str, bool]:
     """The payload as stored: at most ALERTS_PAYLOAD_MAX_CHARS, so a storm of huge
     bodies cannot fill the database."""
     body = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    # A refused body may hold a NUL, which PostgreSQL stores in no text: shown replaced.
+    body = body.replace("\x00", "\ufffd")
     limit = settings.ALERTS_PAYLOAD_MAX_CHARS
     if len(body) <= limit:
         return body, False

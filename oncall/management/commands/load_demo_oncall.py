@@ -55,20 +55,20 @@ class Command(BaseCommand):
             team = Team.objects.filter(slug=team_slug).first()
             if team is None:
                 continue
-            roster, created = Roster.objects.get_or_create(
-                slug=f"{team_slug}-im",
-                defaults={
-                    "team": team,
-                    "name": name,
-                    "shift_unit": unit,
-                    "shift_length": length,
-                    "handoff_time": time(hour),
-                    "start_date": start,
-                    "time_zone": zone,
-                },
-            )
-            if created:
-                actions.set_participants(roster, [people[u] for u in members], by=admin)
+            roster = Roster.objects.filter(slug=f"{team_slug}-im").first()
+            if roster is None:
+                roster = actions.create_roster(
+                    slug=f"{team_slug}-im",
+                    team=team,
+                    name=name,
+                    by=admin,
+                    participants=[people[u] for u in members],
+                    shift_unit=unit,
+                    shift_length=length,
+                    handoff_time=time(hour),
+                    start_date=start,
+                    time_zone=zone,
+                )
             policy, created = EscalationPolicy.objects.get_or_create(
                 team=team, defaults={"repeat": 1}
             )
@@ -81,8 +81,13 @@ class Command(BaseCommand):
                 )
         imoc = Roster.objects.get(slug=IMOC_SLUG)
         if not imoc.participants.exists():
-            Roster.objects.filter(pk=imoc.pk).update(start_date=start, time_zone="Europe/London")
-            actions.set_participants(imoc, [people[u] for u in IMOC_PEOPLE], by=admin)
+            actions.change_rotation(
+                imoc,
+                by=admin,
+                effective=actions.NOW,
+                participants=[people[u] for u in IMOC_PEOPLE],
+                time_zone="Europe/London",
+            )
         for team_slug, username in TEAM_ADMINS.items():
             team = Team.objects.filter(slug=team_slug).first()
             if team is not None:

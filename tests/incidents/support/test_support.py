@@ -247,9 +247,7 @@ def test_follow_up_uses_the_product_template_and_can_be_turned_off(
     assert quiet.timeline.filter(kind=EntryKind.CASES, text__contains="follow-up off").exists()
 
 
-def test_customers_are_never_mailed_about_a_restricted_incident(
-    client_for, support, manager
-):
+def test_customers_are_never_mailed_about_a_restricted_incident(client_for, support, manager):
     secret = make_incident(by=support, restricted=True, summary="Token leak in auth")
     case("SD-9", customer_name="Ana")
     support_actions.label_cases(key=secret.key, references="SD-9", by=support)
