@@ -28,3 +28,11 @@ def redirect_back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
     ):
         back = fallback
     return redirect(back)
+
+
+def parse_id(value: str) -> int | None:
+    """A positive database id typed into a URL, or None: ASCII digits only ("²" is a
+    digit to ``isdigit`` but not to ``int``) and short enough for a bigint."""
+    if value.isascii() and value.isdigit() and len(value) < 19 and int(value) > 0:
+        return int(value)
+    return None

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from config.http import PortalRequest
+from config.http import PortalRequest, parse_id
 from incidents import access, actions, follow_ups, panels, selectors
 from incidents.filters import IncidentFilter
 from incidents.forms import (
@@ -110,10 +110,7 @@ def _words(text: str) -> list[str]:
 
 
 def _ids(values: list[str]) -> list[int]:
-    # ASCII digits only ("²" is a digit to isdigit, not to int), within a bigint.
-    return [
-        int(value) for value in values if value.isascii() and value.isdigit() and len(value) < 19
-    ]
+    return [number for number in map(parse_id, values) if number is not None]
 
 
 @require_GET

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.http import PortalRequest, redirect_back
+from config.http import PortalRequest, parse_id, redirect_back
 from incidents import access, actions
 from incidents.models import Incident, Service, Severity, Team
 from incidents.support import actions as support_actions
@@ -163,9 +163,10 @@ def _undo_offer(request: PortalRequest, removed: str) -> dict[str, Any] | None:
     """After "Remove label" without JavaScript the list comes back with ``removed=<pk>``:
     it offers Undo while the case is still unlabelled and its last change is that removal
     from an incident the person may see."""
-    if not (removed.isascii() and removed.isdigit() and len(removed) < 19):
+    pk = parse_id(removed)
+    if pk is None:
         return None
-    case = SupportCase.objects.filter(pk=int(removed), label__isnull=True).first()
+    case = SupportCase.objects.filter(pk=pk, label__isnull=True).first()
     if case is None:
         return None
     change = case.label_history.select_related("from_incident").first()
@@ -190,7 +191,7 @@ def _case_page(q: str, state: str, page: str) -> tuple[list[SupportCase], int, b
         )
     if state:
         cases = cases.filter(label__isnull=state == "unlabelled")
-    number = int(page) if page.isdigit() and int(page) > 0 else 1
+    number = parse_id(page) or 1
     start = (number - 1) * CASE_PAGE
     rows = list(cases[start : start + CASE_PAGE + 1])
     return rows[:CASE_PAGE], number, len(rows) > CASE_PAGE

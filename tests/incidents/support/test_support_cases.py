@@ -446,3 +446,8 @@ def test_unlabelling_a_case_of_an_unseen_incident_answers_like_a_missing_case(
     for response in (unseen, missing):
         assert "No such case." in response.content.decode()
     assert not re.search(rf"\b{re.escape(secret.key)}\b", unseen.content.decode())
+
+
+@pytest.mark.parametrize("page", ["²", "0", "-1", "99999999999999999999"])
+def test_a_case_list_page_no_id_could_be_is_the_first_page(client_for, support, page):
+    assert client_for(support).get("/support/cases/", {"page": page}).status_code == 200
