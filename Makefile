@@ -9,17 +9,28 @@ PORT ?= 8000
 SITE_URL ?= http://127.0.0.1:$(PORT)
 export PORT SITE_URL
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean catalogues messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# statuscheck pins click 7, which celery cannot run on; it works with ours.
+	$(BIN)/pip install --quiet --no-deps 'statuscheck==3.11.0'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+# Compiled catalogues come from the committed .po files (config/catalogues.py, Babel: no
+# GNU gettext needed); `make messages` (which needs it) refreshes the .po from the code.
+catalogues: $(STAMP)
+	$(BIN)/python -m config.catalogues
+
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages --locale ko --no-obsolete --add-location file \
+		--ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
+
+run: catalogues
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
@@ -29,12 +40,12 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo_comms
 	@echo
 	@echo "  Hotline is starting on http://127.0.0.1:$(PORT)/"
-	@echo "  Demo logins (password: demo): admin, manager, responder, support"
+	@echo "  Demo logins (password: demo): admin, manager, responder, support; jiwoo (in Korean)"
 	@echo "  Ctrl-C stops the web server, the worker and beat."
 	@echo
 	exec $(BIN)/honcho --procfile Procfile start --port $(PORT)
 
-test: $(STAMP)
+test: catalogues
 	$(BIN)/pytest
 
 lint: $(STAMP)

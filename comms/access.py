@@ -54,6 +54,16 @@ def access_communication(user: User, pk: int) -> Communication:
     return communication
 
 
+def can_plan_maintenance(user: User) -> bool:
+    """Scheduled maintenances go on the public page: the people who publish to it plan,
+    edit and cancel them (no incident here, so no incident role counts)."""
+    return user.has_perm("incidents.publish_communication")
+
+
+def can_view_maintenances(user: User) -> bool:
+    return can_view_internal_page(user)
+
+
 def can_manage_lists(user: User) -> bool:
     return user.has_perm("comms.change_distributionlist")
 

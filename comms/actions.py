@@ -7,7 +7,6 @@ sent after commit (see ``outbox``), so a rolled-back change never sends anything
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -20,14 +19,16 @@ from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 
 from incidents import actions as incident_actions
 from incidents import events
 from incidents.actions import ActionRefused
-from incidents.models import OPEN_STATUSES, EntryKind, Incident, Product, Status
+from incidents.models import OPEN_STATUSES, EntryKind, Incident, Product, Role, Status
 from incidents.selectors import current_roles
 
-from . import access, selectors
+from . import access, mail, selectors
 from .content import (
     checklist,
     external_name,
@@ -36,6 +37,7 @@ from .content import (
     template_fields,
     topic,
 )
+from .maintenance.selectors import products_under_maintenance
 from .models import (
     Audience,
     ChatMessage,
@@ -43,6 +45,7 @@ from .models import (
     Communication,
     Component,
     ComponentStatus,
+    ComponentStatusChange,
     DistributionList,
     Kind,
     OutboundEmail,
@@ -276,6 +279,7 @@ def _refresh_components(
     # then reads its status, so neither writes a worst status computed without the other.
     list(Product.objects.select_for_update().filter(pk__in=products).order_by("pk"))
     open_statuses = selectors.open_incident_statuses(products)
+    maintained = products_under_maintenance(products)
     for product_id in sorted(products):
         status = selectors.worst_status(open_statuses.get(product_id, ()))
         if status is None:
@@ -283,41 +287,53 @@ def _refresh_components(
                 status = ComponentStatus.OPERATIONAL
             elif update.component_status:
                 status = update.component_status
-            else:
-                continue
-        _set_component(product_id, status, now)
+        if status is not None and product_id in maintained:
+            # A running maintenance keeps it "under maintenance" unless this is worse.
+            status = selectors.worst_status([status, ComponentStatus.MAINTENANCE])
+        _set_component(product_id, status, now, update=update)
 
 
-def _set_component(product_id: int, status: str, now: datetime) -> None:
+def _set_component(
+    product_id: int, status: str | None, now: datetime, *, update: Communication | None = None
+) -> Component:
+    """Set the status (None keeps it) and record it in the component's history: every
+    change, and every product a published update names even when unchanged, so that
+    update reports its old and new status."""
     component, created = Component.objects.select_for_update().get_or_create(
         product_id=product_id,
-        defaults={"status": status, "created_at": now, "updated_at": now},
+        defaults={
+            "status": status or ComponentStatus.OPERATIONAL,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    if not created and component.status != status:
+    old = "" if created else component.status
+    if status is not None and not created and component.status != status:
         component.status = status
         component.updated_at = max(now, component.created_at)
         component.save(update_fields=["status", "updated_at"])
+    if update is not None or old != component.status:
+        ComponentStatusChange.objects.create(
+            component=component,
+            old_status=old,
+            new_status=component.status,
+            changed_at=max(now, component.created_at),
+            update=update,
+        )
+    return component
 
 
 @transaction.atomic
 def set_component_status(product: Product, *, status: str, by: User) -> Component:
     if status not in ComponentStatus.values:
         raise ActionRefused(f"Unknown component status {status!r}.", field="status")
-    now = timezone.now()
-    component, _ = Component.objects.update_or_create(
-        product=product,
-        defaults={"status": status, "updated_at": now},
-        create_defaults={"status": status, "created_at": now, "updated_at": now},
-    )
-    return component
+    return _set_component(product.pk, status, timezone.now())
 
 
 # E-mail -------------------------------------------------------------------------------
 
 
-def _message_id(*parts: object) -> str:
-    digest = hashlib.sha256(":".join(str(part) for part in parts).encode()).hexdigest()[:24]
-    return f"<{digest}@{settings.COMMS_MESSAGE_ID_DOMAIN}>"
+_message_id = mail.message_id
 
 
 def internal_recipients(incident: Incident) -> list[str]:
@@ -381,9 +397,7 @@ def _mail_communication(communication: Communication) -> None:
         context["page_url"] = site_url(reverse("comms:public_status"))
         context["name"] = external_name(incident)
         for subscriber in _subscribers_for(communication):
-            context["unsubscribe_url"] = site_url(
-                reverse("comms:unsubscribe", args=[subscriber.unsubscribe_token])
-            )
+            context["unsubscribe_url"] = mail.unsubscribe_url(subscriber)
             rows.append(
                 OutboundEmail(
                     communication=communication,
@@ -392,6 +406,7 @@ def _mail_communication(communication: Communication) -> None:
                     text=render_to_string("comms/email/external.txt", context),
                     html=render_to_string("comms/email/external.html", context),
                     message_id=_message_id("comm", communication.pk, subscriber.email),
+                    headers=mail.subscriber_headers(subscriber),
                 )
             )
     queue(OutboundEmail, rows, "send_email")
@@ -474,18 +489,20 @@ def subscribe(email: str, *, products: Iterable[Product] = ()) -> Subscriber:
         return subscriber
     context = {
         "confirm_url": site_url(reverse("comms:confirm", args=[subscriber.confirm_token])),
-        "unsubscribe_url": site_url(
-            reverse("comms:unsubscribe", args=[subscriber.unsubscribe_token])
-        ),
+        "unsubscribe_url": mail.unsubscribe_url(subscriber),
+        "page_name": settings.COMMS_STATUS_PAGE_NAME,
     }
     queue(
         OutboundEmail,
         [
             OutboundEmail(
                 to=email,
-                subject="Confirm your status updates subscription",
+                subject=gettext("Confirm your subscription to %(page)s")
+                % {"page": settings.COMMS_STATUS_PAGE_NAME},
                 text=render_to_string("comms/email/confirm.txt", context),
+                html=render_to_string("comms/email/confirm.html", context),
                 message_id=_message_id("confirm", subscriber.pk, uuid.uuid4()),
+                headers=mail.subscriber_headers(subscriber, bulk=False),
             )
         ],
         "send_email",
@@ -504,7 +521,11 @@ def confirm_subscription(token: str) -> Subscriber | None:
 
 @transaction.atomic
 def unsubscribe(token: str) -> bool:
-    deleted, _ = Subscriber.objects.filter(unsubscribe_token=token).delete()
+    """``token`` is the signed one of the mail's link; a second request finds nobody."""
+    stored = mail.subscriber_token(token)
+    if stored is None:
+        return False
+    deleted, _ = Subscriber.objects.filter(unsubscribe_token=stored).delete()
     return bool(deleted)
 
 
@@ -613,20 +634,51 @@ def on_incident_event(event: events.IncidentEvent) -> None:
             _queue_webhooks(WebhookEvent.RESOLVED, incident)
             offer_final_update(incident, by=event.by)
     elif event.name in (events.ASSIGNEE_CHANGED, events.ROLE_CHANGED):
-        data = event.data
-        if event.name == events.ASSIGNEE_CHANGED and data.get("previous") is None:
+        facts = role_facts(event)
+        if facts["action"] == "claimed":
             line = f"{incident.key} claimed{by}."
-        elif data.get("person") and data.get("label"):
-            action = str(data.get("action", "assigned")).replace("_", " ")
-            line = f"{incident.key}: {data['label']} @{data['person']} {action}{by}."
+        elif facts["person"]:
+            action = str(facts["action"]).replace("_", " ")
+            line = f"{incident.key}: {facts['label']} @{facts['person']} {action}{by}."
         else:
-            line = f"{incident.key} roles changed{by}."
+            line = f"{incident.key}: {facts['label']} {facts['action']}{by}."
         _post_chat(incident, line, with_topic=True)
-        _queue_webhooks(
-            WebhookEvent.ROLE_CHANGED,
-            incident,
-            role={key: data[key] for key in ("action", "role", "label", "person") if key in data},
+        _queue_webhooks(WebhookEvent.ROLE_CHANGED, incident, role=facts)
+
+
+def role_facts(event: events.IncidentEvent) -> dict[str, Any]:
+    """Which role changed, how, and whom it is about (``person``: who holds it now, or
+    on ``released`` who gave it up); ``from`` on a hand-over.
+
+    A change of the assignee is announced without the role's facts (the event says only
+    who held it before), but the assignee is always the incident manager: the facts are
+    rebuilt from the incident, so ``incident.role_changed`` always names the role."""
+    data = event.data
+    if event.name == events.ROLE_CHANGED:
+        # A role's label may be a lazy translation: the payload is stored as JSON.
+        told = {
+            key: str(data[key]) if isinstance(data[key], Promise) else data[key]
+            for key in ("action", "role", "label", "person", "from")
+            if key in data
+        }
+        told.setdefault("person", None)
+        return told
+    previous: User | None = data.get("previous")
+    holder = event.incident.assignee
+    facts: dict[str, Any] = {
+        "role": Role.INCIDENT_MANAGER.value,
+        "label": str(Role.INCIDENT_MANAGER.label),
+    }
+    if previous is None and holder is not None:
+        claimed = event.by is not None and holder.pk == event.by.pk
+        facts.update(action="claimed" if claimed else "assigned", person=holder.get_username())
+    elif holder is not None and previous is not None:
+        facts.update(
+            action="handed_over", person=holder.get_username(), **{"from": previous.get_username()}
         )
+    else:
+        facts.update(action="released", person=previous.get_username() if previous else None)
+    return facts
 
 
 SUBSCRIBED_EVENTS = (

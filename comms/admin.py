@@ -2,7 +2,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from .forms import WebhookForm
 from .models import (
     ChatMessage,
     ChatWebhook,
@@ -15,6 +17,7 @@ from .models import (
     Webhook,
     WebhookDelivery,
 )
+from .transports import webhook as webhook_transport
 
 
 @admin.register(DistributionList)
@@ -37,7 +40,14 @@ class ChatWebhookAdmin(admin.ModelAdmin):
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
+    form = WebhookForm
     list_display = ["name", "url", "active"]
+    readonly_fields = ["standard_webhooks_secret"]
+
+    @admin.display(description=_("Standard Webhooks secret"))
+    def standard_webhooks_secret(self, obj: Webhook) -> str:
+        # The same key in the form Standard Webhooks verifiers take (docs/webhooks.md).
+        return webhook_transport.standard_secret(obj.secret) if obj.secret else "-"
 
 
 class ReadOnly(admin.ModelAdmin):

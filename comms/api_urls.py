@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import api
+from .maintenance import api as maintenance_api
 
 urlpatterns = [
     path(
@@ -25,6 +26,21 @@ urlpatterns = [
         "status-page-incidents/",
         api.StatusPageIncidentListApi.as_view(),
         name="api-status-page-incidents",
+    ),
+    path(
+        "maintenances/",
+        maintenance_api.MaintenanceListCreateApi.as_view(),
+        name="api-maintenances",
+    ),
+    path(
+        "maintenances/<int:pk>/",
+        maintenance_api.MaintenanceDetailApi.as_view(),
+        name="api-maintenance",
+    ),
+    path(
+        "maintenances/<int:pk>/cancel/",
+        maintenance_api.MaintenanceCancelApi.as_view(),
+        name="api-maintenance-cancel",
     ),
     path("components/", api.ComponentListApi.as_view(), name="api-components"),
     path("components/<slug:slug>/", api.ComponentStatusApi.as_view(), name="api-component"),

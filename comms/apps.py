@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CommsConfig(AppConfig):
@@ -32,10 +33,16 @@ class CommsConfig(AppConfig):
         )
         register(
             NavItem(
-                "Status",
+                _("Status"),
                 "comms:internal_status",
                 order=30,
                 permission="incidents.view_incident",
-                section=("comms:draft", "comms:communication"),
+                section=(
+                    "comms:draft",
+                    "comms:communication",
+                    "comms:maintenances",
+                    "comms:maintenance",
+                    "comms:maintenance_create",
+                ),
             )
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from incidents.models import Incident
 from incidents.selectors import current_roles
@@ -64,10 +65,10 @@ def topic(incident: Incident) -> str:
     )
     parts = [
         f"{incident.summary} | SEV {incident.severity}",
-        roles or "IM: unassigned",
-        f"Incident: {site_url(incident.get_absolute_url())}",
-        f"Video: {incident.video_url or 'none yet'}",
-        f"Status doc: {incident.status_doc_url or 'none yet'}",
+        roles or gettext("IM: unassigned"),
+        gettext("Incident: %(url)s") % {"url": site_url(incident.get_absolute_url())},
+        gettext("Video: %(url)s") % {"url": incident.video_url or gettext("none yet")},
+        gettext("Status doc: %(url)s") % {"url": incident.status_doc_url or gettext("none yet")},
     ]
     return " | ".join(parts)
 

@@ -15,7 +15,7 @@ from incidents.models import Incident, Status
 from incidents.support import actions as support_actions
 from incidents.support import follow_up as incident_follow_up
 
-from .actions import _message_id
+from .mail import message_id as _message_id
 from .models import OutboundEmail
 from .outbox import queue
 

@@ -1,11 +1,12 @@
 from django import forms
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Product
 
 from .actions import EDITABLE_FIELDS
-from .models import Audience, Communication, Kind
+from .models import Audience, Communication, Kind, Webhook, WebhookEvent
 
 
 class DraftForm(forms.Form):
@@ -53,3 +54,20 @@ class SubscribeForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Leave empty to hear about every product.",
     )
+
+
+class WebhookForm(forms.ModelForm):
+    """An outgoing webhook: the events are chosen from the ones Hotline sends, so a
+    misspelt name can never wait silently for an event that does not exist."""
+
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Events"),
+        help_text=_("The events it receives; docs/webhooks.md shows each payload."),
+        error_messages={"required": _("Choose at least one event.")},
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["name", "url", "events", "secret", "active"]

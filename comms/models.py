@@ -14,42 +14,43 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident, Product, Team
 
 
 class Audience(models.TextChoices):
-    INTERNAL = "internal", "Internal"
-    EXTERNAL = "external", "External"
+    INTERNAL = "internal", _("Internal")
+    EXTERNAL = "external", _("External")
 
 
 class Kind(models.TextChoices):
-    INITIAL = "initial", "Initial"
-    FOLLOW_UP = "follow_up", "Follow-up"
-    FINAL = "final", "Final"
+    INITIAL = "initial", _("Initial")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+    FINAL = "final", _("Final")
 
 
 class State(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
-    PUBLISHED = "published", "Published"
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    PUBLISHED = "published", _("Published")
 
 
 class PageStatus(models.TextChoices):
     """Status-page incident statuses, named as Atlassian Statuspage names them."""
 
-    INVESTIGATING = "investigating", "Investigating"
-    IDENTIFIED = "identified", "Identified"
-    MONITORING = "monitoring", "Monitoring"
-    RESOLVED = "resolved", "Resolved"
+    INVESTIGATING = "investigating", _("Investigating")
+    IDENTIFIED = "identified", _("Identified")
+    MONITORING = "monitoring", _("Monitoring")
+    RESOLVED = "resolved", _("Resolved")
 
 
 class ComponentStatus(models.TextChoices):
-    OPERATIONAL = "operational", "Operational"
-    DEGRADED = "degraded_performance", "Degraded performance"
-    PARTIAL = "partial_outage", "Partial outage"
-    MAJOR = "major_outage", "Major outage"
-    MAINTENANCE = "under_maintenance", "Under maintenance"
+    OPERATIONAL = "operational", _("Operational")
+    DEGRADED = "degraded_performance", _("Degraded performance")
+    PARTIAL = "partial_outage", _("Partial outage")
+    MAJOR = "major_outage", _("Major outage")
+    MAINTENANCE = "under_maintenance", _("Under maintenance")
 
 
 class Component(models.Model):
@@ -72,6 +73,35 @@ class Component(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.name}: {self.get_status_display()}"
+
+
+class ComponentStatusChange(models.Model):
+    """A component's status from ``changed_at`` on, and the published update that set it
+    (none for a status set by hand): the public page's uptime history, and the
+    ``affected_components`` (old and new status) of each update in the Statuspage JSON.
+    An update records every product it names, unchanged ones too (old equals new), as
+    Statuspage's updates list each component they were published for."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="changes")
+    # Blank when the component came to exist with this status.
+    old_status = models.CharField(max_length=24, choices=ComponentStatus.choices, blank=True)
+    new_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    update = models.ForeignKey(
+        "Communication",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="component_changes",
+    )
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        # The uptime history reads a window of days for every component at once.
+        indexes = [models.Index(fields=["changed_at"], name="component_change_at")]
+
+    def __str__(self) -> str:
+        return f"{self.component_id}: {self.old_status or '-'} → {self.new_status}"
 
 
 class StatusPageIncident(models.Model):
@@ -115,12 +145,12 @@ class Communication(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
     # HANDBOOK §8: what a follow-up must say.
     summary = models.TextField(
-        help_text="One or two sentences: the current status and impact.",
+        help_text=_("One or two sentences: the current status and impact."),
     )
-    current_status = models.TextField(blank=True, help_text="2-4 bullets, one per line.")
-    next_steps = models.TextField(blank=True, help_text="2-4 bullets, one per line.")
+    current_status = models.TextField(blank=True, help_text=_("2-4 bullets, one per line."))
+    next_steps = models.TextField(blank=True, help_text=_("2-4 bullets, one per line."))
     customer_impact = models.TextField(
-        blank=True, help_text="What are customers actually experiencing?"
+        blank=True, help_text=_("What are customers actually experiencing?")
     )
     internal_customers_affected = models.CharField(
         max_length=100, blank=True, help_text='How many internal customers? "unknown" is fine.'
@@ -130,32 +160,32 @@ class Communication(models.Model):
     )
     root_cause = models.TextField(blank=True, help_text='The root cause, or "unknown".')
     eta = models.CharField(
-        "ETA", max_length=200, blank=True, help_text='When recovery is expected, or "unknown".'
+        _("ETA"), max_length=200, blank=True, help_text='When recovery is expected, or "unknown".'
     )
     next_update = models.CharField(
-        "next update",
+        _("next update"),
         max_length=200,
         blank=True,
-        help_text="When and where the next update will be sent.",
+        help_text=_("When and where the next update will be sent."),
     )
     next_update_at = models.DateTimeField(
-        "next update at",
+        _("next update at"),
         null=True,
         blank=True,
-        help_text="The promise becomes a deadline on the incident.",
+        help_text=_("The promise becomes a deadline on the incident."),
     )
     page_status = models.CharField(
-        "status-page status",
+        _("status-page status"),
         max_length=16,
         choices=PageStatus.choices,
         default=PageStatus.INVESTIGATING,
     )
     component_status = models.CharField(
-        "products' status",
+        _("products' status"),
         max_length=24,
         choices=ComponentStatus.choices,
         blank=True,
-        help_text="External updates set the affected products' status on the public page.",
+        help_text=_("External updates set the affected products' status on the public page."),
     )
     page_incident = models.ForeignKey(
         StatusPageIncident,
@@ -226,17 +256,17 @@ class Communication(models.Model):
 
 class DistributionList(models.Model):
     name = models.CharField(max_length=100, unique=True)
-    addresses = models.TextField(blank=True, help_text="One e-mail address per line.")
+    addresses = models.TextField(blank=True, help_text=_("One e-mail address per line."))
     teams = models.ManyToManyField(
         Team,
         related_name="distribution_lists",
         blank=True,
-        help_text="Every member of these teams receives the list's mail.",
+        help_text=_("Every member of these teams receives the list's mail."),
     )
     is_default = models.BooleanField(
-        "incident communications",
+        _("incident communications"),
         default=False,
-        help_text="The list that receives every internal incident communication.",
+        help_text=_("The list that receives every internal incident communication."),
     )
 
     class Meta:
@@ -280,10 +310,10 @@ class Subscriber(models.Model):
 
 
 class Delivery(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
 
 
 class OutboxRow(models.Model):
@@ -311,6 +341,9 @@ class OutboundEmail(OutboxRow):
     html = models.TextField(blank=True)
     # Also the idempotency key: one row per message, and receivers drop repeats.
     message_id = models.CharField(max_length=200, unique=True)
+    # Headers of this mail alone (a subscriber's List-Unsubscribe); the transport adds
+    # the ones every mail carries.
+    headers = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -321,14 +354,16 @@ class OutboundEmail(OutboxRow):
 
 
 class ChatFormat(models.TextChoices):
-    SLACK = "slack", "Slack-compatible"
-    TEAMS = "teams", "Microsoft Teams"
+    SLACK = "slack", _("Slack (Block Kit)")
+    # Office 365 connectors, which take MessageCards, are being retired by Microsoft.
+    TEAMS = "teams", _("Microsoft Teams connector (MessageCard)")
+    TEAMS_WORKFLOWS = "teams_workflows", _("Microsoft Teams Workflows (Adaptive Card)")
 
 
 class ChatWebhook(models.Model):
     team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="chat_webhook")
     url = models.URLField(max_length=500)
-    format = models.CharField(max_length=10, choices=ChatFormat.choices, default=ChatFormat.SLACK)
+    format = models.CharField(max_length=20, choices=ChatFormat.choices, default=ChatFormat.SLACK)
     active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
@@ -351,12 +386,14 @@ class ChatMessage(OutboxRow):
 
 
 class WebhookEvent(models.TextChoices):
-    CREATED = "incident.created", "Incident created"
-    SEVERITY_CHANGED = "incident.severity_changed", "Severity changed"
-    STATUS_CHANGED = "incident.status_changed", "Status changed"
-    ROLE_CHANGED = "incident.role_changed", "Role changed"
-    COMMUNICATION_PUBLISHED = "communication.published", "Communication published"
-    RESOLVED = "incident.resolved", "Incident resolved"
+    """Every event an outgoing webhook may receive; docs/webhooks.md shows each payload."""
+
+    CREATED = "incident.created", _("Incident created")
+    SEVERITY_CHANGED = "incident.severity_changed", _("Severity changed")
+    STATUS_CHANGED = "incident.status_changed", _("Status changed")
+    ROLE_CHANGED = "incident.role_changed", _("Role changed")
+    COMMUNICATION_PUBLISHED = "communication.published", _("Communication published")
+    RESOLVED = "incident.resolved", _("Incident resolved")
 
 
 class Webhook(models.Model):
@@ -365,7 +402,7 @@ class Webhook(models.Model):
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=100, default=_token)
-    events = models.JSONField(default=list, help_text="The event names it receives.")
+    events = models.JSONField(default=list, help_text=_("The event names it receives."))
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -392,3 +429,94 @@ class WebhookDelivery(OutboxRow):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook}"
+
+
+# Scheduled maintenances (the public status page; see comms/maintenance/) ---------------
+
+
+class MaintenanceStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Maintenance(models.Model):
+    """Planned work on products: announced ahead, the products under maintenance while its
+    window runs. The beat task moves it on from the window's times stored here."""
+
+    title = models.CharField(_("title"), max_length=200)
+    message = models.TextField(_("message"), help_text=_("What customers should expect."))
+    products = models.ManyToManyField(
+        Product, related_name="maintenances", verbose_name=_("products")
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=MaintenanceStatus.choices,
+        default=MaintenanceStatus.SCHEDULED,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="maintenances"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # When it completed or was cancelled.
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        verbose_name = _("scheduled maintenance")
+        verbose_name_plural = _("scheduled maintenances")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=MaintenanceStatus.values),
+                name="scheduled_maintenance_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="scheduled_maintenance_ends_after_start",
+            ),
+        ]
+        # What the beat tick asks every few seconds: due rows of one status.
+        indexes = [
+            models.Index(fields=["status", "starts_at"], name="sched_maint_due_start"),
+            models.Index(fields=["status", "ends_at"], name="sched_maint_due_end"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def public_id(self) -> str:
+        return f"mnt-{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS)
+
+
+class MaintenanceUpdate(models.Model):
+    """One step of a maintenance, by whom: its history in the portal and the
+    ``incident_updates`` of the Statuspage JSON."""
+
+    maintenance = models.ForeignKey(Maintenance, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(max_length=12, choices=MaintenanceStatus.choices)
+    body = models.TextField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="maintenance_updates",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.maintenance}: {self.get_status_display()}"

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .content import site_url
 from .models import ChatMessage, Delivery, OutboundEmail, OutboxRow, WebhookDelivery
 from .transports import TransportError
 from .transports import chat as chat_transport
@@ -85,6 +86,7 @@ def send_email_row(row: OutboundEmail) -> str:
             text=row.text,
             html=row.html,
             message_id=row.message_id,
+            headers=row.headers,
         )
     )
 
@@ -97,6 +99,7 @@ def send_chat_row(row: ChatMessage) -> str:
         fmt=cast(chat_transport.ChatFormat, hook.format),
         title=row.title,
         idempotency_key=row.idempotency_key,
+        link=site_url(row.incident.get_absolute_url()),
     )
 
 

@@ -1,4 +1,4 @@
-"""The customers' status page, its Atom feed and Statuspage-compatible JSON.
+"""The customers' status page and Statuspage-compatible JSON (the Atom feed: ``atom``).
 
 No login (``login_not_required``), so everything here reads only what customers may see:
 external status-page incidents of unrestricted incidents, their published external
@@ -14,16 +14,37 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.feedgenerator import Atom1Feed
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import actions, selectors
+from incidents.models import Product
+
+from . import actions, mail, selectors, uptime
+from .content import site_url
 from .forms import SubscribeForm
-from .models import Component, PageStatus, StatusPageIncident
+from .maintenance import public as maintenance_json
+from .maintenance import selectors as maintenance_selectors
+from .models import (
+    Communication,
+    Component,
+    ComponentStatus,
+    ComponentStatusChange,
+    PageStatus,
+    StatusPageIncident,
+    Subscriber,
+)
+from .statuspage import (
+    StatuspageComponentsDocumentSerializer,
+    StatuspageIncidentsDocumentSerializer,
+    StatuspageStatusDocumentSerializer,
+    StatuspageSummaryDocumentSerializer,
+    statuspage_json,
+)
 
 RATE_WINDOW_SECONDS = 3600
 
@@ -49,6 +70,10 @@ def _status_page(request: HttpRequest, form: SubscribeForm, *, status: int = 200
     components = selectors.public_components()
     incidents = list(selectors.public_incidents())
     indicator, description = selectors.overall_status(components)
+    history = uptime.uptime_history(components)
+    for component in components:
+        # Beside the component, so the products list stays one loop.
+        component.uptime = history[component.pk]  # type: ignore[attr-defined]
     return render(
         request,
         "comms/public_status.html",
@@ -56,6 +81,7 @@ def _status_page(request: HttpRequest, form: SubscribeForm, *, status: int = 200
             "components": components,
             "active": [i for i in incidents if i.status != PageStatus.RESOLVED],
             "history": [i for i in incidents if i.status == PageStatus.RESOLVED],
+            "maintenances": list(maintenance_selectors.open_maintenances()),
             "indicator": indicator,
             "description": description,
             "page_name": settings.COMMS_STATUS_PAGE_NAME,
@@ -69,32 +95,6 @@ def _status_page(request: HttpRequest, form: SubscribeForm, *, status: int = 200
 @require_GET
 def public_status(request: HttpRequest) -> HttpResponse:
     return _status_page(request, SubscribeForm())
-
-
-@login_not_required
-@require_GET
-def public_feed(request: HttpRequest) -> HttpResponse:
-    page_url = request.build_absolute_uri(reverse("comms:public_status"))
-    feed = Atom1Feed(
-        title=settings.COMMS_STATUS_PAGE_NAME,
-        link=page_url,
-        description="Incidents and their updates.",
-        feed_url=request.build_absolute_uri(),
-        language="en",
-    )
-    for incident in selectors.public_incidents():
-        for update in incident.published:  # type: ignore[attr-defined]
-            feed.add_item(
-                title=f"{incident.name}: {update.get_page_status_display()}",
-                link=f"{page_url}#{incident.public_id}",
-                description=update.summary,
-                unique_id=f"{page_url}#{incident.public_id}-update-{update.pk}",
-                pubdate=update.published_at,
-                updateddate=update.published_at,
-            )
-    return HttpResponse(
-        feed.writeString("utf-8"), content_type="application/atom+xml; charset=utf-8"
-    )
 
 
 @login_not_required
@@ -113,21 +113,35 @@ def public_subscribe(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def public_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = actions.confirm_subscription(token)
-    if subscriber is None:
+    """GET asks, POST confirms: mail scanners open every link of a mail, and a
+    subscription must come from the person, not from their provider's scanner."""
+    if request.method == "POST":
+        subscriber = actions.confirm_subscription(token)
+        if subscriber is None:
+            return render(request, "comms/subscription.html", {"state": "unknown"}, status=404)
+        return render(request, "comms/subscription.html", {"state": "confirmed"})
+    pending = Subscriber.objects.filter(confirm_token=token).values_list("confirmed_at", flat=True)
+    if not pending:
         return render(request, "comms/subscription.html", {"state": "unknown"}, status=404)
-    return render(request, "comms/subscription.html", {"state": "confirmed"})
+    state = "confirmed" if pending[0] is not None else "confirm"
+    return render(request, "comms/subscription.html", {"state": state, "token": token})
 
 
+# The link's token is the credential (RFC 8058 §4): a mail client's one-click POST has no
+# cookie and no CSRF token, and a forger without the token can unsubscribe nobody.
+@csrf_exempt
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def public_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """GET asks, POST does: mail scanners follow links and must not unsubscribe anyone."""
+    """GET asks, POST does: mail scanners follow links and must not unsubscribe anyone.
+    A mail client's one-click POST (``List-Unsubscribe=One-Click``) lands here too."""
     if request.method == "POST":
-        removed = actions.unsubscribe(token)
-        return render(
-            request, "comms/subscription.html", {"state": "removed" if removed else "unknown"}
-        )
+        if not actions.unsubscribe(token):
+            return render(request, "comms/subscription.html", {"state": "unknown"}, status=404)
+        return render(request, "comms/subscription.html", {"state": "removed"})
+    stored = mail.subscriber_token(token)
+    if stored is None or not Subscriber.objects.filter(unsubscribe_token=stored).exists():
+        return render(request, "comms/subscription.html", {"state": "unknown"}, status=404)
     return render(request, "comms/subscription.html", {"state": "ask", "token": token})
 
 
@@ -142,7 +156,7 @@ def _page(request: HttpRequest, updated_at: datetime | None) -> dict[str, Any]:
     return {
         "id": "hotline",
         "name": settings.COMMS_STATUS_PAGE_NAME,
-        "url": request.build_absolute_uri(reverse("comms:public_status")),
+        "url": site_url(reverse("comms:public_status")),
         "time_zone": "Etc/UTC",
         "updated_at": _iso(updated_at or timezone.now()),
     }
@@ -173,9 +187,6 @@ def _incident(request: HttpRequest, page: StatusPageIncident) -> dict[str, Any]:
     updates = page.published  # type: ignore[attr-defined]
     monitoring = [u.published_at for u in updates if u.page_status == PageStatus.MONITORING]
     products = list(page.products.all())
-    affected = [
-        {"code": p.slug, "name": p.name, "old_status": None, "new_status": None} for p in products
-    ]
     return {
         "id": page.public_id,
         "name": page.name,
@@ -185,8 +196,7 @@ def _incident(request: HttpRequest, page: StatusPageIncident) -> dict[str, Any]:
         "monitoring_at": _iso(monitoring[0] if monitoring else None),
         "resolved_at": _iso(page.resolved_at),
         "impact": IMPACT.get(page.incident.severity, "minor"),
-        "shortlink": request.build_absolute_uri(reverse("comms:public_status"))
-        + f"#{page.public_id}",
+        "shortlink": site_url(reverse("comms:public_status")) + f"#{page.public_id}",
         "started_at": _iso(page.created_at),
         "page_id": "hotline",
         "incident_updates": [
@@ -198,7 +208,7 @@ def _incident(request: HttpRequest, page: StatusPageIncident) -> dict[str, Any]:
                 "created_at": _iso(update.published_at),
                 "updated_at": _iso(update.published_at),
                 "display_at": _iso(update.published_at),
-                "affected_components": affected,
+                "affected_components": _affected(update, products),
                 "deliver_notifications": True,
                 "custom_tweet": None,
                 "tweet_id": None,
@@ -211,11 +221,46 @@ def _incident(request: HttpRequest, page: StatusPageIncident) -> dict[str, Any]:
     }
 
 
+def _affected(update: Communication, products: list[Product]) -> list[dict[str, Any]]:
+    """Each component the update was published for, with its status before and after
+    (the component's history); an update older than that history names the incident's
+    products with the status it asked for."""
+    changes = update.component_changes.all()
+    if changes:
+        return [
+            {
+                "code": change.component.product.slug,
+                "name": change.component.product.name,
+                # Blank: the component came to exist with this update; the page showed
+                # it operational until then.
+                "old_status": change.old_status or ComponentStatus.OPERATIONAL,
+                "new_status": change.new_status,
+            }
+            for change in changes
+        ]
+    return [
+        {
+            "code": p.slug,
+            "name": p.name,
+            "old_status": None,
+            "new_status": update.component_status or None,
+        }
+        for p in products
+    ]
+
+
 def _incidents(request: HttpRequest, *, unresolved_only: bool) -> list[dict[str, Any]]:
     pages = (
         selectors.public_incidents(unresolved_only=unresolved_only)
         .select_related("incident")
-        .prefetch_related("products__component")
+        # The stubs cannot follow a Prefetch's to_attr ("published").
+        .prefetch_related(  # type: ignore[misc]
+            "products__component",
+            Prefetch(
+                "published__component_changes",
+                queryset=ComponentStatusChange.objects.select_related("component__product"),
+            ),
+        )
     )
     return [_incident(request, page) for page in pages]
 
@@ -230,15 +275,16 @@ def _latest(components: list[Component]) -> datetime | None:
     return max((c.updated_at for c in components), default=None)
 
 
-@login_not_required
-@require_GET
+@statuspage_json(StatuspageStatusDocumentSerializer, summary="The page's overall status")
 def api_status(request: HttpRequest) -> JsonResponse:
     components, status = _status()
     return JsonResponse({"page": _page(request, _latest(components)), "status": status})
 
 
-@login_not_required
-@require_GET
+@statuspage_json(
+    StatuspageSummaryDocumentSerializer,
+    summary="Status, components, unresolved incidents and scheduled maintenances",
+)
 def api_summary(request: HttpRequest) -> JsonResponse:
     components, status = _status()
     return JsonResponse(
@@ -246,14 +292,13 @@ def api_summary(request: HttpRequest) -> JsonResponse:
             "page": _page(request, _latest(components)),
             "components": [_component(c, n) for n, c in enumerate(components, 1)],
             "incidents": _incidents(request, unresolved_only=True),
-            "scheduled_maintenances": [],
+            "scheduled_maintenances": maintenance_json.open_documents(),
             "status": status,
         }
     )
 
 
-@login_not_required
-@require_GET
+@statuspage_json(StatuspageIncidentsDocumentSerializer, summary="Unresolved incidents")
 def api_unresolved(request: HttpRequest) -> JsonResponse:
     components, _ = _status()
     return JsonResponse(
@@ -264,13 +309,23 @@ def api_unresolved(request: HttpRequest) -> JsonResponse:
     )
 
 
-@login_not_required
-@require_GET
+@statuspage_json(StatuspageIncidentsDocumentSerializer, summary="Incidents of the last 90 days")
 def api_incidents(request: HttpRequest) -> JsonResponse:
     components, _ = _status()
     return JsonResponse(
         {
             "page": _page(request, _latest(components)),
             "incidents": _incidents(request, unresolved_only=False),
+        }
+    )
+
+
+@statuspage_json(StatuspageComponentsDocumentSerializer, summary="The components and their status")
+def api_components(request: HttpRequest) -> JsonResponse:
+    components, _ = _status()
+    return JsonResponse(
+        {
+            "page": _page(request, _latest(components)),
+            "components": [_component(c, n) for n, c in enumerate(components, 1)],
         }
     )

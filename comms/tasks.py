@@ -5,10 +5,13 @@ from typing import Any
 from config.celery import app
 
 from . import actions, outbox
+from .maintenance import actions as maintenance_actions
 from .models import ChatMessage, OutboundEmail, WebhookDelivery
 from .transports import TransportError
 
 SWEEP_SECONDS = 60.0
+# A maintenance starts and ends within this of its time.
+MAINTENANCE_TICK_SECONDS = 15.0
 RETRY = {
     "autoretry_for": (TransportError,),
     "retry_backoff": 5,
@@ -54,9 +57,21 @@ def remind_next_updates() -> int:
     return actions.send_due_reminders()
 
 
+@app.task
+def advance_maintenances() -> str:
+    """Start and complete scheduled maintenances whose window opened or closed."""
+    moved = maintenance_actions.advance_maintenances()
+    return f"started {moved.started}, completed {moved.completed}"
+
+
 @app.on_after_finalize.connect
 def _schedule(sender: Any, **kwargs: Any) -> None:
     sender.add_periodic_task(SWEEP_SECONDS, sweep_outbox.s(), name="comms: sweep the outbox")
     sender.add_periodic_task(
         SWEEP_SECONDS, remind_next_updates.s(), name="comms: remind of due updates"
+    )
+    sender.add_periodic_task(
+        MAINTENANCE_TICK_SECONDS,
+        advance_maintenances.s(),
+        name="comms: start and complete scheduled maintenances",
     )

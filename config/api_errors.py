@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db.models import ProtectedError
+from django.utils.translation import gettext
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,7 +19,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=exc.status_code)
     if isinstance(exc, ProtectedError):
         return Response(
-            {"detail": "Still in use by incidents; it cannot be deleted."},
+            {"detail": gettext("Still in use by incidents; it cannot be deleted.")},
             status=status.HTTP_409_CONFLICT,
         )
     return drf_exception_handler(exc, context)

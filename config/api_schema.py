@@ -188,3 +188,87 @@ class TimeFieldExtension(OpenApiSerializerFieldExtension):
             schema["pattern"] = TIME_PATTERN
             schema.setdefault("example", "09:00:00")
         return schema
+
+
+# /healthz is a plain Django view (it answers before DRF's authentication and outage
+# handling could), so spectacular does not see it: its operation is written here.
+_CHECK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "ok": {"type": "boolean"},
+        "ms": {"type": "number", "description": "How long the check took."},
+        "error": {"type": "string", "description": "Why the check failed."},
+    },
+    "required": ["ok"],
+}
+HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "failing": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["database", "cache", "broker"]},
+        },
+        "checks": {
+            "type": "object",
+            "properties": {
+                name: {"$ref": "#/components/schemas/HealthCheck"}
+                for name in ("database", "cache", "broker")
+            },
+            "required": ["database", "cache", "broker"],
+        },
+        "worker_heartbeat": {
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "When a Celery worker last ran beat's heartbeat task.",
+        },
+    },
+    "required": ["status", "failing", "checks", "worker_heartbeat"],
+}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def document_healthz_and_servers(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Postprocessing hook: the portal's address as the server (``SITE_URL``, read when
+    the schema is generated) and the ``/healthz`` operation."""
+    from django.conf import settings
+
+    result["servers"] = [{"url": settings.SITE_URL, "description": "This Hotline portal."}]
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["HealthCheck"] = _CHECK_SCHEMA
+    schemas["Health"] = HEALTH_SCHEMA
+    health = {"$ref": "#/components/schemas/Health"}
+    result.setdefault("paths", {})["/healthz"] = {
+        "get": {
+            "operationId": "healthz",
+            "summary": "Whether the database, the cache and the broker answer",
+            "description": "For load balancers and monitors; no sign-in. Each dependency "
+            "is checked on its own: a 503 names every failing one.",
+            "tags": ["health"],
+            "security": [{}],
+            "responses": {
+                "200": {"description": "Everything answers.", "content": _json(health)},
+                "503": {
+                    "description": "A dependency is failing (named in ``failing``).",
+                    "headers": {
+                        "Retry-After": {
+                            "schema": {"type": "integer"},
+                            "description": "Seconds to wait before asking again.",
+                        }
+                    },
+                    "content": _json(health),
+                },
+                "400": {
+                    "description": "A NUL byte in the query or a header is refused.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+            },
+        }
+    }
+    return result

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Q
 
 
 class OneQueryModelBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        # The person's language and time zone ride along (config.middleware), no query more.
+        UserModel = get_user_model()
+        try:
+            user = UserModel._default_manager.select_related("preferences").get(pk=user_id)
+        except UserModel.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -24,11 +26,11 @@ def _message(exception: Exception | None) -> str:
     """The exception's own message: ``Resolver404`` carries a dict of tried patterns,
     which is not a reason to show."""
     message = exception.args[0] if exception is not None and exception.args else ""
-    return message if isinstance(message, str) else ""
+    return str(message) if isinstance(message, str | Promise) else ""
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    reason = _message(exception) or "You may not see this page."
+    reason = _message(exception) or gettext("You may not see this page.")
     if _wants_json(request):
         return JsonResponse({"detail": reason}, status=403)
     return render(request, "403.html", {"reason": reason}, status=403)
@@ -37,7 +39,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     reason = _message(exception)
     if _wants_json(request):
-        return JsonResponse({"detail": reason or "Not found."}, status=404)
+        return JsonResponse({"detail": reason or gettext("Not found.")}, status=404)
     context = {"reason": reason, "request_path": request.path}
     return render(request, "404.html", context, status=404)
 
@@ -46,7 +48,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """Rendered without the request: no context processor reads the database or the
     cache, which may be what failed (no navigation, no signed-in user)."""
     if _wants_json(request):
-        return JsonResponse({"detail": "Something went wrong on our side."}, status=500)
+        return JsonResponse({"detail": gettext("Something went wrong on our side.")}, status=500)
     return HttpResponse(render_to_string("500.html"), status=500)
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import Promise
 
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str | Promise  # translated when the page renders, in the viewer's language
     url_name: str
     order: int
     # The permission needed to see the link; None shows it to everyone signed in.

@@ -24,6 +24,7 @@ from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext, gettext_noop
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -33,8 +34,16 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 
 REASONS: list[tuple[tuple[type[BaseException], ...], str, str]] = [
-    ((OperationalError, InterfaceError), "database", "The database is not answering."),
-    ((RedisConnectionError, RedisTimeoutError), "cache", "The cache is not answering."),
+    (
+        (OperationalError, InterfaceError),
+        "database",
+        gettext_noop("The database is not answering."),
+    ),
+    (
+        (RedisConnectionError, RedisTimeoutError),
+        "cache",
+        gettext_noop("The cache is not answering."),
+    ),
 ]
 
 # SQLite reports a schema that does not match the code (a migration not run) as an
@@ -56,7 +65,10 @@ def outage_of(error: BaseException) -> tuple[str, str] | None:
 
 
 def outage_response(request: HttpRequest, dependency: str, reason: str) -> HttpResponse:
-    detail = f"{reason} Hotline is unavailable for a moment; try again shortly."
+    reason = gettext(reason)
+    detail = gettext("%(reason)s Hotline is unavailable for a moment; try again shortly.") % {
+        "reason": reason
+    }
     response: HttpResponse
     if request.path.startswith("/api/") or not request.accepts("text/html"):
         response = JsonResponse({"detail": detail, "unavailable": dependency}, status=503)

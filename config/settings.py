@@ -77,6 +77,8 @@ MIDDLEWARE = [
     # The styled 404 page with DEBUG on too (config/error_pages.py).
     "config.error_pages.DebugNotFoundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language; a signed-in person's own choice overrides it below.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -84,7 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "config.middleware.ViewerTimezoneMiddleware",
+    "config.middleware.PreferencesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,6 +102,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
                 "config.navigation.navigation",
             ],
         },
@@ -198,8 +202,13 @@ LOGIN_REDIRECT_URL = "incidents:list"
 LOGOUT_REDIRECT_URL = "login"
 
 # Internationalisation ----------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# English is the source; Korean is the handbook's own language. Each name is written in
+# its own language, so a person finds theirs whatever the page is in.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -263,6 +272,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "incidents.models.Status"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.document_healthz_and_servers",
+    ],
 }
 
 # Logging: everything to stderr, where honcho and process managers collect it.
@@ -271,6 +284,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Integration keys in URL paths never reach the logs: runserver's access lines and
+    # "Not Found: <path>" (gunicorn's access log: gunicorn.conf.py).
+    "filters": {"redact_keys": {"()": "oncall.integrations.logs.RedactKeys"}},
+    "loggers": {
+        "django.server": {"handlers": ["console"], "filters": ["redact_keys"], "propagate": False},
+        "django.request": {"filters": ["redact_keys"]},
+    },
 }
 
 # The product ---------------------------------------------------------------------------
@@ -281,6 +301,8 @@ DEMO_DATA = env_bool("DEMO_DATA", default=DEBUG)
 
 # Communications (comms app) -------------------------------------------------------------
 COMMS_MESSAGE_ID_DOMAIN = os.environ.get("COMMS_MESSAGE_ID_DOMAIN", "hotline.local")
+# The mailto of subscriber mail's List-Unsubscribe; empty: DEFAULT_FROM_EMAIL's address.
+COMMS_UNSUBSCRIBE_ADDRESS = os.environ.get("COMMS_UNSUBSCRIBE_ADDRESS", "")
 COMMS_STATUS_PAGE_NAME = os.environ.get("COMMS_STATUS_PAGE_NAME", "Hotline status")
 # HANDBOOK §8 asks for a second opinion; this makes it mandatory for customer-facing updates.
 COMMS_EXTERNAL_REVIEW_REQUIRED = env_bool("COMMS_EXTERNAL_REVIEW_REQUIRED", False)
@@ -350,3 +372,12 @@ ALERTS_RETENTION_DAYS = int(os.environ.get("ALERTS_RETENTION_DAYS", 30))
 ALERTS_PRUNE_SECONDS = 3600.0
 # The integrations API's default_severity is the incidents' severity choice set: one name.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["SeverityEnum"] = "incidents.models.Severity"  # type: ignore[index]
+# The escalation step kinds, a maintenance's state in the portal and its state as
+# Statuspage names it: three choice sets whose field names collide with others.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "EscalationStepKindEnum": "oncall.models.StepKind",
+        "MaintenanceStatusEnum": "comms.models.MaintenanceStatus",
+        "StatuspageMaintenanceStatusEnum": "comms.maintenance.public.STATUSES",
+    }
+)

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from incidents import api_urls as record_api_urls
+from incidents import preferences
 from incidents import urls as record_urls
 from incidents import views as incident_views
 from incidents.after import api_urls as after_api_urls
@@ -13,8 +14,8 @@ from incidents.after import urls as after_urls
 from incidents.support import api_urls as support_api_urls
 from incidents.workspace import api_urls as workspace_api_urls
 from incidents.workspace import urls as workspace_urls
+from oncall.integrations import receivers as alert_receivers
 from oncall.integrations import urls as integration_urls
-from oncall.integrations.views import pagerduty_enqueue
 
 from .health import healthz
 
@@ -26,6 +27,8 @@ handler500 = "config.error_pages.server_error"
 urlpatterns = [
     path("", incident_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("preferences/", preferences.preferences, name="preferences"),
+    path("preferences/language/", preferences.language_switch, name="language_switch"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -58,7 +61,14 @@ urlpatterns = [
     path("oncall/", include("oncall.urls")),
     path("integrations/", include(integration_urls.receiving)),
     # PagerDuty's path, so a tool that pages PagerDuty only changes the host.
-    path("v2/enqueue", pagerduty_enqueue, name="pagerduty_enqueue"),
+    path("v2/enqueue", alert_receivers.PagerDutyEnqueueApi.as_view(), name="pagerduty_enqueue"),
+    path("v2/enqueue/", alert_receivers.PagerDutyEnqueueSlashApi.as_view()),
+    path(
+        "v2/change/enqueue",
+        alert_receivers.PagerDutyChangeApi.as_view(),
+        name="pagerduty_change_enqueue",
+    ),
+    path("v2/change/enqueue/", alert_receivers.PagerDutyChangeSlashApi.as_view()),
     path("api/oncall/", include("oncall.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # A signed-out browser goes to the login page, not to a bare 401.

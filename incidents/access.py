@@ -6,6 +6,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
 from incidents.models import (
     HUMAN_KINDS,
@@ -29,11 +31,11 @@ def can_view_incidents(user: User) -> bool:
 
 def visible_incidents(user: User) -> IncidentQuerySet:
     if not can_view_incidents(user):
-        raise PermissionDenied("You may not view incidents.")
+        raise PermissionDenied(_("You may not view incidents."))
     return Incident.objects.visible_to(user)
 
 
-def access_incident(user: User, key: str, *, not_found: str | None = None) -> Incident:
+def access_incident(user: User, key: str, *, not_found: str | Promise | None = None) -> Incident:
     """The incident with this key if the user may see it; 404 otherwise, never a hint.
 
     Reaching the incident through something of its own (a communication, a page, a
@@ -43,7 +45,9 @@ def access_incident(user: User, key: str, *, not_found: str | None = None) -> In
     try:
         return visible_incidents(user).get(key=normalize_key(key))
     except Incident.DoesNotExist:
-        raise Http404(not_found or f"No incident {normalize_key(key)}.") from None
+        raise Http404(
+            not_found or _("No incident %(key)s.") % {"key": normalize_key(key)}
+        ) from None
 
 
 def can_create(user: User) -> bool:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Model, ProtectedError, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status, viewsets
 from rest_framework.exceptions import NotFound
@@ -48,7 +49,7 @@ class IncidentListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=IncidentCreateIn, responses={201: IncidentOut})
     def post(self, request: ApiRequest) -> Response:
-        access.require(access.can_create(request.user), "You may not log incidents.")
+        access.require(access.can_create(request.user), _("You may not log incidents."))
         data = IncidentCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         incident = actions.create_incident(by=request.user, **data.validated_data)
@@ -63,7 +64,9 @@ class IncidentDetailApi(APIView):
     @extend_schema(request=IncidentUpdateIn, responses=IncidentOut)
     def patch(self, request: ApiRequest, key: str) -> Response:
         incident = access.access_incident(request.user, key)
-        access.require(access.can_edit(request.user, incident), "You may not edit this incident.")
+        access.require(
+            access.can_edit(request.user, incident), _("You may not edit this incident.")
+        )
         data = IncidentUpdateIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         incident = actions.update_incident(incident, by=request.user, **data.validated_data)
@@ -74,7 +77,9 @@ class IncidentClaimApi(APIView):
     @extend_schema(request=None, responses={200: IncidentOut, 409: None})
     def post(self, request: ApiRequest, key: str) -> Response:
         incident = access.access_incident(request.user, key)
-        access.require(access.can_manage(request.user, incident), "Only incident managers claim.")
+        access.require(
+            access.can_manage(request.user, incident), _("Only incident managers claim.")
+        )
         return _incident_response(request, actions.claim_incident(incident, by=request.user))
 
 
@@ -85,7 +90,7 @@ class IncidentTransitionApi(APIView):
         left to do after the change (resolving leaves the public page's final update)."""
         incident = access.access_incident(request.user, key)
         access.require(
-            access.can_manage(request.user, incident), "Only incident managers change status."
+            access.can_manage(request.user, incident), _("Only incident managers change status.")
         )
         data = TransitionIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -107,7 +112,7 @@ class IncidentTimelineApi(APIView):
     def post(self, request: ApiRequest, key: str) -> Response:
         incident = access.access_incident(request.user, key)
         access.require(
-            access.can_add_entry(request.user, incident), "You may not add to the timeline."
+            access.can_add_entry(request.user, incident), _("You may not add to the timeline.")
         )
         data = TimelineEntryIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -128,7 +133,7 @@ class IncidentRolesApi(APIView):
         incident = access.access_incident(request.user, key)
         access.require(
             access.can_delegate(request.user, incident),
-            "Only the incident manager delegates roles.",
+            _("Only the incident manager delegates roles."),
         )
         data = RoleAssignIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -150,7 +155,7 @@ class RoleHandOverApi(APIView):
         held = _role(incident, pk)
         access.require(
             access.can_delegate(request.user, incident),
-            "Only the incident manager hands roles over.",
+            _("Only the incident manager hands roles over."),
         )
         data = RoleHandOverIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -163,7 +168,7 @@ class RoleReleaseApi(APIView):
     def post(self, request: ApiRequest, key: str, pk: int) -> Response:
         incident = access.access_incident(request.user, key)
         held = _role(incident, pk)
-        access.require(access.can_release(request.user, held), "You may not end this role.")
+        access.require(access.can_release(request.user, held), _("You may not end this role."))
         return Response(RoleAssignmentOut(actions.release_role(held, by=request.user)).data)
 
 
@@ -220,7 +225,7 @@ def _one(queryset: QuerySet[Any], pk: int, what: str) -> Any:
 def _writer(request: ApiRequest, key: str) -> Incident:
     incident = access.access_incident(request.user, key)
     access.require(
-        access.can_add_entry(request.user, incident), "You may not add to the status document."
+        access.can_add_entry(request.user, incident), _("You may not add to the status document.")
     )
     return incident
 

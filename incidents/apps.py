@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IncidentsConfig(AppConfig):
@@ -10,7 +11,7 @@ class IncidentsConfig(AppConfig):
 
         register(
             NavItem(
-                "Incidents",
+                _("Incidents"),
                 "incidents:list",
                 order=10,
                 section=(
@@ -21,6 +22,6 @@ class IncidentsConfig(AppConfig):
                 ),
             )
         )
-        register(NavItem("New incident", "incidents:create", order=20))
-        register(NavItem("Severity", "incidents:severity_matrix", order=80))
+        register(NavItem(_("New incident"), "incidents:create", order=20))
+        register(NavItem(_("Severity"), "incidents:severity_matrix", order=80))
         register(NavItem("API", "swagger-ui", order=90))

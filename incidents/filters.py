@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from incidents import periods
@@ -13,38 +14,38 @@ OPEN = "open"
 
 class IncidentFilter(filters.FilterSet):
     status = filters.ChoiceFilter(
-        choices=[(OPEN, "Open (new or fixing)"), *Status.choices],
+        choices=[(OPEN, _("Open (new or fixing)")), *Status.choices],
         method="filter_status",
-        empty_label="Any status",
+        empty_label=_("Any status"),
     )
-    severity = filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity")
+    severity = filters.ChoiceFilter(choices=Severity.choices, empty_label=_("Any severity"))
     service = filters.ModelChoiceFilter(
         field_name="faulty_service",
         queryset=Service.objects.all(),
         to_field_name="slug",
-        empty_label="Any service",
+        empty_label=_("Any service"),
     )
     product = filters.ModelChoiceFilter(
         field_name="affected_products",
         queryset=Product.objects.all(),
         to_field_name="slug",
-        empty_label="Any product",
+        empty_label=_("Any product"),
     )
     team = filters.ModelChoiceFilter(
         field_name="faulty_service__team",
         queryset=Team.objects.all(),
         to_field_name="slug",
-        empty_label="Any team",
+        empty_label=_("Any team"),
     )
-    q = filters.CharFilter(method="search", label="Search")
+    q = filters.CharFilter(method="search", label=_("Search"))
     # The metrics page links here for the incidents missing their times in its period.
     missing = filters.ChoiceFilter(
-        choices=[("times", "Missing impact or detection times")],
+        choices=[("times", _("Missing impact or detection times"))],
         method="filter_missing",
-        empty_label="Times filled in or not",
+        empty_label=_("Times filled in or not"),
     )
-    since = filters.DateFilter(method="filter_since", label="Impact started on or after")
-    until = filters.DateFilter(method="filter_until", label="Impact started on or before")
+    since = filters.DateFilter(method="filter_since", label=_("Impact started on or after"))
+    until = filters.DateFilter(method="filter_until", label=_("Impact started on or before"))
 
     class Meta:
         model = Incident

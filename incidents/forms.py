@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import (
     HUMAN_KINDS,
@@ -80,16 +81,16 @@ class IncidentForm(forms.Form):
         )
         self.fields["affected_products"].required = False
         service = self.fields["faulty_service"]
-        service.empty_label = "Choose the faulty service"  # type: ignore[attr-defined]
+        service.empty_label = _("Choose the faulty service")  # type: ignore[attr-defined]
         service.queryset = Service.objects.all()  # type: ignore[attr-defined]
         if "impact_started_at" in self.fields:
-            self.fields[
-                "impact_started_at"
-            ].help_text = "When customers started to feel it, if you know. Your local time."
+            self.fields["impact_started_at"].help_text = _(
+                "When customers started to feel it, if you know. Your local time."
+            )
         if "assignee" in self.fields:
             self.fields["assignee"].queryset = incident_managers()  # type: ignore[attr-defined]
             self.fields["assignee"].label_from_instance = _person  # type: ignore[attr-defined]
-            self.fields["assignee"].empty_label = "Nobody (unassigned)"  # type: ignore[attr-defined]
+            self.fields["assignee"].empty_label = _("Nobody (unassigned)")  # type: ignore[attr-defined]
 
 
 class IncidentEditForm(IncidentForm):
@@ -115,27 +116,31 @@ class IncidentEditForm(IncidentForm):
 
 
 class TransitionForm(forms.Form):
-    to = forms.ChoiceField(choices=Status.choices)
+    to = forms.ChoiceField(label=_("To"), choices=Status.choices)
     impact_ended_at = forms.DateTimeField(
-        required=False, widget=DATETIME_WIDGET, label="Impact ended"
+        required=False, widget=DATETIME_WIDGET, label=_("Impact ended")
     )
 
 
 class SeverityForm(forms.Form):
-    severity = forms.TypedChoiceField(choices=Severity.choices, coerce=int)
-    reason = forms.CharField(required=False, max_length=500)
+    severity = forms.TypedChoiceField(label=_("Severity"), choices=Severity.choices, coerce=int)
+    reason = forms.CharField(label=_("Why"), required=False, max_length=500)
 
 
 class TimelineEntryForm(forms.Form):
     kind = forms.ChoiceField(
-        choices=[(kind.value, kind.label) for kind in HUMAN_KINDS], initial=EntryKind.NOTE
+        label=_("Kind"),
+        choices=[(kind.value, kind.label) for kind in HUMAN_KINDS],
+        initial=EntryKind.NOTE,
     )
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000)
+    text = forms.CharField(
+        label=_("What happened?"), widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000
+    )
     occurred_at = forms.DateTimeField(
         required=False,
         widget=DATETIME_WIDGET,
-        label="When",
-        help_text="Leave empty for now; set it to backdate what happened earlier.",
+        label=_("When"),
+        help_text=_("Leave empty for now; set it to backdate what happened earlier."),
     )
 
 
@@ -145,16 +150,18 @@ def role_candidates() -> QuerySet:
 
 
 class RoleAssignForm(forms.Form):
-    person = forms.ModelChoiceField(queryset=role_candidates(), empty_label="Choose a person")
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.TECH_LEAD)
+    person = forms.ModelChoiceField(
+        queryset=role_candidates(), empty_label=_("Choose a person"), label=_("Person")
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.TECH_LEAD)
     custom_name = forms.CharField(
-        required=False, max_length=60, label="Role name", help_text="For a custom role."
+        required=False, max_length=60, label=_("Role name"), help_text=_("For a custom role.")
     )
     scope = forms.CharField(
         required=False,
         max_length=120,
-        label="Responsible for",
-        help_text="Optional: the workstream or audience, e.g. “database failover”.",
+        label=_("Responsible for"),
+        help_text=_("Optional: the workstream or audience, e.g. “database failover”."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -166,10 +173,13 @@ class RoleAssignForm(forms.Form):
 
 class RoleHandOverForm(forms.Form):
     to = forms.ModelChoiceField(
-        queryset=role_candidates(), empty_label="Hand over to…", label="Hand over to"
+        queryset=role_candidates(), empty_label=_("Hand over to…"), label=_("Hand over to")
     )
     note = forms.CharField(
-        required=False, max_length=500, help_text="What the next holder needs to know."
+        required=False,
+        max_length=500,
+        label=_("Note"),
+        help_text=_("What the next holder needs to know."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
@@ -26,7 +27,7 @@ from incidents.forms import (
     TimelineEntryForm,
     TransitionForm,
 )
-from incidents.models import Incident, RoleAssignment
+from incidents.models import Incident, RoleAssignment, Status
 
 PAGE_SIZE = 50
 
@@ -52,7 +53,7 @@ def incident_list(request: PortalRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def incident_create(request: PortalRequest) -> HttpResponse:
-    access.require(access.can_create(request.user), "You may not log incidents.")
+    access.require(access.can_create(request.user), _("You may not log incidents."))
     form = IncidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -60,7 +61,10 @@ def incident_create(request: PortalRequest) -> HttpResponse:
         except actions.ActionRefused as refusal:
             refusal.add_to(form)
         else:
-            messages.success(request, f"{incident.key} logged. Use this key in every message.")
+            messages.success(
+                request,
+                _("%(key)s logged. Use this key in every message.") % {"key": incident.key},
+            )
             return redirect(incident)
     return render(
         request,
@@ -136,7 +140,7 @@ def render_workspace(
         "can_edit": access.can_edit(user, incident),
         "can_manage": access.can_manage(user, incident),
         "can_add_entry": access.can_add_entry(user, incident),
-        "transitions": actions.TRANSITIONS[incident.status],
+        "transitions": [(to, Status(to).label) for to in actions.TRANSITIONS[incident.status]],
         "entry_form": forms.get("entry_form") or TimelineEntryForm(),
         "transition_form": forms.get("transition_form") or TransitionForm(),
         "severity_form": forms.get("severity_form")
@@ -165,7 +169,7 @@ def _refused(
 @require_http_methods(["GET", "POST"])
 def incident_edit(request: PortalRequest, key: str) -> HttpResponse:
     incident = access.access_incident(request.user, key)
-    access.require(access.can_edit(request.user, incident), "You may not edit this incident.")
+    access.require(access.can_edit(request.user, incident), _("You may not edit this incident."))
     form = IncidentEditForm(request.POST or None, instance=incident)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
@@ -174,7 +178,7 @@ def incident_edit(request: PortalRequest, key: str) -> HttpResponse:
         except actions.ActionRefused as refusal:
             refusal.add_to(form)
         else:
-            messages.success(request, f"{incident.key} updated.")
+            messages.success(request, _("%(key)s updated.") % {"key": incident.key})
             return redirect(incident)
     return render(
         request,
@@ -187,12 +191,12 @@ def incident_edit(request: PortalRequest, key: str) -> HttpResponse:
 @require_POST
 def incident_claim(request: PortalRequest, key: str) -> HttpResponse:
     incident = access.access_incident(request.user, key)
-    access.require(access.can_manage(request.user, incident), "Only incident managers claim.")
+    access.require(access.can_manage(request.user, incident), _("Only incident managers claim."))
     try:
         incident = actions.claim_incident(incident, by=request.user)
     except actions.ActionRefused as refusal:
         return _refused(request, incident, refusal)
-    messages.success(request, f"You are the incident manager of {incident.key}.")
+    messages.success(request, _("You are the incident manager of %(key)s.") % {"key": incident.key})
     return redirect(incident)
 
 
@@ -200,7 +204,7 @@ def incident_claim(request: PortalRequest, key: str) -> HttpResponse:
 def incident_transition(request: PortalRequest, key: str) -> HttpResponse:
     incident = access.access_incident(request.user, key)
     access.require(
-        access.can_manage(request.user, incident), "Only incident managers change status."
+        access.can_manage(request.user, incident), _("Only incident managers change status.")
     )
     form = TransitionForm(request.POST)
     if not form.is_valid():
@@ -210,7 +214,11 @@ def incident_transition(request: PortalRequest, key: str) -> HttpResponse:
     except actions.ActionRefused as refusal:
         refusal.add_to(form)
         return _refused(request, incident, refusal, transition_form=form)
-    messages.success(request, f"{incident.key} is {incident.get_status_display().lower()}.")
+    messages.success(
+        request,
+        _("%(key)s is %(status)s.")
+        % {"key": incident.key, "status": incident.get_status_display().lower()},
+    )
     # What other parts say is left to do (the public page's final update); the incident
     # page's panels carry the buttons.
     for step in follow_ups.next_steps(incident, user=request.user):
@@ -222,13 +230,17 @@ def incident_transition(request: PortalRequest, key: str) -> HttpResponse:
 def incident_severity(request: PortalRequest, key: str) -> HttpResponse:
     incident = access.access_incident(request.user, key)
     access.require(
-        access.can_manage(request.user, incident), "Only incident managers change severity."
+        access.can_manage(request.user, incident), _("Only incident managers change severity.")
     )
     form = SeverityForm(request.POST)
     if not form.is_valid():
         return render_workspace(request, incident, status=400, severity_form=form)
     incident = actions.change_severity(incident, by=request.user, **form.cleaned_data)
-    messages.success(request, f"{incident.key} is now severity {incident.severity}.")
+    messages.success(
+        request,
+        _("%(key)s is now severity %(severity)s.")
+        % {"key": incident.key, "severity": incident.severity},
+    )
     return redirect(incident)
 
 
@@ -237,7 +249,9 @@ def incident_timeline(request: PortalRequest, key: str) -> HttpResponse:
     incident = access.access_incident(request.user, key)
     if request.method == "GET":
         return render_workspace(request, incident)
-    access.require(access.can_add_entry(request.user, incident), "You may not add to the timeline.")
+    access.require(
+        access.can_add_entry(request.user, incident), _("You may not add to the timeline.")
+    )
     form = TimelineEntryForm(request.POST)
     if form.is_valid():
         try:
@@ -306,7 +320,7 @@ def incident_roles(request: PortalRequest, key: str) -> HttpResponse:
     if request.method == "GET":
         return _roles_response(request, incident)
     access.require(
-        access.can_delegate(request.user, incident), "Only the incident manager delegates roles."
+        access.can_delegate(request.user, incident), _("Only the incident manager delegates roles.")
     )
     form = RoleAssignForm(request.POST)
     if form.is_valid():
@@ -315,7 +329,10 @@ def incident_roles(request: PortalRequest, key: str) -> HttpResponse:
         except actions.ActionRefused as refusal:
             refusal.add_to(form)
         else:
-            messages.success(request, f"{_who(held.person)} is now {held.label}.")
+            messages.success(
+                request,
+                _("%(name)s is now %(role)s.") % {"name": _who(held.person), "role": held.label},
+            )
             return _roles_response(request, incident)
     return _roles_response(request, incident, status=400, role_form=form)
 
@@ -335,18 +352,21 @@ def role_hand_over(request: PortalRequest, key: str, pk: int) -> HttpResponse:
     incident = access.access_incident(request.user, key)
     held = _role(incident, pk)
     access.require(
-        access.can_delegate(request.user, incident), "Only the incident manager hands roles over."
+        access.can_delegate(request.user, incident),
+        _("Only the incident manager hands roles over."),
     )
     form = RoleHandOverForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose who takes the role over.")
+        messages.error(request, _("Choose who takes the role over."))
         return _roles_response(request, incident, status=400)
     try:
         new = actions.hand_over_role(held, by=request.user, **form.cleaned_data)
     except actions.ActionRefused as refusal:
         messages.error(request, refusal.message)
         return _roles_response(request, incident, status=refusal.status_code)
-    messages.success(request, f"{_who(new.person)} took over {new.label}.")
+    messages.success(
+        request, _("%(name)s took over %(role)s.") % {"name": _who(new.person), "role": new.label}
+    )
     return _roles_response(request, incident)
 
 
@@ -354,13 +374,16 @@ def role_hand_over(request: PortalRequest, key: str, pk: int) -> HttpResponse:
 def role_release(request: PortalRequest, key: str, pk: int) -> HttpResponse:
     incident = access.access_incident(request.user, key)
     held = _role(incident, pk)
-    access.require(access.can_release(request.user, held), "You may not end this role.")
+    access.require(access.can_release(request.user, held), _("You may not end this role."))
     try:
         actions.release_role(held, by=request.user)
     except actions.ActionRefused as refusal:
         messages.error(request, refusal.message)
         return _roles_response(request, incident, status=refusal.status_code)
-    messages.success(request, f"{_who(held.person)} no longer holds {held.label}.")
+    messages.success(
+        request,
+        _("%(name)s no longer holds %(role)s.") % {"name": _who(held.person), "role": held.label},
+    )
     return _roles_response(request, incident)
 
 

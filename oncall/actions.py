@@ -25,7 +25,7 @@ from incidents import events
 from incidents.actions import ActionRefused
 from incidents.models import CLOSED_STATUSES, EntryKind, Incident, Severity, Team
 
-from . import schedule
+from . import plan, schedule
 from .models import (
     IMOC_SLUG,
     ContactKind,
@@ -45,6 +45,7 @@ from .models import (
     Roster,
     Rotation,
     ShiftUnit,
+    StepKind,
     shown_target,
     without_target,
 )
@@ -364,11 +365,14 @@ def primary_roster(team: Team | None) -> Roster | None:
     rotation); later ones serve as escalation steps."""
     if team is None:
         return None
-    return Roster.objects.filter(team=team).order_by("pk").first()
+    return Roster.objects.active().filter(team=team).order_by("pk").first()
 
 
 def on_call_now(roster: Roster | None) -> User | None:
-    return schedule.on_call(roster, timezone.now()) if roster is not None else None
+    # An archived roster pages nobody (it stays only as history).
+    if roster is None or roster.is_archived:
+        return None
+    return schedule.on_call(roster, timezone.now())
 
 
 # Pages --------------------------------------------------------------------------------
@@ -429,16 +433,45 @@ def _page_roster(
     return page
 
 
-def _first_wait(policy: EscalationPolicy | None, steps: list[EscalationStep]) -> timedelta:
+def _first_wait(steps: Sequence[plan.PlannedStep]) -> timedelta:
     if steps:
         return timedelta(minutes=steps[0].wait_minutes)
     return timedelta(minutes=settings.ONCALL_IMOC_AFTER_MINUTES)
 
 
-def _steps(policy: EscalationPolicy | None) -> list[EscalationStep]:
-    if policy is None:
-        return []
-    return list(policy.steps.select_related("roster", "user").order_by("position"))
+def _page_step(incident: Incident, step: plan.PlannedStep, number: int) -> bool:
+    """Page what one planned step names; False (recorded) when it reached nobody, so
+    the escalation moves on to the next step."""
+    if step.kind == StepKind.USER:
+        person = (
+            User.objects.filter(pk=step.user_id, is_active=True).first()
+            if step.user_id is not None
+            else None
+        )
+        if person is None:
+            text = f"Step {number}: {step.label} can no longer be paged."
+            _event(incident, EventKind.NOBODY, text)
+            return False
+        _page(incident, reason=PageReason.ESCALATION, user=person)
+        _event(incident, EventKind.STEP, f"Step {number}: paged {_name(person)}.")
+        return True
+    if step.kind == StepKind.TEAM:
+        members = list(User.objects.filter(teams=step.team_id, is_active=True).order_by("username"))
+        if not members:
+            _event(incident, EventKind.NOBODY, f"Step {number}: {step.label} has no members.")
+            return False
+        for person in members:
+            _page(incident, reason=PageReason.ESCALATION, user=person)
+        names = ", ".join(_name(person) for person in members)
+        _event(incident, EventKind.STEP, f"Step {number}: paged all of {step.label}: {names}.")
+        return True
+    if step.kind == StepKind.IMOC:
+        return _page_roster(incident, imoc_roster(), reason=PageReason.IMOC, by=None) is not None
+    roster = Roster.objects.filter(pk=step.roster_id).first() if step.roster_id else None
+    if roster is None:
+        _event(incident, EventKind.NOBODY, f"Step {number}: {step.label} no longer exists.")
+        return False
+    return _page_roster(incident, roster, reason=PageReason.ESCALATION, by=None) is not None
 
 
 @transaction.atomic
@@ -446,14 +479,16 @@ def start_escalation(incident: Incident, *, by: User | None) -> Escalation:
     """Page the on-call IM of the faulty service's team (or the IMOC) and start the clock."""
     team = incident.faulty_service.team
     policy = EscalationPolicy.objects.filter(team=team).first() if team else None
-    steps = _steps(policy)
+    # Frozen now: editing the policy later changes no escalation in flight.
+    frozen = plan.of_policy(policy)
     now = timezone.now()
     escalation, _ = Escalation.objects.select_for_update().get_or_create(incident=incident)
     escalation.policy = policy
+    escalation.plan = frozen.to_json()
     escalation.state = EscalationState.ACTIVE
     escalation.fired = 0
     escalation.started_at = now
-    escalation.next_escalation_at = now + _first_wait(policy, steps)
+    escalation.next_escalation_at = now + _first_wait(frozen.steps)
     escalation.save()
     _event(incident, EventKind.STARTED, f"Severity {incident.severity}: paging started.", by)
     roster = primary_roster(team)
@@ -491,20 +526,15 @@ def _fire(escalation: Escalation, now: datetime) -> None:
     it counts from now instead: each person paged gets the step's whole wait, rather
     than one step firing every tick to catch up."""
     planned = escalation.next_escalation_at or now
-    steps = _steps(escalation.policy)
-    repeat = escalation.policy.repeat if escalation.policy else 0
+    frozen = plan.of_escalation(escalation)
+    steps, repeat = frozen.steps, frozen.repeat
     total = len(steps) * (repeat + 1)
     incident = escalation.incident
     while escalation.fired <= total:
         index = escalation.fired
         escalation.fired += 1
         if index < total:
-            step = steps[index % len(steps)]
-            if step.user is not None:
-                _page(incident, reason=PageReason.ESCALATION, user=step.user)
-                _event(incident, EventKind.STEP, f"Step {index + 1}: paged {_name(step.user)}.")
-                break
-            if _page_roster(incident, step.roster, reason=PageReason.ESCALATION, by=None):
+            if _page_step(incident, steps[index % len(steps)], index + 1):
                 break
         elif _page_roster(incident, imoc_roster(), reason=PageReason.IMOC, by=None):
             break

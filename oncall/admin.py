@@ -27,8 +27,17 @@ class RotationInline(admin.TabularInline):
 
 
 class StepInline(admin.TabularInline):
+    """Read only: policies are edited in the portal and the API
+    (``oncall.setup.actions.save_escalation_policy``)."""
+
     model = EscalationStep
     extra = 0
+    can_delete = False
+    fields = ("position", "wait_minutes", "kind", "roster", "user")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Roster)
@@ -49,6 +58,8 @@ class RosterAdmin(admin.ModelAdmin):
 class EscalationPolicyAdmin(admin.ModelAdmin):
     list_display = ["team", "repeat"]
     inlines = [StepInline]
+    # Edited in the portal and the API (oncall/setup), which check the steps.
+    readonly_fields = ["team", "repeat"]
 
 
 admin.site.register(Override)

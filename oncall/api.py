@@ -92,6 +92,7 @@ class RosterOut(serializers.ModelSerializer):
             "on_call_now",
             "on_call_next",
             "feed_url",
+            "archived_at",
         ]
 
     def _row(self, roster: Roster) -> selectors.RosterNow:
@@ -237,7 +238,8 @@ class RosterListApi(APIView):
     @extend_schema(responses=RosterOut(many=True))
     def get(self, request: ApiRequest) -> Response:
         access.require(access.can_read(request.user), "Sign in to see rosters.")
-        return _roster_out(request, list(selectors.rosters_for_schedule()), many=True)
+        rosters = selectors.rosters_for_schedule().filter(archived_at__isnull=True)
+        return _roster_out(request, list(rosters), many=True)
 
 
 class RosterDetailApi(APIView):

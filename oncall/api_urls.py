@@ -1,6 +1,8 @@
 from django.urls import path
 
 from . import api
+from .personal import api_urls as personal_api_urls
+from .setup import api_urls as setup_api_urls
 
 urlpatterns = [
     path("rosters/", api.RosterListApi.as_view(), name="api-oncall-rosters"),
@@ -29,3 +31,6 @@ urlpatterns = [
         name="api-oncall-acknowledge",
     ),
 ]
+
+urlpatterns += setup_api_urls.urlpatterns
+urlpatterns += personal_api_urls.urlpatterns

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OncallConfig(AppConfig):
@@ -26,7 +27,7 @@ class OncallConfig(AppConfig):
         )
         register(
             NavItem(
-                "On call",
+                _("On call"),
                 "oncall:index",
                 order=30,
                 section=(
@@ -37,6 +38,12 @@ class OncallConfig(AppConfig):
                     "integrations:index",
                     "integrations:detail",
                     "integrations:create",
+                    "integrations:heartbeat",
+                    "integrations:maintenance",
+                    "integrations:maintenance_create",
+                    "oncall:teams",
+                    "oncall:team",
+                    "oncall:escalation",
                 ),
             )
         )

@@ -31,6 +31,7 @@ from comms.transports import TransportError, chat, email, webhook
 
 from . import actions
 from .models import ContactKind, Page
+from .personal import rules
 
 ACK_SALT = "oncall.acknowledge"
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class Channel:
     kind: str
     target: str
     secret: str = ""
+    # Sent this long after the page was written (the person's notification rule).
+    delay: timedelta = timedelta(0)
 
 
 def ack_token(page: Page) -> str:
@@ -73,6 +76,9 @@ def page_text(page: Page) -> tuple[str, str]:
 def channels(page: Page) -> list[Channel]:
     if page.user is None:
         return [Channel(ContactKind.EMAIL, page.address)]
+    chained = rules.chain(page.user, page.incident.severity)
+    if chained:
+        return [Channel(m.kind, m.target, m.secret, delay) for m, delay in chained]
     methods = [Channel(m.kind, m.target, m.secret) for m in page.user.contact_methods.all()]
     if not methods and page.user.email:
         # Nobody goes unpaged for not having chosen a method: their account e-mail.
@@ -88,7 +94,7 @@ def _send(page: Page, channel: Channel, subject: str, text: str) -> str:
                 to=[channel.target],
                 subject=f"[PAGE] {subject}",
                 text=text,
-                message_id=f"<page-{key}@hotline>",
+                message_id=email.message_id(f"page-{key}"),
                 headers={"X-Hotline-Idempotency-Key": key},
             )
         )
@@ -185,6 +191,12 @@ def _attempt(page_id: int, number: int) -> tuple[str, float | None]:
     delivered = {(a.channel, a.target) for a in tried if a.ok}
     settled = {(a.channel, a.target) for a in tried}
     todo = [c for c in channels(page) if (c.kind, c.target) not in settled]
+    now = timezone.now()
+    # A rule's later channels wait for their time; acknowledging first settles the page
+    # and they are never sent.
+    waiting = [c for c in todo if page.created_at + c.delay > now]
+    seen = {(a.channel, a.target) for a in earlier}
+    first_tries = [c for c in todo if c not in waiting and (c.kind, c.target) not in seen]
     if not todo and not settled:
         actions.page_reached_nobody(page_id)
         actions.mark_failed(page_id, "no contact method and no e-mail address", number=number)
@@ -194,6 +206,8 @@ def _attempt(page_id: int, number: int) -> tuple[str, float | None]:
     retrying: list[str] = []
     failed: list[str] = []
     for channel in todo:
+        if channel in waiting:
+            continue
         try:
             result, ok, permanent = _send(page, channel, subject, text), True, False
         except TransportError as error:
@@ -213,14 +227,20 @@ def _attempt(page_id: int, number: int) -> tuple[str, float | None]:
         else:
             # The result as recorded: a webhook's URL (a credential) named by its host.
             (failed if gave_up else retrying).append(f"{channel.kind}: {attempt.result}")
-    # The first attempt that got results (not attempt 1: its worker may have died before
-    # sending) reached nobody: the escalation moves on now.
-    if not earlier and not delivered:
+    # The attempt that first tried the last channels due (not attempt 1: its worker may
+    # have died before sending), with nothing delivered and no rule left to wait for,
+    # reached nobody: the escalation moves on now.
+    if first_tries and not delivered and not waiting:
         actions.page_reached_nobody(page_id)
-    if retrying:
-        delay = backoff[number - 1]
+    due_in = [float(backoff[number - 1])] if retrying else []
+    if waiting:
+        due_in.append(min((page.created_at + c.delay - now).total_seconds() for c in waiting))
+    if due_in:
+        delay = max(min(due_in), 0.0)
         actions.schedule_retry(page_id, delay, number=number)
-        return f"attempt {number} failed ({'; '.join(retrying)})", delay
+        if retrying:
+            return f"attempt {number} failed ({'; '.join(retrying)})", delay
+        return f"attempt {number}: {len(waiting)} channel(s) wait for their rule", delay
     if delivered:
         actions.mark_sent(page_id, number=number)
         return f"sent on attempt {number}", None

@@ -1,24 +1,32 @@
 """iCalendar (RFC 5545) feeds of rosters and of a person's shifts.
 
 Calendar apps fetch them without a session, so the URL carries a secret: the roster's
-random ``feed_token``, or for a person a signed token of their id.
+random ``feed_token``, or for a person a signed token of their id. Times are UTC (every
+app converts them to its viewer's zone); one event per shift, whole, with a UID that
+stays the shift's on every fetch (docs/calendars-and-feeds.md).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from icalendar import Calendar, Event
+from django.utils.translation import gettext
+from icalendar import Calendar, Event, vDuration
 
 from . import schedule, selectors
 from .models import Roster
 
 FEED_DAYS = 90
+# Shifts that ended up to a week ago stay in the feed (whole, see ``schedule.shifts``).
+PAST = timedelta(days=7)
+REFRESH = timedelta(hours=1)
 PERSON_SALT = "oncall.person-feed"
 
 
@@ -47,36 +55,61 @@ def _calendar(name: str) -> Calendar:
     calendar.add("prodid", "-//Hotline//On call//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", name)
+    # How often calendar apps should fetch again (RFC 7986, and Outlook's own name):
+    # an override added now shows within the hour.
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(REFRESH))
     return calendar
 
 
-def _event(roster: Roster, slot: schedule.Slot) -> Event:
+def _uid(roster: Roster, slot: schedule.Slot) -> str:
+    # A shift is its roster and its real start: ``schedule.shifts`` never cuts a shift
+    # at the window, so the same shift has the same UID on every fetch, and a calendar
+    # app updates the event (another person, a new end) instead of adding a twin.
+    domain = urlsplit(settings.SITE_URL).hostname or "hotline"
+    return f"shift-{roster.pk}-{int(slot.starts_at.timestamp())}@{domain}"
+
+
+def _event(roster: Roster, slot: schedule.Slot, stamp: datetime) -> Event:
     event = Event()
-    who = slot.user.get_username() if slot.user else "nobody"
-    event.add("uid", f"{roster.slug}-{int(slot.starts_at.timestamp())}@hotline")
-    event.add("dtstamp", timezone.now())
+    who = slot.user.get_username() if slot.user else gettext("nobody")
+    event.add("uid", _uid(roster, slot))
+    event.add("dtstamp", stamp)
     event.add("dtstart", slot.starts_at)
     event.add("dtend", slot.ends_at)
-    suffix = " (override)" if slot.override else ""
-    event.add("summary", f"On call: {who} - {roster.name}{suffix}")
+    summary = gettext("On call: %(person)s - %(roster)s") % {"person": who, "roster": roster.name}
+    if slot.override:
+        summary = gettext("%(summary)s (override)") % {"summary": summary}
+    event.add("summary", summary)
+    event.add("transp", "TRANSPARENT")
     return event
 
 
+def _window() -> tuple[datetime, datetime]:
+    start = timezone.now() - PAST
+    return start, start + timedelta(days=FEED_DAYS)
+
+
 def roster_calendar(roster: Roster) -> bytes:
-    start = timezone.now() - timedelta(days=7)
-    calendar = _calendar(f"On call: {roster.name}")
-    for slot in schedule.schedule(roster, start, start + timedelta(days=FEED_DAYS)):
+    start, end = _window()
+    stamp = timezone.now()
+    calendar = _calendar(gettext("On call: %(roster)s") % {"roster": roster.name})
+    for slot in schedule.shifts(roster, start, end):
         if slot.user is not None:
-            calendar.add_component(_event(roster, slot))
+            calendar.add_component(_event(roster, slot, stamp))
     return calendar.to_ical()
 
 
 def person_calendar(user: User) -> bytes:
-    start = timezone.now() - timedelta(days=7)
-    calendar = _calendar(f"On call: {user.get_username()}")
-    for roster, slot in selectors.user_schedule(user, start, start + timedelta(days=FEED_DAYS)):
-        calendar.add_component(_event(roster, slot))
+    start, end = _window()
+    stamp = timezone.now()
+    calendar = _calendar(gettext("On call: %(person)s") % {"person": user.get_username()})
+    for roster in selectors.rosters_of(user):
+        for slot in schedule.shifts(roster, start, end):
+            if slot.user == user:
+                calendar.add_component(_event(roster, slot, stamp))
     return calendar.to_ical()
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import secrets
 import uuid
-import zoneinfo
 from datetime import datetime, time
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident, Team
+from incidents.models.people import validate_time_zone
 
 IMOC_SLUG = "imoc"
 
@@ -23,15 +23,16 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not an IANA time zone, such as Europe/Paris.")
-
-
 class ShiftUnit(models.TextChoices):
-    HOURS = "hours", "hours"
-    DAYS = "days", "days"
-    WEEKS = "weeks", "weeks"
+    HOURS = "hours", _("hours")
+    DAYS = "days", _("days")
+    WEEKS = "weeks", _("weeks")
+
+
+class RosterQuerySet(models.QuerySet["Roster"]):
+    def active(self) -> RosterQuerySet:
+        """Rosters not archived: the ones lists show and paging may use."""
+        return self.filter(archived_at__isnull=True)
 
 
 class Roster(models.Model):
@@ -44,23 +45,27 @@ class Roster(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     shift_length = models.PositiveSmallIntegerField(
-        default=1, help_text="How many hours, days or weeks each person is on call."
+        default=1, help_text=_("How many hours, days or weeks each person is on call.")
     )
     shift_unit = models.CharField(max_length=5, choices=ShiftUnit.choices, default=ShiftUnit.WEEKS)
     handoff_time = models.TimeField(
-        default=time(9, 0), help_text="Local time of day when one person hands over to the next."
+        default=time(9, 0), help_text=_("Local time of day when one person hands over to the next.")
     )
     start_date = models.DateField(
-        default=timezone.localdate, help_text="The first shift starts on this day."
+        default=timezone.localdate, help_text=_("The first shift starts on this day.")
     )
     time_zone = models.CharField(
         max_length=64,
         default="UTC",
         validators=[validate_time_zone],
-        help_text="Hand-offs stay at the local hour across daylight-saving changes.",
+        help_text=_("Hand-offs stay at the local hour across daylight-saving changes."),
     )
     feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # An archived roster pages nobody and leaves the lists; its shifts stay for history.
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = RosterQuerySet.as_manager()
 
     class Meta:
         ordering = ["team__name", "name"]
@@ -77,6 +82,10 @@ class Roster(models.Model):
     @property
     def is_imoc(self) -> bool:
         return self.slug == IMOC_SLUG
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
 
 class Rotation(models.Model):
@@ -189,7 +198,7 @@ class TeamAdmin(models.Model):
 class EscalationPolicy(models.Model):
     team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="escalation_policy")
     repeat = models.PositiveSmallIntegerField(
-        default=0, help_text="How many more times the steps run before the IMOC is paged."
+        default=0, help_text=_("How many more times the steps run before the IMOC is paged.")
     )
 
     class Meta:
@@ -199,12 +208,22 @@ class EscalationPolicy(models.Model):
         return f"Escalation of {self.team}"
 
 
+class StepKind(models.TextChoices):
+    ROSTER = "roster", _("Notify the roster's on-call")
+    USER = "user", _("Notify a person")
+    TEAM = "team", _("Notify the whole team")
+    IMOC = "imoc", _("Notify the IMOC")
+
+
 class EscalationStep(models.Model):
-    """If not acknowledged after ``wait_minutes``, page the roster's on-call or a person."""
+    """If not acknowledged after ``wait_minutes``, page the roster's on-call, a person,
+    every member of the policy's team, or the IMOC (``kind``)."""
 
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     wait_minutes = models.PositiveSmallIntegerField(default=5)
+    # Blank on steps saved before kinds existed: their roster or user says which.
+    kind = models.CharField(max_length=10, choices=StepKind.choices, blank=True, default="")
     roster = models.ForeignKey(Roster, on_delete=models.CASCADE, null=True, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True
@@ -215,21 +234,35 @@ class EscalationStep(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["policy", "position"], name="step_position"),
             models.CheckConstraint(
-                condition=Q(roster__isnull=True) ^ Q(user__isnull=True),
-                name="step_roster_xor_user",
+                condition=(
+                    Q(kind__in=["", StepKind.ROSTER], roster__isnull=False, user__isnull=True)
+                    | Q(kind__in=["", StepKind.USER], user__isnull=False, roster__isnull=True)
+                    | Q(
+                        kind__in=[StepKind.TEAM, StepKind.IMOC],
+                        roster__isnull=True,
+                        user__isnull=True,
+                    )
+                ),
+                name="step_target_matches_kind",
             ),
             models.CheckConstraint(condition=Q(wait_minutes__gte=1), name="step_waits"),
         ]
 
     def __str__(self) -> str:
-        target = self.roster or self.user
+        target = self.roster or self.user or self.get_kind_display()
         return f"after {self.wait_minutes} min: {target}"
+
+    @property
+    def target_kind(self) -> str:
+        if self.kind:
+            return self.kind
+        return StepKind.ROSTER if self.roster_id is not None else StepKind.USER
 
 
 class ContactKind(models.TextChoices):
-    EMAIL = "email", "E-mail"
-    SLACK = "slack", "Slack-compatible webhook"
-    WEBHOOK = "webhook", "Signed JSON webhook"
+    EMAIL = "email", _("E-mail")
+    SLACK = "slack", _("Slack-compatible webhook")
+    WEBHOOK = "webhook", _("Signed JSON webhook")
 
 
 class ContactMethod(models.Model):
@@ -257,19 +290,19 @@ class ContactMethod(models.Model):
 
 
 class PageReason(models.TextChoices):
-    INCIDENT = "incident", "Major incident"
-    ESCALATION = "escalation", "Escalation step"
-    IMOC = "imoc", "IMOC"
-    MANUAL = "manual", "Manual escalation"
-    TEAM_EMAIL = "team_email", "Team e-mail (severity 3)"
+    INCIDENT = "incident", _("Major incident")
+    ESCALATION = "escalation", _("Escalation step")
+    IMOC = "imoc", _("IMOC")
+    MANUAL = "manual", _("Manual escalation")
+    TEAM_EMAIL = "team_email", _("Team e-mail (severity 3)")
 
 
 class PageState(models.TextChoices):
-    PENDING = "pending", "pending"
-    SENT = "sent", "sent"
-    ACKNOWLEDGED = "acknowledged", "acknowledged"
-    FAILED = "failed", "failed"
-    CANCELLED = "cancelled", "cancelled"
+    PENDING = "pending", _("pending")
+    SENT = "sent", _("sent")
+    ACKNOWLEDGED = "acknowledged", _("acknowledged")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
 
 
 def shown_target(kind: str, target: str) -> str:
@@ -402,10 +435,10 @@ class DeliveryAttempt(models.Model):
 
 
 class EscalationState(models.TextChoices):
-    ACTIVE = "active", "escalating"
-    ACKNOWLEDGED = "acknowledged", "acknowledged"
-    STOPPED = "stopped", "stopped"
-    EXHAUSTED = "exhausted", "all steps paged"
+    ACTIVE = "active", _("escalating")
+    ACKNOWLEDGED = "acknowledged", _("acknowledged")
+    STOPPED = "stopped", _("stopped")
+    EXHAUSTED = "exhausted", _("all steps paged")
 
 
 class Escalation(models.Model):
@@ -418,6 +451,10 @@ class Escalation(models.Model):
     )
     # Steps fired so far, counting across repeats; the IMOC comes after all of them.
     fired = models.PositiveSmallIntegerField(default=0)
+    # The policy's steps and repeat count as they were when the escalation started
+    # (``oncall.plan``): editing the policy mid-incident changes no escalation in flight.
+    # Null for escalations started before snapshots, which follow the policy.
+    plan = models.JSONField(null=True, blank=True, editable=False)
     next_escalation_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -430,13 +467,13 @@ class Escalation(models.Model):
 
 
 class EventKind(models.TextChoices):
-    STARTED = "started", "Escalation started"
-    STEP = "step", "Escalation step"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    STOPPED = "stopped", "Escalation stopped"
-    FAILED = "failed", "Page failed"
-    NOBODY = "nobody", "Nobody on call"
-    MANUAL = "manual", "Manual page"
+    STARTED = "started", _("Escalation started")
+    STEP = "step", _("Escalation step")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    STOPPED = "stopped", _("Escalation stopped")
+    FAILED = "failed", _("Page failed")
+    NOBODY = "nobody", _("Nobody on call")
+    MANUAL = "manual", _("Manual page")
 
 
 class PagingEvent(models.Model):
@@ -458,3 +495,4 @@ class PagingEvent(models.Model):
 
 
 from .integrations.models import *  # noqa
+from .personal.models import *  # noqa

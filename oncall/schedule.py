@@ -149,13 +149,7 @@ def _handoffs(versions: Sequence[Rotation], start: datetime, end: datetime) -> s
     return edges
 
 
-def schedule(roster: Roster, start: datetime, end: datetime) -> list[Slot]:
-    """Who is on call from ``start`` to ``end``, as consecutive slots (gaps have no user).
-
-    Uses ``roster.rotations`` (with ``members``) and ``roster.overrides`` as loaded
-    (prefetch them, see ``selectors.rosters_for_schedule``) and runs no query of its own
-    then.
-    """
+def _slots(roster: Roster, start: datetime, end: datetime, *, merge: bool) -> list[Slot]:
     versions = rotations(roster)
     overrides = [o for o in roster.overrides.all() if o.ends_at > start and o.starts_at < end]
     # Every instant where the answer may change: hand-offs, new versions, override edges.
@@ -167,11 +161,56 @@ def schedule(roster: Roster, start: datetime, end: datetime) -> list[Slot]:
         user = on_call(roster, slot_start, versions=versions, overrides=overrides)
         covered = any(o.starts_at <= slot_start < o.ends_at for o in overrides)
         last = slots[-1] if slots else None
-        if last and last.user == user and last.override == covered:
+        if merge and last and last.user == user and last.override == covered:
             slots[-1] = Slot(user, last.starts_at, slot_end, covered)
         else:
             slots.append(Slot(user, slot_start, slot_end, covered))
     return slots
+
+
+def schedule(roster: Roster, start: datetime, end: datetime) -> list[Slot]:
+    """Who is on call from ``start`` to ``end``, as consecutive slots (gaps have no user).
+
+    Uses ``roster.rotations`` (with ``members``) and ``roster.overrides`` as loaded
+    (prefetch them, see ``selectors.rosters_for_schedule``) and runs no query of its own
+    then.
+    """
+    return _slots(roster, start, end, merge=True)
+
+
+def _edge_at_or_before(roster: Roster, at: datetime) -> datetime:
+    """The last instant not after ``at`` where who is on call may have changed."""
+    versions = rotations(roster)
+    candidates = [o.starts_at for o in roster.overrides.all() if o.starts_at <= at]
+    candidates += [o.ends_at for o in roster.overrides.all() if o.ends_at <= at]
+    current = in_force(versions, at)
+    if current is not None:
+        begins, _ = shift_bounds(current, shift_index(current, at))
+        candidates += [begins, current.effective_from]
+    return max(candidates, default=at)
+
+
+def _edge_after(roster: Roster, at: datetime) -> datetime:
+    """The first instant after ``at`` where who is on call may change."""
+    versions = rotations(roster)
+    candidates = [o.starts_at for o in roster.overrides.all() if o.starts_at > at]
+    candidates += [o.ends_at for o in roster.overrides.all() if o.ends_at > at]
+    candidates += [r.effective_from for r in versions if r.effective_from > at]
+    current = in_force(versions, at)
+    if current is not None:
+        _, ends = shift_bounds(current, shift_index(current, at))
+        candidates.append(ends)
+    return min(candidates, default=at)
+
+
+def shifts(roster: Roster, start: datetime, end: datetime) -> list[Slot]:
+    """Every shift that overlaps ``start`` to ``end``, whole: the first one from its real
+    beginning, the last one to its real end, and a hand-off to the same person (or an
+    override's edge) still separates two shifts. What a calendar feed lists: a shift is
+    the same event, with the same start, whenever and through whichever window it is
+    read. Queries as ``schedule``."""
+    slots = _slots(roster, _edge_at_or_before(roster, start), _edge_after(roster, end), merge=False)
+    return [slot for slot in slots if slot.starts_at < end]
 
 
 def current_slot_end(roster: Roster, at: datetime) -> datetime | None:

@@ -65,7 +65,7 @@ def now_and_next(
 def board(at: datetime | None = None) -> list[RosterNow]:
     at = at or timezone.now()
     rosters = sorted(
-        rosters_for_schedule(),
+        rosters_for_schedule().filter(archived_at__isnull=True),
         key=lambda r: (r.slug != IMOC_SLUG, r.team.name if r.team else "", r.name),
     )
     return [now_and_next(roster, at) for roster in rosters]
@@ -83,22 +83,28 @@ def coverage_gaps(start: datetime | None = None, days: int = 14) -> list[Gap]:
     the IMOC and the rosters of teams that own services."""
     start = start or timezone.now()
     end = start + timedelta(days=days)
-    rosters = rosters_for_schedule().filter(Q(slug=IMOC_SLUG) | Q(team__services__isnull=False))
+    rosters = rosters_for_schedule().filter(
+        Q(slug=IMOC_SLUG) | Q(team__services__isnull=False), archived_at__isnull=True
+    )
     found = []
     for roster in rosters.distinct():
         found += [Gap(roster, s.starts_at, s.ends_at) for s in schedule.gaps(roster, start, end)]
     return sorted(found, key=lambda gap: (gap.starts_at, gap.roster.name))
 
 
-def user_schedule(user: User, start: datetime, end: datetime) -> list[tuple[Roster, schedule.Slot]]:
-    rosters = (
+def rosters_of(user: User) -> QuerySet[Roster]:
+    """Rosters the person ever took part in or covered, ready for ``schedule``."""
+    return (
         rosters_for_schedule()
         .filter(Q(participants__user=user) | Q(overrides__user=user))
         .distinct()
     )
+
+
+def user_schedule(user: User, start: datetime, end: datetime) -> list[tuple[Roster, schedule.Slot]]:
     return [
         (roster, slot)
-        for roster in rosters
+        for roster in rosters_of(user)
         for slot in schedule.schedule(roster, start, end)
         if slot.user == user
     ]

@@ -55,3 +55,4 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
 
 
 from .integrations import tasks as _integration_tasks  # noqa: E402, F401  (beat: prune payloads)
+from .personal import tasks as _personal_tasks  # noqa: E402, F401  (beat: hand-off notices)

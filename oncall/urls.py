@@ -1,6 +1,8 @@
 from django.urls import path
 
 from . import views
+from .personal import urls as personal_urls
+from .setup import urls as setup_urls
 
 app_name = "oncall"
 
@@ -24,3 +26,6 @@ urlpatterns = [
     path("feeds/rosters/<str:token>.ics", views.roster_feed, name="roster_feed"),
     path("feeds/people/<str:token>.ics", views.person_feed, name="person_feed"),
 ]
+
+urlpatterns += setup_urls.urlpatterns
+urlpatterns += personal_urls.urlpatterns

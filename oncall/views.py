@@ -27,8 +27,7 @@ from .forms import (
     RosterSettingsForm,
 )
 from .models import ContactMethod, Escalation, Override, Page, Roster, Rotation
-
-CALENDAR_DAYS = 28
+from .personal import calendar as readable_calendar
 
 
 @require_GET
@@ -131,28 +130,8 @@ def override_remove(request: PortalRequest, slug: str, pk: int) -> HttpResponse:
 @require_GET
 def calendar(request: PortalRequest) -> HttpResponse:
     access.require(access.can_read(request.user), "Sign in to see rosters.")
-    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    end = start + timedelta(days=CALENDAR_DAYS)
-    total = (end - start).total_seconds()
-    people: dict[int, int] = {}
-    rows = []
-    for roster in selectors.rosters_for_schedule():
-        bars = []
-        for slot in selectors.schedule.schedule(roster, start, end):
-            left = (slot.starts_at - start).total_seconds() / total * 100
-            width = (slot.ends_at - slot.starts_at).total_seconds() / total * 100
-            colour = people.setdefault(slot.user.pk, len(people) % 8) if slot.user else None
-            bars.append(
-                {"slot": slot, "left": f"{left:.3f}", "width": f"{width:.3f}", "colour": colour}
-            )
-        rows.append({"roster": roster, "bars": bars})
-    days = [
-        {"date": start + timedelta(days=n), "left": f"{n / CALENDAR_DAYS * 100:.3f}"}
-        for n in range(0, CALENDAR_DAYS, 7)
-    ]
-    return render(
-        request, "oncall/calendar.html", {"rows": rows, "days": days, "start": start, "end": end}
-    )
+    zone = readable_calendar.viewer_zone(request.GET.get("tz"))
+    return render(request, "oncall/calendar.html", readable_calendar.build(zone))
 
 
 @require_GET

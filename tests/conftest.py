@@ -14,6 +14,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 from django.test import Client
 
+from config.catalogues import compile_catalogues
 from config.celery import app as celery_app
 from tests.factories import UserFactory
 from tests.receivers import SmtpReceiver
@@ -237,6 +238,11 @@ def fresh_producers():
     use: without a reset a task would go to an earlier test's private queue folder."""
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+
+
+def pytest_sessionstart(session):
+    # Pages in Korean need the compiled catalogue, however pytest was started.
+    compile_catalogues()
 
 
 def pytest_sessionfinish(session, exitstatus):

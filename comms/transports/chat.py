@@ -1,25 +1,30 @@
-"""Chat webhooks: Slack-compatible ``{"text": ...}`` or Microsoft Teams message cards."""
+"""Chat webhooks in the format of the destination: Slack Block Kit, a Teams Workflows
+Adaptive Card, or a Teams connector's MessageCard (``comms.models.ChatFormat``)."""
 
 from typing import Any, Literal
 
-from . import webhook
+from . import slack, teams, webhook
 
-ChatFormat = Literal["slack", "teams"]
+ChatFormat = Literal["slack", "teams", "teams_workflows"]
 
 
-def payload(text: str, *, fmt: ChatFormat, title: str = "") -> dict[str, Any]:
+def payload(text: str, *, fmt: ChatFormat, title: str = "", link: str = "") -> dict[str, Any]:
+    if fmt == "teams_workflows":
+        return teams.workflows_payload(text, title=title, link=link)
     if fmt == "teams":
-        card: dict[str, Any] = {
-            "@type": "MessageCard",
-            "@context": "https://schema.org/extensions",
-            "summary": title or text[:80],
-            "text": text,
-        }
-        if title:
-            card["title"] = title
-        return card
-    return {"text": f"*{title}*\n{text}" if title else text}
+        return teams.message_card(text, title=title, link=link)
+    return slack.payload(text, title=title, link=link)
 
 
-def send(url: str, text: str, *, fmt: ChatFormat, idempotency_key: str, title: str = "") -> str:
-    return webhook.send(url, payload(text, fmt=fmt, title=title), idempotency_key=idempotency_key)
+def send(
+    url: str,
+    text: str,
+    *,
+    fmt: ChatFormat,
+    idempotency_key: str,
+    title: str = "",
+    link: str = "",
+) -> str:
+    return webhook.send(
+        url, payload(text, fmt=fmt, title=title, link=link), idempotency_key=idempotency_key
+    )

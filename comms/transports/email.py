@@ -1,4 +1,8 @@
-"""E-mail through Django's configured backend (SMTP in production, console embedded)."""
+"""E-mail through Django's configured backend (SMTP in production, console embedded).
+
+The one place a mail of the portal is put together: every caller (the comms outbox, the
+on-call pages) hands an ``Email`` to ``send``, which adds the headers all of them share.
+"""
 
 import smtplib
 from dataclasses import dataclass, field
@@ -7,6 +11,14 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from . import TransportError
+
+# Everything the portal sends is written by a machine (RFC 3834 §5): vacation responders
+# and mailing-list software must not answer it, or a reply loop pages nobody but itself.
+AUTOMATIC_HEADERS = {
+    "Auto-Submitted": "auto-generated",
+    # Exchange and Outlook ignore Auto-Submitted; this is their way of saying the same.
+    "X-Auto-Response-Suppress": "All",
+}
 
 
 @dataclass(frozen=True)
@@ -20,8 +32,13 @@ class Email:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def send(email: Email) -> str:
-    headers = dict(email.headers)
+def message_id(local_part: str) -> str:
+    """A Message-ID in the portal's own domain (``COMMS_MESSAGE_ID_DOMAIN``)."""
+    return f"<{local_part}@{settings.COMMS_MESSAGE_ID_DOMAIN}>"
+
+
+def _build(email: Email) -> EmailMultiAlternatives:
+    headers = {**email.headers, **AUTOMATIC_HEADERS}
     if email.message_id:
         headers["Message-ID"] = email.message_id
     message = EmailMultiAlternatives(
@@ -33,6 +50,11 @@ def send(email: Email) -> str:
     )
     if email.html:
         message.attach_alternative(email.html, "text/html")
+    return message
+
+
+def send(email: Email) -> str:
+    message = _build(email)
     try:
         message.send()
     except smtplib.SMTPRecipientsRefused as error:

@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from django.forms import BaseForm
@@ -122,9 +123,9 @@ def check_time(value: datetime | None, *, field: str) -> None:
     except OverflowError:  # at the calendar's ends an offset leaves datetime's range
         too_early, too_late = value.year < EARLIEST.year, value.year >= EARLIEST.year
     if too_early:
-        raise ActionRefused("This time is too far in the past (before 2000).", field=field)
+        raise ActionRefused(_("This time is too far in the past (before 2000)."), field=field)
     if too_late:
-        raise ActionRefused("This time is in the future.", field=field)
+        raise ActionRefused(_("This time is in the future."), field=field)
 
 
 def _check_times(
@@ -142,10 +143,12 @@ def _check_times(
     if impact_started_at is not None:
         if detected_at is not None and detected_at < impact_started_at:
             raise ActionRefused(
-                "Detection cannot come before the impact started.", field="detected_at"
+                _("Detection cannot come before the impact started."), field="detected_at"
             )
         if impact_ended_at is not None and impact_ended_at < impact_started_at:
-            raise ActionRefused("The impact cannot end before it started.", field="impact_ended_at")
+            raise ActionRefused(
+                _("The impact cannot end before it started."), field="impact_ended_at"
+            )
 
 
 def _next_number(prefix: str) -> int:
@@ -175,14 +178,14 @@ def create_incident(
     status_doc_url: str = "",
 ) -> Incident:
     if severity not in Severity.values:
-        raise ActionRefused("Choose severity 1, 2 or 3.", field="severity")
+        raise ActionRefused(_("Choose severity 1, 2 or 3."), field="severity")
     _check_times(impact_started_at=impact_started_at, detected_at=detected_at, impact_ended_at=None)
     # Logging the incident is the moment of detection unless told otherwise.
     if detected_at is None:
         detected_at = timezone.now()
         if impact_started_at is not None and impact_started_at > detected_at:
             raise ActionRefused(
-                "The impact cannot start after it was detected (now).", field="impact_started_at"
+                _("The impact cannot start after it was detected (now)."), field="impact_started_at"
             )
     prefix = settings.INCIDENT_KEY_PREFIX.upper()
     number = _next_number(prefix)
@@ -225,16 +228,14 @@ def claim_incident(incident: Incident, *, by: User) -> Incident:
     current = Incident.objects.select_for_update().get(pk=incident.pk)
     if current.status not in OPEN_STATUSES:
         # It was open when the client saw it (every incident starts new): lost race.
-        raise ActionRefused(
-            f"{current.key} is already {current.get_status_display().lower()} "
-            f"(by {_status_moved_by(current)}).",
-            conflict=True,
-        )
+        raise ActionRefused(_already(current), conflict=True)
     if current.assignee_id == by.pk:
         return current
     if current.assignee_id is not None:
         raise ActionRefused(
-            f"{current.key} was already claimed by {_name(current.assignee)}.", conflict=True
+            _("%(key)s was already claimed by %(name)s.")
+            % {"key": current.key, "name": _name(current.assignee)},
+            conflict=True,
         )
     old = current.status
     current.assignee = by
@@ -256,7 +257,15 @@ def _status_moved_by(incident: Incident) -> str:
         .order_by("-pk")
         .first()
     )
-    return _name(last.author) if last is not None and last.author else "someone else"
+    return _name(last.author) if last is not None and last.author else _("someone else")
+
+
+def _already(current: Incident) -> str:
+    return _("%(key)s is already %(status)s (by %(name)s).") % {
+        "key": current.key,
+        "status": current.get_status_display().lower(),
+        "name": _status_moved_by(current),
+    }
 
 
 def _transition_refused(current: Incident, to: str) -> ActionRefused:
@@ -270,19 +279,32 @@ def _transition_refused(current: Incident, to: str) -> ActionRefused:
         ).values_list("data", flat=True)
     }
     if any(to in TRANSITIONS.get(status, ()) for status in earlier):
-        message = (
-            f"{current.key} is already {current.get_status_display().lower()} "
-            f"(by {_status_moved_by(current)})."
-        )
+        message = _already(current)
         if to != current.status:
-            message = f"{message[:-1]}: it cannot go to {Status(to).label.lower()} now."
+            message = _(
+                "%(key)s is already %(status)s (by %(name)s): it cannot go to %(to)s now."
+            ) % {
+                "key": current.key,
+                "status": current.get_status_display().lower(),
+                "name": _status_moved_by(current),
+                "to": Status(to).label.lower(),
+            }
         return ActionRefused(message, conflict=True)
     if to == current.status:
-        return ActionRefused(f"{current.key} is already {Status(to).label.lower()}.", field="to")
+        return ActionRefused(
+            _("%(key)s is already %(status)s.")
+            % {"key": current.key, "status": Status(to).label.lower()},
+            field="to",
+        )
     allowed = ", ".join(Status(s).label.lower() for s in TRANSITIONS[current.status])
     return ActionRefused(
-        f"{current.key} cannot go from {current.get_status_display().lower()} to "
-        f"{Status(to).label.lower()} (allowed: {allowed or 'none'}).",
+        _("%(key)s cannot go from %(status)s to %(to)s (allowed: %(allowed)s).")
+        % {
+            "key": current.key,
+            "status": current.get_status_display().lower(),
+            "to": Status(to).label.lower(),
+            "allowed": allowed or _("none"),
+        },
         field="to",
     )
 
@@ -308,19 +330,19 @@ def transition_incident(
 ) -> Incident:
     current = Incident.objects.select_for_update().get(pk=incident.pk)
     if to not in Status.values:
-        raise ActionRefused(f"Unknown status {to!r}.", field="to")
+        raise ActionRefused(_("Unknown status %(to)r.") % {"to": to}, field="to")
     if to not in TRANSITIONS[current.status]:
         raise _transition_refused(current, to)
     if to == Status.FIXING and current.assignee_id is None:
         raise ActionRefused(
-            "An incident manager must claim the incident before fixing starts.", field="to"
+            _("An incident manager must claim the incident before fixing starts."), field="to"
         )
     fields = ["status", "updated_at"]
     if to == Status.RESOLVED:
         ended = impact_ended_at or current.impact_ended_at
         if ended is None:
             raise ActionRefused(
-                "Say when the impact ended before resolving.", field="impact_ended_at"
+                _("Say when the impact ended before resolving."), field="impact_ended_at"
             )
         _check_times(
             impact_started_at=current.impact_started_at,
@@ -344,7 +366,7 @@ def transition_incident(
 def change_severity(incident: Incident, *, severity: int, by: User, reason: str = "") -> Incident:
     current = Incident.objects.select_for_update().get(pk=incident.pk)
     if severity not in Severity.values:
-        raise ActionRefused("Choose severity 1, 2 or 3.", field="severity")
+        raise ActionRefused(_("Choose severity 1, 2 or 3."), field="severity")
     if severity == current.severity:
         return current
     old = current.severity
@@ -363,7 +385,10 @@ def assign_incident(incident: Incident, *, assignee: User | None, by: User) -> I
     """Hand the incident to another incident manager, or release it (``None``)."""
     current = Incident.objects.select_for_update().get(pk=incident.pk)  # no join: see claim
     if assignee is not None and not assignee.has_perm("incidents.claim_incident"):
-        raise ActionRefused(f"{_name(assignee)} is not an incident manager.", field="assignee")
+        raise ActionRefused(
+            _("%(name)s is not an incident manager.") % {"name": _name(assignee)},
+            field="assignee",
+        )
     if current.assignee_id == (assignee.pk if assignee else None):
         return current
     previous = current.assignee
@@ -394,7 +419,9 @@ def update_incident(incident: Incident, *, by: User, **changes: Any) -> Incident
     """Change descriptive fields; severity and assignee go through their own actions."""
     unknown = set(changes) - set(EDITABLE_FIELDS) - {"severity", "assignee"}
     if unknown:
-        raise ActionRefused(f"{', '.join(sorted(unknown))} cannot be edited.")
+        raise ActionRefused(
+            _("%(fields)s cannot be edited.") % {"fields": ", ".join(sorted(unknown))}
+        )
     current = Incident.objects.select_for_update().get(pk=incident.pk)
     if "severity" in changes:
         current = change_severity(current, severity=changes.pop("severity"), by=by)
@@ -408,7 +435,7 @@ def update_incident(incident: Incident, *, by: User, **changes: Any) -> Incident
     _check_times(**times)
     if times["impact_ended_at"] is None and current.status not in OPEN_STATUSES:
         raise ActionRefused(
-            "A resolved incident keeps its impact-ended time.", field="impact_ended_at"
+            _("A resolved incident keeps its impact-ended time."), field="impact_ended_at"
         )
     changed = sorted(name for name, value in changes.items() if getattr(current, name) != value)
     for name in changed:
@@ -446,13 +473,13 @@ def add_timeline_entry(
     read-modify-write)."""
     if kind not in HUMAN_KINDS:
         choices = ", ".join(HUMAN_KINDS)
-        raise ActionRefused(f"Choose a kind: {choices}.", field="kind")
+        raise ActionRefused(_("Choose a kind: %(choices)s.") % {"choices": choices}, field="kind")
     text = text.strip()
     if not text:
-        raise ActionRefused("Write what happened.", field="text")
+        raise ActionRefused(_("Write what happened."), field="text")
     check_time(occurred_at, field="occurred_at")
     if theory is not None and (kind != EntryKind.EXPERIMENT or theory.incident_id != incident.pk):
-        raise ActionRefused("Link an experiment to a theory of this incident.", field="theory")
+        raise ActionRefused(_("Link an experiment to a theory of this incident."), field="theory")
     entry = TimelineEntry.objects.create(
         incident=incident,
         kind=kind,
@@ -505,7 +532,9 @@ def record_app_event(
     entry is a system entry, so nobody edits it as their own.
     """
     if kind not in APP_KINDS:
-        raise ActionRefused(f"Apps write {', '.join(APP_KINDS)} entries only.", field="kind")
+        raise ActionRefused(
+            _("Apps write %(kinds)s entries only.") % {"kinds": ", ".join(APP_KINDS)}, field="kind"
+        )
     entry = _record(incident, kind, by, text, **data)
     _touch(incident)
     return entry

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from incidents import events
 from incidents.actions import ActionRefused, _name, _record, _touch
@@ -16,9 +17,14 @@ from incidents.models import OPEN_STATUSES, EntryKind, Incident, Role, RoleAssig
 def _check_role_holder(person: User, role: str) -> None:
     if role == Role.INCIDENT_MANAGER:
         if not person.has_perm("incidents.claim_incident"):
-            raise ActionRefused(f"{_name(person)} is not an incident manager.", field="person")
+            raise ActionRefused(
+                _("%(name)s is not an incident manager.") % {"name": _name(person)}, field="person"
+            )
     elif not person.has_perm("incidents.take_role"):
-        raise ActionRefused(f"{_name(person)} may not take a role in incidents.", field="person")
+        raise ActionRefused(
+            _("%(name)s may not take a role in incidents.") % {"name": _name(person)},
+            field="person",
+        )
 
 
 def _lock_open(incident: Incident) -> Incident:
@@ -26,7 +32,8 @@ def _lock_open(incident: Incident) -> Incident:
     if current.status not in OPEN_STATUSES:
         # Every incident starts open: someone closed it since this was asked (a lost race).
         raise ActionRefused(
-            f"{current.key} is {current.get_status_display().lower()}: roles are for the response.",
+            _("%(key)s is %(status)s: roles are for the response.")
+            % {"key": current.key, "status": current.get_status_display().lower()},
             conflict=True,
         )
     return current
@@ -36,7 +43,9 @@ def _lock_current_role(assignment: RoleAssignment) -> RoleAssignment:
     current = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
     if current.ended_at is not None:
         raise ActionRefused(
-            f"{_name(current.person)} no longer holds {current.label}.", conflict=True
+            _("%(name)s no longer holds %(role)s.")
+            % {"name": _name(current.person), "role": current.label},
+            conflict=True,
         )
     return current
 
@@ -64,10 +73,12 @@ def assign_role(
     """Give ``person`` a role. Several people may hold a role; the same person holding
     it already is a no-op. An IM role on an incident without one makes them the assignee."""
     if role not in Role.values:
-        raise ActionRefused(f"Choose a role: {', '.join(Role.values)}.", field="role")
+        raise ActionRefused(
+            _("Choose a role: %(roles)s.") % {"roles": ", ".join(Role.values)}, field="role"
+        )
     custom_name = custom_name.strip() if role == Role.CUSTOM else ""
     if role == Role.CUSTOM and not custom_name:
-        raise ActionRefused("Name the custom role.", field="custom_name")
+        raise ActionRefused(_("Name the custom role."), field="custom_name")
     current = _lock_open(incident)
     _check_role_holder(person, role)
     held = (
@@ -125,7 +136,10 @@ def hand_over_role(
     current = _lock_open(assignment.incident)
     old = _lock_current_role(assignment)
     if old.person_id == to.pk:
-        raise ActionRefused(f"{_name(to)} already holds {old.label}.", field="to")
+        raise ActionRefused(
+            _("%(name)s already holds %(role)s.") % {"name": _name(to), "role": old.label},
+            field="to",
+        )
     _check_role_holder(to, old.role)
     now = timezone.now()
     old.ended_at = now

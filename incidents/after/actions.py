@@ -7,6 +7,7 @@ from datetime import date
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from incidents.actions import ActionRefused, _name, _record, _touch, involve, transition_incident
 from incidents.after.models import CleanupTask, Review
@@ -26,7 +27,7 @@ def add_cleanup_task(
 ) -> CleanupTask:
     title = title.strip()
     if not title:
-        raise ActionRefused("Say what needs doing.", field="title")
+        raise ActionRefused(_("Say what needs doing."), field="title")
     task = CleanupTask.objects.create(
         incident=incident, title=title, owner=owner, due=due, link=link.strip(), created_by=by
     )
@@ -63,7 +64,9 @@ def start_review(incident: Incident, *, by: User) -> Review:
     if existing is not None:
         return existing
     if current.status != Status.RESOLVED:
-        raise ActionRefused(f"Resolve {current.key} first: the review covers the whole incident.")
+        raise ActionRefused(
+            _("Resolve %(key)s first: the review covers the whole incident.") % {"key": current.key}
+        )
     review = Review.objects.create(
         incident=current, body=draft(current), created_by=by, updated_by=by
     )
@@ -76,9 +79,9 @@ def start_review(incident: Incident, *, by: User) -> Review:
 def save_review(review: Review, *, by: User, body: str) -> Review:
     current = Review.objects.select_for_update().get(pk=review.pk)
     if current.completed_at is not None:
-        raise ActionRefused("The review is done; it is kept as it was.", field="body")
+        raise ActionRefused(_("The review is done; it is kept as it was."), field="body")
     if not body.strip():
-        raise ActionRefused("The review cannot be empty.", field="body")
+        raise ActionRefused(_("The review cannot be empty."), field="body")
     if body == current.body:
         return current
     current.body = body

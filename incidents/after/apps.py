@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AfterConfig(AppConfig):
@@ -20,7 +21,7 @@ class AfterConfig(AppConfig):
         )
         register(
             NavItem(
-                "My tasks",
+                _("My tasks"),
                 "incidents:my_cleanup",
                 order=70,
                 permission="incidents.take_role",

@@ -3,19 +3,27 @@
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from incidents.forms import _OwnIds, _person, role_candidates
 
 
 class CleanupTaskForm(_OwnIds, forms.Form):
     id_prefix = "cleanup"
-    title = forms.CharField(max_length=200, help_text="What needs doing after the incident.")
-    owner = forms.ModelChoiceField(
-        queryset=role_candidates(), required=False, empty_label="No owner yet"
+    title = forms.CharField(
+        label=_("Title"), max_length=200, help_text=_("What needs doing after the incident.")
     )
-    due = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=role_candidates(), required=False, empty_label=_("No owner yet")
+    )
+    due = forms.DateField(
+        label=_("Due"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     link = forms.URLField(
-        required=False, assume_scheme="https", label="Issue link", help_text="Where it is tracked."
+        required=False,
+        assume_scheme="https",
+        label=_("Issue link"),
+        help_text=_("Where it is tracked."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -25,4 +33,4 @@ class CleanupTaskForm(_OwnIds, forms.Form):
 
 
 class ReviewForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 30}), label="Review (Markdown)")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 30}), label=_("Review (Markdown)"))

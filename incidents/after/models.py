@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident
 
@@ -27,7 +28,9 @@ class CleanupTask(models.Model):
         blank=True,
     )
     due = models.DateField(null=True, blank=True)
-    link = models.URLField("issue link", blank=True, help_text="The issue that tracks the work.")
+    link = models.URLField(
+        _("issue link"), blank=True, help_text=_("The issue that tracks the work.")
+    )
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
@@ -57,7 +60,7 @@ class Review(models.Model):
     people; completing it moves the incident to reviewed."""
 
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="review")
-    body = models.TextField(help_text="Markdown.")
+    body = models.TextField(help_text=_("Markdown."))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

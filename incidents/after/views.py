@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import PortalRequest, redirect_back
@@ -115,7 +116,7 @@ def incident_review(request: PortalRequest, key: str) -> HttpResponse:
         except actions.ActionRefused as refusal:
             form.add_error("body", refusal.message)
         else:
-            messages.success(request, "Review saved.")
+            messages.success(request, _("Review saved."))
             return redirect("incidents:review", key=incident.key)
     return _review_page(request, incident, review, form=form, status=400)
 
@@ -129,7 +130,7 @@ def review_start(request: PortalRequest, key: str) -> HttpResponse:
     except actions.ActionRefused as refusal:
         messages.error(request, refusal.message)
         return _review_page(request, incident, None, status=400)
-    messages.success(request, "Draft written from the incident. Edit it, then mark it done.")
+    messages.success(request, _("Draft written from the incident. Edit it, then mark it done."))
     return redirect("incidents:review", key=incident.key)
 
 
@@ -143,7 +144,7 @@ def review_complete(request: PortalRequest, key: str) -> HttpResponse:
     except actions.ActionRefused as refusal:
         messages.error(request, refusal.message)
         return _review_page(request, incident, review, status=refusal.status_code)
-    messages.success(request, f"Review done: {incident.key} is reviewed.")
+    messages.success(request, _("Review done: %(key)s is reviewed.") % {"key": incident.key})
     return redirect("incidents:review", key=incident.key)
 
 

@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -27,7 +28,7 @@ UNKNOWN_SERVICE_SLUG = "unknown"
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
-    email = models.EmailField("contact e-mail", blank=True)
+    email = models.EmailField(_("contact e-mail"), blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
 
     class Meta:
@@ -66,7 +67,7 @@ class Product(models.Model):
         Service,
         related_name="products",
         blank=True,
-        help_text="The services this product runs on.",
+        help_text=_("The services this product runs on."),
     )
 
     class Meta:
@@ -87,16 +88,16 @@ class KeyCounter(models.Model):
 
 
 class Severity(models.IntegerChoices):
-    CRITICAL = 1, "1 - Critical"
-    MAJOR = 2, "2 - Major"
-    MINOR = 3, "3 - Minor"
+    CRITICAL = 1, _("1 - Critical")
+    MAJOR = 2, _("2 - Major")
+    MINOR = 3, _("3 - Minor")
 
 
 class Status(models.TextChoices):
-    NEW = "new", "New"
-    FIXING = "fixing", "Fixing"
-    RESOLVED = "resolved", "Resolved"
-    REVIEWED = "reviewed", "Reviewed"
+    NEW = "new", _("New")
+    FIXING = "fixing", _("Fixing")
+    RESOLVED = "resolved", _("Resolved")
+    REVIEWED = "reviewed", _("Reviewed")
 
 
 OPEN_STATUSES = (Status.NEW, Status.FIXING)
@@ -149,15 +150,17 @@ class Incident(models.Model):
     prefix = models.CharField(max_length=10, editable=False)
     number = models.PositiveIntegerField(editable=False)
     key = models.CharField(max_length=24, unique=True, editable=False)
-    summary = models.CharField(max_length=200, help_text="What is the emergency?")
+    summary = models.CharField(_("summary"), max_length=200, help_text=_("What is the emergency?"))
     description = models.TextField(
-        help_text=(
+        _("description"),
+        help_text=_(
             "What is the impact on customers? Give contact details so responders can reach you."
-        )
+        ),
     )
     severity = models.PositiveSmallIntegerField(
+        _("severity"),
         choices=Severity.choices,
-        help_text=(
+        help_text=_(
             "Choosing 2 or 1 means it must be fixed immediately, and pages the relevant people."
         ),
     )
@@ -165,7 +168,8 @@ class Incident(models.Model):
         Service,
         on_delete=models.PROTECT,
         related_name="incidents",
-        help_text=(
+        verbose_name=_("faulty service"),
+        help_text=_(
             "The service causing the incident. If unsure, the most likely one. "
             "If no idea at all, choose 'Unknown'."
         ),
@@ -173,29 +177,36 @@ class Incident(models.Model):
     affected_products = models.ManyToManyField(
         Product,
         related_name="incidents",
-        help_text="Which products does the incident affect? Select all that apply.",
+        verbose_name=_("affected products"),
+        help_text=_("Which products does the incident affect? Select all that apply."),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="assigned_incidents",
         null=True,
         blank=True,
-        verbose_name="incident manager",
-        help_text="The incident manager (IM) currently running the response.",
+        verbose_name=_("incident manager"),
+        help_text=_("The incident manager (IM) currently running the response."),
     )
     chat_room = models.CharField(
-        max_length=80, blank=True, help_text="Named after the issue key unless you change it."
+        _("chat room"),
+        max_length=80,
+        blank=True,
+        help_text=_("Named after the issue key unless you change it."),
     )
-    video_url = models.URLField("video call", blank=True)
-    status_doc_url = models.URLField("status document", blank=True)
-    impact_started_at = models.DateTimeField("impact started", null=True, blank=True)
-    detected_at = models.DateTimeField("detected", null=True, blank=True)
-    impact_ended_at = models.DateTimeField("impact ended", null=True, blank=True)
+    video_url = models.URLField(_("video call"), blank=True)
+    status_doc_url = models.URLField(_("status document"), blank=True)
+    impact_started_at = models.DateTimeField(_("impact started"), null=True, blank=True)
+    detected_at = models.DateTimeField(_("detected"), null=True, blank=True)
+    impact_ended_at = models.DateTimeField(_("impact ended"), null=True, blank=True)
     restricted = models.BooleanField(
+        _("restricted"),
         default=False,
-        help_text=(
+        help_text=_(
             "Security or privacy incident: only the people involved and the security "
             "group can see it."
         ),
@@ -204,8 +215,9 @@ class Incident(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_incidents"
     )
     customer_follow_up = models.BooleanField(
+        _("customer follow-up"),
         default=True,
-        help_text="E-mail the customers of labelled support cases when it is resolved.",
+        help_text=_("E-mail the customers of labelled support cases when it is resolved."),
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -294,29 +306,29 @@ class Incident(models.Model):
 
 class EntryKind(models.TextChoices):
     # Written by people.
-    NOTE = "note", "Note"
-    OBSERVATION = "observation", "Observation"
-    THEORY = "theory", "Theory"
-    EXPERIMENT = "experiment", "Experiment"
-    CHANGE = "change", "Change"
-    DECISION = "decision", "Decision"
-    ASSESSMENT = "assessment", "Assessment"
+    NOTE = "note", _("Note")
+    OBSERVATION = "observation", _("Observation")
+    THEORY = "theory", _("Theory")
+    EXPERIMENT = "experiment", _("Experiment")
+    CHANGE = "change", _("Change")
+    DECISION = "decision", _("Decision")
+    ASSESSMENT = "assessment", _("Assessment")
     # Written by the system when the incident changes.
-    CREATED = "created", "Created"
-    STATUS = "status", "Status"
-    SEVERITY = "severity", "Severity"
-    ASSIGNEE = "assignee", "Incident manager"
-    ROLE = "role", "Role"
-    WORKSTREAM = "workstream", "Workstream"
-    CLEANUP = "cleanup", "Cleanup"
-    BREAK = "break", "Break"
-    REVIEW = "review", "Review"
-    EDITED = "edited", "Edited"
+    CREATED = "created", _("Created")
+    STATUS = "status", _("Status")
+    SEVERITY = "severity", _("Severity")
+    ASSIGNEE = "assignee", _("Incident manager")
+    ROLE = "role", _("Role")
+    WORKSTREAM = "workstream", _("Workstream")
+    CLEANUP = "cleanup", _("Cleanup")
+    BREAK = "break", _("Break")
+    REVIEW = "review", _("Review")
+    EDITED = "edited", _("Edited")
     # Written by other apps through actions.record_app_event.
-    COMMS = "comms", "Communication"
-    PAGE = "page", "Page"
+    COMMS = "comms", _("Communication")
+    PAGE = "page", _("Page")
     # Support cases labelled, moved or unlabelled; customer follow-up switched.
-    CASES = "cases", "Support cases"
+    CASES = "cases", _("Support cases")
 
 
 APP_KINDS = (EntryKind.COMMS, EntryKind.PAGE)
@@ -377,6 +389,7 @@ from incidents.models.entries import (
     TheoryState,
     TimelineEdit,
 )
+from incidents.models.people import Preferences
 from incidents.models.roles import Involvement, Role, RoleAssignment, RoleAssignmentQuerySet
 
 __all__ = [
@@ -391,6 +404,7 @@ __all__ = [
     "IncidentQuerySet",
     "Involvement",
     "KeyCounter",
+    "Preferences",
     "Product",
     "Role",
     "RoleAssignment",

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident, TimelineEntry
 
@@ -34,9 +35,9 @@ class IncidentChange(models.Model):
 
     entry = models.OneToOneField(TimelineEntry, on_delete=models.CASCADE, related_name="change")
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="changes")
-    how = models.TextField(blank=True, help_text="The command, console or pull request.")
-    why = models.TextField(blank=True, help_text="The theory or decision behind it.")
-    undo = models.TextField("how to undo it", blank=True)
+    how = models.TextField(blank=True, help_text=_("The command, console or pull request."))
+    why = models.TextField(blank=True, help_text=_("The theory or decision behind it."))
+    undo = models.TextField(_("how to undo it"), blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
@@ -58,9 +59,9 @@ class IncidentChange(models.Model):
 
 
 class TheoryState(models.TextChoices):
-    OPEN = "open", "Open"
-    CONFIRMED = "confirmed", "Confirmed"
-    DISPROVED = "disproved", "Disproved"
+    OPEN = "open", _("Open")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISPROVED = "disproved", _("Disproved")
 
 
 class Theory(models.Model):

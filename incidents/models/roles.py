@@ -6,17 +6,18 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident
 
 
 class Role(models.TextChoices):
-    INCIDENT_MANAGER = "incident_manager", "Incident manager"
-    TECH_LEAD = "tech_lead", "Tech lead"
-    COMMS_INTERNAL = "comms_internal", "Communications manager (internal)"
-    COMMS_EXTERNAL = "comms_external", "Communications manager (external)"
+    INCIDENT_MANAGER = "incident_manager", _("Incident manager")
+    TECH_LEAD = "tech_lead", _("Tech lead")
+    COMMS_INTERNAL = "comms_internal", _("Communications manager (internal)")
+    COMMS_EXTERNAL = "comms_external", _("Communications manager (external)")
     # A role the IM names for this incident (scribe, liaison to a vendor, ...).
-    CUSTOM = "custom", "Custom role"
+    CUSTOM = "custom", _("Custom role")
 
 
 class RoleAssignmentQuerySet(models.QuerySet["RoleAssignment"]):
@@ -94,7 +95,7 @@ class RoleAssignment(models.Model):
 
     @property
     def label(self) -> str:
-        return self.custom_name if self.role == Role.CUSTOM else Role(self.role).label
+        return self.custom_name if self.role == Role.CUSTOM else str(Role(self.role).label)
 
     @property
     def is_current(self) -> bool:

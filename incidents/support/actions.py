@@ -13,6 +13,8 @@ from typing import Any, Literal
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from incidents import access, events
 from incidents.actions import ActionRefused, _name, _record, _touch
@@ -80,10 +82,12 @@ def incident_for_key(by: User, key: str) -> Incident:
     restricted incident is refused exactly like a missing one: no hint it exists."""
     normalized = access.normalize_key(key.replace(" ", ""))
     if not normalized:
-        raise ActionRefused("Type the issue key, e.g. HOT-1234.", field="key")
+        raise ActionRefused(_("Type the issue key, e.g. HOT-1234."), field="key")
     found = Incident.objects.visible_to(by).filter(key=normalized).first()
     if found is None:
-        raise ActionRefused(f"No incident {normalized} that you can see.", field="key")
+        raise ActionRefused(
+            _("No incident %(key)s that you can see.") % {"key": normalized}, field="key"
+        )
     return found
 
 
@@ -116,10 +120,10 @@ def upsert_case(
     """Create the case with this reference or update its details; the label is left alone."""
     reference = normalize_reference(reference)
     if not reference:
-        raise ActionRefused("Give the case reference.", field="reference")
+        raise ActionRefused(_("Give the case reference."), field="reference")
     unknown = set(fields) - set(CASE_FIELDS)
     if unknown:
-        raise ActionRefused(f"{', '.join(sorted(unknown))} cannot be set.")
+        raise ActionRefused(_("%(fields)s cannot be set.") % {"fields": ", ".join(sorted(unknown))})
     case, created = SupportCase.objects.select_for_update().get_or_create(
         reference=reference, defaults=fields
     )
@@ -168,10 +172,10 @@ def label_cases(
     is written. Bulk labelling (``all_or_nothing=False``) labels what it can and lists the
     unknown references as refused. A bad key always refuses everything."""
     if not by.has_perm("incidents.label_case"):
-        raise ActionRefused("You may not label support cases.")
+        raise ActionRefused(_("You may not label support cases."))
     refs = parse_references(references)
     if not refs:
-        raise ActionRefused("Give at least one case reference.", field="references")
+        raise ActionRefused(_("Give at least one case reference."), field="references")
     incident = incident_for_key(by, key)
     cases = {
         case.reference: case
@@ -181,7 +185,12 @@ def label_cases(
     result = LabelResult(incident=incident)
     if unknown and all_or_nothing:
         raise ActionRefused(
-            f"Unknown case reference{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+            ngettext(
+                "Unknown case reference: %(references)s.",
+                "Unknown case references: %(references)s.",
+                len(unknown),
+            )
+            % {"references": ", ".join(unknown)},
             field="references",
         )
     result.refused = [f"{ref}: no such case." for ref in unknown]
@@ -258,10 +267,10 @@ def label_cases(
 @transaction.atomic
 def remove_label(case: SupportCase, *, by: User) -> SupportCase:
     if not by.has_perm("incidents.label_case"):
-        raise ActionRefused("You may not label support cases.")
+        raise ActionRefused(_("You may not label support cases."))
     current = SupportCase.objects.select_for_update().get(pk=case.pk)
     if current.label_id is None:
-        raise ActionRefused(f"{current.reference} has no label.")
+        raise ActionRefused(_("%(reference)s has no label.") % {"reference": current.reference})
     incident = Incident.objects.get(pk=current.label_id)
     LabelChange.objects.create(case=current, from_incident=incident, to_incident=None, by=by)
     current.label = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -114,7 +115,7 @@ class CaseListUpsertApi(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[SupportCase]:
         if getattr(self, "swagger_fake_view", False):
             return SupportCase.objects.none()
-        access.require(access.can_label(self.request.user), "You may not see support cases.")
+        access.require(access.can_label(self.request.user), _("You may not see support cases."))
         cases = SupportCase.objects.select_related("label").order_by("-opened_at", "-pk")
         if reference := self.request.query_params.get("reference"):
             cases = cases.filter(reference=support_actions.normalize_reference(reference))
@@ -138,7 +139,7 @@ class CaseListUpsertApi(generics.ListAPIView):
         },
     )
     def post(self, request: ApiRequest) -> Response:
-        access.require(access.can_label(request.user), "You may not change support cases.")
+        access.require(access.can_label(request.user), _("You may not change support cases."))
         many = isinstance(request.data, list)
         data = CaseSerializer(data=request.data, many=many)
         data.is_valid(raise_exception=True)
@@ -186,7 +187,7 @@ class IncidentCasesApi(APIView):
         """Label cases with the incident, all or nothing. References match in any case
         (sd-1 is SD-1). A case labelled with another incident moves only with
         ``"move": true``; without it the answer is 409 naming each such case."""
-        access.require(access.can_label(request.user), "You may not label support cases.")
+        access.require(access.can_label(request.user), _("You may not label support cases."))
         data = LabelIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:

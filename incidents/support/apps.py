@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SupportConfig(AppConfig):
@@ -28,7 +29,7 @@ class SupportConfig(AppConfig):
         )
         register(
             NavItem(
-                "Dashboard",
+                _("Dashboard"),
                 "support:dashboard",
                 order=5,
                 permission="incidents.view_incident",
@@ -36,5 +37,5 @@ class SupportConfig(AppConfig):
             )
         )
         register(
-            NavItem("Metrics", "support:metrics", order=75, permission="incidents.view_incident")
+            NavItem(_("Metrics"), "support:metrics", order=75, permission="incidents.view_incident")
         )

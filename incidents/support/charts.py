@@ -14,6 +14,7 @@ from itertools import pairwise
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from incidents.support.metrics import Group
 
@@ -44,7 +45,8 @@ def histogram_svg(bins: list[tuple[str, int]], title: str) -> SafeString:
     step = (100 - 2 * LEFT) / len(bins)
     base = HEIGHT - BOTTOM
     bars = []
-    for index, (label, count) in enumerate(bins):
+    for index, (key, count) in enumerate(bins):
+        label = gettext(key)
         height = (base - TOP) * count / top
         centre = _x(index, len(bins))
         bars.append(
@@ -125,12 +127,12 @@ def trend_svg(months: list[Group], title: str) -> SafeString:
     return format_html(
         '<svg class="chart" width="100%" height="{}" role="img" aria-label="{}">'
         '<line class="axis" x1="0" x2="100%" y1="{}" y2="{}"/>'
-        '<text x="0" y="12" class="scale">max {} min</text>{}{}{}</svg>',
+        '<text x="0" y="12" class="scale">{}</text>{}{}{}</svg>',
         HEIGHT,
         title,
         base,
         base,
-        f"{top:.0f}",
+        gettext("max %(minutes)s min") % {"minutes": f"{top:.0f}"},
         line("ttd"),
         line("ttr"),
         labels,

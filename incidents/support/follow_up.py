@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.template.loader import select_template
+from django.utils.translation import gettext as _
 
 from incidents.models import CLOSED_STATUSES, Incident
 from incidents.support.models import SupportCase
@@ -46,7 +47,10 @@ def messages(incident: Incident, cases: list[SupportCase]) -> list[FollowUp]:
     """The e-mail for each case; one template lookup for the whole batch."""
     template = select_template(template_names(incident))
     products = ", ".join(product.name for product in incident.affected_products.all())
-    subject = f"Resolved: {incident.summary} ({incident.key})"
+    subject = _("Resolved: %(summary)s (%(key)s)") % {
+        "summary": incident.summary,
+        "key": incident.key,
+    }
     return [
         FollowUp(
             case=case,

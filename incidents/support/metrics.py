@@ -35,22 +35,24 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.db.models.lookups import LessThan
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from incidents.models import CLOSED_STATUSES, IncidentQuerySet, Severity
 from incidents.periods import MISSING_TIMES, in_period
 
-# Histogram bins, upper bounds; the last bin holds everything longer.
+# Histogram bins, upper bounds; the last bin holds everything longer. The labels are
+# keys (CSV, tests); charts translate them as they draw.
 BINS = [
-    (timedelta(minutes=5), "<5m"),
-    (timedelta(minutes=15), "5-15m"),
-    (timedelta(minutes=30), "15-30m"),
-    (timedelta(hours=1), "30m-1h"),
-    (timedelta(hours=2), "1-2h"),
-    (timedelta(hours=4), "2-4h"),
-    (timedelta(hours=8), "4-8h"),
-    (timedelta(days=1), "8h-1d"),
+    (timedelta(minutes=5), gettext_noop("<5m")),
+    (timedelta(minutes=15), gettext_noop("5-15m")),
+    (timedelta(minutes=30), gettext_noop("15-30m")),
+    (timedelta(hours=1), gettext_noop("30m-1h")),
+    (timedelta(hours=2), gettext_noop("1-2h")),
+    (timedelta(hours=4), gettext_noop("2-4h")),
+    (timedelta(hours=8), gettext_noop("4-8h")),
+    (timedelta(days=1), gettext_noop("8h-1d")),
 ]
-OVER = "over 1d"
+OVER = gettext_noop("over 1d")
 MISSING_SHOWN = 50
 # The page shows the last 90 days unless another period is chosen.
 DEFAULT_PERIOD = "90"
@@ -100,7 +102,8 @@ class Row:
 
     @property
     def missing(self) -> list[str]:
-        """The times a fixer should fill in (``MISSING_TIMES``, named)."""
+        """The times a fixer should fill in (``MISSING_TIMES``), named by their fields'
+        verbose names: the page translates them."""
         gaps = []
         if self.impact_started_at is None:
             gaps.append("impact started")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident
 
@@ -15,16 +16,16 @@ class SupportCase(models.Model):
     reference = models.CharField(max_length=100, unique=True)
     customer_name = models.CharField(max_length=200, blank=True)
     organisation = models.CharField(max_length=200, blank=True)
-    contact_email = models.EmailField("contact e-mail", blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
     subject = models.CharField(max_length=300, blank=True)
-    opened_at = models.DateTimeField("opened", default=timezone.now)
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     label = models.ForeignKey(
         Incident,
         on_delete=models.SET_NULL,
         related_name="support_cases",
         null=True,
         blank=True,
-        help_text="The incident this case is about.",
+        help_text=_("The incident this case is about."),
     )
     labelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -36,7 +37,7 @@ class SupportCase(models.Model):
     labelled_at = models.DateTimeField(null=True, blank=True)
     # Set when the customer was told their incident is resolved; cleared by a move, so
     # the incident the case moved to follows up too.
-    followed_up_at = models.DateTimeField("followed up", null=True, blank=True)
+    followed_up_at = models.DateTimeField(_("followed up"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -18,6 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import PortalRequest, parse_id, redirect_back
@@ -35,16 +37,23 @@ CASE_PAGE = 50
 
 
 class LabelForm(forms.Form):
-    key = forms.CharField(max_length=40, help_text="The issue key, e.g. HOT-1234.")
+    key = forms.CharField(
+        label=gettext_lazy("Issue key"),
+        max_length=40,
+        help_text=gettext_lazy("The issue key, e.g. HOT-1234."),
+    )
     references = forms.CharField(
+        label=gettext_lazy("Case references"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Case references, one a line or separated by commas.",
+        help_text=gettext_lazy("Case references, one a line or separated by commas."),
     )
     csv_file = forms.FileField(
-        label="or a CSV file",
+        label=gettext_lazy("or a CSV file"),
         required=False,
-        help_text="The first column holds the case references; a 'reference' header is skipped.",
+        help_text=gettext_lazy(
+            "The first column holds the case references; a 'reference' header is skipped."
+        ),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -53,19 +62,19 @@ class LabelForm(forms.Form):
         upload = cleaned.get("csv_file")
         if upload is not None:
             if upload.size > CSV_MAX_BYTES:
-                self.add_error("csv_file", "The file is over 2 MB; split it.")
+                self.add_error("csv_file", _("The file is over 2 MB; split it."))
                 return cleaned
             try:
                 text = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                self.add_error("csv_file", "The file is not UTF-8 text.")
+                self.add_error("csv_file", _("The file is not UTF-8 text."))
                 return cleaned
             rows = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0]]
             if rows and rows[0].lower() == "reference":
                 rows = rows[1:]
             refs = support_actions.parse_references([*refs, *rows])
         if not refs and not self.errors:
-            self.add_error("references", "Give at least one case reference.")
+            self.add_error("references", _("Give at least one case reference."))
         cleaned["refs"] = refs
         return cleaned
 
@@ -79,7 +88,7 @@ def _move_confirmed(request: PortalRequest) -> bool:
 def dashboard_label(request: PortalRequest) -> HttpResponse:
     """The dashboard's one-field form: label one or a few cases with a key. A case
     labelled with another incident is not moved until "Move them" confirms it."""
-    access.require(access.can_label(request.user), "You may not label support cases.")
+    access.require(access.can_label(request.user), _("You may not label support cases."))
     form = LabelForm(request.POST)
     if not form.is_valid():
         errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
@@ -107,7 +116,7 @@ def dashboard_label(request: PortalRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_list(request: PortalRequest) -> HttpResponse:
     """Every case, newest first, and bulk labelling by pasted list or CSV."""
-    access.require(access.can_label(request.user), "You may not label support cases.")
+    access.require(access.can_label(request.user), _("You may not label support cases."))
     form = LabelForm(request.POST or None, request.FILES or None)
     result = None
     status = 200
@@ -177,7 +186,11 @@ def _undo_offer(request: PortalRequest, removed: str) -> dict[str, Any] | None:
     return {"case": case, "incident": change.from_incident}
 
 
-CASE_STATES = {"": "Labelled or not", "labelled": "Labelled", "unlabelled": "Not labelled"}
+CASE_STATES = {
+    "": gettext_lazy("Labelled or not"),
+    "labelled": gettext_lazy("Labelled"),
+    "unlabelled": gettext_lazy("Not labelled"),
+}
 
 
 def _case_page(q: str, state: str, page: str) -> tuple[list[SupportCase], int, bool]:
@@ -197,14 +210,14 @@ def _case_page(q: str, state: str, page: str) -> tuple[list[SupportCase], int, b
     return rows[:CASE_PAGE], number, len(rows) > CASE_PAGE
 
 
-NO_SUCH_CASE = "No such case."
+NO_SUCH_CASE = gettext_lazy("No such case.")
 
 
 @require_POST
 def case_unlabel(request: PortalRequest, pk: int) -> HttpResponse:
     """ "Remove label" acts at once and answers "Label removed from SD-1 — Undo" (the
     row itself with HTMX, the list with an Undo bar without)."""
-    access.require(access.can_label(request.user), "You may not label support cases.")
+    access.require(access.can_label(request.user), _("You may not label support cases."))
     case = SupportCase.objects.select_related("label").filter(pk=pk).first()
     if case is None:
         raise Http404(NO_SUCH_CASE)
@@ -232,7 +245,7 @@ def case_relabel(request: PortalRequest, pk: int) -> HttpResponse:
     """Undo of "Remove label": label the case with the incident it was removed from
     (``key``), through the one labelling action. A case labelled elsewhere meanwhile
     is not moved."""
-    access.require(access.can_label(request.user), "You may not label support cases.")
+    access.require(access.can_label(request.user), _("You may not label support cases."))
     case = SupportCase.objects.filter(pk=pk).first()
     if case is None:
         raise Http404(NO_SUCH_CASE)
@@ -258,7 +271,7 @@ def case_relabel(request: PortalRequest, pk: int) -> HttpResponse:
 
 
 def _with_param(url: str, name: str, value: str) -> str:
-    path, _, fragment = url.partition("#")
+    path, _hash, fragment = url.partition("#")
     kept = [
         part
         for part in path.partition("?")[2].split("&")
@@ -321,7 +334,7 @@ def incident_cases(request: PortalRequest, key: str) -> HttpResponse:
     incident = access.access_incident(request.user, key)
     if request.method == "GET":
         return _cases_panel(request, incident)
-    access.require(access.can_label(request.user), "You may not label support cases.")
+    access.require(access.can_label(request.user), _("You may not label support cases."))
     refs = support_actions.parse_references(request.POST.get("references", ""))
     try:
         result = support_actions.label_cases(
@@ -356,7 +369,9 @@ def incident_cases(request: PortalRequest, key: str) -> HttpResponse:
 @require_GET
 def case_history(request: PortalRequest, pk: int) -> HttpResponse:
     """One case's label history: labelled, moved, removed, by whom and when."""
-    access.require(access.can_see_label_history(request.user), "You may not see the label history.")
+    access.require(
+        access.can_see_label_history(request.user), _("You may not see the label history.")
+    )
     case = get_object_or_404(SupportCase.objects.select_related("label"), pk=pk)
     page = Paginator(label_history.for_case(case), HISTORY_PAGE).get_page(request.GET.get("page"))
     visible = label_history.visible_incident_ids(request.user, page.object_list, case.label_id)
@@ -371,7 +386,9 @@ def case_history(request: PortalRequest, pk: int) -> HttpResponse:
 def incident_label_history(request: PortalRequest, key: str) -> HttpResponse:
     """Every case labelled with the incident, moved to or from it, or unlabelled."""
     incident = access.access_incident(request.user, key)
-    access.require(access.can_see_label_history(request.user), "You may not see the label history.")
+    access.require(
+        access.can_see_label_history(request.user), _("You may not see the label history.")
+    )
     changes = label_history.for_incident(incident)
     page = Paginator(changes, HISTORY_PAGE).get_page(request.GET.get("page"))
     visible = label_history.visible_incident_ids(request.user, page.object_list, incident.pk)
@@ -389,13 +406,19 @@ def follow_up_preview(request: PortalRequest, key: str) -> HttpResponse:
     incident = access.access_incident(request.user, key)
     access.require(
         access.can_follow_up(request.user, incident),
-        "Only the incident's managers handle the customer follow-up.",
+        _("Only the incident's managers handle the customer follow-up."),
     )
     if request.method == "POST":
         enabled = request.POST.get("enabled") == "on"
         support_actions.set_customer_follow_up(incident, enabled=enabled, by=request.user)
         messages.success(
-            request, f"Customer follow-up for {incident.key} is {'on' if enabled else 'off'}."
+            request,
+            (
+                _("Customer follow-up for %(key)s is on.")
+                if enabled
+                else _("Customer follow-up for %(key)s is off.")
+            )
+            % {"key": incident.key},
         )
         return redirect("support:follow_up", key=incident.key)
     # Restricted incidents are never followed up (follow_up.should_follow_up).
@@ -420,19 +443,19 @@ def follow_up_preview(request: PortalRequest, key: str) -> HttpResponse:
 class MetricsFilter(forms.Form):
     period = forms.ChoiceField(
         choices=[
-            ("30", "Last 30 days"),
-            ("90", "Last 90 days"),
-            ("365", "Last year"),
-            ("all", "All time"),
+            ("30", gettext_lazy("Last 30 days")),
+            ("90", gettext_lazy("Last 90 days")),
+            ("365", gettext_lazy("Last year")),
+            ("all", gettext_lazy("All time")),
         ],
         required=False,
     )
-    since = forms.DateField(required=False, label="From")
-    until = forms.DateField(required=False, label="To")
+    since = forms.DateField(required=False, label=gettext_lazy("From"))
+    until = forms.DateField(required=False, label=gettext_lazy("To"))
     team = forms.SlugField(required=False)
     service = forms.SlugField(required=False)
     severity = forms.TypedChoiceField(
-        choices=[("", "Any severity"), *Severity.choices],
+        choices=[("", gettext_lazy("Any severity")), *Severity.choices],
         coerce=int,
         required=False,
         empty_value=None,
@@ -444,7 +467,7 @@ class MetricsFilter(forms.Form):
         cleaned = super().clean() or {}
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and until < since:
-            self.add_error("until", "The end of the period comes before its start.")
+            self.add_error("until", _("The end of the period comes before its start."))
         if not since and not until and "period" not in self.errors:
             cleaned["period"] = cleaned.get("period") or metrics.DEFAULT_PERIOD
             cleaned["since"] = metrics.period_since(cleaned["period"])
@@ -495,9 +518,9 @@ def metrics_page(request: PortalRequest) -> HttpResponse:
             # The rows are plain values, and editing is the role's permission
             # (``access.can_edit`` does not look at the incident): one answer for all.
             "edit_missing": request.user.has_perm("incidents.change_incident"),
-            "ttd_chart": charts.histogram_svg(figures.ttd_histogram, "TTD distribution"),
-            "ttr_chart": charts.histogram_svg(figures.ttr_histogram, "TTR distribution"),
-            "trend_chart": charts.trend_svg(figures.by_month, "Monthly median TTD and TTR"),
+            "ttd_chart": charts.histogram_svg(figures.ttd_histogram, _("TTD distribution")),
+            "ttr_chart": charts.histogram_svg(figures.ttr_histogram, _("TTR distribution")),
+            "trend_chart": charts.trend_svg(figures.by_month, _("Monthly median TTD and TTR")),
             "teams": Team.objects.all(),
             "services": Service.objects.all(),
         },

@@ -7,7 +7,8 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 from incidents.models import Incident
 from incidents.selectors import managing
@@ -24,7 +25,7 @@ def when(value: datetime | None, *, cached: bool = False) -> SafeString:
     never goes stale; the script turns it into the relative text. Without JavaScript
     every time stays readable."""
     if value is None:
-        return mark_safe('<span class="muted">unknown</span>')
+        return format_html('<span class="muted">{}</span>', gettext("unknown"))
     exact = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
     return format_html(
         '<time class="ago" datetime="{}" title="{}">{}</time>',
@@ -38,7 +39,7 @@ def when(value: datetime | None, *, cached: bool = False) -> SafeString:
 def exact(value: datetime | None) -> SafeString:
     """The exact time in the viewer's zone, for records like the timeline."""
     if value is None:
-        return mark_safe('<span class="muted">unknown</span>')
+        return format_html('<span class="muted">{}</span>', gettext("unknown"))
     local = timezone.localtime(value)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
@@ -52,14 +53,18 @@ def exact(value: datetime | None) -> SafeString:
 def duration(value: timedelta | None) -> str:
     """A duration a person reads at a glance; unknown stays unknown, never zero."""
     if value is None:
-        return "unknown"
+        return gettext("unknown")
     minutes = int(value.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min"]
-    if days or hours:
-        parts[-1] = f"{minutes} min" if minutes else ""
-    return " ".join(part for part in parts if part) or "0 min"
+    parts = []
+    if days:
+        parts.append(gettext("%(days)d d") % {"days": days})
+    if hours:
+        parts.append(gettext("%(hours)d h") % {"hours": hours})
+    if minutes or not parts:
+        parts.append(gettext("%(minutes)d min") % {"minutes": minutes})
+    return " ".join(parts)
 
 
 @register.simple_tag
@@ -83,7 +88,7 @@ def person(context: template.Context, user: Any, hide: Incident | None = None) -
     The look-up runs once per request, whatever the number of names on the page.
     """
     if user is None:
-        return mark_safe('<span class="muted">nobody</span>')
+        return format_html('<span class="muted">{}</span>', gettext("nobody"))
     name = user.get_full_name() or user.get_username()
     busy = [
         incident
@@ -92,8 +97,15 @@ def person(context: template.Context, user: Any, hide: Incident | None = None) -
     ]
     keys = format_html_join(
         "",
-        ' <a class="key busy" href="{}" title="Managing {}">{}</a>',
-        ((incident.get_absolute_url(), incident.key, incident.key) for incident in busy),
+        ' <a class="key busy" href="{}" title="{}">{}</a>',
+        (
+            (
+                incident.get_absolute_url(),
+                gettext("Managing %(key)s") % {"key": incident.key},
+                incident.key,
+            )
+            for incident in busy
+        ),
     )
     return format_html(
         '<span class="person" title="{}">{}{}</span>', user.get_username(), name, keys

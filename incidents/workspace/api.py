@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import authentication, permissions, status
 from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
@@ -148,7 +149,7 @@ class TimelineEntryApi(APIView):
     def patch(self, request: ApiRequest, key: str, pk: int) -> Response:
         incident = access.access_incident(request.user, key)
         entry = _one(incident.timeline.all(), pk, "timeline entry")
-        access.require(access.can_edit_entry(request.user, entry), "Only the author edits.")
+        access.require(access.can_edit_entry(request.user, entry), _("Only the author edits."))
         entry = workspace_actions.edit_timeline_entry(
             entry, by=request.user, **_valid(EntryEditIn, request)
         )
@@ -170,7 +171,7 @@ class BreakApi(APIView):
         data = _valid(BreakIn, request)
         access.require(
             data["person"].pk == request.user.pk or access.can_delegate(request.user, incident),
-            "Only the incident manager sends someone else on a break.",
+            _("Only the incident manager sends someone else on a break."),
         )
         entry = workspace_actions.record_break(incident, by=request.user, **data)
         return _created(TimelineEntryOut, entry)
@@ -190,7 +191,7 @@ class IncidentAssessmentsApi(APIView):
         incident = access.access_incident(request.user, key)
         access.require(
             access.can_assess(request.user, incident),
-            "Only the incident manager assesses the incident.",
+            _("Only the incident manager assesses the incident."),
         )
         data = AssessmentIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -270,7 +271,7 @@ class ServiceChangeSuspectApi(APIView):
     def post(self, request: ApiRequest, key: str, pk: int) -> Response:
         incident = access.access_incident(request.user, key)
         access.require(
-            access.can_add_entry(request.user, incident), "You may not add to the timeline."
+            access.can_add_entry(request.user, incident), _("You may not add to the timeline.")
         )
         entry = workspace_actions.suspect_service_change(
             incident, _service_change(pk), by=request.user
@@ -283,7 +284,7 @@ class ServiceChangeRollbackApi(APIView):
     def post(self, request: ApiRequest, key: str, pk: int) -> Response:
         incident = access.access_incident(request.user, key)
         access.require(
-            access.can_add_entry(request.user, incident), "You may not add to the timeline."
+            access.can_add_entry(request.user, incident), _("You may not add to the timeline.")
         )
         entry = workspace_actions.roll_back_service_change(
             incident, _service_change(pk), by=request.user

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from incidents.forms import DATETIME_WIDGET, _form_field, _OwnIds, _person, role_candidates
 from incidents.models import (
@@ -58,49 +59,55 @@ class ChangeForm(_OwnIds, forms.Form):
     id_prefix = "change"
 
     text = forms.CharField(
-        label="What changed", widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000
+        label=_("What changed"), widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000
     )
     how = forms.CharField(
+        label=_("How"),
         required=False,
         max_length=2_000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="The command, console or pull request.",
+        help_text=_("The command, console or pull request."),
     )
-    why = forms.CharField(required=False, max_length=2_000, help_text="The theory or decision.")
+    why = forms.CharField(
+        label=_("Why"), required=False, max_length=2_000, help_text=_("The theory or decision.")
+    )
     undo = forms.CharField(
         required=False,
         max_length=2_000,
-        label="How to undo it",
+        label=_("How to undo it"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     occurred_at = forms.DateTimeField(
-        required=False, widget=DATETIME_WIDGET, label="When", help_text="Empty for now."
+        required=False, widget=DATETIME_WIDGET, label=_("When"), help_text=_("Empty for now.")
     )
 
 
 class TheoryForm(_OwnIds, forms.Form):
     id_prefix = "theory"
     text = forms.CharField(
-        label="Theory", widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000
+        label=_("Theory"), widget=forms.Textarea(attrs={"rows": 2}), max_length=10_000
     )
     occurred_at = forms.DateTimeField(
-        required=False, widget=DATETIME_WIDGET, label="When", help_text="Empty for now."
+        required=False, widget=DATETIME_WIDGET, label=_("When"), help_text=_("Empty for now.")
     )
 
 
 class ExperimentForm(_OwnIds, forms.Form):
     id_prefix = "experiment"
     text = forms.CharField(
-        label="Experiment",
+        label=_("Experiment"),
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=10_000,
-        help_text="What you will try, and what result proves or disproves the theory.",
+        help_text=_("What you will try, and what result proves or disproves the theory."),
     )
     theory = forms.ModelChoiceField(
-        queryset=Theory.objects.none(), required=False, empty_label="No theory (exploring)"
+        label=_("Theory"),
+        queryset=Theory.objects.none(),
+        required=False,
+        empty_label=_("No theory (exploring)"),
     )
     occurred_at = forms.DateTimeField(
-        required=False, widget=DATETIME_WIDGET, label="When", help_text="Empty for now."
+        required=False, widget=DATETIME_WIDGET, label=_("When"), help_text=_("Empty for now.")
     )
 
     def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
@@ -111,18 +118,22 @@ class ExperimentForm(_OwnIds, forms.Form):
 
 
 class TheoryDecisionForm(forms.Form):
-    state = forms.ChoiceField(choices=TheoryState.choices)
-    note = forms.CharField(required=False, max_length=2_000)
+    state = forms.ChoiceField(label=_("State"), choices=TheoryState.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=2_000)
 
 
 class WorkstreamForm(_OwnIds, forms.Form):
     id_prefix = "workstream"
-    name = forms.CharField(max_length=120)
-    goal = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    lead = forms.ModelChoiceField(
-        queryset=role_candidates(), required=False, empty_label="No lead yet"
+    name = forms.CharField(label=_("Name"), max_length=120)
+    goal = forms.CharField(
+        label=_("Goal"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    state = forms.ChoiceField(choices=WorkstreamState.choices, initial=WorkstreamState.ACTIVE)
+    lead = forms.ModelChoiceField(
+        label=_("Lead"), queryset=role_candidates(), required=False, empty_label=_("No lead yet")
+    )
+    state = forms.ChoiceField(
+        label=_("State"), choices=WorkstreamState.choices, initial=WorkstreamState.ACTIVE
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -131,5 +142,7 @@ class WorkstreamForm(_OwnIds, forms.Form):
 
 
 class EntryEditForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
-    occurred_at = forms.DateTimeField(widget=DATETIME_WIDGET, label="When")
+    text = forms.CharField(
+        label=_("Text"), widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
+    )
+    occurred_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("When"))

@@ -67,6 +67,7 @@ class ServiceChangeOut(serializers.ModelSerializer):
             "url",
             "external_id",
             "reported_at",
+            "details",
         ]
         read_only_fields = fields
 

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import PortalRequest
@@ -80,7 +81,7 @@ def incident_document(request: PortalRequest, key: str) -> HttpResponse:
 def _writer(request: PortalRequest, key: str) -> Incident:
     incident = access.access_incident(request.user, key)
     access.require(
-        access.can_add_entry(request.user, incident), "You may not add to the status document."
+        access.can_add_entry(request.user, incident), _("You may not add to the status document.")
     )
     return incident
 
@@ -126,7 +127,7 @@ def change_undo(request: PortalRequest, key: str, pk: int) -> HttpResponse:
     incident = _writer(request, key)
     change = get_object_or_404(IncidentChange, incident=incident, pk=pk)
     workspace_actions.undo_change(change, by=request.user)
-    messages.success(request, "Marked undone; the undo is in the changes table.")
+    messages.success(request, _("Marked undone; the undo is in the changes table."))
     return redirect(f"{incident.get_absolute_url()}document/#changes")
 
 
@@ -136,7 +137,7 @@ def theory_decide(request: PortalRequest, key: str, pk: int) -> HttpResponse:
     theory = get_object_or_404(Theory, incident=incident, pk=pk)
     form = TheoryDecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose open, confirmed or disproved.")
+        messages.error(request, _("Choose open, confirmed or disproved."))
         return _document(request, incident, status=400)
     workspace_actions.decide_theory(theory, by=request.user, **form.cleaned_data)
     return redirect(f"{incident.get_absolute_url()}document/#theory-{theory.pk}")
@@ -157,7 +158,11 @@ def workstream_save(request: PortalRequest, key: str, pk: int | None = None) -> 
         else:
             return redirect(f"{incident.get_absolute_url()}document/#workstreams")
     if workstream is not None:
-        messages.error(request, f"Workstream {workstream.name} not saved: {form.errors.as_text()}")
+        messages.error(
+            request,
+            _("Workstream %(name)s not saved: %(errors)s")
+            % {"name": workstream.name, "errors": form.errors.as_text()},
+        )
         return _document(request, incident, status=400)
     return _document(request, incident, status=400, workstream_form=form)
 
@@ -169,7 +174,7 @@ def entry_edit(request: PortalRequest, key: str, pk: int) -> HttpResponse:
     entry = get_object_or_404(
         TimelineEntry.objects.prefetch_related("edits__edited_by"), incident=incident, pk=pk
     )
-    access.require(access.can_edit_entry(request.user, entry), "Only the author edits an entry.")
+    access.require(access.can_edit_entry(request.user, entry), _("Only the author edits an entry."))
     form = EntryEditForm(
         request.POST or None, initial={"text": entry.text, "occurred_at": entry.occurred_at}
     )
@@ -179,7 +184,7 @@ def entry_edit(request: PortalRequest, key: str, pk: int) -> HttpResponse:
         except actions.ActionRefused as refusal:
             refusal.add_to(form)
         else:
-            messages.success(request, "Entry corrected; the earlier version is kept.")
+            messages.success(request, _("Entry corrected; the earlier version is kept."))
             return redirect(f"{incident.get_absolute_url()}#entry-{entry.pk}")
     return render(
         request,
@@ -194,7 +199,7 @@ def service_change_suspect(request: PortalRequest, key: str, pk: int) -> HttpRes
     incident = _writer(request, key)
     change = get_object_or_404(ServiceChange.objects.select_related("service"), pk=pk)
     workspace_actions.suspect_service_change(incident, change, by=request.user)
-    messages.success(request, "Recorded as a theory: test it, then confirm or disprove it.")
+    messages.success(request, _("Recorded as a theory: test it, then confirm or disprove it."))
     return redirect(f"{incident.get_absolute_url()}#nearby-changes")
 
 
@@ -203,7 +208,7 @@ def service_change_rollback(request: PortalRequest, key: str, pk: int) -> HttpRe
     incident = _writer(request, key)
     change = get_object_or_404(ServiceChange.objects.select_related("service"), pk=pk)
     workspace_actions.roll_back_service_change(incident, change, by=request.user)
-    messages.success(request, "Rollback logged in the changes table.")
+    messages.success(request, _("Rollback logged in the changes table."))
     return redirect(f"{incident.get_absolute_url()}#nearby-changes")
 
 
@@ -218,7 +223,7 @@ def incident_break(request: PortalRequest, key: str) -> HttpResponse:
     person = get_object_or_404(get_user_model(), pk=ids[0])
     access.require(
         person.pk == request.user.pk or access.can_delegate(request.user, incident),
-        "Only the incident manager sends someone else on a break.",
+        _("Only the incident manager sends someone else on a break."),
     )
     workspace_actions.record_break(incident, person=person, by=request.user)
     messages.success(request, f"Break recorded for {_who(person)}.")
@@ -235,7 +240,7 @@ def incident_assessment(request: PortalRequest, key: str) -> HttpResponse:
     # A revision starts from the answers of the one before.
     form = AssessmentForm(request.POST or None, initial=_answers(latest) if latest else {})
     if request.method == "POST":
-        access.require(can_assess, "Only the incident manager assesses the incident.")
+        access.require(can_assess, _("Only the incident manager assesses the incident."))
         if form.is_valid():
             try:
                 workspace_actions.save_assessment(incident, by=request.user, **form.cleaned_data)

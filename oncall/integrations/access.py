@@ -11,6 +11,7 @@ from incidents.models import Service
 
 from .. import access as oncall_access
 from ..models import TeamAdmin
+from .maintenance_models import MaintenanceWindow
 from .models import Integration
 
 User = oncall_access.User
@@ -52,3 +53,26 @@ def access_integration(user: User, pk: int) -> Integration:
 
 
 require = oncall_access.require
+
+
+def can_admin_window(user: User, window: MaintenanceWindow) -> bool:
+    """Maintenance windows are planned and ended by the admins of the service they
+    cover (the integration's service for an integration's window)."""
+    service = window.service if window.integration is None else window.integration.service
+    return service is not None and can_admin_service(user, service)
+
+
+def access_window(user: User, pk: int) -> MaintenanceWindow:
+    from django.http import Http404
+    from django.utils.translation import gettext as _
+
+    window = (
+        MaintenanceWindow.objects.select_related(
+            "service__team", "integration__service__team", "created_by", "ended_by"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if window is None or not can_admin_window(user, window):
+        raise Http404(_("No such maintenance window."))
+    return window

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Product, Service, Severity
+
+from ..forms import DATETIME_WIDGET
+from .models import Integration
 
 
 class IntegrationForm(forms.Form):
@@ -29,3 +33,69 @@ class IntegrationForm(forms.Form):
         self.fields["service"].queryset = Service.objects.filter(  # type: ignore[attr-defined]
             pk__in=[service.pk for service in services]
         ).order_by("name")
+
+
+class HeartbeatForm(forms.Form):
+    interval_minutes = forms.IntegerField(
+        min_value=1,
+        max_value=31 * 24 * 60,
+        label=_("Ping expected every (minutes)"),
+        help_text=_("How often your job or monitor calls the URL."),
+    )
+    grace_minutes = forms.IntegerField(
+        min_value=0,
+        max_value=24 * 60,
+        initial=5,
+        label=_("Grace (minutes)"),
+        help_text=_("How late a ping may be before it counts as missed and opens an alert."),
+    )
+
+
+class MaintenanceForm(forms.Form):
+    """``target`` is "service:<id>" (all its integrations) or "integration:<id>";
+    ``cleaned_data`` has ``service`` and ``integration`` as the action takes them."""
+
+    target = forms.ChoiceField(
+        label=_("For"), help_text=_("A whole service (all its integrations), or one integration.")
+    )
+    starts_at = forms.DateTimeField(
+        widget=DATETIME_WIDGET,
+        required=False,
+        label=_("From"),
+        help_text=_("Leave empty to start now."),
+    )
+    ends_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Until"))
+    reason = forms.CharField(
+        max_length=300,
+        label=_("Reason"),
+        help_text=_("Shown beside the alerts received meanwhile."),
+    )
+
+    def __init__(self, *args: Any, services: list[Service], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.services = {service.pk: service for service in services}
+        self.integrations = {
+            integration.pk: integration
+            for integration in Integration.objects.filter(service__in=services)
+            .select_related("service")
+            .order_by("service__name", "name")
+        }
+        choices: list[tuple[str, Any]] = [("", "---------")]
+        for service in services:
+            options = [
+                (f"service:{service.pk}", _("%(name)s: all integrations") % {"name": service.name})
+            ]
+            options += [
+                (f"integration:{integration.pk}", f"{service.name}: {integration.name}")
+                for integration in self.integrations.values()
+                if integration.service_id == service.pk
+            ]
+            choices.append((service.name, options))
+        self.fields["target"].choices = choices  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        kind, _sep, pk = cleaned.pop("target", "").partition(":")
+        cleaned["service"] = self.services.get(int(pk)) if kind == "service" else None
+        cleaned["integration"] = self.integrations.get(int(pk)) if kind == "integration" else None
+        return cleaned

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident, Product, Service, Severity
 
@@ -27,7 +28,15 @@ KEY_BYTES = 16
 
 # The parts of a parsed ``Event`` an alert keeps in ``Alert.event`` (besides its action
 # and dedup key, which have columns); ``details`` stay in the payload.
-EVENT_FIELDS = ("summary", "severity", "source", "description")
+EVENT_FIELDS = (
+    "summary",
+    "severity",
+    "source",
+    "description",
+    "started_at",
+    "ended_at",
+    "context",
+)
 
 
 def default_severity_map() -> dict[str, int]:
@@ -52,15 +61,16 @@ class Integration(models.Model):
     default_severity = models.PositiveSmallIntegerField(
         choices=Severity.choices,
         default=Severity.MINOR,
-        help_text="Used when an alert names no severity, or one the mapping does not know.",
+        help_text=_("Used when an alert names no severity, or one the mapping does not know."),
     )
     severity_map = models.JSONField(
         default=default_severity_map,
-        help_text="Severity label sent by the tool → incident severity 1, 2 or 3.",
+        help_text=_("Severity label sent by the tool → incident severity 1, 2 or 3."),
     )
     affected_products = models.ManyToManyField(Product, related_name="integrations", blank=True)
     paused = models.BooleanField(
-        default=False, help_text="A paused integration accepts alerts but records them as ignored."
+        default=False,
+        help_text=_("A paused integration accepts alerts but records them as ignored."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -97,16 +107,24 @@ class Integration(models.Model):
 
 
 class GroupState(models.TextChoices):
-    FIRING = "firing", "Firing"
-    RESOLVED = "resolved", "Resolved"
+    FIRING = "firing", _("Firing")
+    RESOLVED = "resolved", _("Resolved")
 
 
 class AlertGroup(models.Model):
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="groups")
     dedup_key = models.CharField(max_length=255)
-    # Set in the same transaction that creates the group; null only inside it.
+    # Set in the same transaction that creates the group; null only inside it, or for a
+    # group opened during a maintenance window (``maintenance``), which opens no incident.
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="alert_groups", null=True
+    )
+    maintenance = models.ForeignKey(
+        "oncall.MaintenanceWindow",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alert_groups",
     )
     state = models.CharField(max_length=10, choices=GroupState.choices, default=GroupState.FIRING)
     summary = models.CharField(max_length=200)
@@ -116,6 +134,12 @@ class AlertGroup(models.Model):
     last_seen_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When the tool says the problem started (the earliest) and ended (the latest),
+    # which arrival times miss by the tool's grouping delays; null when it did not say.
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The latest delivery's labels, annotations, links and details, for responders.
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]
@@ -136,15 +160,19 @@ class AlertGroup(models.Model):
 
 class AlertOutcome(models.TextChoices):
     # Received and stored; the worker has not applied it yet (``actions.process_pending``).
-    PENDING = "pending", "Received, not processed yet"
-    CREATED = "created", "Opened an incident"
-    DEDUPLICATED = "deduplicated", "Added to an open group"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    RESOLVED = "resolved", "Resolved its group"
-    IGNORED = "ignored", "Ignored"
-    REJECTED = "rejected", "Rejected"
+    PENDING = "pending", _("Received, not processed yet")
+    CREATED = "created", _("Opened an incident")
+    DEDUPLICATED = "deduplicated", _("Added to an open group")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved its group")
+    IGNORED = "ignored", _("Ignored")
+    # Recorded in a group of a maintenance window: no incident, nobody paged.
+    MAINTENANCE = "maintenance", _("Received during maintenance")
+    REJECTED = "rejected", _("Rejected")
+    # A PagerDuty change event, recorded as a change of the integration's service.
+    CHANGE = "change", _("Recorded a change")
     # Applying it raised an error (a bug, not the sender's fault): kept, with the error.
-    FAILED = "failed", "Could not be processed"
+    FAILED = "failed", _("Could not be processed")
 
 
 class Alert(models.Model):
@@ -192,3 +220,7 @@ class Alert(models.Model):
     def parsed_event(self) -> Event:
         fields = {name: self.event[name] for name in EVENT_FIELDS if name in self.event}
         return Event(action=self.action, dedup_key=self.dedup_key, **fields)
+
+
+from .heartbeat_models import *  # noqa: E402, F403  (their own module; same app)
+from .maintenance_models import *  # noqa: E402, F403

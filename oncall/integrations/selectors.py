@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents.models import Incident
 
 from . import access
+from .maintenance_models import MaintenanceWindow
 from .models import Alert, AlertGroup, AlertOutcome, GroupState, Integration
 
 RECENT_PAYLOADS = 20
@@ -22,6 +24,11 @@ def integrations_for(user: access.User) -> QuerySet[Integration]:
         .annotate(
             open_groups=Count("groups", filter=Q(groups__state=GroupState.FIRING), distinct=True),
             last_received_at=Max("alerts__received_at"),
+            in_maintenance=Exists(
+                MaintenanceWindow.objects.filter(
+                    Q(integration=OuterRef("pk")) | Q(service=OuterRef("service"))
+                ).active_at(timezone.now())
+            ),
         )
     )
     if services is not None:
@@ -42,7 +49,14 @@ def receiving_urls(
         "generic": request.build_absolute_uri(
             reverse("integrations_in:generic", args=["KEY"])
         ).replace("KEY", shown),
+        "alertmanager_bearer": request.build_absolute_uri(
+            reverse("integrations_in:alertmanager_bearer")
+        ),
         "pagerduty": request.build_absolute_uri(reverse("pagerduty_enqueue")),
+        "pagerduty_change": request.build_absolute_uri(reverse("pagerduty_change_enqueue")),
+        "heartbeat": request.build_absolute_uri(
+            reverse("integrations_in:heartbeat", args=["KEY"])
+        ).replace("KEY", shown),
     }
 
 

@@ -13,13 +13,15 @@ from django.utils import timezone
 
 from config.celery import app
 
-from . import actions
+from . import actions, heartbeats
 
 logger = logging.getLogger(__name__)
 
 # The beat applies alerts left pending this often: the broker was down when they came,
 # or a wake-up was lost. Each run applies all that waits, so overlapping runs are fine.
 SWEEP_SECONDS = 30.0
+# Heartbeat deadlines are minutes apart; a missed one is found at most this late.
+HEARTBEAT_SECONDS = 30.0
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -44,6 +46,13 @@ def prune_alerts() -> int:
     return actions.prune(timezone.now() - timedelta(days=settings.ALERTS_RETENTION_DAYS))
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def check_heartbeats() -> int:
+    """Open alerts for heartbeats past their deadline; a second run changes nothing
+    (a missed heartbeat is not due again until a ping)."""
+    return heartbeats.sweep()
+
+
 @app.on_after_finalize.connect
 def _schedule(sender: Celery, **kwargs: object) -> None:
     sender.add_periodic_task(
@@ -51,4 +60,7 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
     )
     sender.add_periodic_task(
         SWEEP_SECONDS, process_alerts.s(), name="alerts: apply alerts left pending"
+    )
+    sender.add_periodic_task(
+        HEARTBEAT_SECONDS, check_heartbeats.s(), name="alerts: heartbeats past their deadline"
     )

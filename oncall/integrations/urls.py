@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import heartbeat_views, maintenance_views, receivers, views
 
 app_name = "integrations"
 
@@ -12,13 +12,30 @@ urlpatterns = [
     path("<int:pk>/rotate/", views.rotate, name="rotate"),
     path("<int:pk>/pause/", views.pause, name="pause"),
     path("<int:pk>/test/", views.test_alert, name="test"),
+    path("<int:pk>/heartbeat/", heartbeat_views.edit, name="heartbeat"),
+    path("<int:pk>/heartbeat/remove/", heartbeat_views.remove, name="heartbeat_remove"),
+    path("maintenance/", maintenance_views.index, name="maintenance"),
+    path("maintenance/new/", maintenance_views.create, name="maintenance_create"),
+    path("maintenance/<int:pk>/end/", maintenance_views.end, name="maintenance_end"),
 ]
 
 # Where tools send, under /integrations/ (no login: the key authenticates).
 receiving = (
     [
-        path("alertmanager/<str:key>/", views.alertmanager_webhook, name="alertmanager"),
-        path("generic/<str:key>/", views.generic_webhook, name="generic"),
+        path(
+            "alertmanager/<str:key>/",
+            receivers.AlertmanagerReceiverApi.as_view(),
+            name="alertmanager",
+        ),
+        # The key in Authorization: Bearer, kept out of URLs and their logs.
+        path(
+            "alertmanager/",
+            receivers.AlertmanagerBearerReceiverApi.as_view(),
+            name="alertmanager_bearer",
+        ),
+        path("generic/<str:key>/", receivers.GenericReceiverApi.as_view(), name="generic"),
+        path("generic/", receivers.GenericBearerReceiverApi.as_view(), name="generic_bearer"),
+        path("heartbeat/<str:key>/", heartbeat_views.ping, name="heartbeat"),
     ],
     "integrations_in",
 )

@@ -38,7 +38,34 @@
     return count(0, "minute", "minutes");
   }
 
+  // Other languages than English: the browser's own words for "12 minutes ago"
+  // (Intl.RelativeTimeFormat), in the page's language: "12분 전".
+  var LANG = document.documentElement.lang || "en";
+  var INTL_UNITS = [
+    [365 * 24 * 3600, "year"],
+    [30 * 24 * 3600, "month"],
+    [7 * 24 * 3600, "week"],
+    [24 * 3600, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+    [1, "second"],
+  ];
+  var intl =
+    LANG.indexOf("en") !== 0 && window.Intl && Intl.RelativeTimeFormat
+      ? new Intl.RelativeTimeFormat(LANG, { numeric: "auto" })
+      : null;
+
+  function relativeIntl(then, now) {
+    var delta = Math.round((then - now) / 1000);
+    for (var i = 0; i < INTL_UNITS.length; i++) {
+      if (Math.abs(delta) >= INTL_UNITS[i][0] || i === INTL_UNITS.length - 1) {
+        return intl.format(Math.trunc(delta / INTL_UNITS[i][0]), INTL_UNITS[i][1]);
+      }
+    }
+  }
+
   function relative(then, now) {
+    if (intl) return relativeIntl(then, now);
     var delta = Math.round((now - then) / 1000);
     var ahead = delta < 0;
     var s = Math.abs(delta);

@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from comms import actions
+from comms import mail as comms_mail
 from comms.models import Audience, ComponentStatus, Kind, OutboundEmail, Subscriber
 from tests.comms.conftest import complete_follow_up, count_queries
 from tests.factories import ProductFactory, make_incident
@@ -193,7 +194,10 @@ def test_subscribe_sends_a_confirmation_and_nothing_until_confirmed(products, in
     publish(incident, manager, Audience.EXTERNAL)
     assert OutboundEmail.objects.count() == 1  # not yet confirmed
 
-    assert Client().get(f"/status/confirm/{subscriber.confirm_token}/").status_code == 200
+    confirm = f"/status/confirm/{subscriber.confirm_token}/"
+    assert Client().get(confirm).status_code == 200
+    assert not Subscriber.objects.get().confirmed  # a scanner opening the link confirms nothing
+    assert Client().post(confirm).status_code == 200
     publish(incident, manager, Audience.EXTERNAL, Kind.FOLLOW_UP)
     assert OutboundEmail.objects.filter(to="cust@example.com").count() == 2
 
@@ -223,7 +227,7 @@ def test_subscribe_is_rate_limited(products, settings):
 
 def test_unsubscribe_asks_on_get_and_removes_on_post(db):
     subscriber = actions.subscribe("u@example.com")
-    url = f"/status/unsubscribe/{subscriber.unsubscribe_token}/"
+    url = f"/status/unsubscribe/{comms_mail.unsubscribe_token(subscriber)}/"
 
     assert Client().get(url).status_code == 200
     assert Subscriber.objects.exists()  # a mail scanner following the link changes nothing

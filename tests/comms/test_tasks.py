@@ -149,7 +149,7 @@ def test_mail_is_sent_once_across_a_worker_restart(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("fmt", ["slack", "teams"])
+@pytest.mark.parametrize("fmt", ["slack", "teams", "teams_workflows"])
 def test_chat_webhook_receives_the_topic_when_roles_change(worker, products, manager, fmt):
     service = ServiceFactory()
     with HttpReceiver() as receiver:
@@ -166,7 +166,10 @@ def test_chat_webhook_receives_the_topic_when_roles_change(worker, products, man
         )
 
     bodies = [request.json() for request in receiver.requests]
-    texts = [body["text"] for body in bodies]
+    if fmt == "teams_workflows":
+        texts = [body["attachments"][0]["content"]["body"][-1]["text"] for body in bodies]
+    else:
+        texts = [body["text"] for body in bodies]
     assert any("Topic: Checkout is failing | SEV 2 | Incident manager: @maya" in t for t in texts)
     if fmt == "teams":
         assert all(body["@type"] == "MessageCard" for body in bodies)

@@ -70,7 +70,15 @@ def test_unreachable_webhook_is_transient():
 @pytest.mark.parametrize(
     ("fmt", "expected"),
     [
-        ("slack", {"text": "*HOT-1*\nSeverity 1"}),
+        (
+            "slack",
+            {
+                "text": "HOT-1: Severity 1",
+                "blocks": [
+                    {"type": "section", "text": {"type": "mrkdwn", "text": "*HOT-1*\nSeverity 1"}}
+                ],
+            },
+        ),
         (
             "teams",
             {

@@ -315,7 +315,8 @@ class Campaign:
         o.figure(f"{key}: page e-mail received {mail.at - created:.2f} s after logging")
         page = self.first_page(o, key, "a-oncall", created)
         o.check(
-            mail.idempotency_key == f"<page-{page['idempotency_key']}@hotline>",
+            # The domain is COMMS_MESSAGE_ID_DOMAIN's default, like every other mail's.
+            mail.idempotency_key == f"<page-{page['idempotency_key']}@hotline.local>",
             f"Message-ID {mail.idempotency_key!r} is not the page's idempotency key "
             f"{page['idempotency_key']}",
         )

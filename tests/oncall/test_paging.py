@@ -140,7 +140,7 @@ def test_delivery_sends_key_severity_summary_and_links_once(service, team_roster
     assert message.subject == f"[PAGE] {incident.key} - 1 - Checkout down"
     assert f"https://hotline.example/incidents/{incident.key}/" in message.body
     assert "https://hotline.example/oncall/ack/" in message.body
-    assert message.extra_headers["Message-ID"] == f"<page-{page.idempotency_key}@hotline>"
+    assert message.extra_headers["Message-ID"] == f"<page-{page.idempotency_key}@hotline.local>"
     page.refresh_from_db()
     assert page.state == PageState.SENT
     assert page.attempts.get().ok

@@ -265,8 +265,9 @@ def test_person_feed_keeps_past_shifts_of_someone_taken_off_the_rotation(
         ]
 
     before = pat_past()
+    # The whole shift, from its real hand-off, not cut where the feed's window begins.
     assert [(start, end) for _, start, end, _ in before] == [
-        (NOW - timedelta(days=7), utc(2026, 3, 2, 8))
+        (utc(2026, 2, 23, 8), utc(2026, 3, 2, 8))
     ]
     actions.change_rotation(roster, by=team_admin, effective=actions.NOW, participants=[cid])
     assert pat_past() == before

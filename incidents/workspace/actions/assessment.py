@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from incidents.actions import ActionRefused, _record, _touch, check_time
 from incidents.models import EntryKind, Incident
@@ -34,12 +35,14 @@ def save_assessment(incident: Incident, *, by: User, **answers: Any) -> Assessme
     """A new revision of the assessment; earlier revisions stay as they were."""
     unknown = set(answers) - set(ASSESSMENT_FIELDS)
     if unknown:
-        raise ActionRefused(f"{', '.join(sorted(unknown))} is not part of the assessment.")
+        raise ActionRefused(
+            _("%(fields)s is not part of the assessment.") % {"fields": ", ".join(sorted(unknown))}
+        )
     affected = answers.get("affected") or ""
     if affected not in Affected.values:
-        raise ActionRefused("Choose none, some, all or a number.", field="affected")
+        raise ActionRefused(_("Choose none, some, all or a number."), field="affected")
     if affected == Affected.NUMBER and answers.get("affected_count") is None:
-        raise ActionRefused("Say how many customers are affected.", field="affected_count")
+        raise ActionRefused(_("Say how many customers are affected."), field="affected_count")
     if affected != Affected.NUMBER:
         answers["affected_count"] = None
     started = answers.get("started_at")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from incidents.actions import ActionRefused, add_timeline_entry, check_time
 from incidents.models import EntryKind, Incident, IncidentChange, Service, Theory, TimelineEntry
@@ -45,14 +47,18 @@ def report_service_change(
     author: str = "",
     url: str = "",
     external_id: str = "",
+    details: dict[str, Any] | None = None,
 ) -> tuple[ServiceChange, bool]:
     """Store a change CI/CD reports. A report repeated with the same ``external_id`` is
     stored once (CI retries); returns the change and whether it is new."""
     summary = summary.strip()
     if not summary:
-        raise ActionRefused("Say what changed.", field="summary")
+        raise ActionRefused(_("Say what changed."), field="summary")
     if kind not in ServiceChangeKind.values:
-        raise ActionRefused(f"Choose a kind: {', '.join(ServiceChangeKind.values)}.", field="kind")
+        raise ActionRefused(
+            _("Choose a kind: %(choices)s.") % {"choices": ", ".join(ServiceChangeKind.values)},
+            field="kind",
+        )
     happened_at = happened_at or timezone.now()
     check_time(happened_at, field="happened_at")
     fields = {
@@ -61,6 +67,7 @@ def report_service_change(
         "kind": kind,
         "author": author.strip(),
         "url": url.strip(),
+        "details": details or {},
     }
     external_id = external_id.strip()
     if external_id:

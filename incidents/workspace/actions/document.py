@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from incidents.actions import ActionRefused, _name, _record, _touch, check_time
 from incidents.models import (
@@ -31,10 +32,10 @@ def edit_timeline_entry(
     """The author corrects an entry; what it said before is kept as an edit."""
     current = TimelineEntry.objects.select_for_update().get(pk=entry.pk)
     if current.kind not in HUMAN_KINDS or current.author_id != by.pk:
-        raise ActionRefused("Only the author edits an entry.")
+        raise ActionRefused(_("Only the author edits an entry."))
     text = text.strip()
     if not text:
-        raise ActionRefused("Write what happened.", field="text")
+        raise ActionRefused(_("Write what happened."), field="text")
     occurred_at = occurred_at or current.occurred_at
     check_time(occurred_at, field="occurred_at")
     if text == current.text and occurred_at == current.occurred_at:
@@ -76,7 +77,7 @@ def undo_change(change: IncidentChange, *, by: User) -> IncidentChange:
 def decide_theory(theory: Theory, *, state: str, by: User, note: str = "") -> Theory:
     """Mark a theory confirmed or disproved (or open again), with a timeline entry."""
     if state not in TheoryState.values:
-        raise ActionRefused("Choose open, confirmed or disproved.", field="state")
+        raise ActionRefused(_("Choose open, confirmed or disproved."), field="state")
     current = Theory.objects.select_for_update().select_related("entry").get(pk=theory.pk)
     if current.state == state:
         return current
@@ -107,23 +108,27 @@ def save_workstream(
     """Start a workstream, or change its name, goal, lead or state."""
     unknown = set(fields) - set(WORKSTREAM_FIELDS)
     if unknown:
-        raise ActionRefused(f"{', '.join(sorted(unknown))} is not part of a workstream.")
+        raise ActionRefused(
+            _("%(fields)s is not part of a workstream.") % {"fields": ", ".join(sorted(unknown))}
+        )
     if "name" in fields:
         fields["name"] = (fields["name"] or "").strip()
         if not fields["name"]:
-            raise ActionRefused("Name the workstream.", field="name")
+            raise ActionRefused(_("Name the workstream."), field="name")
     if fields.get("state", WorkstreamState.ACTIVE) not in WorkstreamState.values:
-        raise ActionRefused("Choose active, paused or done.", field="state")
+        raise ActionRefused(_("Choose active, paused or done."), field="state")
     current_incident = Incident.objects.select_for_update().get(pk=incident.pk)
     name = fields.get("name") or (workstream.name if workstream else "")
     clash = current_incident.workstreams.filter(name=name)
     if workstream is not None:
         clash = clash.exclude(pk=workstream.pk)
     if clash.exists():
-        raise ActionRefused(f"There is already a workstream named {name}.", field="name")
+        raise ActionRefused(
+            _("There is already a workstream named %(name)s.") % {"name": name}, field="name"
+        )
     if workstream is None:
         if "name" not in fields:
-            raise ActionRefused("Name the workstream.", field="name")
+            raise ActionRefused(_("Name the workstream."), field="name")
         saved = Workstream.objects.create(incident=current_incident, created_by=by, **fields)
         text = f"{_name(by)} started the workstream {saved.name}"
         text += f", led by {_name(saved.lead)}." if saved.lead else "."

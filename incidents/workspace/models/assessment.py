@@ -6,16 +6,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident, Severity
 
 
 class Affected(models.TextChoices):
-    UNKNOWN = "", "Not known yet"
-    NONE = "none", "None"
-    SOME = "some", "Some"
-    ALL = "all", "All"
-    NUMBER = "number", "A number"
+    UNKNOWN = "", _("Not known yet")
+    NONE = "none", _("None")
+    SOME = "some", _("Some")
+    ALL = "all", _("All")
+    NUMBER = "number", _("A number")
 
 
 class Assessment(models.Model):
@@ -25,28 +26,28 @@ class Assessment(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="assessments")
     revision = models.PositiveIntegerField()
     internal_impact = models.TextField(
-        "impact on internal customers", blank=True, help_text="Which teams or staff feel it?"
+        _("impact on internal customers"), blank=True, help_text=_("Which teams or staff feel it?")
     )
     external_impact = models.TextField(
-        "impact on external customers", blank=True, help_text="Which customers feel it?"
+        _("impact on external customers"), blank=True, help_text=_("Which customers feel it?")
     )
     customer_experience = models.TextField(
-        "what customers experience", blank=True, help_text="What do they see or fail to do?"
+        _("what customers experience"), blank=True, help_text=_("What do they see or fail to do?")
     )
     affected = models.CharField(
-        "customers affected", max_length=10, choices=Affected.choices, blank=True
+        _("customers affected"), max_length=10, choices=Affected.choices, blank=True
     )
     affected_count = models.PositiveIntegerField(
-        "how many", null=True, blank=True, help_text="When you chose a number."
+        _("how many"), null=True, blank=True, help_text=_("When you chose a number.")
     )
     started_at = models.DateTimeField(
-        "started", null=True, blank=True, help_text="When did customers start to feel it?"
+        _("started"), null=True, blank=True, help_text=_("When did customers start to feel it?")
     )
-    support_cases = models.PositiveIntegerField("support cases opened", null=True, blank=True)
-    social_media = models.BooleanField("talked about on social media", default=False)
-    security = models.BooleanField("security or privacy breach", default=False)
-    data_loss = models.BooleanField("customer data lost", default=False)
-    other_factors = models.TextField("other factors", blank=True)
+    support_cases = models.PositiveIntegerField(_("support cases opened"), null=True, blank=True)
+    social_media = models.BooleanField(_("talked about on social media"), default=False)
+    security = models.BooleanField(_("security or privacy breach"), default=False)
+    data_loss = models.BooleanField(_("customer data lost"), default=False)
+    other_factors = models.TextField(_("other factors"), blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assessments"
     )

@@ -5,14 +5,17 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Service
 
 
 class ServiceChangeKind(models.TextChoices):
-    DEPLOY = "deploy", "Deployment"
-    CONFIG = "config", "Configuration change"
-    FEATURE_FLAG = "feature_flag", "Feature flag"
+    DEPLOY = "deploy", _("Deployment")
+    CONFIG = "config", _("Configuration change")
+    FEATURE_FLAG = "feature_flag", _("Feature flag")
+    # Reported by a monitoring or deploy tool as a PagerDuty change event: it names no kind.
+    CHANGE = "change", _("Change")
 
 
 class ServiceChange(models.Model):
@@ -25,12 +28,14 @@ class ServiceChange(models.Model):
     )
     summary = models.CharField(max_length=300)
     # Who made it, as CI/CD names them (a login, a bot, an e-mail); not necessarily a user.
-    author = models.CharField("who", max_length=150, blank=True)
-    happened_at = models.DateTimeField("when")
-    url = models.URLField("link", blank=True, max_length=500)
+    author = models.CharField(_("who"), max_length=150, blank=True)
+    happened_at = models.DateTimeField(_("when"))
+    url = models.URLField(_("link"), blank=True, max_length=500)
     # CI/CD's own id (pipeline run, deploy number): a retried report is stored once.
     external_id = models.CharField(max_length=100, blank=True)
     reported_at = models.DateTimeField(default=timezone.now, editable=False)
+    # What a change event carries besides: its links, images and custom details.
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         app_label = "incidents"
@@ -56,7 +61,7 @@ class ChangeToken(models.Model):
     the token itself is shown once, when it is issued."""
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="change_tokens")
-    label = models.CharField(max_length=100, blank=True, help_text="Which pipeline uses it.")
+    label = models.CharField(max_length=100, blank=True, help_text=_("Which pipeline uses it."))
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)

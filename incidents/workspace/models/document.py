@@ -6,20 +6,21 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident
 
 
 class WorkstreamState(models.TextChoices):
-    ACTIVE = "active", "Active"
-    PAUSED = "paused", "Paused"
-    DONE = "done", "Done"
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    DONE = "done", _("Done")
 
 
 class Workstream(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="workstreams")
     name = models.CharField(max_length=120)
-    goal = models.TextField(blank=True, help_text="What this workstream is trying to achieve.")
+    goal = models.TextField(blank=True, help_text=_("What this workstream is trying to achieve."))
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )

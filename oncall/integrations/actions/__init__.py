@@ -22,6 +22,7 @@ testing and pruning integrations). Callers use the public functions from here:
 ``actions.receive(...)``, ``actions.process_pending(...)``.
 """
 
+from .changes import record_change
 from .managing import create_integration, prune, rotate_key, send_test_alert, set_paused
 from .processing import process_pending
 from .receiving import clear_wake_flag, receive, reject
@@ -32,6 +33,7 @@ __all__ = [
     "process_pending",
     "prune",
     "receive",
+    "record_change",
     "reject",
     "rotate_key",
     "send_test_alert",

@@ -7,6 +7,7 @@ import logging
 import time
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -18,7 +19,9 @@ from incidents import actions as incident_actions
 from incidents.models import OPEN_STATUSES, EntryKind, Incident
 from oncall import actions as oncall_actions
 
-from ..formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event
+from ..formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event, pagerduty, real_time
+from ..maintenance import Windows
+from ..maintenance_models import MaintenanceWindow
 from ..models import Alert, AlertGroup, AlertOutcome, GroupState, Integration
 
 logger = logging.getLogger(__name__)
@@ -82,7 +85,7 @@ def _pending(integration: Integration, limit: int) -> list[Alert]:
     """The next pending alerts, oldest first, without their payloads (the parsed event
     is all the worker needs)."""
     pending = Alert.objects.filter(integration=integration, outcome=AlertOutcome.PENDING)
-    fields = ("id", "received_at", "action", "dedup_key", "event")
+    fields = ("id", "received_at", "format", "action", "dedup_key", "event")
     return list(pending.only(*fields).order_by("id")[:limit])
 
 
@@ -152,6 +155,9 @@ class _Batch:
         self.last_seen: dict[int, datetime] = {}
         self.outcomes: dict[tuple[str, int | None, str], list[int]] = defaultdict(list)
         self._bot: User | None = None
+        # The latest labels, annotations and details of each group counted.
+        self.context: dict[int, dict[str, Any]] = {}
+        self.windows: Windows | None = None
 
     @property
     def bot(self) -> User:
@@ -162,6 +168,8 @@ class _Batch:
     def apply(self, alerts: list[Alert]) -> int:
         started = time.monotonic()
         applied = 0
+        if alerts:
+            self.windows = Windows(self.integration, min(a.received_at for a in alerts))
         for alert in alerts:
             outcome, group, reason = self._apply(alert, alert.parsed_event())
             self.outcomes[(outcome, group.pk if group else None, reason)].append(alert.pk)
@@ -173,8 +181,9 @@ class _Batch:
 
     def _write(self) -> None:
         for pk, added in self.counted.items():
+            latest = {"details": self.context[pk]} if pk in self.context else {}
             AlertGroup.objects.filter(pk=pk).update(
-                alert_count=F("alert_count") + added, last_seen_at=self.last_seen[pk]
+                alert_count=F("alert_count") + added, last_seen_at=self.last_seen[pk], **latest
             )
         now = timezone.now()
         for (outcome, group_id, reason), ids in self.outcomes.items():
@@ -206,8 +215,18 @@ class _Batch:
             group.resolved_at = now
             group.save(update_fields=["state", "resolved_at"])
             group = None
+        if group is not None and group.incident is None and self._maintenance(now) is None:
+            # Opened during a maintenance window that is over: close it, so this alert
+            # opens an incident and pages like any other.
+            group.state = GroupState.RESOLVED
+            group.resolved_at = now
+            group.save(update_fields=["state", "resolved_at"])
+            group = None
         self.open[dedup_key] = group
         return group
+
+    def _maintenance(self, at: datetime) -> MaintenanceWindow | None:
+        return self.windows.at(at) if self.windows is not None else None
 
     def _apply(self, alert: Alert, event: Event) -> tuple[str, AlertGroup | None, str]:
         now = alert.received_at
@@ -216,7 +235,12 @@ class _Batch:
             if group is None:
                 return self._open_group(alert, event)
             self._count(group, alert)
-            self._escalate(group, event)
+            self._note(group, event, now)
+            if group.incident is None:
+                return AlertOutcome.MAINTENANCE, group, ""
+            if self._maintenance(now) is None:
+                # During maintenance nobody is paged: the severity is left as it is.
+                self._escalate(group, event)
             return AlertOutcome.DEDUPLICATED, group, ""
 
         if group is None:
@@ -227,6 +251,7 @@ class _Batch:
             )
 
         self._count(group, alert)
+        self._note(group, event, now)
         if event.action == ACKNOWLEDGE:
             group.acknowledged_at = now
             group.save(update_fields=["acknowledged_at"])
@@ -237,7 +262,9 @@ class _Batch:
         assert event.action == RESOLVE
         group.state = GroupState.RESOLVED
         group.resolved_at = now
-        group.save(update_fields=["state", "resolved_at"])
+        # The tool's end (Alertmanager's latest endsAt), not when the resolve arrived.
+        group.ended_at = _clamped(event.ended_at, now) or now
+        group.save(update_fields=["state", "resolved_at", "ended_at"])
         self.open[event.dedup_key] = None
         if group.incident is not None:
             self._after_group_resolved(group.incident, now)
@@ -247,8 +274,23 @@ class _Batch:
         integration, now = self.integration, alert.received_at
         severity = integration.severity_for(event.severity)
         summary = event.summary or event.dedup_key[:200]
+        window = self._maintenance(now)
+        if window is not None:
+            # Kept for the record, with no incident: nobody is paged.
+            group = AlertGroup.objects.create(
+                integration=integration,
+                dedup_key=event.dedup_key,
+                summary=summary,
+                severity=severity,
+                first_seen_at=now,
+                last_seen_at=now,
+                maintenance=window,
+            )
+            self.open[event.dedup_key] = group
+            return AlertOutcome.MAINTENANCE, group, window.reason
         # Only this batch applies this integration's alerts (it holds the lock), and the
         # unique index on open groups guards the rule whatever else writes groups.
+        started = _clamped(event.started_at, now)
         group = AlertGroup.objects.create(
             integration=integration,
             dedup_key=event.dedup_key,
@@ -256,6 +298,8 @@ class _Batch:
             severity=severity,
             first_seen_at=now,
             last_seen_at=now,
+            started_at=started,
+            details=event.context,
         )
         self.open[event.dedup_key] = group
         reopened = (
@@ -269,7 +313,13 @@ class _Batch:
             .order_by("-first_seen_at", "-id")
             .first()
         )
-        if reopened is not None and reopened.incident is not None:
+        # PagerDuty opens a new alert and incident for a trigger after its resolve; an
+        # Alertmanager group firing again is the same problem flapping.
+        if (
+            reopened is not None
+            and reopened.incident is not None
+            and alert.format != pagerduty.NAME
+        ):
             # The alert fires again while its incident is still open (a flapping check):
             # same incident, and the impact is not over after all.
             incident = reopened.incident
@@ -291,10 +341,41 @@ class _Batch:
             severity=severity,
             faulty_service=integration.service,
             affected_products=list(integration.affected_products.all()),
+            impact_started_at=started,
             detected_at=now,
         )
         group.save(update_fields=["incident"])
         return AlertOutcome.CREATED, group, ""
+
+    def _note(self, group: AlertGroup, event: Event, now: datetime) -> None:
+        """Keep what the delivery says for responders, and an earlier start than the
+        group knew (an alert of the group that began before the first one seen)."""
+        if event.context:
+            self.context[group.pk] = event.context
+        started = _clamped(event.started_at, now)
+        if started is None or (group.started_at is not None and group.started_at <= started):
+            return
+        group.started_at = started
+        group.save(update_fields=["started_at"])
+        incident = group.incident
+        if (
+            incident is not None
+            and incident.created_by_id == self.bot.pk
+            and incident.status in OPEN_STATUSES
+            and (incident.impact_started_at is None or started < incident.impact_started_at)
+        ):
+            group.incident = incident_actions.update_incident(
+                incident, by=self.bot, impact_started_at=started
+            )
+
+    def _impact_end(self, incident: Incident, now: datetime) -> datetime:
+        """The latest end the incident's groups report (their resolve's arrival where
+        the tool named none), never before the impact started."""
+        ends = AlertGroup.objects.filter(incident=incident).values_list("ended_at", "resolved_at")
+        ended = max((end or resolved or now for end, resolved in ends), default=now)
+        if incident.impact_started_at is not None:
+            ended = max(ended, incident.impact_started_at)
+        return ended
 
     def _escalate(self, group: AlertGroup, event: Event) -> None:
         """A repeat alert that is worse than the incident raises its severity (and so
@@ -330,7 +411,9 @@ class _Batch:
         if current.status not in OPEN_STATUSES:
             return
         if current.impact_ended_at is None:
-            current = incident_actions.update_incident(current, by=self.bot, impact_ended_at=now)
+            current = incident_actions.update_incident(
+                current, by=self.bot, impact_ended_at=self._impact_end(current, now)
+            )
         who = current.assignee.get_username() if current.assignee else "The incident manager"
         incident_actions.add_timeline_entry(
             current,
@@ -341,3 +424,10 @@ class _Batch:
                 f"{who}: resolve the incident once you have confirmed the impact is over."
             ),
         )
+
+
+def _clamped(value: str, now: datetime) -> datetime | None:
+    """A time the tool sent, as an impact time: never after the alert arrived (a sender's
+    clock ahead of ours), None when it sent none."""
+    parsed = real_time(value)
+    return None if parsed is None else min(parsed, now)

@@ -2,14 +2,29 @@
 
 One delivery is one alert group as Alertmanager grouped it: its ``groupKey`` is our
 dedup key, its ``status`` (firing while any alert fires, resolved when all are) the
-action. See https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
+action. The impact started at the group's earliest ``startsAt`` and, once resolved,
+ended at its latest ``endsAt``: a delivery arrives later by ``group_wait`` or
+``group_interval``. Every alert's labels, annotations and ``generatorURL`` are kept for
+the alert group's page. See https://prometheus.io/docs/alerting/latest/configuration/#webhook_config
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import MAX_SUMMARY, RESOLVE, TRIGGER, Event, Malformed, clip, fitted_key, text
+from . import (
+    MAX_SUMMARY,
+    RESOLVE,
+    TRIGGER,
+    Event,
+    Malformed,
+    bounded_context,
+    clip,
+    fitted_key,
+    real_time,
+    text,
+    web_url,
+)
 
 NAME = "alertmanager"
 
@@ -64,6 +79,8 @@ def parse(body: Any) -> list[Event]:
         or "Alert from Alertmanager"
     )
     description = text(annotations.get("description")) or text(first_annotations.get("description"))
+    starts = [t for a in alerts if (t := real_time(a.get("startsAt"))) is not None]
+    ends = [t for a in alerts if (t := real_time(a.get("endsAt"))) is not None]
     return [
         Event(
             action=TRIGGER if status == "firing" else RESOLVE,
@@ -73,5 +90,32 @@ def parse(body: Any) -> list[Event]:
             source=text(body.get("externalURL")),
             description=description,
             details={"alerts": len(alerts), "firing": len(firing) if status == "firing" else 0},
+            started_at=min(starts).isoformat() if starts else "",
+            # A firing alert's endsAt is Alertmanager's resolve timeout, not an end.
+            ended_at=max(ends).isoformat() if ends and status == "resolved" else "",
+            context=bounded_context(_context(body, alerts)),
         )
     ]
+
+
+def _strings(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _context(body: dict[str, Any], alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "alerts": [
+            {
+                "status": text(alert.get("status")),
+                "labels": _strings(alert.get("labels")),
+                "annotations": _strings(alert.get("annotations")),
+                "starts_at": text(alert.get("startsAt")),
+                "ends_at": text(alert.get("endsAt"))
+                if alert.get("status") == "resolved" and real_time(alert.get("endsAt"))
+                else "",
+                "generator_url": web_url(alert.get("generatorURL")),
+            }
+            for alert in alerts
+        ],
+        "external_url": web_url(body.get("externalURL")),
+    }

@@ -88,6 +88,30 @@ class Command(BaseCommand):
             raw = json.dumps(malformed)
             actions.reject(integration.key_hash, alertmanager.NAME, raw, error.errors)
         actions.process_pending(integration_id=integration.pk)
+        _heartbeat_and_maintenance(integration, service, by)
         self.stdout.write(
             f"Demo integration: {integration} with {integration.alerts.count()} received payloads."
         )
+
+
+def _heartbeat_and_maintenance(integration: Integration, service: Service, by: User) -> None:
+    """A daily heartbeat (the nightly job pings; missed after 25 hours) and tomorrow's
+    maintenance window of the service, so both show on the integration page."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oncall.integrations import heartbeats, maintenance
+
+    heartbeats.set_heartbeat(
+        integration, by=by, interval=timedelta(days=1), grace=timedelta(hours=1)
+    )
+    tomorrow = timezone.now().replace(hour=2, minute=0, second=0, microsecond=0)
+    tomorrow += timedelta(days=1)
+    maintenance.plan_maintenance(
+        by=by,
+        service=service,
+        starts_at=tomorrow,
+        ends_at=tomorrow + timedelta(hours=2),
+        reason="Database upgrade: the payments database moves to a new version.",
+    )

@@ -52,9 +52,9 @@ def post():
     """POST a JSON body (a dict, or raw text) without login, like a monitoring tool."""
     client = Client()
 
-    def send(url, body):
+    def send(url, body, **extra):
         data = body if isinstance(body, str | bytes) else json.dumps(body)
-        return client.post(url, data=data, content_type="application/json")
+        return client.post(url, data=data, content_type="application/json", **extra)
 
     return send
 
@@ -68,8 +68,8 @@ def apply_pending():
 def deliver(post):
     """POST like a monitoring tool, then let the worker apply it; returns the response."""
 
-    def send(url, body):
-        response = post(url, body)
+    def send(url, body, **extra):
+        response = post(url, body, **extra)
         apply_pending()
         return response
 

@@ -87,7 +87,7 @@ def test_pause_and_rotate_from_the_page(client_for, admin_user, integration, key
     response = client.post(f"/oncall/integrations/{integration.pk}/rotate/", follow=True)
     new_key = response.context["new_key"]
     assert client.get(f"/oncall/integrations/{integration.pk}/").context["new_key"] is None
-    assert post(PD, examples.pagerduty(key)).status_code == 404
+    assert post(PD, examples.pagerduty(key)).status_code == 400  # PagerDuty: "Invalid routing key"
     assert post(PD, examples.pagerduty(new_key)).status_code == 202
 
 
@@ -152,7 +152,7 @@ def test_api_create_list_pause_rotate(api_for, admin_user, service, post):
     assert api.patch(f"/api/integrations/{pk}/", {"paused": True}, format="json").json()["paused"]
     rotated = api.post(f"/api/integrations/{pk}/rotate/").json()
     assert rotated["key"] != key
-    assert post(PD, examples.pagerduty(key)).status_code == 404
+    assert post(PD, examples.pagerduty(key)).status_code == 400  # PagerDuty: "Invalid routing key"
     assert post(PD, examples.pagerduty(rotated["key"])).status_code == 202
     assert Alert.objects.get().outcome == "ignored"  # paused
 

@@ -43,12 +43,14 @@ def test_receiving_stores_the_parsed_alert_pending_and_answers_at_once(integrati
         None,
     )
     assert alert.dedup_key == '{}:{alertname="HighErrorRate"}'
-    assert alert.event == {
+    assert {name: alert.event[name] for name in ("summary", "severity", "source")} == {
         "summary": "High request error rate on checkout",
         "severity": "critical",
         "source": "http://alertmanager.example.com:9093",
-        "description": "5xx above 5% for 10 minutes.",
     }
+    assert alert.event["description"] == "5xx above 5% for 10 minutes."
+    # The tool's own start, and no end while it fires.
+    assert (alert.event["started_at"], alert.event["ended_at"]) == ("2026-03-02T09:55:00+00:00", "")
     assert not Incident.objects.exists()  # the worker applies it
 
 
@@ -274,9 +276,9 @@ def test_full_batches_go_on_until_the_backlog_is_applied(key, post, monkeypatch)
 
 
 def test_alerts_apply_in_arrival_order_within_one_batch(key, post):
-    post(PD, examples.pagerduty(key))
-    post(PD, examples.pagerduty(key, "resolve"))
-    post(PD, examples.pagerduty(key))  # fires again: same open incident, a new group
+    post(AM.format(key), examples.alertmanager())
+    post(AM.format(key), examples.alertmanager("resolved"))
+    post(AM.format(key), examples.alertmanager())  # flaps: same open incident, a new group
     assert apply_pending() == 3
     assert list(Alert.objects.order_by("id").values_list("outcome", flat=True)) == [
         "created",
@@ -542,9 +544,14 @@ def test_a_wrong_key_reveals_nothing(key, post, url):
     assert not Alert.objects.exists()
 
 
-def test_pagerduty_unknown_routing_key_is_404(integration, post):
+def test_pagerduty_unknown_routing_key_is_refused_as_pagerduty_does(integration, post):
     response = post(PD, examples.pagerduty("0" * 32))
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": "invalid event",
+        "message": "Event object is invalid",
+        "errors": ["Invalid routing key"],
+    }
     assert not Alert.objects.exists()
 
 

@@ -20,6 +20,7 @@ from incidents.models import (
     OPEN_STATUSES,
     EntryKind,
     Incident,
+    Preferences,
     Product,
     Role,
     Service,
@@ -45,7 +46,10 @@ PEOPLE = {
     "kenji": ("support", "Kenji Sato"),
     "lena": ("support", "Lena Fischer"),
     "sofia": ("security", "Sofia Rossi"),
+    # Works in Korean, in Seoul: the portal speaks Korean to her whatever the browser says.
+    "jiwoo": ("incident manager", "김 지우"),
 }
+KOREAN = {"jiwoo"}
 TEAMS = {
     "platform": ("Platform", "platform@example.com", ["manager", "responder", "priya"]),
     "payments": ("Payments", "payments@example.com", ["imani", "tomas"]),
@@ -121,6 +125,10 @@ class Command(BaseCommand):
                 user.set_password(PASSWORD)
                 user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=group))
+            if username in KOREAN:
+                Preferences.objects.get_or_create(
+                    person=user, defaults={"language": "ko", "time_zone": "Asia/Seoul"}
+                )
             people[username] = user
         return people
 
