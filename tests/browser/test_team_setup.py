@@ -1,6 +1,7 @@
 """An admin sets a team up for on-call from an empty portal, without the Django admin:
-a team, a roster of three, a two-step escalation policy; then a test incident pages the
-right person and escalates on time.
+a team, a roster of three, a two-step escalation policy; the on-call person adds her own
+notification rule; then a test incident pages the right person, through her rule, and
+escalates on time.
 
 Time moves with time-machine in this process, which is also the live server's: the
 server pages, and the beat's tick (``tasks.escalate``, run here as the beat would) finds
@@ -38,8 +39,9 @@ def _paged(incident):
 
 
 def test_admin_sets_up_a_team_and_its_first_incident_pages_and_escalates_on_time(
-    page, live_server, admin_user, tmp_path
+    page, live_server, admin_user, tmp_path, mailoutbox
 ):
+    mailbox = mailoutbox
     # Now, not a fixed date: the browser keeps its own clock, and a session cookie set
     # in the past would be dropped. Only forward from here.
     start = datetime.now(UTC).replace(microsecond=0)
@@ -109,8 +111,28 @@ def test_admin_sets_up_a_team_and_its_first_incident_pages_and_escalates_on_time
         page.goto("/oncall/teams/payments/")
         page.screenshot(path=str(tmp_path / "team.png"), full_page=True)
 
-        # Part B (personal notification rules) adds its step of the journey here: a
-        # person sets a notification rule, and the pages below follow it.
+        # pia, on call, sets her notification rule for severity 1-2: her pager address at
+        # once, her own inbox only after 30 minutes.
+        page.get_by_role("button", name="Log out").click()
+        _log_in(page, "pia")
+        page.goto("/oncall/contacts/")
+        for address in ("pia-pager@example.com", "pia-inbox@example.com"):
+            page.get_by_label("Kind").select_option("email")
+            page.get_by_label("Address or URL").fill(address)
+            page.get_by_role("button", name="Add").click()
+            expect(page.locator(".oncall-list")).to_contain_text(address)
+        page.goto("/oncall/rules/")
+        for address, delay in (("pia-pager@example.com", "0"), ("pia-inbox@example.com", "30")):
+            page.get_by_label("Chain").select_option("major")
+            page.get_by_label("Contact method").select_option(label=f"E-mail: {address}")
+            page.get_by_label("After (minutes)").fill(delay)
+            page.get_by_role("button", name="Add", exact=True).click()
+        chain = page.locator("#chain-major li")
+        expect(chain).to_have_count(2)
+        expect(chain.nth(1)).to_contain_text("pia-inbox@example.com")
+        page.screenshot(path=str(tmp_path / "notification-rules.png"), full_page=True)
+        page.get_by_role("button", name="Log out").click()
+        _log_in(page, "ada")
 
         page.goto("/new")
         page.get_by_label("Faulty service").select_option(label="Checkout")
@@ -124,6 +146,10 @@ def test_admin_sets_up_a_team_and_its_first_incident_pages_and_escalates_on_time
         assert _paged(incident) == [("pia", PageReason.INCIDENT)]
         panel = page.locator("#oncall-panel")
         expect(panel.locator(".oncall-pages")).to_contain_text("pia")
+        # The page follows pia's rule: the pager now, her inbox not yet.
+        mailbox.clear()
+        tasks.deliver_page(incident.pages.get().pk)
+        assert [message.to for message in mailbox] == [["pia-pager@example.com"]]
 
         # Not a second early: nothing at 4:59; bea at 5:00.
         clock.move_to(opened + timedelta(minutes=5) - timedelta(seconds=1), tick=False)
