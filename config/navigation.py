@@ -25,8 +25,11 @@ class NavItem:
 _items: dict[str, NavItem] = {}
 
 
-def register(item: NavItem) -> None:
+def register(item: NavItem) -> NavItem | None:
+    """Add the item, or replace the one with its URL name: that one is returned."""
+    previous = _items.get(item.url_name)
     _items[item.url_name] = item
+    return previous
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
