@@ -263,6 +263,19 @@ class DistributionList(models.Model):
         blank=True,
         help_text=_("Every member of these teams receives the list's mail."),
     )
+    # The team whose admins manage the list (None: global admins only). It decides who
+    # may change the list, not who receives mail: ``teams`` and ``is_default`` do that.
+    # SET_NULL: deleting a team hands its lists to the global admins instead of
+    # silently dropping addresses that may still be in use.
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        # "distribution_lists" is taken by ``teams`` (the lists a team's members get).
+        related_name="owned_distribution_lists",
+        help_text=_("The team whose admins manage this list; empty for global admins."),
+    )
     is_default = models.BooleanField(
         _("incident communications"),
         default=False,
@@ -404,6 +417,17 @@ class Webhook(models.Model):
     secret = models.CharField(max_length=100, default=_token)
     events = models.JSONField(default=list, help_text=_("The event names it receives."))
     active = models.BooleanField(default=True)
+    # The team whose admins manage it (None: global admins only). Informational for
+    # delivery: a webhook receives its events for every incident, whatever its team.
+    # SET_NULL: deleting a team keeps the webhook and its delivery record.
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhooks",
+        help_text=_("The team whose admins manage this webhook; empty for global admins."),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from comms.models import DistributionList, Webhook
 from incidents.models import Team
 
 from .. import access as oncall_access
@@ -36,3 +37,23 @@ def access_team(user: User, slug: str, *, write: bool = False) -> Team:
     if write and not can_edit_team(user, team):
         raise PermissionDenied(_("Only this team's admins and global admins change it."))
     return team
+
+
+def access_team_webhook(user: User, slug: str, pk: int, *, write: bool = False) -> Webhook:
+    """One of the team's own webhooks (a global one is not the team's: 404)."""
+    team = access_team(user, slug, write=write)
+    webhook = Webhook.objects.filter(team=team, pk=pk).first()
+    if webhook is None:
+        raise Http404(_("No such webhook."))
+    return webhook
+
+
+def access_team_distribution_list(
+    user: User, slug: str, pk: int, *, write: bool = False
+) -> DistributionList:
+    """One of the team's own distribution lists (a global one is not the team's: 404)."""
+    team = access_team(user, slug, write=write)
+    distribution = DistributionList.objects.filter(team=team, pk=pk).first()
+    if distribution is None:
+        raise Http404(_("No such distribution list."))
+    return distribution

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from comms import destinations
-from comms.models import ChatFormat, ChatWebhook
+from comms.models import ChatFormat, ChatWebhook, DistributionList, Webhook, WebhookEvent
+from comms.transports.webhook import standard_secret
 from config.http import ApiRequest
 from incidents.models import Team
 
@@ -94,6 +95,52 @@ class ChatOut(serializers.Serializer):
 class ChatIn(serializers.Serializer):
     url = serializers.CharField(max_length=500)
     format = serializers.ChoiceField(choices=ChatFormat.choices, default=ChatFormat.SLACK)
+
+
+class WebhookOut(serializers.Serializer):
+    """One of the team's signed webhooks; its URL may hold a credential, so its host."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    host = serializers.SerializerMethodField()
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices))
+    active = serializers.BooleanField()
+
+    def get_host(self, webhook: Webhook) -> str:
+        return destinations.shown_url(webhook.url)
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret = serializers.SerializerMethodField(
+        help_text="The signing secret as Standard Webhooks verifiers take it; shown only "
+        "in this answer."
+    )
+
+    def get_secret(self, webhook: Webhook) -> str:
+        return standard_secret(webhook.secret)
+
+
+class WebhookIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    url = serializers.CharField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False
+    )
+    active = serializers.BooleanField(default=True)
+
+
+class DistributionListOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    addresses = serializers.ListField(child=serializers.EmailField(), source="address_list")
+    is_default = serializers.BooleanField(
+        help_text="Receives every internal incident communication (set by global admins)."
+    )
+
+
+class DistributionListIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    addresses = serializers.ListField(child=serializers.CharField(max_length=254), max_length=500)
 
 
 class StepOut(serializers.Serializer):
@@ -262,6 +309,93 @@ class TeamChatWebhookApi(APIView):
         """Stop posting the team's incidents to chat (team admins)."""
         team = access.access_team(request.user, slug, write=True)
         destinations.remove_team_chat_webhook(team, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TeamWebhookListApi(APIView):
+    @extend_schema(responses=WebhookOut(many=True))
+    def get(self, request: ApiRequest, slug: str) -> Response:
+        """The team's signed webhooks. Which team's they are decides who manages them,
+        not what they receive: each gets its events for every incident."""
+        team = access.access_team(request.user, slug)
+        webhooks = Webhook.objects.filter(team=team).order_by("name", "pk")
+        return Response(WebhookOut(webhooks, many=True).data)
+
+    @extend_schema(request=WebhookIn, responses={201: WebhookCreatedOut})
+    def post(self, request: ApiRequest, slug: str) -> Response:
+        """Add a signed webhook (team admins); the answer shows its secret, once."""
+        team = access.access_team(request.user, slug, write=True)
+        data = WebhookIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        webhook = destinations.add_team_webhook(team, by=request.user, **data.validated_data)
+        return Response(WebhookCreatedOut(webhook).data, status=status.HTTP_201_CREATED)
+
+
+class TeamWebhookApi(APIView):
+    @extend_schema(responses=WebhookOut)
+    def get(self, request: ApiRequest, slug: str, pk: int) -> Response:
+        return Response(WebhookOut(access.access_team_webhook(request.user, slug, pk)).data)
+
+    @extend_schema(request=WebhookIn, responses=WebhookOut)
+    def put(self, request: ApiRequest, slug: str, pk: int) -> Response:
+        """Change the webhook (team admins); its secret stays."""
+        webhook = access.access_team_webhook(request.user, slug, pk, write=True)
+        data = WebhookIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        webhook = destinations.update_team_webhook(webhook, by=request.user, **data.validated_data)
+        return Response(WebhookOut(webhook).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: ApiRequest, slug: str, pk: int) -> Response:
+        """Stop sending to the webhook (team admins): deleted, or deactivated when it was
+        sent something (its delivery record stays)."""
+        webhook = access.access_team_webhook(request.user, slug, pk, write=True)
+        destinations.remove_team_webhook(webhook, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TeamDistributionListListApi(APIView):
+    @extend_schema(responses=DistributionListOut(many=True))
+    def get(self, request: ApiRequest, slug: str) -> Response:
+        """The distribution lists the team's admins manage."""
+        team = access.access_team(request.user, slug)
+        lists = DistributionList.objects.filter(team=team).order_by("name")
+        return Response(DistributionListOut(lists, many=True).data)
+
+    @extend_schema(request=DistributionListIn, responses={201: DistributionListOut})
+    def post(self, request: ApiRequest, slug: str) -> Response:
+        """Add a distribution list (team admins)."""
+        team = access.access_team(request.user, slug, write=True)
+        data = DistributionListIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        distribution = destinations.add_team_distribution_list(
+            team, by=request.user, **data.validated_data
+        )
+        return Response(DistributionListOut(distribution).data, status=status.HTTP_201_CREATED)
+
+
+class TeamDistributionListApi(APIView):
+    @extend_schema(responses=DistributionListOut)
+    def get(self, request: ApiRequest, slug: str, pk: int) -> Response:
+        distribution = access.access_team_distribution_list(request.user, slug, pk)
+        return Response(DistributionListOut(distribution).data)
+
+    @extend_schema(request=DistributionListIn, responses=DistributionListOut)
+    def put(self, request: ApiRequest, slug: str, pk: int) -> Response:
+        """Replace the list's name and addresses (team admins)."""
+        distribution = access.access_team_distribution_list(request.user, slug, pk, write=True)
+        data = DistributionListIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        distribution = destinations.update_team_distribution_list(
+            distribution, by=request.user, **data.validated_data
+        )
+        return Response(DistributionListOut(distribution).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: ApiRequest, slug: str, pk: int) -> Response:
+        """Delete the list (team admins)."""
+        distribution = access.access_team_distribution_list(request.user, slug, pk, write=True)
+        destinations.remove_team_distribution_list(distribution, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

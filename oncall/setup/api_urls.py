@@ -14,6 +14,26 @@ urlpatterns = [
         name="api-oncall-team-chat",
     ),
     path(
+        "teams/<slug:slug>/webhooks/",
+        api.TeamWebhookListApi.as_view(),
+        name="api-oncall-team-webhooks",
+    ),
+    path(
+        "teams/<slug:slug>/webhooks/<int:pk>/",
+        api.TeamWebhookApi.as_view(),
+        name="api-oncall-team-webhook",
+    ),
+    path(
+        "teams/<slug:slug>/distribution-lists/",
+        api.TeamDistributionListListApi.as_view(),
+        name="api-oncall-team-distribution-lists",
+    ),
+    path(
+        "teams/<slug:slug>/distribution-lists/<int:pk>/",
+        api.TeamDistributionListApi.as_view(),
+        name="api-oncall-team-distribution-list",
+    ),
+    path(
         "teams/<slug:slug>/members/", api.TeamMembersApi.as_view(), name="api-oncall-team-members"
     ),
     path(

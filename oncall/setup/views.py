@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from comms import destinations
-from comms.models import ChatWebhook
+from comms.models import ChatWebhook, DistributionList, Webhook
+from comms.transports.webhook import standard_secret
 from config.http import PortalRequest
 from incidents.actions import ActionRefused
 from incidents.models import Team
@@ -22,12 +23,14 @@ from ..models import EscalationStep
 from . import access, actions, selectors
 from .forms import (
     ChatWebhookForm,
+    DistributionListForm,
     PeopleForm,
     PolicyForm,
     PreviewForm,
     RosterCreateForm,
     StepFormSet,
     TeamForm,
+    TeamWebhookForm,
 )
 
 
@@ -65,6 +68,35 @@ def _team_page(request: PortalRequest, team: Team, status: int = 200, **forms: A
     ]
     members = list(team.members.order_by("username"))
     chat = ChatWebhook.objects.filter(team=team, active=True).first()
+    can_edit = access.can_edit_team(request.user, team)
+    webhooks = list(Webhook.objects.filter(team=team).order_by("name", "pk"))
+    distribution_lists = list(DistributionList.objects.filter(team=team).order_by("name"))
+    # Team admins edit each in place (a refused edit comes back with its errors).
+    failed_hooks, failed_lists = forms.get("hook_forms", {}), forms.get("list_forms", {})
+    hook_rows = [
+        (
+            hook,
+            destinations.shown_url(hook.url),
+            failed_hooks.get(hook.pk)
+            or (TeamWebhookForm(instance=hook, prefix=f"hook-{hook.pk}") if can_edit else None),
+        )
+        for hook in webhooks
+    ]
+    list_rows = [
+        (
+            distribution,
+            failed_lists.get(distribution.pk)
+            or (
+                DistributionListForm(
+                    initial={"name": distribution.name, "addresses": distribution.addresses},
+                    prefix=f"list-{distribution.pk}",
+                )
+                if can_edit
+                else None
+            ),
+        )
+        for distribution in distribution_lists
+    ]
     context = {
         "team": team,
         "rosters": active,
@@ -73,7 +105,7 @@ def _team_page(request: PortalRequest, team: Team, status: int = 200, **forms: A
         "steps": steps,
         "admins": admins,
         "members": members,
-        "can_edit": access.can_edit_team(request.user, team),
+        "can_edit": can_edit,
         "can_name_admins": access.can_name_admins(request.user),
         "team_form": forms.get("team_form")
         or TeamForm(initial={"name": team.name, "email": team.email}),
@@ -86,6 +118,10 @@ def _team_page(request: PortalRequest, team: Team, status: int = 200, **forms: A
         "chat_host": destinations.shown_url(chat.url) if chat else "",
         "chat_form": forms.get("chat_form")
         or ChatWebhookForm(initial={"format": chat.format if chat else None}),
+        "hook_rows": hook_rows,
+        "webhook_form": forms.get("webhook_form") or TeamWebhookForm(prefix="hook"),
+        "list_rows": list_rows,
+        "list_form": forms.get("list_form") or DistributionListForm(prefix="list"),
         "services": list(team.services.order_by("name")),
         "integrations": team.services.filter(integrations__isnull=False).distinct().count(),
     }
@@ -153,6 +189,98 @@ def team_chat(request: PortalRequest, slug: str) -> HttpResponse:
         refusal.add_to(form)
         return _team_page(request, team, 400, chat_form=form)
     messages.success(request, _("Saved the team's chat webhook."))
+    return redirect("oncall:team", team.slug)
+
+
+@require_POST
+def team_webhook_add(request: PortalRequest, slug: str) -> HttpResponse:
+    """Add a signed webhook; its secret is shown this once."""
+    team = access.access_team(request.user, slug, write=True)
+    form = TeamWebhookForm(request.POST, prefix="hook")
+    if not form.is_valid():
+        return _team_page(request, team, 400, webhook_form=form)
+    try:
+        webhook = destinations.add_team_webhook(team, by=request.user, **form.cleaned_data)
+    except ActionRefused as refusal:
+        refusal.add_to(form)
+        return _team_page(request, team, 400, webhook_form=form)
+    messages.success(
+        request,
+        _("Added the webhook %(name)s. Its signing secret, shown only this once: %(secret)s")
+        % {"name": webhook.name, "secret": standard_secret(webhook.secret)},
+    )
+    return redirect("oncall:team", team.slug)
+
+
+@require_POST
+def team_webhook(request: PortalRequest, slug: str, pk: int) -> HttpResponse:
+    """Change one of the team's webhooks, or stop sending to it (``remove``)."""
+    webhook = access.access_team_webhook(request.user, slug, pk, write=True)
+    team = access.access_team(request.user, slug)
+    if "remove" in request.POST:
+        destinations.remove_team_webhook(webhook, by=request.user)
+        messages.success(request, _("Removed the webhook %(name)s.") % {"name": webhook.name})
+        return redirect("oncall:team", team.slug)
+    form = TeamWebhookForm(request.POST, instance=webhook, prefix=f"hook-{webhook.pk}")
+    if not form.is_valid():
+        return _team_page(request, team, 400, hook_forms={webhook.pk: form})
+    try:
+        destinations.update_team_webhook(webhook, by=request.user, **form.cleaned_data)
+    except ActionRefused as refusal:
+        refusal.add_to(form)
+        return _team_page(request, team, 400, hook_forms={webhook.pk: form})
+    messages.success(
+        request, _("Saved the webhook %(name)s.") % {"name": form.cleaned_data["name"]}
+    )
+    return redirect("oncall:team", team.slug)
+
+
+@require_POST
+def team_distribution_list_add(request: PortalRequest, slug: str) -> HttpResponse:
+    team = access.access_team(request.user, slug, write=True)
+    form = DistributionListForm(request.POST, prefix="list")
+    if not form.is_valid():
+        return _team_page(request, team, 400, list_form=form)
+    try:
+        distribution = destinations.add_team_distribution_list(
+            team, name=form.cleaned_data["name"], addresses=form.address_lines(), by=request.user
+        )
+    except ActionRefused as refusal:
+        refusal.add_to(form)
+        return _team_page(request, team, 400, list_form=form)
+    messages.success(
+        request, _("Added the distribution list %(name)s.") % {"name": distribution.name}
+    )
+    return redirect("oncall:team", team.slug)
+
+
+@require_POST
+def team_distribution_list(request: PortalRequest, slug: str, pk: int) -> HttpResponse:
+    """Change one of the team's distribution lists, or delete it (``remove``)."""
+    distribution = access.access_team_distribution_list(request.user, slug, pk, write=True)
+    team = access.access_team(request.user, slug)
+    if "remove" in request.POST:
+        destinations.remove_team_distribution_list(distribution, by=request.user)
+        messages.success(
+            request, _("Removed the distribution list %(name)s.") % {"name": distribution.name}
+        )
+        return redirect("oncall:team", team.slug)
+    form = DistributionListForm(request.POST, prefix=f"list-{distribution.pk}")
+    if not form.is_valid():
+        return _team_page(request, team, 400, list_forms={distribution.pk: form})
+    try:
+        destinations.update_team_distribution_list(
+            distribution,
+            name=form.cleaned_data["name"],
+            addresses=form.address_lines(),
+            by=request.user,
+        )
+    except ActionRefused as refusal:
+        refusal.add_to(form)
+        return _team_page(request, team, 400, list_forms={distribution.pk: form})
+    messages.success(
+        request, _("Saved the distribution list %(name)s.") % {"name": form.cleaned_data["name"]}
+    )
     return redirect("oncall:team", team.slug)
 
 
