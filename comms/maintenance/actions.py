@@ -241,10 +241,12 @@ def advance_maintenances() -> Advanced:
 # Products' statuses --------------------------------------------------------------------
 
 
+@transaction.atomic
 def refresh_components(product_ids: Iterable[int], now: datetime) -> None:
     """Each product's status from what is going on now: the worst of its open public
     incidents' statuses and "under maintenance" while a maintenance runs on it;
-    operational when neither is left. Runs inside the caller's transaction."""
+    operational when neither is left. Inside the caller's transaction when there is one
+    (every action here), its own otherwise: the product locks must hold until it commits."""
     ids = sorted(set(product_ids))
     # The same product lock as publishing an incident update takes, in the same order:
     # the two never compute a product's status without each other's change.
