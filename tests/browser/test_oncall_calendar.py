@@ -76,7 +76,10 @@ def test_the_calendar_is_in_the_browsers_zone_and_every_label_fits(browser, live
     page.get_by_label("Password").fill("pw")
     page.get_by_role("button", name="Log in").click()
     # Without the zone cookie the portal renders in its own zone (UTC) first: the
-    # calendar's script asks again with the browser's.
+    # calendar's script asks again with the browser's. The page after the login sets the
+    # cookie as it loads, so it is cleared once that page has loaded, not before.
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.wait_for_load_state("load")
     context.clear_cookies(name="tz")
     page.goto("/oncall/calendar/")
     expect(page).to_have_url(f"{live_server.url}/oncall/calendar/?tz=America%2FNew_York")
