@@ -9,7 +9,7 @@ PORT ?= 8000
 SITE_URL ?= http://127.0.0.1:$(PORT)
 export PORT SITE_URL
 
-.PHONY: run test lint install clean catalogues messages
+.PHONY: run test lint install clean catalogues messages bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ run: catalogues
 
 test: catalogues
 	$(BIN)/pytest
+
+# Every benchmark in bench/ at the default size, one table of ratios (python -m bench);
+# `make bench ARGS=--full` for the issue's large size. Throw-away SQLite and the embedded
+# broker unless DATABASE_URL / REDIS_URL name scratch databases (the issue's figures are
+# on PostgreSQL + Redis; the benchmarks migrate, fill and empty them).
+bench: catalogues
+	$(BIN)/python -m bench $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,6 +3,8 @@
 Run: ``.venv/bin/python bench/list_pages.py [--incidents 1000]``. Uses a throw-away
 SQLite database (or ``DATABASE_URL``); prints milliseconds per request and the ratio to
 ``/healthz`` measured in the same run, so the figures compare across machines.
+Goal (``results``, for ``make bench``): the queries a list costs do not grow with its
+rows (10 incidents against 1,000, or 10,000 with ``--full``).
 """
 
 import argparse
@@ -12,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
@@ -44,12 +47,16 @@ def timed(client: Client, url: str, repeat: int) -> tuple[float, int]:
     return statistics.median(samples) * 1000, len(queries)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--incidents", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=30)
-    args = parser.parse_args()
+PAGES = [
+    ("portal list", "/incidents/"),
+    ("portal filtered", "/incidents/?status=open&severity=1&q=Bench"),
+    ("api list", "/api/incidents/"),
+]
 
+
+def measure(incidents: int, repeat: int) -> dict[int, dict[str, tuple[float, int]]]:
+    """{incidents: {page: (median ms, queries)}} at 10 incidents and at ``incidents``;
+    "healthz" is the trivial view."""
     setup_test_environment()
     call_command("migrate", verbosity=0)
     user, _ = User.objects.get_or_create(username="bench")
@@ -62,9 +69,9 @@ def main() -> None:
     ]
     client = Client()
     client.force_login(user)
-    print(f"{'incidents':>9} {'page':<16} {'ms':>7} {'x healthz':>9} {'queries':>7}")
+    found: dict[int, dict[str, tuple[float, int]]] = {}
     created = 0
-    for target in sorted({10, args.incidents}):
+    for target in sorted({10, incidents}):
         while created < target:
             actions.create_incident(
                 by=user,
@@ -75,15 +82,47 @@ def main() -> None:
                 affected_products=products[: created % 3 + 1],
             )
             created += 1
-        baseline, _ = timed(client, "/healthz", args.repeat)
-        for name, url in [
-            ("healthz", "/healthz"),
-            ("portal list", "/incidents/"),
-            ("portal filtered", "/incidents/?status=open&severity=1&q=Bench"),
-            ("api list", "/api/incidents/"),
-        ]:
-            ms, queries = timed(client, url, args.repeat)
+        found[target] = {name: timed(client, url, repeat) for name, url in PAGES}
+        found[target]["healthz"] = timed(client, "/healthz", repeat)
+    return found
+
+
+def print_measured(found: dict[int, dict[str, tuple[float, int]]]) -> None:
+    print(f"{'incidents':>9} {'page':<16} {'ms':>7} {'x healthz':>9} {'queries':>7}")
+    for target, pages in found.items():
+        baseline = pages["healthz"][0]
+        for name, (ms, queries) in pages.items():
             print(f"{target:>9} {name:<16} {ms:>7.2f} {ms / baseline:>9.1f} {queries:>7}")
+
+
+def results(full: bool) -> list[dict[str, Any]]:
+    """The rows for ``make bench``: each list at 1,000 incidents (10,000 with full)."""
+    incidents = 10_000 if full else 1000
+    found = measure(incidents, repeat=30)
+    print_measured(found)
+    few, many = found[10], found[incidents]
+    baseline = many["healthz"][0]
+    return [
+        {
+            "path": f"incident {name} ({incidents} incidents)",
+            "ms": many[name][0],
+            "baseline_ms": baseline,
+            "ratio": many[name][0] / baseline,
+            "goal": "queries do not grow with rows",
+            "holds": many[name][1] == few[name][1],
+            "range": None,
+            "note": f"queries: {few[name][1]} at 10, {many[name][1]} at {incidents}",
+        }
+        for name, _url in PAGES
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--incidents", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    print_measured(measure(args.incidents, args.repeat))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from incidents.access import access_incident
 from incidents.models import Incident
@@ -40,7 +42,7 @@ def can_view_internal_page(user: User) -> bool:
     return user.has_perm("incidents.view_incident")
 
 
-NO_SUCH_COMMUNICATION = "No such communication."
+NO_SUCH_COMMUNICATION = _("No such communication.")
 
 
 def access_communication(user: User, pk: int) -> Communication:
@@ -68,6 +70,6 @@ def can_manage_lists(user: User) -> bool:
     return user.has_perm("comms.change_distributionlist")
 
 
-def require(allowed: bool, message: str) -> None:
+def require(allowed: bool, message: str | Promise) -> None:
     if not allowed:
         raise PermissionDenied(message)

@@ -8,27 +8,27 @@ sent after commit (see ``outbox``), so a rolled-back change never sends anything
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from incidents import actions as incident_actions
-from incidents import events
+from incidents import entry_texts, events
 from incidents.actions import ActionRefused
 from incidents.models import OPEN_STATUSES, EntryKind, Incident, Product, Role, Status
 from incidents.selectors import current_roles
 
-from . import access, mail, selectors
+from . import access, chat_lines, mail, selectors
 from .content import (
     checklist,
     external_name,
@@ -37,6 +37,7 @@ from .content import (
     template_fields,
     topic,
 )
+from .entry_texts import facts_of
 from .maintenance.selectors import products_under_maintenance
 from .models import (
     Audience,
@@ -46,7 +47,6 @@ from .models import (
     Component,
     ComponentStatus,
     ComponentStatusChange,
-    DistributionList,
     Kind,
     OutboundEmail,
     PageStatus,
@@ -79,13 +79,11 @@ EDITABLE_FIELDS = (
 )
 
 
-def _record(incident: Incident, by: User | None, text: str, **data: Any) -> None:
-    incident_actions.record_app_event(incident, kind=EntryKind.COMMS, text=text, by=by, **data)
-
-
-def label(communication: Communication) -> str:
-    return (
-        f"{communication.get_audience_display().lower()} {communication.get_kind_display().lower()}"
+def _record(incident: Incident, by: User | None, text_id: str, **facts: Any) -> None:
+    # The facts of a shape of comms.entry_texts: each reader sees it in their language.
+    data = entry_texts.facts(text_id, **facts)
+    incident_actions.record_app_event(
+        incident, kind=EntryKind.COMMS, text=entry_texts.english(data), by=by, **data
     )
 
 
@@ -94,19 +92,20 @@ def draft_communication(
     incident: Incident, *, audience: str, kind: str, by: User, **fields: Any
 ) -> Communication:
     if audience not in Audience.values:
-        raise ActionRefused("Choose internal or external.", field="audience")
+        raise ActionRefused(gettext("Choose internal or external."), field="audience")
     if kind not in Kind.values:
-        raise ActionRefused("Choose initial, follow-up or final.", field="kind")
+        raise ActionRefused(gettext("Choose initial, follow-up or final."), field="kind")
     if audience == Audience.EXTERNAL and incident.restricted:
         raise ActionRefused(
-            "Restricted incidents are never shown on the public status page.", field="audience"
+            gettext("Restricted incidents are never shown on the public status page."),
+            field="audience",
         )
     values = template_fields(incident, audience=audience, kind=kind)
     values.update({name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
     communication = Communication.objects.create(
         incident=incident, audience=audience, kind=kind, author=by, **values
     )
-    _record(incident, by, f"{by.get_username()} drafted the {label(communication)}.")
+    _record(incident, by, "comms.drafted", who=by.get_username(), **facts_of(communication))
     return communication
 
 
@@ -122,7 +121,7 @@ def _lock(communication: Communication) -> Communication:
 def update_communication(communication: Communication, *, by: User, **fields: Any) -> Communication:
     current = _lock(communication)
     if current.is_published:
-        raise ActionRefused("A published communication cannot change; write a follow-up.")
+        raise ActionRefused(gettext("A published communication cannot change; write a follow-up."))
     changed = [name for name in EDITABLE_FIELDS if name in fields]
     for name in changed:
         setattr(current, name, fields[name])
@@ -135,9 +134,9 @@ def update_communication(communication: Communication, *, by: User, **fields: An
 def request_review(communication: Communication, *, reviewer: User, by: User) -> Communication:
     current = _lock(communication)
     if current.is_published:
-        raise ActionRefused("This communication is already published.")
+        raise ActionRefused(gettext("This communication is already published."))
     if reviewer.pk == by.pk:
-        raise ActionRefused("Ask someone else for a second opinion.", field="reviewer")
+        raise ActionRefused(gettext("Ask someone else for a second opinion."), field="reviewer")
     incident = current.incident
     if (
         incident.restricted
@@ -145,12 +144,15 @@ def request_review(communication: Communication, *, reviewer: User, by: User) ->
     ):
         # The request mails the summary: only to someone who may see the incident.
         raise ActionRefused(
-            f"{reviewer.get_username()} may not see this restricted incident.", field="reviewer"
+            gettext("%(reviewer)s may not see this restricted incident.")
+            % {"reviewer": reviewer.get_username()},
+            field="reviewer",
         )
     if not access.can_publish(reviewer, current.incident):
         # The reviewer publishes: someone who cannot would leave the draft stuck.
         raise ActionRefused(
-            f"{reviewer.get_username()} cannot publish; ask an incident or communications manager.",
+            gettext("%(reviewer)s cannot publish; ask an incident or communications manager.")
+            % {"reviewer": reviewer.get_username()},
             field="reviewer",
         )
     current.state = State.IN_REVIEW
@@ -158,26 +160,39 @@ def request_review(communication: Communication, *, reviewer: User, by: User) ->
     current.save(update_fields=["state", "review_requested_from", "updated_at"])
     if reviewer.email:
         url = site_url(reverse("comms:communication", args=[current.pk]))
-        queue(
-            OutboundEmail,
-            [
-                OutboundEmail(
-                    communication=current,
-                    to=reviewer.email,
-                    subject=f"Review requested: {current.subject}",
-                    text=f"{by.get_username()} asks you to review the {label(current)} of "
-                    f"{current.incident.key} before it goes out:\n\n{current.summary}\n\n"
-                    f"Review and publish it here: {url}\n",
-                    message_id=_message_id("review", current.pk, reviewer.pk, uuid.uuid4()),
-                )
-            ],
-            "send_email",
-        )
+        with mail.speaking(mail.reader_of(reviewer)):
+            queue(
+                OutboundEmail,
+                [
+                    OutboundEmail(
+                        communication=current,
+                        to=reviewer.email,
+                        subject=gettext("Review requested: %(subject)s")
+                        % {"subject": current.subject},
+                        text=gettext(
+                            "%(who)s asks you to review the %(communication)s of %(key)s "
+                            "before it goes out:\n\n%(summary)s\n\n"
+                            "Review and publish it here: %(url)s\n"
+                        )
+                        % {
+                            "who": by.get_username(),
+                            "communication": current.label,
+                            "key": current.incident.key,
+                            "summary": current.summary,
+                            "url": url,
+                        },
+                        message_id=_message_id("review", current.pk, reviewer.pk, uuid.uuid4()),
+                    )
+                ],
+                "send_email",
+            )
     _record(
         current.incident,
         by,
-        f"{by.get_username()} asked {reviewer.get_username()} to review the {label(current)}.",
+        "comms.review_asked",
+        who=by.get_username(),
         reviewer=reviewer.get_username(),
+        **facts_of(current),
     )
     return current
 
@@ -188,15 +203,21 @@ def publish_communication(communication: Communication, *, by: User) -> Communic
     current = _lock(communication)
     incident = Incident.objects.select_for_update().get(pk=current.incident_id)
     if current.is_published:
-        raise ActionRefused("This communication is already published.", conflict=True)
+        raise ActionRefused(gettext("This communication is already published."), conflict=True)
     if current.audience == Audience.EXTERNAL and incident.restricted:
-        raise ActionRefused("Restricted incidents are never shown on the public status page.")
+        raise ActionRefused(
+            gettext("Restricted incidents are never shown on the public status page.")
+        )
     if needs_checklist(current):
         for check in checklist(current):
             if not check.done:
-                raise ActionRefused(f"{check.label} is missing: {check.hint}", field=check.field)
+                raise ActionRefused(
+                    gettext("%(item)s is missing: %(hint)s")
+                    % {"item": check.label, "hint": check.hint},
+                    field=check.field,
+                )
     if not current.summary.strip():
-        raise ActionRefused("Write the message first.", field="summary")
+        raise ActionRefused(gettext("Write the message first."), field="summary")
     reviewer = None
     if current.state == State.IN_REVIEW and by.pk != current.author_id:
         reviewer = by
@@ -206,7 +227,9 @@ def publish_communication(communication: Communication, *, by: User) -> Communic
         and reviewer is None
     ):
         raise ActionRefused(
-            "External updates need a review: send it for review to someone else, who publishes."
+            gettext(
+                "External updates need a review: send it for review to someone else, who publishes."
+            )
         )
     now = timezone.now()
     if current.kind == Kind.FINAL:
@@ -224,13 +247,15 @@ def publish_communication(communication: Communication, *, by: User) -> Communic
     _record(
         incident,
         by,
-        f"{by.get_username()} published the {label(current)}"
-        + (f", reviewed by {reviewer.get_username()}" if reviewer else "")
-        + f": {current.summary}",
+        "comms.published",
+        who=by.get_username(),
+        reviewed_by=reviewer.get_username() if reviewer else None,
+        summary=current.summary,
         communication=current.pk,
+        **facts_of(current),
     )
     _mail_communication(current)
-    _post_chat(incident, f"{incident.key}: {label(current)} published. {current.summary}")
+    _post_chat(incident, lambda: chat_lines.published(current))
     _queue_webhooks(
         WebhookEvent.COMMUNICATION_PUBLISHED,
         incident,
@@ -326,7 +351,9 @@ def _set_component(
 @transaction.atomic
 def set_component_status(product: Product, *, status: str, by: User) -> Component:
     if status not in ComponentStatus.values:
-        raise ActionRefused(f"Unknown component status {status!r}.", field="status")
+        raise ActionRefused(
+            gettext("Unknown component status %(status)r.") % {"status": status}, field="status"
+        )
     return _set_component(product.pk, status, timezone.now())
 
 
@@ -336,93 +363,22 @@ def set_component_status(product: Product, *, status: str, by: User) -> Componen
 _message_id = mail.message_id
 
 
-def internal_recipients(incident: Incident) -> list[str]:
-    """Who receives the incident's internal communications, each address once.
-
-    Normally the default list's addresses and its teams' members. A restricted (security,
-    privacy) incident reaches only the people involved, at their own addresses: a
-    distribution list is wider than the people who may see it."""
-    if incident.restricted:
-        people = selectors.involved_people(incident).exclude(email="")
-        return list(
-            dict.fromkeys(email.lower() for email in people.values_list("email", flat=True))
-        )
-    lists = DistributionList.objects.filter(is_default=True).prefetch_related("teams__members")
-    seen: dict[str, None] = {}
-    for distribution in lists:
-        for address in distribution.address_list():
-            seen.setdefault(address.lower())
-        for team in distribution.teams.all():
-            for member in team.members.all():
-                if member.email:
-                    seen.setdefault(member.email.lower())
-    return list(seen)
-
-
-def _subscribers_for(communication: Communication) -> list[Subscriber]:
-    products = communication.incident.affected_products.all()
-    return list(
-        Subscriber.objects.filter(confirmed_at__isnull=False)
-        .filter(Q(products__isnull=True) | Q(products__in=products))
-        .distinct()
-    )
-
-
 def _mail_communication(communication: Communication) -> None:
-    incident = communication.incident
-    context: dict[str, Any] = {
-        "communication": communication,
-        "incident": incident,
-        "current_status": Communication.bullets(communication.current_status),
-        "next_steps": Communication.bullets(communication.next_steps),
-    }
-    rows: list[OutboundEmail] = []
-    if communication.audience == Audience.INTERNAL:
-        context["page_url"] = site_url(reverse("comms:internal_status"))
-        context["incident_url"] = site_url(incident.get_absolute_url())
-        text = render_to_string("comms/email/internal.txt", context)
-        html = render_to_string("comms/email/internal.html", context)
-        rows = [
-            OutboundEmail(
-                communication=communication,
-                to=address,
-                subject=communication.subject,
-                text=text,
-                html=html,
-                message_id=_message_id("comm", communication.pk, address),
-            )
-            for address in internal_recipients(incident)
-        ]
-    else:
-        context["page_url"] = site_url(reverse("comms:public_status"))
-        context["name"] = external_name(incident)
-        for subscriber in _subscribers_for(communication):
-            context["unsubscribe_url"] = mail.unsubscribe_url(subscriber)
-            rows.append(
-                OutboundEmail(
-                    communication=communication,
-                    to=subscriber.email,
-                    subject=f"{external_name(incident)}: {communication.get_page_status_display()}",
-                    text=render_to_string("comms/email/external.txt", context),
-                    html=render_to_string("comms/email/external.html", context),
-                    message_id=_message_id("comm", communication.pk, subscriber.email),
-                    headers=mail.subscriber_headers(subscriber),
-                )
-            )
-    queue(OutboundEmail, rows, "send_email")
+    queue(OutboundEmail, mail.communication_emails(communication), "send_email")
 
 
 # Next-update reminders ----------------------------------------------------------------
 
 
-def _reminder_recipients(incident: Incident) -> list[str]:
+def _reminder_recipients(incident: Incident) -> list[User]:
     """The communications managers, or the IM when there is none (HANDBOOK §7)."""
     holders = current_roles(incident)
     comms = [h.person for h in holders if h.role.lower().startswith("communications manager")]
     people = comms or [h.person for h in holders if h.role.lower() == "incident manager"]
     if not people and incident.assignee is not None:
         people = [incident.assignee]
-    return sorted({person.email for person in people if person.email})
+    by_address = {person.email: person for person in people if person.email}
+    return [by_address[address] for address in sorted(by_address)]
 
 
 @transaction.atomic
@@ -450,27 +406,34 @@ def send_due_reminders() -> int:
     for communication in due:
         incident = communication.incident
         url = site_url(incident.get_absolute_url())
-        text = (
-            f"The next update on {incident.key} is due {communication.next_update_at:%H:%M %Z} "
-            f"({communication.next_update or 'as promised'}).\n\nDraft it here: {url}\n"
-        )
-        queue(
-            OutboundEmail,
-            [
-                OutboundEmail(
-                    communication=communication,
-                    to=address,
-                    subject=f"Update due: {communication.subject}",
-                    text=text,
-                    message_id=_message_id("reminder", communication.pk, address),
+        rows = []
+        for person in _reminder_recipients(incident):
+            with mail.speaking(mail.reader_of(person)):
+                # Never None here: the query asked for next_update_at__lte.
+                due_at = mail.local_time(communication.next_update_at)  # type: ignore[arg-type]
+                text = gettext(
+                    "The next update on %(key)s is due %(due)s (%(where)s).\n\n"
+                    "Draft it here: %(url)s\n"
+                ) % {
+                    "key": incident.key,
+                    "due": due_at,
+                    "where": communication.next_update or gettext("as promised"),
+                    "url": url,
+                }
+                rows.append(
+                    OutboundEmail(
+                        communication=communication,
+                        to=person.email,
+                        subject=gettext("Update due: %(subject)s")
+                        % {"subject": communication.subject},
+                        text=text,
+                        message_id=_message_id("reminder", communication.pk, person.email),
+                    )
                 )
-                for address in _reminder_recipients(incident)
-            ],
-            "send_email",
-        )
+        queue(OutboundEmail, rows, "send_email")
         communication.reminded_at = timezone.now()
         communication.save(update_fields=["reminded_at"])
-        _record(incident, None, f"Reminded that the next update is due ({label(communication)}).")
+        _record(incident, None, "comms.reminded", **facts_of(communication))
         count += 1
     return count
 
@@ -479,12 +442,18 @@ def send_due_reminders() -> int:
 
 
 @transaction.atomic
-def subscribe(email: str, *, products: Iterable[Product] = ()) -> Subscriber:
+def subscribe(email: str, *, products: Iterable[Product] = (), language: str = "") -> Subscriber:
     """Double opt-in: a confirmation mail; subscribing again re-sends it, and an already
-    confirmed subscriber just gets the new product choice."""
+    confirmed subscriber just gets the new product and language choice. ``language``:
+    the one its mail is written in (empty: the status page's)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ActionRefused(gettext("Choose one of the offered languages."), field="language")
     email = email.strip().lower()
     subscriber, _ = Subscriber.objects.get_or_create(email=email)
     subscriber.products.set(products)
+    if language and subscriber.language != language:
+        subscriber.language = language
+        subscriber.save(update_fields=["language"])
     if subscriber.confirmed:
         return subscriber
     context = {
@@ -492,21 +461,17 @@ def subscribe(email: str, *, products: Iterable[Product] = ()) -> Subscriber:
         "unsubscribe_url": mail.unsubscribe_url(subscriber),
         "page_name": settings.COMMS_STATUS_PAGE_NAME,
     }
-    queue(
-        OutboundEmail,
-        [
-            OutboundEmail(
-                to=email,
-                subject=gettext("Confirm your subscription to %(page)s")
-                % {"page": settings.COMMS_STATUS_PAGE_NAME},
-                text=render_to_string("comms/email/confirm.txt", context),
-                html=render_to_string("comms/email/confirm.html", context),
-                message_id=_message_id("confirm", subscriber.pk, uuid.uuid4()),
-                headers=mail.subscriber_headers(subscriber, bulk=False),
-            )
-        ],
-        "send_email",
-    )
+    with mail.speaking(mail.subscriber_reader(subscriber)):
+        confirmation = OutboundEmail(
+            to=email,
+            subject=gettext("Confirm your subscription to %(page)s")
+            % {"page": settings.COMMS_STATUS_PAGE_NAME},
+            text=render_to_string("comms/email/confirm.txt", context),
+            html=render_to_string("comms/email/confirm.html", context),
+            message_id=_message_id("confirm", subscriber.pk, uuid.uuid4()),
+            headers=mail.subscriber_headers(subscriber, bulk=False),
+        )
+    queue(OutboundEmail, [confirmation], "send_email")
     return subscriber
 
 
@@ -539,7 +504,8 @@ def _team_webhook(incident: Incident) -> ChatWebhook | None:
     return ChatWebhook.objects.filter(team=team, active=True).first()
 
 
-def _post_chat(incident: Incident, text: str, *, with_topic: bool = False) -> None:
+def _post_chat(incident: Incident, line: Callable[[], str], *, with_topic: bool = False) -> None:
+    """Post ``line()`` to the team's chat, written in the destination's language."""
     if incident.restricted:
         # Nothing at all, not even a redacted line: the team's room is wider than the
         # people involved, and its key, room name or the bare news that a restricted
@@ -550,8 +516,10 @@ def _post_chat(incident: Incident, text: str, *, with_topic: bool = False) -> No
     if hook is None:
         return
     title = f"#{incident.chat_room or incident.key}"
-    if with_topic:
-        text = f"{text}\nTopic: {topic(incident)}"
+    with mail.speaking(mail.Reader(hook.language)):
+        text = line()
+        if with_topic:
+            text = chat_lines.with_topic(text, topic(incident))
     queue(
         ChatMessage,
         [ChatMessage(webhook=hook, incident=incident, title=title, text=text)],
@@ -609,11 +577,11 @@ def offer_final_update(incident: Incident, *, by: User | None) -> Communication 
 def on_incident_event(event: events.IncidentEvent) -> None:
     """Runs inside the incident action's transaction: rows commit or roll back with it."""
     incident = event.incident
-    by = f" by @{event.by.get_username()}" if event.by is not None else ""
+    who = event.by.get_username() if event.by is not None else None
     if event.name == events.CREATED:
         _post_chat(
             incident,
-            f"{incident.key} created{by}: SEV {incident.severity} {incident.summary}",
+            lambda: chat_lines.created(incident, who),
             with_topic=True,
         )
         _queue_webhooks(WebhookEvent.CREATED, incident)
@@ -621,28 +589,31 @@ def on_incident_event(event: events.IncidentEvent) -> None:
         previous = event.data.get("previous")
         _post_chat(
             incident,
-            f"{incident.key} severity {previous} → {incident.severity}{by}.",
+            lambda: chat_lines.severity_changed(incident, previous, who),
             with_topic=True,
         )
         _queue_webhooks(WebhookEvent.SEVERITY_CHANGED, incident, previous=previous)
     elif event.name == events.STATUS_CHANGED:
         previous = event.data.get("previous")
-        label = Status(incident.status).label.lower()
-        _post_chat(incident, f"{incident.key} is {label}{by}.", with_topic=True)
+        _post_chat(
+            incident,
+            lambda: chat_lines.status_changed(incident, who),
+            with_topic=True,
+        )
         _queue_webhooks(WebhookEvent.STATUS_CHANGED, incident, previous=previous)
         if incident.status == Status.RESOLVED:
             _queue_webhooks(WebhookEvent.RESOLVED, incident)
             offer_final_update(incident, by=event.by)
     elif event.name in (events.ASSIGNEE_CHANGED, events.ROLE_CHANGED):
-        facts = role_facts(event)
-        if facts["action"] == "claimed":
-            line = f"{incident.key} claimed{by}."
-        elif facts["person"]:
-            action = str(facts["action"]).replace("_", " ")
-            line = f"{incident.key}: {facts['label']} @{facts['person']} {action}{by}."
-        else:
-            line = f"{incident.key}: {facts['label']} {facts['action']}{by}."
+
+        def line() -> str:
+            # The role's label in the chat's language, read again under it.
+            return chat_lines.role_changed(incident, role_facts(event), who)
+
         _post_chat(incident, line, with_topic=True)
+        # Webhook payloads keep the source language's words, whoever changed the role.
+        with translation.override(settings.LANGUAGE_CODE):
+            facts = role_facts(event)
         _queue_webhooks(WebhookEvent.ROLE_CHANGED, incident, role=facts)
 
 

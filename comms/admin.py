@@ -22,20 +22,20 @@ from .transports import webhook as webhook_transport
 
 @admin.register(DistributionList)
 class DistributionListAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_default"]
+    list_display = ["name", "is_default", "language"]
     filter_horizontal = ["teams"]
 
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["email", "confirmed_at", "created_at"]
+    list_display = ["email", "language", "confirmed_at", "created_at"]
     search_fields = ["email"]
     exclude = ["confirm_token", "unsubscribe_token"]
 
 
 @admin.register(ChatWebhook)
 class ChatWebhookAdmin(admin.ModelAdmin):
-    list_display = ["team", "format", "active"]
+    list_display = ["team", "format", "language", "active"]
 
 
 @admin.register(Webhook)

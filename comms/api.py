@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.request import Request
@@ -47,7 +48,7 @@ class CommunicationListCreateApi(APIView):
     @extend_schema(request=DraftIn, responses={201: CommunicationOut})
     def post(self, request: ApiRequest, key: str) -> Response:
         incident = incident_access.access_incident(request.user, key)
-        access.require(access.can_draft(request.user, incident), "You may not draft.")
+        access.require(access.can_draft(request.user, incident), gettext("You may not draft."))
         data = DraftIn(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -69,7 +70,9 @@ class CommunicationDetailApi(APIView):
     @extend_schema(request=CommunicationUpdateIn, responses=CommunicationOut)
     def patch(self, request: ApiRequest, pk: int) -> Response:
         communication = access.access_communication(request.user, pk)
-        access.require(access.can_draft(request.user, communication.incident), "You may not edit.")
+        access.require(
+            access.can_draft(request.user, communication.incident), gettext("You may not edit.")
+        )
         data = CommunicationUpdateIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         return _out(
@@ -82,7 +85,8 @@ class CommunicationReviewApi(APIView):
     def post(self, request: ApiRequest, pk: int) -> Response:
         communication = access.access_communication(request.user, pk)
         access.require(
-            access.can_draft(request.user, communication.incident), "You may not ask for reviews."
+            access.can_draft(request.user, communication.incident),
+            gettext("You may not ask for reviews."),
         )
         data = ReviewIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -99,7 +103,7 @@ class CommunicationPublishApi(APIView):
         communication = access.access_communication(request.user, pk)
         access.require(
             access.can_publish(request.user, communication.incident),
-            "Only incident managers and communications managers publish.",
+            gettext("Only incident managers and communications managers publish."),
         )
         published = actions.publish_communication(communication, by=request.user)
         response = _out(published)
@@ -133,7 +137,7 @@ class ComponentStatusApi(APIView):
     def post(self, request: ApiRequest, slug: str) -> Response:
         access.require(
             request.user.has_perm("incidents.publish_communication"),
-            "Only incident managers and communications managers set component status.",
+            gettext("Only incident managers and communications managers set component status."),
         )
         product = get_object_or_404(Product, slug=slug)
         data = ComponentIn(data=request.data)
@@ -172,10 +176,12 @@ class SubscribeApi(APIView):
         data = SubscribeIn(data=request.data)
         data.is_valid(raise_exception=True)
         actions.subscribe(
-            data.validated_data["email"], products=data.validated_data.get("products", [])
+            data.validated_data["email"],
+            products=data.validated_data.get("products", []),
+            language=data.validated_data.get("language", ""),
         )
         return Response(
-            {"detail": "Check your inbox to confirm the subscription."},
+            {"detail": gettext("Check your inbox to confirm the subscription.")},
             status=status.HTTP_202_ACCEPTED,
         )
 
@@ -185,11 +191,13 @@ class DistributionListApi(generics.ListCreateAPIView):
     queryset = DistributionList.objects.prefetch_related("teams")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access.require(access.can_view_internal_page(request.user), "You may not see lists.")
+        access.require(
+            access.can_view_internal_page(request.user), gettext("You may not see lists.")
+        )
         return super().list(request, *args, **kwargs)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access.require(access.can_manage_lists(request.user), "You may not manage lists.")
+        access.require(access.can_manage_lists(request.user), gettext("You may not manage lists."))
         return super().create(request, *args, **kwargs)
 
 
@@ -198,13 +206,15 @@ class DistributionListDetailApi(generics.RetrieveUpdateDestroyAPIView):
     queryset = DistributionList.objects.prefetch_related("teams")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access.require(access.can_view_internal_page(request.user), "You may not see lists.")
+        access.require(
+            access.can_view_internal_page(request.user), gettext("You may not see lists.")
+        )
         return super().retrieve(request, *args, **kwargs)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access.require(access.can_manage_lists(request.user), "You may not manage lists.")
+        access.require(access.can_manage_lists(request.user), gettext("You may not manage lists."))
         return super().update(request, *args, **kwargs)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access.require(access.can_manage_lists(request.user), "You may not manage lists.")
+        access.require(access.can_manage_lists(request.user), gettext("You may not manage lists."))
         return super().destroy(request, *args, **kwargs)

@@ -6,7 +6,9 @@ used to reach the portal (nor with a forged Host). Update texts are people's pla
 and go out as ``type="text"``: a reader shows them as written, never as markup.
 
 Readers poll; ``ETag`` and ``Last-Modified`` come from one aggregate query, so a poll when
-nothing changed answers 304 without building the feed.
+nothing changed answers 304 without building the feed. Its human words (the feed's
+description, the entries' titles) are in the reader's language, as on the page: the
+ETag differs per language and the answer varies by ``Accept-Language``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from django.views.decorators.http import require_safe
 from . import selectors
 from .content import site_url
 from .models import Audience, Communication, State
+from .public import in_visitor_language
+from .public_names import public_name
 
 # Readers may poll as often as they like; a minute of caching spares the database.
 MAX_AGE_SECONDS = 60
@@ -86,7 +90,7 @@ def _feed() -> TextAtomFeed:
     for incident in selectors.public_incidents():
         for update in incident.published:  # type: ignore[attr-defined]
             feed.add_item(
-                title=f"{incident.name}: {update.get_page_status_display()}",
+                title=f"{public_name(incident)}: {update.get_page_status_display()}",
                 link=f"{page_url}#{incident.public_id}",
                 description=update.summary,
                 unique_id=f"{page_url}#{incident.public_id}-update-{update.pk}",
@@ -98,6 +102,7 @@ def _feed() -> TextAtomFeed:
 
 @login_not_required
 @require_safe
+@in_visitor_language
 def status_feed(request: HttpRequest) -> HttpResponse:
     etag, last_modified = _version()
     # Whole seconds, as the HTTP date a reader sends back has them.

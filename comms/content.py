@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from incidents.models import Incident
 from incidents.selectors import current_roles
@@ -38,7 +38,8 @@ def and_list(names: Iterable[str]) -> str:
     items = list(names)
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
+    # Translators: the last two of a list of product names ("A, B and C").
+    return gettext("%(items)s and %(last)s") % {"items": ", ".join(items[:-1]), "last": items[-1]}
 
 
 def product_names(incident: Incident) -> list[str]:
@@ -47,7 +48,9 @@ def product_names(incident: Incident) -> list[str]:
 
 def external_name(incident: Incident) -> str:
     """HANDBOOK §5: customers see the product, never the key or the summary."""
-    return f"Issue with {and_list(product_names(incident)) or 'our service'}"
+    return gettext("Issue with %(products)s") % {
+        "products": and_list(product_names(incident)) or gettext("our service")
+    }
 
 
 def sentences(text: str) -> int:
@@ -74,8 +77,11 @@ def topic(incident: Incident) -> str:
 
 
 def template_fields(incident: Incident, *, audience: str, kind: str) -> dict[str, Any]:
-    """A new draft's fields, from the HANDBOOK §5 and §10 templates."""
+    """A new draft's fields, from the HANDBOOK §5 and §10 templates, in the active
+    language: the author's, who edits the draft before it goes out."""
     products = and_list(product_names(incident))
+    service = {"products": products or gettext("our service")}
+    services = {"products": products or gettext("our services")}
     now = timezone.now()
     fields: dict[str, Any] = {"page_status": PageStatus.INVESTIGATING}
     external = audience == Audience.EXTERNAL
@@ -85,41 +91,55 @@ def template_fields(incident: Incident, *, audience: str, kind: str) -> dict[str
         )
     if kind == Kind.INITIAL:
         fields["summary"] = (
-            f"We are investigating an issue with {products or 'our service'} and will provide "
-            "an update here shortly."
+            gettext(
+                "We are investigating an issue with %(products)s and will provide an update "
+                "here shortly."
+            )
+            % service
             if external
-            else f"We are investigating an incident affecting {products or 'our services'}. "
-            "We will provide updates via email and the status page shortly."
+            else gettext(
+                "We are investigating an incident affecting %(products)s. We will provide "
+                "updates via email and the status page shortly."
+            )
+            % services
         )
     elif kind == Kind.FOLLOW_UP:
         fields["page_status"] = PageStatus.IDENTIFIED
         fields["summary"] = (
-            f"We have identified the issue with {products or 'our service'} and are working on "
-            "a fix."
+            gettext("We have identified the issue with %(products)s and are working on a fix.")
+            % service
             if external
             else ""
         )
         if not external:
-            fields["next_update"] = "By e-mail and on the internal status page."
+            fields["next_update"] = gettext("By e-mail and on the internal status page.")
             fields["next_update_at"] = now + DEFAULT_NEXT_UPDATE
     else:
         fields["page_status"] = PageStatus.RESOLVED
         if external:
             fields["component_status"] = ComponentStatus.OPERATIONAL
             fields["summary"] = (
-                f"The issue with {products or 'our service'} has been resolved and service is "
-                "restored. A post-incident review will follow."
+                gettext(
+                    "The issue with %(products)s has been resolved and service is restored. "
+                    "A post-incident review will follow."
+                )
+                % service
             )
         else:
             cases = selectors.support_case_count(incident)
-            fields["summary"] = (
-                f"{incident.key} is resolved and no further communications will follow."
-            )
-            fields["customer_impact"] = (
-                f"The impact on {products or 'our services'} lasted {_duration(incident)}. "
-                f"Customers filed {cases} support case{'' if cases == 1 else 's'} labelled "
-                f"{incident.key}."
-            )
+            fields["summary"] = gettext(
+                "%(key)s is resolved and no further communications will follow."
+            ) % {"key": incident.key}
+            impact = gettext("The impact on %(products)s lasted %(duration)s.") % {
+                **services,
+                "duration": _duration(incident),
+            }
+            filed = ngettext(
+                "Customers filed %(count)d support case labelled %(key)s.",
+                "Customers filed %(count)d support cases labelled %(key)s.",
+                cases,
+            ) % {"count": cases, "key": incident.key}
+            fields["customer_impact"] = f"{impact} {filed}"
     return fields
 
 
@@ -145,51 +165,49 @@ def _bullets_ok(text: str) -> bool:
 def checklist(communication: Communication) -> list[Check]:
     """What an internal follow-up must say. Unknowns count when said as "unknown"."""
     c = communication
+    bullets = gettext("2-4 bullets, one per line.")
+    a_number = gettext('A number, "all", or "unknown".')
+    say_unknown = gettext('Say "unknown" if so.')
     return [
         Check(
             "summary",
-            "Summary of status and impact",
+            gettext("Summary of status and impact"),
             bool(c.summary.strip()) and sentences(c.summary) <= 2,
-            "One or two sentences.",
+            gettext("One or two sentences."),
         ),
-        Check(
-            "current_status",
-            "Current status",
-            _bullets_ok(c.current_status),
-            "2-4 bullets, one per line.",
-        ),
-        Check("next_steps", "Next steps", _bullets_ok(c.next_steps), "2-4 bullets, one per line."),
+        Check("current_status", gettext("Current status"), _bullets_ok(c.current_status), bullets),
+        Check("next_steps", gettext("Next steps"), _bullets_ok(c.next_steps), bullets),
         Check(
             "customer_impact",
-            "Customer impact",
+            gettext("Customer impact"),
             bool(c.customer_impact.strip()),
-            "What customers experience.",
+            gettext("What customers experience."),
         ),
         Check(
             "internal_customers_affected",
-            "Internal customers affected",
+            gettext("Internal customers affected"),
             bool(c.internal_customers_affected.strip()),
-            'A number, "all", or "unknown".',
+            a_number,
         ),
         Check(
             "external_customers_affected",
-            "External customers affected",
+            gettext("External customers affected"),
             bool(c.external_customers_affected.strip()),
-            'A number, "all", or "unknown".',
+            a_number,
         ),
-        Check("root_cause", "Root cause", bool(c.root_cause.strip()), 'Say "unknown" if so.'),
-        Check("eta", "ETA for recovery", bool(c.eta.strip()), 'Say "unknown" if so.'),
+        Check("root_cause", gettext("Root cause"), bool(c.root_cause.strip()), say_unknown),
+        Check("eta", gettext("ETA for recovery"), bool(c.eta.strip()), say_unknown),
         Check(
             "next_update",
-            "Where the next update comes",
+            gettext("Where the next update comes"),
             bool(c.next_update.strip()),
-            "E-mail, status page, chat room…",
+            gettext("E-mail, status page, chat room…"),
         ),
         Check(
             "next_update_at",
-            "When the next update comes",
+            gettext("When the next update comes"),
             c.next_update_at is not None,
-            "A date and time.",
+            gettext("A date and time."),
         ),
     ]
 
@@ -203,8 +221,12 @@ def warnings(communication: Communication) -> list[str]:
         communication.audience == Audience.EXTERNAL
         and sentences(communication.summary) > EXTERNAL_SENTENCES
     ):
+        count = sentences(communication.summary)
         return [
-            f"External updates should be one or two sentences; this one has "
-            f"{sentences(communication.summary)}. Customers want to know if it is fixed yet."
+            gettext(
+                "External updates should be one or two sentences; this one has %(count)d. "
+                "Customers want to know if it is fixed yet."
+            )
+            % {"count": count}
         ]
     return []

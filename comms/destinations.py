@@ -4,13 +4,16 @@ are posted), its generic signed webhooks and its distribution lists.
 Changed by the team's admins from the on-call team page and API (``oncall.setup``,
 which checks who may); the posting and sending stay in ``comms.actions``. A webhook's
 or list's team says who manages it; who receives what is unchanged (a webhook gets its
-events for every incident; a list gets mail when it is the default list).
+events for every incident; a list gets mail when it is the default list). A chat's and a
+list's ``language`` is the one their messages are written in (empty: the portal's); a
+list's teams' members read their own.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
@@ -55,17 +58,24 @@ def _checked_name(name: str) -> str:
     return name
 
 
+def _checked_language(language: str) -> str:
+    if language and language not in dict(settings.LANGUAGES):
+        raise ActionRefused(_("Choose one of the offered languages."), field="language")
+    return language
+
+
 @transaction.atomic
 def set_team_chat_webhook(
-    team: Team, *, url: str, format: str, by: User, active: bool = True
+    team: Team, *, url: str, format: str, by: User, active: bool = True, language: str = ""
 ) -> ChatWebhook:
-    """The team's chat webhook becomes ``url`` in ``format`` (one per team)."""
-    url = _checked_url(url)
+    """The team's chat webhook becomes ``url`` in ``format`` (one per team), its
+    messages written in ``language``."""
+    url, language = _checked_url(url), _checked_language(language)
     if format not in ChatFormat.values:
         raise ActionRefused(_("Choose a chat format."), field="format")
     Team.objects.select_for_update().get(pk=team.pk)
     webhook, _created = ChatWebhook.objects.update_or_create(
-        team=team, defaults={"url": url, "format": format, "active": active}
+        team=team, defaults={"url": url, "format": format, "active": active, "language": language}
     )
     return webhook
 
@@ -156,26 +166,37 @@ def _name_taken(name: str, *, but: int | None = None) -> bool:
 
 @transaction.atomic
 def add_team_distribution_list(
-    team: Team, *, name: str, addresses: list[str], by: User
+    team: Team, *, name: str, addresses: list[str], by: User, language: str = ""
 ) -> DistributionList:
     """A new distribution list managed by the team's admins (``addresses``: one each)."""
     name, cleaned = _checked_name(name), _checked_addresses(addresses)
+    language = _checked_language(language)
     Team.objects.select_for_update().get(pk=team.pk)
     if _name_taken(name):
         raise ActionRefused(_("A distribution list has this name already."), field="name")
-    return DistributionList.objects.create(team=team, name=name, addresses="\n".join(cleaned))
+    return DistributionList.objects.create(
+        team=team, name=name, addresses="\n".join(cleaned), language=language
+    )
 
 
 @transaction.atomic
 def update_team_distribution_list(
-    distribution: DistributionList, *, name: str, addresses: list[str], by: User
+    distribution: DistributionList,
+    *,
+    name: str,
+    addresses: list[str],
+    by: User,
+    language: str | None = None,
 ) -> DistributionList:
+    """Rename the list, replace its addresses and, given one, change its language."""
     name, cleaned = _checked_name(name), _checked_addresses(addresses)
     distribution = DistributionList.objects.select_for_update().get(pk=distribution.pk)
     if _name_taken(name, but=distribution.pk):
         raise ActionRefused(_("A distribution list has this name already."), field="name")
     distribution.name, distribution.addresses = name, "\n".join(cleaned)
-    distribution.save(update_fields=["name", "addresses"])
+    if language is not None:
+        distribution.language = _checked_language(language)
+    distribution.save(update_fields=["name", "addresses", "language"])
     return distribution
 
 

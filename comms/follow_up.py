@@ -8,13 +8,17 @@ and the message id (unique in the outbox) is derived from the case and the incid
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.db import transaction
 
 from incidents import events
 from incidents.models import Incident, Status
 from incidents.support import actions as support_actions
 from incidents.support import follow_up as incident_follow_up
+from incidents.support.models import SupportCase
 
+from .mail import Reader, customer_readers, speaking
 from .mail import message_id as _message_id
 from .models import OutboundEmail
 from .outbox import queue
@@ -38,7 +42,16 @@ def send_follow_ups(incident: Incident, case_ids: list[int] | None = None) -> in
     cases = list(incident_follow_up.due_cases(incident, case_ids).select_for_update())
     if not cases:
         return 0
-    mails = incident_follow_up.messages(incident, cases)
+    # Customers are known by address only: each reads the language they chose when they
+    # subscribed to the status page, else the page's. One rendering per language.
+    readers = customer_readers(case.contact_email for case in cases)
+    by_reader: dict[Reader, list[SupportCase]] = defaultdict(list)
+    for case in cases:
+        by_reader[readers[case.contact_email]].append(case)
+    mails = []
+    for reader, readers_cases in by_reader.items():
+        with speaking(reader):
+            mails += incident_follow_up.messages(incident, readers_cases)
     queue(
         OutboundEmail,
         [

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -10,14 +11,30 @@ from .models import Audience, Communication, Kind, Webhook, WebhookEvent
 
 
 class DraftForm(forms.Form):
-    audience = forms.ChoiceField(choices=Audience.choices)
-    kind = forms.ChoiceField(choices=Kind.choices)
+    audience = forms.ChoiceField(label=_("Audience"), choices=Audience.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices)
 
 
 class CommunicationForm(forms.ModelForm):
     class Meta:
         model = Communication
         fields = EDITABLE_FIELDS
+        # Labels here rather than verbose names on the model: the same words, translated,
+        # without a migration that only renames.
+        labels = {
+            "summary": _("Summary"),
+            "current_status": _("Current status"),
+            "next_steps": _("Next steps"),
+            "customer_impact": _("Customer impact"),
+            "internal_customers_affected": _("Internal customers affected"),
+            "external_customers_affected": _("External customers affected"),
+            "root_cause": _("Root cause"),
+            "eta": _("ETA"),
+            "next_update": _("Next update"),
+            "next_update_at": _("Next update at"),
+            "page_status": _("Status-page status"),
+            "component_status": _("Products' status"),
+        }
         widgets = {
             "summary": forms.Textarea(attrs={"rows": 3}),
             "current_status": forms.Textarea(attrs={"rows": 4}),
@@ -39,7 +56,7 @@ def reviewers() -> QuerySet[User]:
 
 
 class ReviewForm(forms.Form):
-    reviewer = forms.ModelChoiceField(queryset=User.objects.none())
+    reviewer = forms.ModelChoiceField(label=_("Reviewer"), queryset=User.objects.none())
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -47,12 +64,18 @@ class ReviewForm(forms.Form):
 
 
 class SubscribeForm(forms.Form):
-    email = forms.EmailField(label="E-mail")
+    email = forms.EmailField(label=_("E-mail"))
     products = forms.ModelMultipleChoiceField(
         queryset=Product.objects.filter(shown_on_status_page=True),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Leave empty to hear about every product.",
+        label=_("Products"),
+        help_text=_("Leave empty to hear about every product."),
+    )
+    # Initially the page's language (``comms.public``), which the visitor reads already;
+    # a sign-up without it (a script, an old form) gets that language too.
+    language = forms.ChoiceField(
+        label=_("Language of the e-mails"), choices=settings.LANGUAGES, required=False
     )
 
 

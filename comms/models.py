@@ -30,6 +30,18 @@ class Kind(models.TextChoices):
     FINAL = "final", _("Final")
 
 
+# A communication is named whole, never pieced together from its audience and kind:
+# word order and endings differ between languages.
+COMMUNICATION_NAMES = {
+    ("internal", "initial"): _("internal initial"),
+    ("internal", "follow_up"): _("internal follow-up"),
+    ("internal", "final"): _("internal final"),
+    ("external", "initial"): _("external initial"),
+    ("external", "follow_up"): _("external follow-up"),
+    ("external", "final"): _("external final"),
+}
+
+
 class State(models.TextChoices):
     DRAFT = "draft", _("Draft")
     IN_REVIEW = "in_review", _("In review")
@@ -153,14 +165,17 @@ class Communication(models.Model):
         blank=True, help_text=_("What are customers actually experiencing?")
     )
     internal_customers_affected = models.CharField(
-        max_length=100, blank=True, help_text='How many internal customers? "unknown" is fine.'
+        max_length=100, blank=True, help_text=_('How many internal customers? "unknown" is fine.')
     )
     external_customers_affected = models.CharField(
-        max_length=100, blank=True, help_text='How many external customers? "unknown" is fine.'
+        max_length=100, blank=True, help_text=_('How many external customers? "unknown" is fine.')
     )
-    root_cause = models.TextField(blank=True, help_text='The root cause, or "unknown".')
+    root_cause = models.TextField(blank=True, help_text=_('The root cause, or "unknown".'))
     eta = models.CharField(
-        _("ETA"), max_length=200, blank=True, help_text='When recovery is expected, or "unknown".'
+        _("ETA"),
+        max_length=200,
+        blank=True,
+        help_text=_('When recovery is expected, or "unknown".'),
     )
     next_update = models.CharField(
         _("next update"),
@@ -245,6 +260,11 @@ class Communication(models.Model):
         return self.state == State.PUBLISHED
 
     @property
+    def label(self) -> str:
+        """Its name in running text ("internal follow-up"), in the active language."""
+        return str(COMMUNICATION_NAMES[(self.audience, self.kind)])
+
+    @property
     def subject(self) -> str:
         """HANDBOOK §5 and §8: the internal name is also the e-mail subject."""
         return str(self.incident)
@@ -275,6 +295,15 @@ class DistributionList(models.Model):
         # "distribution_lists" is taken by ``teams`` (the lists a team's members get).
         related_name="owned_distribution_lists",
         help_text=_("The team whose admins manage this list; empty for global admins."),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_(
+            "The language of its mail; its teams' members get theirs. Empty: the portal's."
+        ),
     )
     is_default = models.BooleanField(
         _("incident communications"),
@@ -309,6 +338,10 @@ class Subscriber(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     confirm_token = models.CharField(max_length=64, unique=True, default=_token)
     unsubscribe_token = models.CharField(max_length=64, unique=True, default=_token)
+    # Chosen at sign-up; empty for those who signed up before there was a choice.
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -378,6 +411,13 @@ class ChatWebhook(models.Model):
     url = models.URLField(max_length=500)
     format = models.CharField(max_length=20, choices=ChatFormat.choices, default=ChatFormat.SLACK)
     active = models.BooleanField(default=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language of its messages. Empty: the portal's."),
+    )
 
     def __str__(self) -> str:
         return f"{self.team.name} chat"
@@ -445,7 +485,7 @@ class WebhookDelivery(OutboxRow):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "webhook deliveries"
+        verbose_name_plural = _("webhook deliveries")
         constraints = [
             models.UniqueConstraint(fields=["webhook", "event_id"], name="one_delivery_per_event")
         ]

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .content import site_url
+from .mail import Reader, speaking
 from .models import ChatMessage, Delivery, OutboundEmail, OutboxRow, WebhookDelivery
 from .transports import TransportError
 from .transports import chat as chat_transport
@@ -93,14 +94,16 @@ def send_email_row(row: OutboundEmail) -> str:
 
 def send_chat_row(row: ChatMessage) -> str:
     hook = row.webhook
-    return chat_transport.send(
-        hook.url,
-        row.text,
-        fmt=cast(chat_transport.ChatFormat, hook.format),
-        title=row.title,
-        idempotency_key=row.idempotency_key,
-        link=site_url(row.incident.get_absolute_url()),
-    )
+    # The text was written in the room's language; so is the button the format adds.
+    with speaking(Reader(hook.language)):
+        return chat_transport.send(
+            hook.url,
+            row.text,
+            fmt=cast(chat_transport.ChatFormat, hook.format),
+            title=row.title,
+            idempotency_key=row.idempotency_key,
+            link=site_url(row.incident.get_absolute_url()),
+        )
 
 
 def send_webhook_row(row: WebhookDelivery) -> str:

@@ -3,10 +3,17 @@
 No login (``login_not_required``), so everything here reads only what customers may see:
 external status-page incidents of unrestricted incidents, their published external
 updates and the products' statuses. Never a key, a person or an internal name.
+
+The page speaks the visitor's language (``in_visitor_language``): the first one their
+browser asks for that the portal speaks, else ``STATUS_PAGE_LANGUAGE`` (customers are not
+the staff whose language is the portal's default). The Statuspage JSON keeps its machine
+values in every language (``statuspage``).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +25,10 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -38,6 +48,7 @@ from .models import (
     StatusPageIncident,
     Subscriber,
 )
+from .public_names import public_name
 from .statuspage import (
     StatuspageComponentsDocumentSerializer,
     StatuspageIncidentsDocumentSerializer,
@@ -47,6 +58,50 @@ from .statuspage import (
 )
 
 RATE_WINDOW_SECONDS = 3600
+
+# The banner of each overall status (``selectors.overall_status``'s indicator): the JSON
+# keeps Statuspage's English descriptions, the page says them in the visitor's words.
+BANNERS = {
+    "none": gettext_lazy("All systems operational"),
+    "minor": gettext_lazy("Minor service outage"),
+    "major": gettext_lazy("Partial system outage"),
+    "critical": gettext_lazy("Major system outage"),
+    "maintenance": gettext_lazy("Service under maintenance"),
+}
+
+View = Callable[..., HttpResponse]
+
+
+def visitor_language(request: HttpRequest) -> str:
+    """A signed-in person's own language; else the first language the browser asks for
+    that the portal speaks; else ``STATUS_PAGE_LANGUAGE``, never the portal's default."""
+    preferences = getattr(request.user, "preferences", None)
+    if request.user.is_authenticated and preferences is not None and preferences.language:
+        return str(preferences.language)
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            continue
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return str(settings.STATUS_PAGE_LANGUAGE)
+
+
+def in_visitor_language(view: View) -> View:
+    """Render the view in the visitor's language; caches keep one copy per language."""
+
+    @functools.wraps(view)
+    def speaking(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        language = visitor_language(request)
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = view(request, *args, **kwargs)
+        response["Content-Language"] = language
+        patch_vary_headers(response, ["Accept-Language"])
+        return response
+
+    return speaking
 
 
 def _client(request: HttpRequest) -> str:
@@ -69,8 +124,11 @@ def rate_limited(request: HttpRequest, scope: str) -> bool:
 def _status_page(request: HttpRequest, form: SubscribeForm, *, status: int = 200) -> HttpResponse:
     components = selectors.public_components()
     incidents = list(selectors.public_incidents())
-    indicator, description = selectors.overall_status(components)
-    history = uptime.uptime_history(components)
+    names = {page.pk: public_name(page) for page in incidents}
+    for page in incidents:
+        page.shown_name = names[page.pk]  # type: ignore[attr-defined]
+    indicator, _description = selectors.overall_status(components)
+    history = uptime.uptime_history(components, names=names)
     for component in components:
         # Beside the component, so the products list stays one loop.
         component.uptime = history[component.pk]  # type: ignore[attr-defined]
@@ -83,7 +141,7 @@ def _status_page(request: HttpRequest, form: SubscribeForm, *, status: int = 200
             "history": [i for i in incidents if i.status == PageStatus.RESOLVED],
             "maintenances": list(maintenance_selectors.open_maintenances()),
             "indicator": indicator,
-            "description": description,
+            "description": BANNERS[indicator],
             "page_name": settings.COMMS_STATUS_PAGE_NAME,
             "form": form,
         },
@@ -93,25 +151,37 @@ def _status_page(request: HttpRequest, form: SubscribeForm, *, status: int = 200
 
 @login_not_required
 @require_GET
+@in_visitor_language
 def public_status(request: HttpRequest) -> HttpResponse:
-    return _status_page(request, SubscribeForm())
+    # The mail in the language the visitor reads the page in, unless they choose another.
+    return _status_page(request, SubscribeForm(initial={"language": translation.get_language()}))
 
 
 @login_not_required
 @require_http_methods(["POST"])
+@in_visitor_language
 def public_subscribe(request: HttpRequest) -> HttpResponse:
     if rate_limited(request, "subscribe"):
-        return HttpResponse("Too many subscription attempts; try again in an hour.", status=429)
+        return HttpResponse(
+            gettext("Too many subscription attempts; try again in an hour."), status=429
+        )
     form = SubscribeForm(request.POST)
     if not form.is_valid():
         return _status_page(request, form, status=400)
-    actions.subscribe(form.cleaned_data["email"], products=form.cleaned_data["products"])
-    messages.success(request, "Check your inbox: confirm the subscription from the e-mail.")
+    actions.subscribe(
+        form.cleaned_data["email"],
+        products=form.cleaned_data["products"],
+        language=form.cleaned_data["language"] or translation.get_language(),
+    )
+    messages.success(
+        request, gettext("Check your inbox: confirm the subscription from the e-mail.")
+    )
     return redirect("comms:public_status")
 
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
+@in_visitor_language
 def public_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks, POST confirms: mail scanners open every link of a mail, and a
     subscription must come from the person, not from their provider's scanner."""
@@ -132,6 +202,7 @@ def public_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @login_not_required
 @require_http_methods(["GET", "POST"])
+@in_visitor_language
 def public_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks, POST does: mail scanners follow links and must not unsubscribe anyone.
     A mail client's one-click POST (``List-Unsubscribe=One-Click``) lands here too."""

@@ -21,6 +21,7 @@ from django.db.models import (
 )
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from incidents.follow_ups import NextStep
 from incidents.models import (
@@ -250,7 +251,7 @@ def pending_final_update(incident: Incident) -> Communication | None:
     )
 
 
-FINAL_UPDATE_DUE = (
+FINAL_UPDATE_DUE = gettext_lazy(
     "The status page still shows this incident as ongoing — publish the final update."
 )
 
@@ -264,7 +265,9 @@ def final_update_steps(incident: Incident, user: User | AnonymousUser) -> list[N
         return []
     draft = pending_final_update(incident)
     if draft is None:
-        url, action = f"{incident.get_absolute_url()}#communications", "Draft the final update"
+        url = f"{incident.get_absolute_url()}#communications"
+        action = gettext("Draft the final update")
     else:
-        url, action = reverse("comms:communication", args=[draft.pk]), "Publish the final update"
-    return [NextStep(kind="final_update", text=FINAL_UPDATE_DUE, url=url, action=action)]
+        url = reverse("comms:communication", args=[draft.pk])
+        action = gettext("Publish the final update")
+    return [NextStep(kind="final_update", text=str(FINAL_UPDATE_DUE), url=url, action=action)]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
@@ -109,6 +110,12 @@ class SubscribeIn(serializers.Serializer):
         required=False,
         queryset=Product.objects.filter(shown_on_status_page=True),
     )
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        allow_blank=True,
+        help_text="The language of its mail; empty: the status page's default.",
+    )
 
 
 class DistributionListSerializer(serializers.ModelSerializer):
@@ -118,4 +125,4 @@ class DistributionListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DistributionList
-        fields = ["id", "name", "addresses", "teams", "is_default"]
+        fields = ["id", "name", "addresses", "teams", "is_default", "language"]

@@ -14,8 +14,10 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -99,7 +101,10 @@ def statuspage_json(
         def public(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method == "OPTIONS":
                 return _preflight(request)
-            response = documented(request, *args, **kwargs)
+            # Machine values for every reader, whatever language the browser asks for: a
+            # widget compares them, and one ETag serves all.
+            with translation.override(settings.LANGUAGE_CODE):
+                response = documented(request, *args, **kwargs)
             if response.status_code == 200:
                 patch_cache_control(response, public=True, max_age=MAX_AGE_SECONDS)
                 set_response_etag(response)

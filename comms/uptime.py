@@ -94,9 +94,15 @@ def _midnight(day: date) -> datetime:
 
 
 def uptime_history(
-    components: list[Component], *, days: int = UPTIME_DAYS, now: datetime | None = None
+    components: list[Component],
+    *,
+    days: int = UPTIME_DAYS,
+    now: datetime | None = None,
+    names: dict[int, str] | None = None,
 ) -> dict[int, Uptime]:
-    """Each component's last ``days`` days (UTC, today last), keyed by component id."""
+    """Each component's last ``days`` days (UTC, today last), keyed by component id.
+    ``names``: what the page calls its incidents in the reader's language, by page id
+    (the page has them at hand); others keep the name stored at publishing."""
     now = now or timezone.now()
     today = now.astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
@@ -120,15 +126,17 @@ def uptime_history(
             "component_id",
             "changed_at",
             "new_status",
+            "update__page_incident_id",
             "update__page_incident__name",
             "update__page_incident__audience",
             "update__page_incident__incident__restricted",
         )
     )
-    for component_id, changed_at, status, name, audience, restricted in rows:
+    for component_id, changed_at, status, page, name, audience, restricted in rows:
         # Only what the public page itself showed may be named on it.
         public = audience == Audience.EXTERNAL and restricted is False
-        changes[component_id].append((changed_at, status, name if public else None))
+        shown = (names or {}).get(page, name) if public else None
+        changes[component_id].append((changed_at, status, shown))
     return {
         component.pk: _component_days(
             component, at_start.get(component.pk), changes[component.pk], first, days, now

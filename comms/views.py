@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -37,7 +38,9 @@ def panel_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
 
 @require_GET
 def internal_status(request: PortalRequest) -> HttpResponse:
-    access.require(access.can_view_internal_page(request.user), "You may not see incidents.")
+    access.require(
+        access.can_view_internal_page(request.user), gettext("You may not see incidents.")
+    )
     visible = incident_access.visible_incidents(request.user)
     pages = list(selectors.internal_incidents(visible))
     with_page = {page.incident_id for page in pages}
@@ -51,10 +54,12 @@ def internal_status(request: PortalRequest) -> HttpResponse:
 @require_POST
 def draft_create(request: PortalRequest, key: str) -> HttpResponse:
     incident = incident_access.access_incident(request.user, key)
-    access.require(access.can_draft(request.user, incident), "You may not draft communications.")
+    access.require(
+        access.can_draft(request.user, incident), gettext("You may not draft communications.")
+    )
     form = DraftForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the audience and the kind of communication.")
+        messages.error(request, gettext("Choose the audience and the kind of communication."))
         return redirect(incident)
     try:
         communication = actions.draft_communication(
@@ -107,7 +112,9 @@ def communication_detail(request: PortalRequest, pk: int) -> HttpResponse:
     incident = communication.incident
     if request.method == "GET":
         return _page(request, communication)
-    access.require(access.can_draft(request.user, incident), "You may not edit communications.")
+    access.require(
+        access.can_draft(request.user, incident), gettext("You may not edit communications.")
+    )
     form = _form(communication, request.POST)
     if not form.is_valid():
         return _page(request, communication, form=form, status=400)
@@ -115,7 +122,7 @@ def communication_detail(request: PortalRequest, pk: int) -> HttpResponse:
     if publish:
         access.require(
             access.can_publish(request.user, incident),
-            "Only incident managers and communications managers publish.",
+            gettext("Only incident managers and communications managers publish."),
         )
     try:
         with_changes = actions.update_communication(
@@ -130,10 +137,13 @@ def communication_detail(request: PortalRequest, pk: int) -> HttpResponse:
         communication.refresh_from_db()
         return _page(request, communication, form=form, status=refusal.status_code)
     if publish:
-        messages.success(request, f"Published the {actions.label(communication)}.")
+        messages.success(
+            request,
+            gettext("Published the %(communication)s.") % {"communication": communication.label},
+        )
         target = incident.get_absolute_url()
         return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
-    messages.success(request, "Draft saved.")
+    messages.success(request, gettext("Draft saved."))
     return redirect("comms:communication", pk=pk)
 
 
@@ -141,7 +151,9 @@ def communication_detail(request: PortalRequest, pk: int) -> HttpResponse:
 def communication_checklist(request: PortalRequest, pk: int) -> HttpResponse:
     """The live checklist: the form's current values checked without saving anything."""
     communication = access.access_communication(request.user, pk)
-    access.require(access.can_draft(request.user, communication.incident), "You may not draft.")
+    access.require(
+        access.can_draft(request.user, communication.incident), gettext("You may not draft.")
+    )
     form = _form(communication, request.POST)
     form.is_valid()
     # An invalid field (a half-typed date) counts as missing; the rest as typed.
@@ -165,7 +177,8 @@ def communication_checklist(request: PortalRequest, pk: int) -> HttpResponse:
 def communication_review(request: PortalRequest, pk: int) -> HttpResponse:
     communication = access.access_communication(request.user, pk)
     access.require(
-        access.can_draft(request.user, communication.incident), "You may not ask for reviews."
+        access.can_draft(request.user, communication.incident),
+        gettext("You may not ask for reviews."),
     )
     form = ReviewForm(request.POST)
     if form.is_valid():
@@ -176,6 +189,10 @@ def communication_review(request: PortalRequest, pk: int) -> HttpResponse:
         except actions.ActionRefused as refusal:
             refusal.add_to(form)
         else:
-            messages.success(request, f"Sent to {form.cleaned_data['reviewer']} for review.")
+            messages.success(
+                request,
+                gettext("Sent to %(reviewer)s for review.")
+                % {"reviewer": form.cleaned_data["reviewer"]},
+            )
             return redirect("comms:communication", pk=pk)
     return _page(request, communication, review_form=form, status=400)

@@ -6,6 +6,16 @@ moves and reads a half-written file ("Unrecoverable error: JSONDecodeError" kill
 Here each message is written under a name the reader ignores, then renamed into place:
 a rename within one folder is atomic, so a reader sees whole messages or none.
 
+kombu's worker finds a message by listing the folder, and sleeps a second between
+listings: every hop through the broker (a page is one or two) waited half a second on
+average, a whole one at worst. Here a consumer waits on a named pipe of its own instead
+(``wake/<pid>-<random>`` inside the queue folder), and a producer, after the rename,
+writes one byte to each pipe there: the waiting worker lists the folder within
+milliseconds. Nothing spins: an idle worker sleeps in ``select`` exactly as long as it
+slept before, and the listing stays the fallback (a producer that cannot poke, a pipe
+folder that is gone) at kombu's interval. A pipe whose consumer died has no reader, so
+opening it fails (ENXIO) and the producer removes it.
+
 Redis: when Redis goes away while a worker holds unacknowledged messages, kombu (5.7)
 closes the channel by restoring them, and acknowledges the tasks that finish after it
 reconnected on the channel they came from, both through the connection it lost: an
@@ -16,9 +26,14 @@ visibility timeout, and the work never depended on them (the database holds ever
 and outbox row, the sweeps hand them out again, and tasks are idempotent).
 """
 
+import contextlib
+import errno
+import functools
 import logging
 import os
+import select
 import uuid
+from queue import Empty
 from time import monotonic
 from typing import Any
 
@@ -31,6 +46,75 @@ ALIAS = "hotlinefs"
 REDIS_ALIAS = "hotlineredis"
 
 logger = logging.getLogger(__name__)
+
+
+# The folder of wake-up pipes inside a queue folder (a name without a dot: the reader
+# takes only "<stamp>_<id>.<queue>.msg").
+WAKE_FOLDER = "wake"
+
+
+def poke(folder: str) -> None:
+    """Wake every consumer waiting on ``folder``: one byte into each pipe in its wake
+    folder. Never raises: a consumer not woken finds the message at its next listing."""
+    wake = os.path.join(folder, WAKE_FOLDER)
+    try:
+        names = os.listdir(wake)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith(".part"):
+            continue
+        path = os.path.join(wake, name)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as error:
+            if error.errno == errno.ENXIO:
+                # No reader: its consumer died without removing it.
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            continue
+        try:
+            os.write(fd, b"\0")
+        except OSError:
+            # EAGAIN: the pipe is full of unread bytes, so its consumer wakes anyway.
+            pass
+        finally:
+            os.close(fd)
+
+
+class WakePipe:
+    """A consumer's named pipe in a queue folder's wake folder, opened read-write: it
+    has a writer as long as it lives, so ``select`` never sees an end of file (which
+    would return at once, forever: a busy loop)."""
+
+    def __init__(self, folder: str) -> None:
+        wake = os.path.join(folder, WAKE_FOLDER)
+        os.makedirs(wake, exist_ok=True)
+        self.path = os.path.join(wake, f"{os.getpid()}-{uuid.uuid4().hex[:12]}")
+        # Made and opened under a name producers pass by, then renamed into place: a
+        # producer never meets it without a reader (and removes it as dead).
+        partial = f"{self.path}.part"
+        os.mkfifo(partial, 0o600)
+        self.fd = os.open(partial, os.O_RDWR | os.O_NONBLOCK)
+        os.replace(partial, self.path)
+
+    def clear(self) -> None:
+        """Forget the pokes so far (before listing the folder: a message renamed in
+        before a poke that is cleared here is seen by that listing)."""
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.fd, 4096):
+                pass
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep until poked or ``seconds`` pass; whether it was poked."""
+        readable, _, _ = select.select([self.fd], [], [], seconds)
+        return bool(readable)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
 
 class Channel(filesystem.Channel):
@@ -46,10 +130,66 @@ class Channel(filesystem.Channel):
             os.replace(partial, final)
         except OSError as error:
             raise ChannelError(f"Cannot add file {final!r} to directory") from error
+        # After the rename: a consumer woken now finds the whole message.
+        poke(self.data_folder_out)
 
 
 class Transport(filesystem.Transport):
+    """The filesystem transport, its consumers woken by a poke instead of the next
+    listing. ``wakeups`` and ``polls`` count how the waits between listings ended."""
+
     Channel = Channel
+
+    wakeups = 0
+    polls = 0
+
+    @functools.cached_property
+    def wake_pipe(self) -> WakePipe | None:
+        # kombu's stubs type the client as None; it is the Connection.
+        options = self.client.transport_options  # type: ignore[attr-defined]
+        folder = options.get("data_folder_in", "data_in")
+        try:
+            return WakePipe(folder)
+        except OSError:
+            # A folder that takes no pipe: the listing at kombu's interval still works.
+            logger.warning("No wake-up pipe in %s: polling it", folder, exc_info=True)
+            return None
+
+    # The virtual transport's signature, which kombu's stubs type as the base's.
+    def drain_events(  # type: ignore[override]
+        self, connection: Any, timeout: float | None = None
+    ) -> None:
+        """kombu's loop, with the sleep between listings a wait on the wake pipe."""
+        pipe = self.wake_pipe
+        if pipe is None:
+            super().drain_events(connection, timeout)
+            return
+        started, cycle = monotonic(), self.cycle
+        assert cycle is not None  # set in __init__; kombu's stubs allow None
+        while True:
+            pipe.clear()
+            try:
+                cycle.get(self._deliver, timeout=timeout)
+                return
+            except Empty:
+                pass
+            wait = self.polling_interval
+            if timeout is not None:
+                left = timeout - (monotonic() - started)
+                if left <= 0:
+                    raise TimeoutError()
+                wait = min(wait, left)
+            if pipe.wait(wait):
+                self.wakeups += 1
+            else:
+                self.polls += 1
+
+    def close_connection(self, connection: Any) -> None:
+        super().close_connection(connection)
+        # Only a pipe this transport made (cached_property keeps it in __dict__).
+        pipe = self.__dict__.pop("wake_pipe", None)
+        if pipe is not None:
+            pipe.close()
 
 
 TRANSPORT_ALIASES[ALIAS] = f"{__name__}:Transport"

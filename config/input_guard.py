@@ -19,13 +19,18 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
 
 NUL = "\x00"
 MAX_JSON_DEPTH = 100
-NUL_MESSAGE = "Null characters are not allowed."
-DEPTH_MESSAGE = "JSON nested too deeply."
+# Lazy: read in the language of the request that meets them.
+NUL_MESSAGE = _("Null characters are not allowed.")
+DEPTH_MESSAGE = _("JSON nested too deeply.")
 # Answered in JSON (else plain text): the API, the alert receivers, PagerDuty's path.
 JSON_PREFIXES = ("/api/", "/integrations/", "/v2/")
 
@@ -33,9 +38,10 @@ JSON_PREFIXES = ("/api/", "/integrations/", "/v2/")
 class InputRefused(ValueError):
     """The input cannot be taken; ``field`` names where it is at fault, if anywhere."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.message = message
+    def __init__(self, message: str | Promise, *, field: str | None = None) -> None:
+        # Read now: raised while a request is served, in that request's language.
+        self.message = str(message)
+        super().__init__(f"{field}: {self.message}" if field else self.message)
         self.field = field
 
 
@@ -110,9 +116,20 @@ def _guarded(parse: Callable[[], Any], check: Callable[[Any], None]) -> Any:
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
-        return _guarded(
-            lambda: super(JSONParser, self).parse(stream, media_type, parser_context), check_json
-        )
+        return _guarded(lambda: self._decode(stream, media_type, parser_context), check_json)
+
+    def _decode(self, stream: Any, media_type: Any, parser_context: Any) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except ParseError as error:
+            # DRF words a body that is no JSON in English only; the decoder's own detail
+            # (where the JSON breaks) is quoted as it is.
+            cause = error.__context__
+            if not isinstance(cause, ValueError):
+                raise
+            raise ParseError(
+                gettext("The body is not valid JSON: %(error)s.") % {"error": cause}
+            ) from None
 
 
 class FormParser(parsers.FormParser):
@@ -165,19 +182,28 @@ def _problem(request: HttpRequest) -> tuple[str, str] | None:
     return None
 
 
+_REFUSALS = {
+    "path": _("Null characters are not allowed in the path."),
+    "header": _("Null characters are not allowed in the header “%(name)s”."),
+    "cookie": _("Null characters are not allowed in the cookie “%(name)s”."),
+    "query": _("Null characters are not allowed in the query parameter “%(name)s”."),
+    "form": _("Null characters are not allowed in the field “%(name)s”."),
+}
+
+
 def _refuse(request: HttpRequest, kind: str, name: str) -> HttpResponse:
-    where = {
-        "path": "the path",
-        "header": f"the header “{name}”",
-        "cookie": f"the cookie “{name}”",
-        "query": f"the query parameter “{name}”",
-        "form": f"the field “{name}”",
-    }[kind]
-    message = f"Null characters are not allowed in {where}."
+    # This runs before the session and the person's own language are known (a NUL may
+    # be in the session cookie itself): the browser's language it is.
+    with translation.override(translation.get_language_from_request(request)):
+        return _refusal(request, kind, name)
+
+
+def _refusal(request: HttpRequest, kind: str, name: str) -> HttpResponse:
+    message = str(_REFUSALS[kind]) if kind == "path" else _REFUSALS[kind] % {"name": name}
     if not (request.path_info.startswith(JSON_PREFIXES) or "json" in (request.content_type or "")):
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     # The API's shapes: a form field is named as DRF names it, the rest in "detail".
-    body: dict[str, object] = {name: [NUL_MESSAGE]} if kind == "form" else {"detail": message}
+    body: dict[str, object] = {name: [str(NUL_MESSAGE)]} if kind == "form" else {"detail": message}
     return JsonResponse(body, status=400)
 
 

@@ -6,20 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from incidents.models import CLOSED_STATUSES
+# The times a fixer should fill in (defined with the model: a partial index serves it).
+from incidents.models import MISSING_TIMES  # noqa: F401  (re-exported)
 
 # When an incident counts for a period: its impact start, else when it was logged.
 PERIOD_AT = Coalesce("impact_started_at", "created_at")
-# The times a fixer should fill in: start and detection always, the end once resolved.
-MISSING_TIMES = (
-    Q(impact_started_at__isnull=True)
-    | Q(detected_at__isnull=True)
-    | Q(status__in=CLOSED_STATUSES, impact_ended_at__isnull=True)
-)
 
 
 _QS = TypeVar("_QS", bound=QuerySet[Any])

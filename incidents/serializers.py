@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from incidents import entry_texts
 from incidents.follow_ups import NextStep
 from incidents.forms import incident_managers, role_candidates
 from incidents.models import (
@@ -140,10 +141,22 @@ class IncidentTransitionOut(IncidentOut):
         return list(NextStepOut(steps, many=True, context=self.context).data)
 
 
+class EntryTextField(serializers.CharField):
+    """An entry's text as people read it: a system entry in the request's language
+    (``entry_texts``), people's words as written. ``kind`` and ``data`` stay machine values."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return entry_texts.render(value)
+
+
 class TimelineEntryOut(serializers.ModelSerializer):
     author: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
+    text = EntryTextField(source="*")
 
     class Meta:
         model = TimelineEntry

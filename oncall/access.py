@@ -12,6 +12,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from incidents.models import Incident, Team
 
@@ -43,13 +44,13 @@ def can_edit_roster(user: User, roster: Roster) -> bool:
 def access_roster(user: User, slug: str, *, write: bool = False) -> Roster:
     """The roster if the user may see it (and edit it, with ``write``); 404 / 403 otherwise."""
     if not can_read(user):
-        raise PermissionDenied("Sign in to see rosters.")
+        raise PermissionDenied(_("Sign in to see rosters."))
     try:
         roster = Roster.objects.select_related("team").get(slug=slug)
     except Roster.DoesNotExist:
-        raise Http404(f"No roster {slug}.") from None
+        raise Http404(_("No roster %(slug)s.") % {"slug": slug}) from None
     if write and not can_edit_roster(user, roster):
-        raise PermissionDenied("Only this team's admins and global admins edit this roster.")
+        raise PermissionDenied(_("Only this team's admins and global admins edit this roster."))
     return roster
 
 

@@ -19,13 +19,14 @@ from django.core.validators import URLValidator, validate_email
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from incidents import actions as incident_actions
-from incidents import events
+from incidents import entry_texts, events
 from incidents.actions import ActionRefused
 from incidents.models import CLOSED_STATUSES, EntryKind, Incident, Severity, Team
 
-from . import plan, schedule
+from . import event_texts, plan, schedule  # noqa: F401  (event_texts: registers shapes)
 from .models import (
     IMOC_SLUG,
     ContactKind,
@@ -52,6 +53,14 @@ from .models import (
 
 MAJOR = (Severity.CRITICAL, Severity.MAJOR)
 
+# Why an escalation stopped or a page was settled: the facts of a ``why.*`` shape of
+# ``event_texts`` (shown in the reader's language), or a tool's own words.
+Why = str | dict[str, Any]
+
+
+def because(text_id: str, **facts: Any) -> dict[str, Any]:
+    return entry_texts.facts(text_id, **facts)
+
 
 def _name(user: User | None) -> str:
     return user.get_username() if user is not None else "the system"
@@ -64,10 +73,19 @@ def _lock_incident(incident_id: int) -> None:
     Incident.objects.select_for_update().only("pk").get(pk=incident_id)
 
 
-def _event(incident: Incident, kind: str, text: str, by: User | None = None) -> PagingEvent:
-    """Record a paging step in the paging history and on the incident's timeline."""
-    incident_actions.record_app_event(incident, kind=EntryKind.PAGE, text=text, by=by, step=kind)
-    return PagingEvent.objects.create(incident=incident, kind=kind, text=text[:300], by=by)
+def _event(
+    incident: Incident, kind: str, text_id: str, by: User | None = None, **facts: Any
+) -> PagingEvent:
+    """Record a paging step in the paging history and on the incident's timeline: its
+    facts (``event_texts`` renders them for each reader) and its English text."""
+    data = entry_texts.facts(text_id, **facts)
+    text = entry_texts.english(data)
+    incident_actions.record_app_event(
+        incident, kind=EntryKind.PAGE, text=text, by=by, step=kind, **data
+    )
+    return PagingEvent.objects.create(
+        incident=incident, kind=kind, text=text[:300], by=by, data=data
+    )
 
 
 # Rosters -----------------------------------------------------------------------------
@@ -95,11 +113,11 @@ def _with_rotations(roster: Roster, *, lock: bool = False) -> Roster:
 def why_roster_pages(roster: Roster) -> str | None:
     """Why paging relies on this roster having someone on call; None when it does not."""
     if roster.is_imoc:
-        return "the IMOC is paged when nobody else answers"
+        return gettext("the IMOC is paged when nobody else answers")
     if EscalationStep.objects.filter(roster=roster).exists():
-        return "it is a step of an escalation policy"
+        return gettext("it is a step of an escalation policy")
     if roster.team_id is not None and primary_roster(roster.team) == roster:
-        return "it pages its team's on-call incident manager"
+        return gettext("it pages its team's on-call incident manager")
     return None
 
 
@@ -115,15 +133,17 @@ def _effective_instant(roster: Roster, effective: Effective, now: datetime) -> d
     if effective == NOW:
         return now
     if not isinstance(effective, datetime):
-        raise ActionRefused("Choose the next hand-off, now, or a date and time.", field="effective")
+        raise ActionRefused(
+            gettext("Choose the next hand-off, now, or a date and time."), field="effective"
+        )
     if effective < now:
         raise ActionRefused(
-            "Choose now or a later time: shifts already worked do not change.",
+            gettext("Choose now or a later time: shifts already worked do not change."),
             field="effective_at",
         )
     if effective - now > FURTHEST_AHEAD:
         raise ActionRefused(
-            "Choose a time within two years from now; plan later changes nearer the time.",
+            gettext("Choose a time within two years from now; plan later changes nearer the time."),
             field="effective_at",
         )
     return effective
@@ -166,7 +186,10 @@ def change_rotation(
     """
     unknown = set(settings) - set(ROTATION_SETTINGS)
     if unknown:
-        raise ActionRefused(f"{min(unknown)} cannot be changed here.", field=min(unknown))
+        raise ActionRefused(
+            gettext("%(field)s cannot be changed here.") % {"field": min(unknown)},
+            field=min(unknown),
+        )
     current = _with_rotations(roster, lock=True)
     versions = schedule.rotations(current)
     keep = participants is None
@@ -174,13 +197,18 @@ def change_rotation(
         participants = schedule.members(versions[-1]) if versions else []
     users = list(participants)
     if len({user.pk for user in users}) != len(users):
-        raise ActionRefused("Each person takes one place in the rotation.", field="participants")
+        raise ActionRefused(
+            gettext("Each person takes one place in the rotation."), field="participants"
+        )
     # Only a change of people can leave the roster with nobody.
     why = why_roster_pages(current) if not users and not keep else None
     if why is not None:
         raise ActionRefused(
-            f"{current.name} cannot be left with nobody on call: {why}. "
-            "Keep at least one person in its rotation.",
+            gettext(
+                "%(roster)s cannot be left with nobody on call: %(why)s. "
+                "Keep at least one person in its rotation."
+            )
+            % {"roster": current.name, "why": why},
             field="participants",
         )
     for field, value in settings.items():
@@ -280,7 +308,7 @@ def add_override(
     reason: str = "",
 ) -> Override:
     if ends_at <= starts_at:
-        raise ActionRefused("The override must end after it starts.", field="ends_at")
+        raise ActionRefused(gettext("The override must end after it starts."), field="ends_at")
     # The roster row lock queues concurrent additions, so two overlapping ones cannot
     # both pass the check below.
     Roster.objects.select_for_update().get(pk=roster.pk)
@@ -291,9 +319,15 @@ def add_override(
     )
     if clash is not None:
         raise ActionRefused(
-            f"Overlaps the override of {clash.user.get_username()} from "
-            f"{clash.starts_at:%Y-%m-%d %H:%M} to {clash.ends_at:%Y-%m-%d %H:%M} UTC; "
-            "change or remove that one first.",
+            gettext(
+                "Overlaps the override of %(name)s from %(starts)s to %(ends)s UTC; "
+                "change or remove that one first."
+            )
+            % {
+                "name": clash.user.get_username(),
+                "starts": f"{clash.starts_at:%Y-%m-%d %H:%M}",
+                "ends": f"{clash.ends_at:%Y-%m-%d %H:%M}",
+            },
             field="starts_at",
         )
     return Override.objects.create(
@@ -315,7 +349,10 @@ def update_roster(
     allowed = {"name", *ROTATION_SETTINGS}
     unknown = set(fields) - allowed
     if unknown:
-        raise ActionRefused(f"{sorted(unknown)[0]} cannot be changed here.", field=min(unknown))
+        raise ActionRefused(
+            gettext("%(field)s cannot be changed here.") % {"field": min(unknown)},
+            field=min(unknown),
+        )
     current = Roster.objects.select_for_update().get(pk=roster.pk)
     if "name" in fields:
         current.name = fields.pop("name")
@@ -333,7 +370,9 @@ def add_contact_method(
     user: User, *, kind: str, target: str, secret: str = "", by: User
 ) -> ContactMethod:
     if kind not in ContactKind.values:
-        raise ActionRefused("Choose e-mail, Slack-compatible or signed webhook.", field="kind")
+        raise ActionRefused(
+            gettext("Choose e-mail, Slack-compatible or signed webhook."), field="kind"
+        )
     method = ContactMethod(user=user, kind=kind, target=target.strip(), secret=secret)
     checker: Callable[[str], None] = (
         validate_email if kind == ContactKind.EMAIL else URLValidator(schemes=["http", "https"])
@@ -341,9 +380,11 @@ def add_contact_method(
     try:
         checker(method.target)
     except ValidationError:
-        raise ActionRefused("Enter a valid address for this kind.", field="target") from None
+        raise ActionRefused(
+            gettext("Enter a valid address for this kind."), field="target"
+        ) from None
     if ContactMethod.objects.filter(user=user, kind=kind, target=method.target).exists():
-        raise ActionRefused("You already have this contact method.", field="target")
+        raise ActionRefused(gettext("You already have this contact method."), field="target")
     method.save()
     return method
 
@@ -420,15 +461,18 @@ def _page_roster(
     """Page whoever is on call for ``roster`` now; record it when nobody is."""
     person = on_call_now(roster)
     if person is None:
-        label = roster.name if roster else "no roster"
-        _event(incident, EventKind.NOBODY, f"Nobody is on call for {label}.", by)
+        name = roster.name if roster else None
+        _event(incident, EventKind.NOBODY, "paging.nobody_on_call", by, roster=name)
         return None
     page = _page(incident, reason=reason, user=person, roster=roster, message=message, by=by)
     _event(
         incident,
         EventKind.STEP if reason != PageReason.MANUAL else EventKind.MANUAL,
-        f"Paged {person.get_username()} ({PageReason(reason).label}, {roster.name}).",  # type: ignore[union-attr]
+        "paging.paged_roster",
         by,
+        person=person.get_username(),
+        reason=reason,
+        roster=roster.name,  # type: ignore[union-attr]  # someone on call: a roster
     )
     return page
 
@@ -449,27 +493,50 @@ def _page_step(incident: Incident, step: plan.PlannedStep, number: int) -> bool:
             else None
         )
         if person is None:
-            text = f"Step {number}: {step.label} can no longer be paged."
-            _event(incident, EventKind.NOBODY, text)
+            _event(
+                incident,
+                EventKind.NOBODY,
+                "paging.step_gone_person",
+                number=number,
+                target=step.label,
+            )
             return False
         _page(incident, reason=PageReason.ESCALATION, user=person)
-        _event(incident, EventKind.STEP, f"Step {number}: paged {_name(person)}.")
+        _event(incident, EventKind.STEP, "paging.step_paged", number=number, person=_name(person))
         return True
     if step.kind == StepKind.TEAM:
         members = list(User.objects.filter(teams=step.team_id, is_active=True).order_by("username"))
         if not members:
-            _event(incident, EventKind.NOBODY, f"Step {number}: {step.label} has no members.")
+            _event(
+                incident,
+                EventKind.NOBODY,
+                "paging.step_no_members",
+                number=number,
+                target=step.label,
+            )
             return False
         for person in members:
             _page(incident, reason=PageReason.ESCALATION, user=person)
-        names = ", ".join(_name(person) for person in members)
-        _event(incident, EventKind.STEP, f"Step {number}: paged all of {step.label}: {names}.")
+        _event(
+            incident,
+            EventKind.STEP,
+            "paging.step_paged_team",
+            number=number,
+            target=step.label,
+            people=[_name(person) for person in members],
+        )
         return True
     if step.kind == StepKind.IMOC:
         return _page_roster(incident, imoc_roster(), reason=PageReason.IMOC, by=None) is not None
     roster = Roster.objects.filter(pk=step.roster_id).first() if step.roster_id else None
     if roster is None:
-        _event(incident, EventKind.NOBODY, f"Step {number}: {step.label} no longer exists.")
+        _event(
+            incident,
+            EventKind.NOBODY,
+            "paging.step_gone_roster",
+            number=number,
+            target=step.label,
+        )
         return False
     return _page_roster(incident, roster, reason=PageReason.ESCALATION, by=None) is not None
 
@@ -490,7 +557,7 @@ def start_escalation(incident: Incident, *, by: User | None) -> Escalation:
     escalation.started_at = now
     escalation.next_escalation_at = now + _first_wait(frozen.steps)
     escalation.save()
-    _event(incident, EventKind.STARTED, f"Severity {incident.severity}: paging started.", by)
+    _event(incident, EventKind.STARTED, "paging.started", by, severity=incident.severity)
     roster = primary_roster(team)
     page = None
     if roster is not None:
@@ -501,7 +568,7 @@ def start_escalation(incident: Incident, *, by: User | None) -> Escalation:
 
 
 @transaction.atomic
-def stop_escalation(incident: Incident, *, by: User | None, why: str) -> int:
+def stop_escalation(incident: Incident, *, by: User | None, why: Why) -> int:
     """Stop the clock and cancel pages not yet delivered; returns how many were cancelled."""
     stopped = Escalation.objects.filter(incident=incident, state=EscalationState.ACTIVE).update(
         state=EscalationState.STOPPED, next_escalation_at=None, updated_at=timezone.now()
@@ -510,7 +577,7 @@ def stop_escalation(incident: Incident, *, by: User | None, why: str) -> int:
         incident=incident, state=PageState.PENDING, reason__in=_ESCALATING_REASONS
     ).update(state=PageState.CANCELLED, claimed_until=None)
     if stopped or cancelled:
-        _event(incident, EventKind.STOPPED, f"Escalation stopped: {why}.", by)
+        _event(incident, EventKind.STOPPED, "paging.stopped", by, why=why)
     return cancelled
 
 
@@ -583,7 +650,7 @@ def escalate_now(incident: Incident) -> bool:
 
 
 @transaction.atomic
-def acknowledge_escalation(incident: Incident, *, by: User, why: str) -> None:
+def acknowledge_escalation(incident: Incident, *, by: User, why: Why) -> None:
     """What acknowledging the incident elsewhere (a monitoring tool) does: the
     escalation's latest open page is acknowledged, which stops the escalation; with no
     page (nobody was on call to page) the clock stops all the same."""
@@ -603,7 +670,7 @@ def acknowledge_escalation(incident: Incident, *, by: User, why: str) -> None:
 
 
 @transaction.atomic
-def acknowledge_page(page: Page, *, by: User, why: str = "") -> Page:
+def acknowledge_page(page: Page, *, by: User, why: Why = "") -> Page:
     """Stop the escalation of the page's incident. It does not claim the incident."""
     # Lock as the incident's actions do, the incident before its pages: a claim that
     # acknowledges this page at the same moment then queues behind us, no deadlock.
@@ -612,7 +679,7 @@ def acknowledge_page(page: Page, *, by: User, why: str = "") -> Page:
     if current.state == PageState.ACKNOWLEDGED:
         return current
     if current.state == PageState.CANCELLED:
-        raise ActionRefused("This page was cancelled: its escalation had stopped.")
+        raise ActionRefused(gettext("This page was cancelled: its escalation had stopped."))
     now = timezone.now()
     current.state = PageState.ACKNOWLEDGED
     current.acknowledged_at = now
@@ -631,10 +698,15 @@ def acknowledge_page(page: Page, *, by: User, why: str = "") -> Page:
     Escalation.objects.filter(incident=current.incident, state=EscalationState.ACTIVE).update(
         state=EscalationState.ACKNOWLEDGED, next_escalation_at=None, updated_at=now
     )
-    text = f"{_name(by)} acknowledged the page{f' ({why})' if why else ''}."
-    if others:
-        text += f" {others} earlier page{'s' if others > 1 else ''} still retrying cancelled."
-    _event(current.incident, EventKind.ACKNOWLEDGED, text, by)
+    _event(
+        current.incident,
+        EventKind.ACKNOWLEDGED,
+        "paging.acknowledged",
+        by,
+        who=_name(by),
+        why=why,
+        cancelled=others,
+    )
     return current
 
 
@@ -649,16 +721,27 @@ def page_manually(
 ) -> Page:
     """HANDBOOK §6: page another team's on-call person, or a named person."""
     if (roster is None) == (user is None):
-        raise ActionRefused("Choose a roster or a person to page.", field="roster")
+        raise ActionRefused(gettext("Choose a roster or a person to page."), field="roster")
     if not message.strip():
-        raise ActionRefused("Say why you page them.", field="message")
+        raise ActionRefused(gettext("Say why you page them."), field="message")
     if user is not None:
         page = _page(incident, reason=PageReason.MANUAL, user=user, message=message, by=by)
-        _event(incident, EventKind.MANUAL, f"{_name(by)} paged {_name(user)}: {message}", by)
+        _event(
+            incident,
+            EventKind.MANUAL,
+            "paging.manual",
+            by,
+            who=_name(by),
+            person=_name(user),
+            message=message,
+        )
         return page
     paged = _page_roster(incident, roster, reason=PageReason.MANUAL, by=by, message=message)
     if paged is None:
-        raise ActionRefused(f"Nobody is on call for {roster} right now.", field="roster")
+        raise ActionRefused(
+            gettext("Nobody is on call for %(roster)s right now.") % {"roster": roster},
+            field="roster",
+        )
     return paged
 
 
@@ -705,11 +788,16 @@ def record_attempt(
         gave_up=gives_up,
     )
     if attempt.gave_up:
-        if channel == ContactKind.EMAIL:
-            shown = f"{ContactKind(channel).label} {target}"
-        tries = "1 try" if number == 1 else f"{number} tries"
-        text = f"Page to {page.recipient}: {shown} gave up after {tries}: {attempt.result}"
-        _event(page.incident, EventKind.FAILED, text)
+        _event(
+            page.incident,
+            EventKind.FAILED,
+            "paging.gave_up",
+            recipient=page.recipient,
+            channel=channel,
+            shown=shown,
+            tries=number,
+            result=attempt.result,
+        )
     return attempt
 
 
@@ -737,27 +825,27 @@ def schedule_retry(page_id: int, delay: float, *, number: int) -> bool:
     )
 
 
-def _settle(page_id: int, number: int, state: str, text: str) -> bool:
+def _settle(page_id: int, number: int, state: str, text_id: str, why: Why) -> bool:
     """Fail or cancel the page held by attempt ``number``, with a paging history entry."""
     with transaction.atomic():
         page = Page.objects.select_related("incident", "user").get(pk=page_id)
         _lock_incident(page.incident_id)
         done = _held(page_id, number).update(state=state, claimed_until=None)
         if done:
-            _event(page.incident, EventKind.FAILED, f"Page to {page.recipient} {text}")
+            _event(page.incident, EventKind.FAILED, text_id, recipient=page.recipient, why=why)
     return bool(done)
 
 
-def mark_failed(page_id: int, why: str, *, number: int) -> bool:
+def mark_failed(page_id: int, why: Why, *, number: int) -> bool:
     """No channel accepted the page and none is left to retry. The escalation moved on
     already, when the first try reached nobody (``page_reached_nobody``)."""
-    return _settle(page_id, number, PageState.FAILED, f"failed: {why}")
+    return _settle(page_id, number, PageState.FAILED, "paging.failed", why)
 
 
-def cancel_page(page_id: int, why: str, *, number: int) -> bool:
+def cancel_page(page_id: int, why: Why, *, number: int) -> bool:
     """Stop delivering the page (held by attempt ``number``): what it would send may no
     longer go to its recipient."""
-    return _settle(page_id, number, PageState.CANCELLED, f"cancelled: {why}")
+    return _settle(page_id, number, PageState.CANCELLED, "paging.cancelled", why)
 
 
 def page_reached_nobody(page_id: int) -> bool:
@@ -786,11 +874,7 @@ def page_reached_nobody(page_id: int) -> bool:
         )
         if latest != page.pk or not escalate_now(page.incident):
             return False
-        _event(
-            page.incident,
-            EventKind.FAILED,
-            f"Page to {page.recipient} reached nobody: escalating now.",
-        )
+        _event(page.incident, EventKind.FAILED, "paging.reached_nobody", recipient=page.recipient)
     return True
 
 
@@ -823,12 +907,13 @@ def _team_email(incident: Incident, by: User | None) -> None:
     if team is not None and team.email and incident.restricted:
         # A team address reaches people who are not involved: a restricted incident's
         # key and summary go only to people paged by name (who are then involved).
-        text = f"Severity 3, restricted: {team.name}'s address is not e-mailed; page a person."
-        _event(incident, EventKind.STEP, text, by)
+        _event(incident, EventKind.STEP, "paging.team_restricted", by, team=team.name)
         return
     if team is not None and team.email:
         _page(incident, reason=PageReason.TEAM_EMAIL, address=team.email, by=by)
-        _event(incident, EventKind.STEP, f"Severity 3: e-mailed {team.name} ({team.email}).", by)
+        _event(
+            incident, EventKind.STEP, "paging.team_emailed", by, team=team.name, email=team.email
+        )
 
 
 def on_incident_created(event: events.IncidentEvent) -> None:
@@ -843,7 +928,9 @@ def on_severity_changed(event: events.IncidentEvent) -> None:
     if now in MAJOR and previous not in MAJOR:
         start_escalation(event.incident, by=event.by)
     elif now not in MAJOR and previous in MAJOR:
-        stop_escalation(event.incident, by=event.by, why=f"severity lowered to {now}")
+        stop_escalation(
+            event.incident, by=event.by, why=because("why.severity_lowered", severity=now)
+        )
 
 
 def on_assignee_changed(event: events.IncidentEvent) -> None:
@@ -852,14 +939,14 @@ def on_assignee_changed(event: events.IncidentEvent) -> None:
     assignee = event.incident.assignee
     if event.by is None or assignee is None or event.data.get("previous") is not None:
         return
-    why = (
-        "claimed the incident"
+    reason = (
+        because("why.claimed")
         if assignee.pk == event.by.pk
-        else f"gave the incident to {_name(assignee)}"
+        else because("why.given", person=_name(assignee))
     )
-    acknowledge_escalation(event.incident, by=event.by, why=why)
+    acknowledge_escalation(event.incident, by=event.by, why=reason)
 
 
 def on_status_changed(event: events.IncidentEvent) -> None:
     if event.incident.status in CLOSED_STATUSES:
-        stop_escalation(event.incident, by=event.by, why="the incident is resolved")
+        stop_escalation(event.incident, by=event.by, why=because("why.resolved"))

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -145,7 +146,7 @@ class EffectiveIn(serializers.Serializer):
         if attrs["effective"] == "at":
             if when is None:
                 raise serializers.ValidationError(
-                    {"effective_at": "Say when the change takes effect."}
+                    {"effective_at": _("Say when the change takes effect.")}
                 )
             attrs["effective"] = when
         return attrs
@@ -237,7 +238,7 @@ def _roster_out(request: ApiRequest, rosters: Any, *, many: bool = False) -> Res
 class RosterListApi(APIView):
     @extend_schema(responses=RosterOut(many=True))
     def get(self, request: ApiRequest) -> Response:
-        access.require(access.can_read(request.user), "Sign in to see rosters.")
+        access.require(access.can_read(request.user), _("Sign in to see rosters."))
         rosters = selectors.rosters_for_schedule().filter(archived_at__isnull=True)
         return _roster_out(request, list(rosters), many=True)
 
@@ -295,7 +296,7 @@ class OnCallNowApi(APIView):
     @extend_schema(responses=RosterOut(many=True))
     def get(self, request: ApiRequest) -> Response:
         """Every roster with who is on call now and next (the IMOC first)."""
-        access.require(access.can_read(request.user), "Sign in to see rosters.")
+        access.require(access.can_read(request.user), _("Sign in to see rosters."))
         return _roster_out(request, [row.roster for row in selectors.board()], many=True)
 
 
@@ -303,7 +304,7 @@ class CoverageGapsApi(APIView):
     @extend_schema(responses=GapOut(many=True))
     def get(self, request: ApiRequest) -> Response:
         """Stretches of the next 14 days when a paged roster has nobody on call."""
-        access.require(access.can_read(request.user), "Sign in to see rosters.")
+        access.require(access.can_read(request.user), _("Sign in to see rosters."))
         return Response(GapOut(selectors.coverage_gaps(), many=True).data)
 
 
@@ -324,7 +325,7 @@ class PageAcknowledgeApi(APIView):
             raise Http404(NO_SUCH_PAGE)
         incident_access.access_incident(request.user, page.incident.key, not_found=NO_SUCH_PAGE)
         access.require(
-            access.can_acknowledge(request.user, page), "Only the person paged or an IM."
+            access.can_acknowledge(request.user, page), _("Only the person paged or an IM.")
         )
         page = actions.acknowledge_page(page, by=request.user)
         page = Page.objects.for_list().select_related("incident").get(pk=page.pk)

@@ -6,7 +6,7 @@ class OncallConfig(AppConfig):
     """Rosters, paging and escalation. Reacts to incident events; never imported by them."""
 
     name = "oncall"
-    verbose_name = "On-call"
+    verbose_name = _("On-call")
 
     def ready(self) -> None:
         from config.navigation import NavItem, register

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core import signing
 from django.db import DatabaseError, connection, connections
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from comms.content import site_url
 from comms.transports import TransportError, chat, email, webhook
@@ -59,17 +61,27 @@ def page_from_token(token: str) -> int:
     return int(value)
 
 
+def language_of(person: User | None) -> str:
+    """The language a page to ``person`` is written in: the one they chose, else the
+    portal's (a team address, or nobody chose: a page has no browser to ask)."""
+    preferences = getattr(person, "preferences", None)  # missing until they save one
+    return (preferences.language if preferences else "") or settings.LANGUAGE_CODE
+
+
 def page_text(page: Page) -> tuple[str, str]:
-    """Subject and body: the issue key, the severity and the summary, and two links."""
+    """Subject and body in the active language: the issue key, the severity and the
+    summary, and two links."""
     incident = page.incident
     subject = f"{incident.key} - {incident.severity} - {incident.summary}"
-    lines = [f"{page.get_reason_display()}: {subject}"]
+    lines = [
+        _("%(reason)s: %(subject)s") % {"reason": page.get_reason_display(), "subject": subject}
+    ]
     if page.message:
-        lines.append(f"Message: {page.message}")
-    lines.append(f"Incident: {site_url(incident.get_absolute_url())}")
+        lines.append(_("Message: %(message)s") % {"message": page.message})
+    lines.append(_("Incident: %(url)s") % {"url": site_url(incident.get_absolute_url())})
     if page.user_id:
         ack = reverse("oncall:acknowledge_link", args=[ack_token(page)])
-        lines.append(f"Acknowledge: {site_url(ack)}")
+        lines.append(_("Acknowledge: %(url)s") % {"url": site_url(ack)})
     return subject, "\n".join(lines)
 
 
@@ -92,7 +104,7 @@ def _send(page: Page, channel: Channel, subject: str, text: str) -> str:
         return email.send(
             email.Email(
                 to=[channel.target],
-                subject=f"[PAGE] {subject}",
+                subject=_("[PAGE] %(subject)s") % {"subject": subject},
                 text=text,
                 message_id=email.message_id(f"page-{key}"),
                 headers={"X-Hotline-Idempotency-Key": key},
@@ -178,14 +190,16 @@ def deliver(page_id: int) -> tuple[str, float | None]:
 
 
 def _attempt(page_id: int, number: int) -> tuple[str, float | None]:
-    page = Page.objects.select_related("incident", "user").get(pk=page_id)
+    page = Page.objects.select_related("incident", "user__preferences").get(pk=page_id)
     if page.user is None and page.incident.restricted:
         # Written before the incident was restricted: its key and summary no longer go
         # to an address that is nobody involved (a team's address).
-        why = "the incident is restricted; a team address is not paged"
-        actions.cancel_page(page_id, why, number=number)
-        return f"cancelled: {why}", None
-    subject, text = page_text(page)
+        actions.cancel_page(page_id, actions.because("why.team_address_restricted"), number=number)
+        return "cancelled: the incident is restricted; a team address is not paged", None
+    # Each page in its recipient's language; links and machine values stay as they are.
+    language = language_of(page.user)
+    with translation.override(language):
+        subject, text = page_text(page)
     earlier = list(page.attempts.all())
     tried = [a for a in earlier if a.ok or a.gave_up]
     delivered = {(a.channel, a.target) for a in tried if a.ok}
@@ -199,7 +213,7 @@ def _attempt(page_id: int, number: int) -> tuple[str, float | None]:
     first_tries = [c for c in todo if c not in waiting and (c.kind, c.target) not in seen]
     if not todo and not settled:
         actions.page_reached_nobody(page_id)
-        actions.mark_failed(page_id, "no contact method and no e-mail address", number=number)
+        actions.mark_failed(page_id, actions.because("why.no_contact"), number=number)
         return "failed: no way to reach them", None
     backoff = settings.ONCALL_RETRY_BACKOFF
     last_try = number > len(backoff)
@@ -209,7 +223,9 @@ def _attempt(page_id: int, number: int) -> tuple[str, float | None]:
         if channel in waiting:
             continue
         try:
-            result, ok, permanent = _send(page, channel, subject, text), True, False
+            with translation.override(language):
+                result = _send(page, channel, subject, text)
+            ok, permanent = True, False
         except TransportError as error:
             result, ok, permanent = str(error), False, error.permanent
         gave_up = not ok and (permanent or last_try)

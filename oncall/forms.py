@@ -75,7 +75,9 @@ class ParticipantsForm(EffectiveForm):
         users = {user.username: user for user in User.objects.filter(username__in=names)}
         unknown = [name for name in names if name not in users]
         if unknown:
-            raise forms.ValidationError(f"No such user: {', '.join(unknown)}.")
+            raise forms.ValidationError(
+                _("No such user: %(names)s.") % {"names": ", ".join(unknown)}
+            )
         return [users[name] for name in names]
 
 

@@ -202,7 +202,7 @@ class EscalationPolicy(models.Model):
     )
 
     class Meta:
-        verbose_name_plural = "escalation policies"
+        verbose_name_plural = _("escalation policies")
 
     def __str__(self) -> str:
         return f"Escalation of {self.team}"
@@ -317,9 +317,9 @@ def shown_target(kind: str, target: str) -> str:
 
 def _host(url: str) -> str:
     try:
-        return urlsplit(url).hostname or "unknown host"
+        return urlsplit(url).hostname or str(_("unknown host"))
     except ValueError:
-        return "unknown host"
+        return str(_("unknown host"))
 
 
 def without_target(kind: str, target: str, text: str) -> str:
@@ -481,7 +481,10 @@ class PagingEvent(models.Model):
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="paging_events")
     kind = models.CharField(max_length=12, choices=EventKind.choices)
+    # The English text, for search and for events written before ``data``.
     text = models.CharField(max_length=300)
+    # The facts and shape (``text_id``) each reader's language renders (``event_texts``).
+    data = models.JSONField(default=dict, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

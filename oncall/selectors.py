@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident
 
@@ -131,6 +132,19 @@ class ChannelState:
     last_at: datetime
     next_attempt_at: datetime | None
     why: str
+
+    @property
+    def status_label(self) -> str:
+        return str(CHANNEL_STATUS_LABELS[self.status])
+
+
+# ``ChannelState.status`` as people read it (the machine value stays in ``status``).
+CHANNEL_STATUS_LABELS = {
+    "delivered": _("delivered"),
+    "failed": _("failed"),
+    "retrying": _("retrying"),
+    "stopped": _("stopped"),
+}
 
 
 def channel_states(page: Page) -> list[ChannelState]:

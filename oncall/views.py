@@ -11,6 +11,8 @@ from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import PortalRequest
@@ -32,7 +34,7 @@ from .personal import calendar as readable_calendar
 
 @require_GET
 def index(request: PortalRequest) -> HttpResponse:
-    access.require(access.can_read(request.user), "Sign in to see rosters.")
+    access.require(access.can_read(request.user), _("Sign in to see rosters."))
     return render(request, "oncall/index.html", {"rows": selectors.board()})
 
 
@@ -79,13 +81,15 @@ def roster_detail(request: PortalRequest, slug: str) -> HttpResponse:
     except ActionRefused as refusal:
         refusal.add_to(form)
         return _roster_page(request, roster, 400, settings_form=form)
-    messages.success(request, f"Saved the shift settings of {roster.name}.")
+    messages.success(
+        request, _("Saved the shift settings of %(roster)s.") % {"roster": roster.name}
+    )
     return redirect("oncall:roster", roster.slug)
 
 
 def _from(rotation: Rotation) -> str:
     when = timezone.localtime(rotation.effective_from)
-    return f"it takes effect {when:%Y-%m-%d %H:%M %Z}"
+    return f"{when:%Y-%m-%d %H:%M %Z}"
 
 
 @require_POST
@@ -99,7 +103,11 @@ def roster_participants(request: PortalRequest, slug: str) -> HttpResponse:
     except ActionRefused as refusal:
         refusal.add_to(form)
         return _roster_page(request, roster, 400, participants_form=form)
-    messages.success(request, f"Saved the rotation of {roster.name}: {_from(rotation)}.")
+    messages.success(
+        request,
+        _("Saved the rotation of %(roster)s: it takes effect %(when)s.")
+        % {"roster": roster.name, "when": _from(rotation)},
+    )
     return redirect("oncall:roster", roster.slug)
 
 
@@ -114,7 +122,7 @@ def override_add(request: PortalRequest, slug: str) -> HttpResponse:
     except ActionRefused as refusal:
         refusal.add_to(form)
         return _roster_page(request, roster, 400, override_form=form)
-    messages.success(request, "Override added.")
+    messages.success(request, _("Override added."))
     return redirect("oncall:roster", roster.slug)
 
 
@@ -123,20 +131,24 @@ def override_remove(request: PortalRequest, slug: str, pk: int) -> HttpResponse:
     roster = access.access_roster(request.user, slug, write=True)
     override = get_object_or_404(Override, pk=pk, roster=roster)
     actions.remove_override(override, by=request.user)
-    messages.success(request, "Override removed.")
+    messages.success(request, _("Override removed."))
     return redirect("oncall:roster", roster.slug)
 
 
 @require_GET
 def calendar(request: PortalRequest) -> HttpResponse:
-    access.require(access.can_read(request.user), "Sign in to see rosters.")
+    access.require(access.can_read(request.user), _("Sign in to see rosters."))
     zone = readable_calendar.viewer_zone(request.GET.get("tz"))
-    return render(request, "oncall/calendar.html", readable_calendar.build(zone))
+    context = readable_calendar.build(zone)
+    # A zone the person chose is theirs: the page's script must not swap in the browser's.
+    preferences = getattr(request.user, "preferences", None)
+    context["zone_chosen"] = bool(preferences and preferences.time_zone)
+    return render(request, "oncall/calendar.html", context)
 
 
 @require_GET
 def gaps(request: PortalRequest) -> HttpResponse:
-    access.require(access.can_read(request.user), "Sign in to see rosters.")
+    access.require(access.can_read(request.user), _("Sign in to see rosters."))
     return render(request, "oncall/gaps.html", {"gaps": selectors.coverage_gaps()})
 
 
@@ -152,7 +164,7 @@ def contacts(request: PortalRequest) -> HttpResponse:
             except ActionRefused as refusal:
                 refusal.add_to(form)
             else:
-                messages.success(request, "Contact method added.")
+                messages.success(request, _("Contact method added."))
                 return redirect("oncall:contacts")
         status = 400
     context = {
@@ -167,7 +179,7 @@ def contacts(request: PortalRequest) -> HttpResponse:
 def contact_remove(request: PortalRequest, pk: int) -> HttpResponse:
     method = get_object_or_404(ContactMethod, pk=pk, user=request.user)
     actions.remove_contact_method(method, by=request.user)
-    messages.success(request, "Contact method removed.")
+    messages.success(request, _("Contact method removed."))
     return redirect("oncall:contacts")
 
 
@@ -175,7 +187,7 @@ def contact_remove(request: PortalRequest, pk: int) -> HttpResponse:
 
 
 # A page whose incident is unseen answers exactly like a page that does not exist.
-NO_SUCH_PAGE = "No such page."
+NO_SUCH_PAGE = gettext_lazy("No such page.")
 
 
 def _page_or_404(pk: int, *related: str) -> Page:
@@ -187,13 +199,16 @@ def _page_or_404(pk: int, *related: str) -> Page:
 
 def _ack(request: PortalRequest, page: Page) -> HttpResponse:
     incident_access.access_incident(request.user, page.incident.key, not_found=NO_SUCH_PAGE)
-    access.require(access.can_acknowledge(request.user, page), "Only the person paged or an IM.")
+    access.require(access.can_acknowledge(request.user, page), _("Only the person paged or an IM."))
     try:
         actions.acknowledge_page(page, by=request.user)
     except ActionRefused as refusal:
         messages.error(request, refusal.message)
     else:
-        messages.success(request, f"Acknowledged: escalation of {page.incident.key} stopped.")
+        messages.success(
+            request,
+            _("Acknowledged: escalation of %(key)s stopped.") % {"key": page.incident.key},
+        )
     return redirect(page.incident)
 
 
@@ -203,7 +218,9 @@ def acknowledge_link(request: PortalRequest, token: str) -> HttpResponse:
     try:
         page_id = delivery.page_from_token(token)
     except signing.SignatureExpired:
-        return render(request, "oncall/ack.html", {"error": "This link has expired."}, status=410)
+        return render(
+            request, "oncall/ack.html", {"error": _("This link has expired.")}, status=410
+        )
     except signing.BadSignature:
         raise Http404(NO_SUCH_PAGE) from None
     page = _page_or_404(page_id, "incident", "user")
@@ -222,7 +239,7 @@ def page_acknowledge(request: PortalRequest, pk: int) -> HttpResponse:
 @require_POST
 def incident_page(request: PortalRequest, key: str) -> HttpResponse:
     incident = incident_access.access_incident(request.user, key)
-    access.require(access.can_page(request.user, incident), "Only responders and IMs page.")
+    access.require(access.can_page(request.user, incident), _("Only responders and IMs page."))
     form = ManualPageForm(request.POST)
     if form.is_valid():
         try:
@@ -230,11 +247,18 @@ def incident_page(request: PortalRequest, key: str) -> HttpResponse:
         except ActionRefused as refusal:
             messages.error(request, refusal.message)
         else:
-            messages.success(request, f"Paged {page.recipient}.")
+            messages.success(request, _("Paged %(recipient)s.") % {"recipient": page.recipient})
             return redirect(incident)
     else:
+        # Each field's errors under its label, as the form names it to people.
         messages.error(
-            request, "; ".join(f"{f}: {' '.join(map(str, e))}" for f, e in form.errors.items())
+            request,
+            "; ".join(
+                f"{form.fields[name].label}: {' '.join(map(str, errors))}"
+                if name in form.fields
+                else " ".join(map(str, errors))
+                for name, errors in form.errors.items()
+            ),
         )
     return redirect(incident)
 
@@ -273,5 +297,5 @@ def roster_feed(request: HttpRequest, token: str) -> HttpResponse:
 def person_feed(request: HttpRequest, token: str) -> HttpResponse:
     user = feeds.user_from_token(token)
     if user is None:
-        raise Http404("No such feed.")
+        raise Http404(_("No such feed."))
     return feeds.response(feeds.person_calendar(user), f"{user.username}-oncall.ics")

@@ -13,6 +13,7 @@ from django.db.migrations.operations import RunPython
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 from django.test import Client
+from django.utils import timezone, translation
 
 from config.catalogues import compile_catalogues
 from config.celery import app as celery_app
@@ -107,6 +108,16 @@ def _clean_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _portal_language_after():
+    """A request leaves its person's language and time zone active in the thread (a
+    server's next request sets its own); the next test starts in the portal's own
+    instead of inheriting them."""
+    yield
+    translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture

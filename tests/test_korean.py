@@ -21,7 +21,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-TRANSLATED = ("/incidents/", "/support/", "/preferences/")
+TRANSLATED = ("/incidents/", "/support/", "/preferences/", "/oncall/", "/comms/")
 SKIPPED = (".csv", ".atom", ".ics", "/export", "/feed", "/logout")
 # Names that stay as they are in Korean text: the product, abbreviations, formats.
 KEPT = {
@@ -51,9 +51,28 @@ KEPT = {
     "English",
     "reference",
     "MB",
+    # Products and formats named as their makers spell them.
+    "PagerDuty",
+    "Prometheus",
+    "Alertmanager",
+    "Slack",
+    "Microsoft",
+    "Teams",
+    "Block",
+    "Kit",
+    "Adaptive",
+    "Card",
+    "MessageCard",
+    "JSON",
+    "HMAC-SHA256",
+    "GET",
+    "v2",
+    "crontab",
 }
 # Time zone names (Europe/Paris) are written as the IANA database spells them.
-ZONE = re.compile(r"\b[A-Z][a-z]+/[A-Za-z_]+\b")
+ZONE = re.compile(r"\b[A-Z][a-z]+/[A-Za-z_]+(?![A-Za-z_])")
+# Documents of the repository (docs/webhooks.md) are named as their files are.
+DOCUMENT = re.compile(r"\b[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*\.md(?![A-Za-z0-9])")
 URL = re.compile(r"https?://\S+")
 # Latin words in a row: a sentence or a label left in English.
 ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'\u2019-]+(?:[ ,:;]+[A-Za-z][A-Za-z0-9'\u2019-]*)*")
@@ -61,30 +80,41 @@ ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'\u2019-]+(?:[ ,:;]+[A-Za-z][A-Za-z
 
 class _Text(HTMLParser):
     """The words a person reads: text outside scripts and styles, and the attributes
-    shown on hover, to screen readers and in empty inputs."""
+    shown on hover, to screen readers and in empty inputs. What a page marks
+    ``translate="no"`` (raw payloads, commands, names' initials: HTML's own mark for
+    text that is no prose of the page) is left out, its links kept."""
 
     def __init__(self) -> None:
         super().__init__()
         self.chunks: list[str] = []
         self.links: list[str] = []
         self._hidden = 0
+        # The open element marked translate="no" and how deep its name nests in itself.
+        self._kept: tuple[str, int] | None = None
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         if tag in {"script", "style", "template"}:
             self._hidden += 1
-        for name in ("title", "aria-label", "placeholder", "alt"):
-            if attributes.get(name):
-                self.chunks.append(attributes[name])
+        if self._kept is not None and tag == self._kept[0]:
+            self._kept = (tag, self._kept[1] + 1)
+        elif self._kept is None and attributes.get("translate") == "no":
+            self._kept = (tag, 1)
+        if self._kept is None:
+            for name in ("title", "aria-label", "placeholder", "alt"):
+                if attributes.get(name):
+                    self.chunks.append(attributes[name])
         if tag == "a" and attributes.get("href"):
             self.links.append(attributes["href"])
 
     def handle_endtag(self, tag):
         if tag in {"script", "style", "template"} and self._hidden:
             self._hidden -= 1
+        if self._kept is not None and tag == self._kept[0]:
+            self._kept = (tag, self._kept[1] - 1) if self._kept[1] > 1 else None
 
     def handle_data(self, data):
-        if not self._hidden and data.strip():
+        if not self._hidden and self._kept is None and data.strip():
             self.chunks.append(data)
 
 
@@ -110,23 +140,32 @@ def _user_data() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+def _plain(text: str) -> str:
+    """Text without zones, URLs and documents' names, spaced as it is read."""
+    return " ".join(DOCUMENT.sub(" ", URL.sub(" ", ZONE.sub(" ", text))).split())
+
+
 def _english_left(chunks: list[str], user_data: list[str]) -> list[str]:
+    # User data as the page's text is compared: a line of it may hold a URL or a zone.
+    plain_data = [value for value in map(_plain, user_data) if len(value) > 1]
     left = []
     for chunk in chunks:
-        text = URL.sub(" ", ZONE.sub(" ", " ".join(chunk.split())))
+        text = _plain(chunk)
         # User text cut short to fit (a choice label) is still user text.
-        if len(text) >= 20 and any(value.startswith(text) for value in user_data):
+        if len(text) >= 20 and any(value.startswith(text) for value in plain_data):
             continue
-        for value in user_data:
+        for value in plain_data:
             if value in text:
-                text = text.replace(value, " ")
+                # Whole words only: the user "manager" leaves "Alertmanager" to be read.
+                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", " ", text)
         for run in ENGLISH_RUN.findall(text):
             if any(word not in KEPT for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", run)):
                 left.append(run)
     return left
 
 
-def _crawl(client: Client, user_data: list[str], limit: int = 60) -> dict[str, list[str]]:
+# Enough for every page the demo links to in the translated parts (about 130 as admin).
+def _crawl(client: Client, user_data: list[str], limit: int = 200) -> dict[str, list[str]]:
     seen = {"/"}
     queue = deque(["/incidents/", "/support/", "/support/cases/", "/preferences/"])
     found: dict[str, list[str]] = {}
@@ -158,6 +197,9 @@ def _crawl(client: Client, user_data: list[str], limit: int = 60) -> dict[str, l
 @pytest.fixture
 def demo(db):
     call_command("load_demo", verbosity=0)
+    # The on-call pages need the demo rosters and an integration to show their parts.
+    for loader in ("load_demo_oncall", "load_demo_integrations"):
+        call_command(loader, verbosity=0)
     return _user_data()
 
 
@@ -192,3 +234,18 @@ def test_the_crawl_finds_english_left_behind(db):
         "Nobody holds a role yet"
     ]
     assert _english_left(["담당: Dana Smith"], ["Dana Smith"]) == []
+
+
+def test_the_crawl_reads_whole_words_and_skips_what_is_marked_untranslated():
+    # User data hides whole words only: a user "man" does not hide "many".
+    assert _english_left(["many words"], ["man"]) == ["many words"]
+    # A zone or a URL inside a line of user data still matches that line.
+    assert _english_left(
+        ["Source: https://example.com Paris"], ["Source: https://example.com"]
+    ) == ["Paris"]
+    parser = _Text()
+    parser.feed(
+        '<p title="Hi">안녕 <pre translate="no">curl <b>-fsS</b> <a href="/x">x</a></pre>끝</p>'
+    )
+    assert parser.chunks == ["Hi", "안녕 ", "끝"]
+    assert parser.links == ["/x"]

@@ -276,10 +276,6 @@ def _subscribers(maintenance: Maintenance) -> list[Subscriber]:
 
 
 def _mail_subscribers(maintenance: Maintenance, *, phase: str) -> None:
-    if phase == "start":
-        subject = gettext("Maintenance started: %(title)s")
-    else:
-        subject = gettext("Maintenance over: %(title)s")
     products = [p.name for p in maintenance.products.filter(shown_on_status_page=True)]
     context: dict[str, Any] = {
         "maintenance": maintenance,
@@ -291,15 +287,23 @@ def _mail_subscribers(maintenance: Maintenance, *, phase: str) -> None:
     rows = []
     for subscriber in _subscribers(maintenance):
         context["unsubscribe_url"] = mail.unsubscribe_url(subscriber)
-        rows.append(
-            OutboundEmail(
-                to=subscriber.email,
-                subject=subject % {"title": maintenance.title},
-                text=render_to_string("comms/email/maintenance.txt", context),
-                html=render_to_string("comms/email/maintenance.html", context),
-                # One mail per maintenance, phase and address, however often a tick runs.
-                message_id=mail.message_id("maintenance", maintenance.pk, phase, subscriber.email),
-                headers=mail.subscriber_headers(subscriber),
+        # In the subscriber's language, the window's times in the portal's zone.
+        with mail.speaking(mail.subscriber_reader(subscriber)):
+            if phase == "start":
+                subject = gettext("Maintenance started: %(title)s")
+            else:
+                subject = gettext("Maintenance over: %(title)s")
+            rows.append(
+                OutboundEmail(
+                    to=subscriber.email,
+                    subject=subject % {"title": maintenance.title},
+                    text=render_to_string("comms/email/maintenance.txt", context),
+                    html=render_to_string("comms/email/maintenance.html", context),
+                    # One mail per maintenance, phase and address, however often a tick runs.
+                    message_id=mail.message_id(
+                        "maintenance", maintenance.pk, phase, subscriber.email
+                    ),
+                    headers=mail.subscriber_headers(subscriber),
+                )
             )
-        )
     queue(OutboundEmail, rows, "send_email")

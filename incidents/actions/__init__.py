@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 if TYPE_CHECKING:
     from django.forms import BaseForm
 
-from incidents import events
+from incidents import entry_texts, events
 from incidents.models import (
     APP_KINDS,
     HUMAN_KINDS,
@@ -105,6 +105,15 @@ def _record(
     return TimelineEntry.objects.create(
         incident=incident, kind=kind, author=by, text=text, data=data
     )
+
+
+def _say(
+    incident: Incident, kind: str, by: User | None, text_id: str, **facts: Any
+) -> TimelineEntry:
+    """Record an entry of a known shape: its facts, and its English text for search and
+    for readers of old versions (``entry_texts``)."""
+    data = entry_texts.facts(text_id, **facts)
+    return _record(incident, kind, by, entry_texts.english(data), **data)
 
 
 def _name(user: User | None) -> str:
@@ -207,12 +216,15 @@ def create_incident(
         created_by=by,
     )
     incident.affected_products.set(affected_products)
-    _record(
+    _say(
         incident,
         EntryKind.CREATED,
         by,
-        f"{_name(by)} logged {key} with severity {severity} on {faulty_service.name}.",
+        "incident.created",
+        who=_name(by),
+        key=key,
         severity=severity,
+        service=faulty_service.name,
         faulty_service=faulty_service.slug,
     )
     events.publish(events.CREATED, incident, by=by)
@@ -242,7 +254,7 @@ def claim_incident(incident: Incident, *, by: User) -> Incident:
     current.status = Status.FIXING
     current.save(update_fields=["assignee", "status", "updated_at"])
     _sync_manager_role(current, previous=None, by=by)
-    _record(current, EntryKind.ASSIGNEE, by, f"{_name(by)} claimed the incident.", to=_name(by))
+    _say(current, EntryKind.ASSIGNEE, by, "incident.claimed", who=_name(by), to=_name(by))
     events.publish(events.ASSIGNEE_CHANGED, current, by=by, previous=None)
     if old != current.status:
         _status_entry(current, by, old=old, new=current.status)
@@ -310,13 +322,7 @@ def _transition_refused(current: Incident, to: str) -> ActionRefused:
 
 
 def _status_entry(incident: Incident, by: User | None, *, old: str, new: str) -> None:
-    _record(
-        incident,
-        EntryKind.STATUS,
-        by,
-        f"Status {Status(old).label} → {Status(new).label}.",
-        **{"from": old, "to": new},
-    )
+    _say(incident, EntryKind.STATUS, by, "incident.status", **{"from": old, "to": new})
     events.publish(events.STATUS_CHANGED, incident, by=by, previous=old)
 
 
@@ -372,10 +378,14 @@ def change_severity(incident: Incident, *, severity: int, by: User, reason: str 
     old = current.severity
     current.severity = severity
     current.save(update_fields=["severity", "updated_at"])
-    text = f"Severity {old} → {severity}."
-    if reason:
-        text = f"{text} {reason}"
-    _record(current, EntryKind.SEVERITY, by, text, **{"from": old, "to": severity})
+    _say(
+        current,
+        EntryKind.SEVERITY,
+        by,
+        "incident.severity",
+        reason=reason,
+        **{"from": old, "to": severity},
+    )
     events.publish(events.SEVERITY_CHANGED, current, by=by, previous=old)
     return current
 
@@ -395,16 +405,12 @@ def assign_incident(incident: Incident, *, assignee: User | None, by: User) -> I
     current.assignee = assignee
     current.save(update_fields=["assignee", "updated_at"])
     _sync_manager_role(current, previous=previous, by=by)
-    text = (
-        f"{_name(by)} handed the incident to {_name(assignee)}."
-        if assignee
-        else f"{_name(by)} released the incident; it has no incident manager."
-    )
-    _record(
+    _say(
         current,
         EntryKind.ASSIGNEE,
         by,
-        text,
+        "incident.handed" if assignee else "incident.released",
+        who=_name(by),
         **{
             "from": _name(previous) if previous else None,
             "to": _name(assignee) if assignee else None,
@@ -446,8 +452,7 @@ def update_incident(incident: Incident, *, by: User, **changes: Any) -> Incident
     if not changed:
         return current
     current.save()
-    labels = ", ".join(str(Incident._meta.get_field(name).verbose_name) for name in changed)  # type: ignore[union-attr]  # all concrete fields
-    _record(current, EntryKind.EDITED, by, f"{_name(by)} edited {labels}.", fields=changed)
+    _say(current, EntryKind.EDITED, by, "incident.edited", who=_name(by), fields=changed)
     events.publish(events.UPDATED, current, by=by, fields=changed)
     return current
 
@@ -464,9 +469,12 @@ def add_timeline_entry(
     why: str = "",
     undo: str = "",
     theory: Theory | None = None,
+    data: dict[str, Any] | None = None,
 ) -> TimelineEntry:
     """Log what happened. A change also gets its row in the changes table (with how,
     why and how to undo it), a theory its verdict, an experiment the theory it tests.
+    ``data`` carries the facts of a text the portal wrote for the person (a shape of
+    ``entry_texts``), so readers see it in their language until the author edits it.
 
     Each writer inserts its own rows and never rewrites a shared one, so people adding
     at once lose nothing (the incident's ``updated_at`` is a plain UPDATE, not a
@@ -486,6 +494,7 @@ def add_timeline_entry(
         text=text,
         author=by,
         occurred_at=occurred_at or timezone.now(),
+        data=data or {},
     )
     if kind == EntryKind.CHANGE:
         IncidentChange.objects.create(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents import events
-from incidents.actions import ActionRefused, _name, _record, _touch
+from incidents.actions import ActionRefused, _name, _say, _touch
 from incidents.models import OPEN_STATUSES, EntryKind, Incident, Role, RoleAssignment
 
 
@@ -103,13 +103,13 @@ def assign_role(
     else:
         _touch(current)
     label = assignment.label
-    text = f"{_name(by)} made {_name(person)} {label}"
-    text += f" for {assignment.scope}." if assignment.scope else "."
-    _record(
+    _say(
         current,
         EntryKind.ROLE,
         by,
-        text,
+        "role.assigned",
+        who=_name(by),
+        scope=assignment.scope,
         action="assigned",
         role=role,
         label=label,
@@ -164,9 +164,6 @@ def hand_over_role(
     else:
         _touch(current)
     note = note.strip()
-    text = f"{_name(old.person)} handed {old.label} over to {_name(to)}."
-    if note:
-        text = f"{text} {note}"
     facts = {
         "action": "handed_over",
         "role": old.role,
@@ -174,7 +171,7 @@ def hand_over_role(
         "person": _name(to),
         "from": _name(old.person),
     }
-    _record(current, EntryKind.ROLE, by, text, note=note, **facts)
+    _say(current, EntryKind.ROLE, by, "role.handed_over", note=note, **facts)
     _announce_roles(current, by=by, previous_assignee=previous_assignee, **facts)
     return new
 
@@ -201,20 +198,22 @@ def release_role(assignment: RoleAssignment, *, by: User) -> RoleAssignment:
         current.save(update_fields=["assignee", "updated_at"])
     else:
         _touch(current)
-    who = "released" if old.person_id == by.pk else f"released {_name(old.person)} from"
-    text = f"{_name(by)} {who} {old.label}."
-    if previous_assignee is not None and current.assignee_id != previous_assignee.pk:
-        text += (
-            f" {_name(current.assignee)} is now the incident manager."
-            if current.assignee
-            else " The incident has no incident manager."
-        )
+    manager_changed = previous_assignee is not None and current.assignee_id != previous_assignee.pk
     facts = {
         "action": "released",
         "role": old.role,
         "label": old.label,
         "person": _name(old.person),
     }
-    _record(current, EntryKind.ROLE, by, text, **facts)
+    _say(
+        current,
+        EntryKind.ROLE,
+        by,
+        "role.released",
+        who=_name(by),
+        manager_changed=manager_changed,
+        successor=_name(current.assignee) if current.assignee else None,
+        **facts,
+    )
     _announce_roles(current, by=by, previous_assignee=previous_assignee, **facts)
     return old

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents.actions import ActionRefused, _name, _record, _touch, involve, transition_incident
+from incidents.actions import ActionRefused, _name, _say, _touch, involve, transition_incident
 from incidents.after.models import CleanupTask, Review
 from incidents.after.review import draft
 from incidents.models import EntryKind, Incident, Status
@@ -31,12 +31,18 @@ def add_cleanup_task(
     task = CleanupTask.objects.create(
         incident=incident, title=title, owner=owner, due=due, link=link.strip(), created_by=by
     )
-    text = f"Cleanup task: {title}"
     if owner is not None:
         involve(incident, person=owner, reason="owns a cleanup task")
-        text += f" (owner {_name(owner)}"
-        text += f", due {due:%Y-%m-%d})" if due else ")"
-    _record(incident, EntryKind.CLEANUP, by, text, task=task.pk)
+    _say(
+        incident,
+        EntryKind.CLEANUP,
+        by,
+        "cleanup.added",
+        task=task.pk,
+        title=title,
+        owner=_name(owner) if owner else None,
+        due=f"{due:%Y-%m-%d}" if due else None,
+    )
     _touch(incident)
     return task
 
@@ -50,8 +56,15 @@ def complete_cleanup_task(task: CleanupTask, *, by: User, done: bool = True) -> 
     current.done_at = timezone.now() if done else None
     current.done_by = by if done else None
     current.save(update_fields=["done_at", "done_by"])
-    verb = "Done" if done else "Reopened"
-    _record(current.incident, EntryKind.CLEANUP, by, f"{verb}: {current.title}", task=current.pk)
+    _say(
+        current.incident,
+        EntryKind.CLEANUP,
+        by,
+        "cleanup.done",
+        task=current.pk,
+        title=current.title,
+        done=done,
+    )
     _touch(current.incident)
     return current
 
@@ -70,7 +83,7 @@ def start_review(incident: Incident, *, by: User) -> Review:
     review = Review.objects.create(
         incident=current, body=draft(current), created_by=by, updated_by=by
     )
-    _record(current, EntryKind.REVIEW, by, f"{_name(by)} started the post-incident review.")
+    _say(current, EntryKind.REVIEW, by, "review.started", who=_name(by))
     _touch(current)
     return review
 
@@ -100,5 +113,5 @@ def complete_review(review: Review, *, by: User) -> Review:
     transition_incident(current.incident, to=Status.REVIEWED, by=by)
     current.completed_at = timezone.now()
     current.save(update_fields=["completed_at"])
-    _record(current.incident, EntryKind.REVIEW, by, f"{_name(by)} completed the review.")
+    _say(current.incident, EntryKind.REVIEW, by, "review.completed", who=_name(by))
     return current

@@ -102,6 +102,12 @@ class Status(models.TextChoices):
 
 OPEN_STATUSES = (Status.NEW, Status.FIXING)
 CLOSED_STATUSES = (Status.RESOLVED, Status.REVIEWED)
+# The times a fixer should fill in: start and detection always, the end once resolved.
+MISSING_TIMES = (
+    Q(impact_started_at__isnull=True)
+    | Q(detected_at__isnull=True)
+    | Q(status__in=CLOSED_STATUSES, impact_ended_at__isnull=True)
+)
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
@@ -260,6 +266,14 @@ class Incident(models.Model):
             models.Index(fields=["status", "impact_ended_at"], name="incident_status_ended"),
             # The metrics' period: impact start, else logging time (periods.PERIOD_AT).
             models.Index(Coalesce("impact_started_at", "created_at"), name="incident_period"),
+            # The metrics read restricted incidents one by one (their roll-ups hold none).
+            models.Index(
+                Coalesce("impact_started_at", "created_at"),
+                condition=Q(restricted=True),
+                name="incident_restricted_period",
+            ),
+            # The metrics' incidents missing times (few): counted and listed newest first.
+            models.Index(fields=["number"], condition=MISSING_TIMES, name="incident_missing_times"),
             # Every list (portal and API) is newest first: a page is an index walk, not a
             # sort of every incident (the unique constraint leads with the prefix).
             models.Index(fields=["number"], name="incident_number"),
@@ -395,6 +409,7 @@ from incidents.models.roles import Involvement, Role, RoleAssignment, RoleAssign
 __all__ = [
     "CLOSED_STATUSES",
     "HUMAN_KINDS",
+    "MISSING_TIMES",
     "OPEN_STATUSES",
     "UNKNOWN_SERVICE_SLUG",
     "EntryKind",

@@ -12,8 +12,10 @@ class SupportConfig(AppConfig):
     def ready(self) -> None:
         from config.navigation import NavItem, register
         from incidents import events, panels
-        from incidents.support import dashboard, panel
+        from incidents.support import dashboard, panel, rollups
 
+        # The metrics' roll-ups change in the transaction of each change they count.
+        rollups.subscribe()
         # The support board's filter lists are cached until a product or team changes.
         dashboard.watch_catalogue()
         events.on_change(dashboard.incidents_changed)

@@ -8,16 +8,16 @@ says "unknown".
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from operator import attrgetter
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.cache import cache
-from django.db import transaction
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     CharField,
@@ -27,14 +27,15 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Value,
 )
 from django.db.models.signals import post_delete, post_save
-from django.urls import reverse
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
-from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Status, Team
+from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
 
 logger = logging.getLogger(__name__)
 
@@ -229,9 +230,8 @@ def watch_catalogue() -> None:
 @dataclass(frozen=True, slots=True)
 class Row:
     """One incident as the board shows it: plain values read with ``values_list``
-    (building model instances for rows whose HTML is cached anyway was most of a
-    board's cost). Everything a row shows is a field here, so its fields are the key
-    of its cached HTML (``row_inputs``)."""
+    (building model instances for a hundred rows cost more than rendering them).
+    Everything a row shows is a field here; ``rows`` renders them."""
 
     pk: int
     key: str
@@ -248,12 +248,6 @@ class Row:
     product_names: tuple[str, ...] = ()
     last_update_at: datetime | None = None
     is_new_severe: bool = False
-
-    def get_absolute_url(self) -> str:
-        return reverse("incidents:detail", args=[self.key])
-
-    def get_status_display(self) -> str:
-        return str(Status(self.status).label)
 
 
 # The columns of ``Row`` read from the incident table, in order.
@@ -339,20 +333,10 @@ def _recently_resolved(now: datetime) -> Q:
     return Q(status__in=CLOSED_STATUSES, impact_ended_at__gte=now - RECENTLY_RESOLVED)
 
 
-def board(
-    user: User | AnonymousUser,
-    *,
-    product_id: int | None = None,
-    team_id: int | None = None,
-    now: datetime | None = None,
-) -> Board:
-    """What the dashboard shows, in two queries whatever the number of incidents:
-    the active ones (with their products, cases and last public update), and the
-    recently resolved ones.
-
-    Visibility is the query's (``visible_to``): a restricted incident is never read for
-    someone who may not see it, so the rows' cached HTML can be shared."""
-    now = now or timezone.now()
+def _queries(
+    user: User | AnonymousUser, product_id: int | None, team_id: int | None, now: datetime
+) -> tuple[QuerySet[Incident], QuerySet[Incident]]:
+    """The board's two queries: the first active incidents, the recently resolved."""
     visible = Incident.objects.visible_to(user)
     if product_id is not None:
         visible = visible.filter(affected_products=product_id)
@@ -374,44 +358,133 @@ def board(
     if _last_update is not None:
         active = active.annotate(last_update_at=_last_update())
         extra.append("last_update_at")
-    new_since = now - NEW_FOR
-    rows = []
-    active_total = 0
-    for values in active.order_by("severity", "created_at", "pk").values_list(
-        *SHOWN_FIELDS, *extra
-    )[:ACTIVE_SHOWN]:
-        shown = values[: len(SHOWN_FIELDS)]
-        assignee_name, joined, active_total, *last_update = values[len(SHOWN_FIELDS) :]
-        severity, created_at = shown[3], shown[8]
-        rows.append(
-            Row(  # type: ignore[misc]  # ``shown`` is exactly the SHOWN_FIELDS columns
-                *shown,
-                assignee_name=assignee_name,
-                product_names=_split_names(joined),
-                last_update_at=last_update[0] if last_update else None,
-                is_new_severe=severity <= 2 and created_at >= new_since,
-            )
-        )
-    resolved = [
-        Row(*values)
-        for values in incidents.filter(_recently_resolved(now))
+    return (
+        active.order_by("severity", "created_at", "pk").values_list(*SHOWN_FIELDS, *extra)[
+            :ACTIVE_SHOWN
+        ],
+        incidents.filter(_recently_resolved(now))
         .order_by("-impact_ended_at", "-pk")
-        .values_list(*SHOWN_FIELDS)[:RESOLVED_SHOWN]
-    ]
-    return Board(
-        active=rows,
-        active_total=active_total,
-        resolved=resolved,
-        updates_known=_last_update is not None,
-        new_since=new_since,
+        .values_list(*SHOWN_FIELDS)[:RESOLVED_SHOWN],
     )
 
 
-# All of ``Row``'s fields, read at once (``astuple`` deep-copies each value: slower on a
-# board's hundred rows).
-_row_fields = attrgetter(*(field.name for field in dataclasses.fields(Row)))
+class _Statement(NamedTuple):
+    compiler: SQLCompiler
+    sql: str
+    params: tuple[Any, ...]
+    # Where the resolved list's cutoff is among the parameters (None: not in this one).
+    cutoff_at: int | None
+    names: list[str]
 
 
-def row_inputs(row: Row) -> tuple[object, ...]:
-    """Everything a row shows (its fields): its cached HTML is reused while these hold."""
-    return _row_fields(row)
+# Compiling the board's queries (visibility, five subqueries) took ten times as long
+# as running them. So each is compiled once per thread and shape, and run again with
+# only its time parameter replaced. The shape is everything the SQL depends on: who
+# reads it (``visible_to`` reads only the person and their permissions), the filters
+# and the number of rows shown. A compiled statement holds its thread's connection.
+_compiled = threading.local()
+STATEMENTS_KEPT = 256
+# Compiled in place of ``now``, then found among the parameters and replaced.
+_SENTINEL = datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def _statements(
+    user: User | AnonymousUser, product_id: int | None, team_id: int | None
+) -> tuple[_Statement, _Statement] | None:
+    kept: dict[tuple[object, ...], tuple[_Statement, _Statement] | None]
+    kept = _compiled.__dict__.setdefault("statements", {})
+    shape = (
+        connection.alias,
+        user.pk,
+        user.is_active,
+        user.is_superuser,
+        frozenset(user.get_all_permissions()),
+        product_id,
+        team_id,
+        ACTIVE_SHOWN,
+        RESOLVED_SHOWN,
+        _last_update,
+    )
+    if shape in kept:
+        return kept[shape]
+    if len(kept) >= STATEMENTS_KEPT:
+        kept.clear()
+    try:
+        active, resolved = _queries(user, product_id, team_id, _SENTINEL)
+        statements = (_compile(active, cutoff=False), _compile(resolved, cutoff=True))
+    except EmptyResultSet:  # someone who may see no incident
+        statements = None
+    kept[shape] = statements
+    return statements
+
+
+def _compile(queryset: QuerySet[Incident], *, cutoff: bool) -> _Statement:
+    compiler = queryset.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    places = [index for index, param in enumerate(params) if param == _cutoff_param(_SENTINEL)]
+    if len(places) != (1 if cutoff else 0):
+        raise ImproperlyConfigured(f"The board's cutoff is {len(places)} parameters of {sql}")
+    query = queryset.query
+    return _Statement(
+        compiler,
+        sql,
+        tuple(params),
+        places[0] if places else None,
+        [*query.extra_select, *query.values_select, *query.annotation_select],
+    )
+
+
+def _cutoff_param(now: datetime) -> Any:
+    # The resolved list's cutoff as the database adapter is given it.
+    field = Incident._meta.get_field("impact_ended_at")
+    return field.get_db_prep_value(now - RECENTLY_RESOLVED, connection)
+
+
+def _run(statement: _Statement, now: datetime) -> list[dict[str, Any]]:
+    params = list(statement.params)
+    if statement.cutoff_at is not None:
+        params[statement.cutoff_at] = _cutoff_param(now)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, params)
+        fetched = cursor.fetchall()
+    # Values as the ORM gives them (datetimes from SQLite's text, booleans).
+    converted = statement.compiler.results_iter(results=[fetched])
+    return [dict(zip(statement.names, values, strict=True)) for values in converted]
+
+
+def board(
+    user: User | AnonymousUser,
+    *,
+    product_id: int | None = None,
+    team_id: int | None = None,
+    now: datetime | None = None,
+) -> Board:
+    """What the dashboard shows, in two queries whatever the number of incidents:
+    the active ones (with their products, cases and last public update), and the
+    recently resolved ones.
+
+    Visibility is the query's (``visible_to``): a restricted incident is never read for
+    someone who may not see it, so the board's cached HTML can be shared."""
+    now = now or timezone.now()
+    new_since = now - NEW_FOR
+    statements = _statements(user, product_id, team_id)
+    active, resolved = (
+        (_run(statements[0], now), _run(statements[1], now)) if statements else ([], [])
+    )
+    rows = [
+        Row(
+            **{name: values[name] for name in SHOWN_FIELDS},
+            assignee_name=values["assignee_name"],
+            product_names=_split_names(values["joined_products"]),
+            last_update_at=values.get("last_update_at"),
+            is_new_severe=values["severity"] <= 2 and values["created_at"] >= new_since,
+        )
+        for values in active
+    ]
+    return Board(
+        active=rows,
+        active_total=active[0]["active_total"] if active else 0,
+        resolved=[Row(**{name: values[name] for name in SHOWN_FIELDS}) for values in resolved],
+        updates_known=_last_update is not None,
+        new_since=new_since,
+    )

@@ -76,3 +76,9 @@ class LabelChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.from_incident_id} → {self.to_incident_id}"
+
+
+# The metrics' roll-ups are models of this app; they live beside the code that keeps them.
+from incidents.support.rollups import IncidentFigures, MonthFigures  # noqa: E402
+
+__all__ = ["IncidentFigures", "LabelChange", "MonthFigures", "SupportCase"]

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -24,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.http import PortalRequest, parse_id, redirect_back
 from incidents import access, actions
-from incidents.models import Incident, Service, Severity, Team
+from incidents.models import Incident, Severity
 from incidents.support import actions as support_actions
 from incidents.support import charts, label_history, metrics
 from incidents.support import follow_up as incident_follow_up
@@ -491,16 +492,48 @@ def _metrics_incidents(request: PortalRequest) -> tuple[MetricsFilter, Any]:
 @require_GET
 def metrics_page(request: PortalRequest) -> HttpResponse:
     """TTD and TTR: distributions, medians and p90, and the incidents missing times."""
-    form, incidents = _metrics_incidents(request)
-    figures = metrics.compute(incidents)
-    filters = form.cleaned_data if not form.errors else {}
+    form = MetricsFilter(request.GET)
+    visible = access.visible_incidents(request.user)
+    valid = form.is_valid()
+    filters = form.cleaned_data if valid else {}
+    query = request.GET.urlencode()
+    # A missing-times row links where its times are filled in only for who may
+    # follow that link; the others (support, responders) go to the incident page.
+    # The rows are plain values, and editing is the role's permission
+    # (``access.can_edit`` does not look at the incident): one answer for all.
+    edit_missing = request.user.has_perm("incidents.change_incident")
+    missing_url = _missing_url(filters)
+
+    def render_figures(figures: metrics.Metrics) -> str:
+        return render_to_string(
+            "incidents/support/metrics.html#figures",
+            {
+                "m": figures,
+                "query": query,
+                "missing_url": missing_url,
+                "edit_missing": edit_missing,
+                "ttd_chart": charts.histogram_svg(figures.ttd_histogram, _("TTD distribution")),
+                "ttr_chart": charts.histogram_svg(figures.ttr_histogram, _("TTR distribution")),
+                "trend_chart": charts.trend_svg(figures.by_month, _("Monthly median TTD and TTR")),
+            },
+            request=request,
+        )
+
+    figures, figures_html = metrics.page(
+        visible if valid else visible.none(),
+        form.filters() if valid else {},
+        render=render_figures,
+        vary=(edit_missing, bool(query)),
+    )
+    teams, services = metrics.catalogue()
     return render(
         request,
         "incidents/support/metrics.html",
         {
             "form": form,
             "m": figures,
-            "query": request.GET.urlencode(),
+            "figures": figures_html,
+            "query": query,
             "since": filters.get("since"),
             "until": filters.get("until"),
             "period": filters.get("period", ""),
@@ -512,17 +545,9 @@ def metrics_page(request: PortalRequest) -> HttpResponse:
                 )
                 for value, label in form.fields["period"].choices  # type: ignore[attr-defined]
             ],
-            "missing_url": _missing_url(filters),
-            # A missing-times row links where its times are filled in only for who may
-            # follow that link; the others (support, responders) go to the incident page.
-            # The rows are plain values, and editing is the role's permission
-            # (``access.can_edit`` does not look at the incident): one answer for all.
-            "edit_missing": request.user.has_perm("incidents.change_incident"),
-            "ttd_chart": charts.histogram_svg(figures.ttd_histogram, _("TTD distribution")),
-            "ttr_chart": charts.histogram_svg(figures.ttr_histogram, _("TTR distribution")),
-            "trend_chart": charts.trend_svg(figures.by_month, _("Monthly median TTD and TTR")),
-            "teams": Team.objects.all(),
-            "services": Service.objects.all(),
+            "missing_url": missing_url,
+            "teams": teams,
+            "services": services,
         },
         status=400 if form.errors else 200,
     )

@@ -12,6 +12,7 @@ from incidents.models import (
     Theory,
     TheoryState,
 )
+from incidents.serializers import EntryTextField
 from incidents.workspace.forms import ASSESSMENT_FIELD_NAMES
 from incidents.workspace.models import Assessment, ServiceChange, ServiceChangeKind, Workstream
 
@@ -93,7 +94,7 @@ class ChangeIn(serializers.Serializer):
 
 
 class IncidentChangeOut(serializers.ModelSerializer):
-    what = serializers.CharField(source="entry.text", read_only=True)
+    what = EntryTextField(source="entry")
     occurred_at = serializers.DateTimeField(source="entry.occurred_at", read_only=True)
     author: serializers.SlugRelatedField = serializers.SlugRelatedField(
         source="entry.author", slug_field="username", read_only=True
@@ -133,7 +134,7 @@ class ExperimentOut(serializers.ModelSerializer):
 
 
 class TheoryOut(serializers.ModelSerializer):
-    text = serializers.CharField(source="entry.text", read_only=True)
+    text = EntryTextField(source="entry")
     occurred_at = serializers.DateTimeField(source="entry.occurred_at", read_only=True)
     author: serializers.SlugRelatedField = serializers.SlugRelatedField(
         source="entry.author", slug_field="username", read_only=True

@@ -44,11 +44,12 @@ def administered(user: User) -> list[int] | None:
 
 def access_integration(user: User, pk: int) -> Integration:
     from django.http import Http404
+    from django.utils.translation import gettext as _
 
     integration = Integration.objects.select_related("service__team").filter(pk=pk).first()
     # Not yours and not there look the same.
     if integration is None or not can_admin(user, integration):
-        raise Http404("No such integration.")
+        raise Http404(_("No such integration."))
     return integration
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -14,7 +15,7 @@ from config.http import ApiRequest
 from incidents.models import Product, Service, Severity
 
 from . import access, actions, selectors
-from .models import Integration
+from .models import MAX_STORM_THRESHOLD, MAX_STORM_WINDOW, Integration
 
 
 class SeverityMapField(serializers.DictField):
@@ -41,6 +42,8 @@ class IntegrationOut(serializers.ModelSerializer):
             "severity_map",
             "affected_products",
             "paused",
+            "storm_threshold",
+            "storm_window",
             "key_hint",
             "key",
             "urls",
@@ -67,8 +70,20 @@ class IntegrationIn(serializers.Serializer):
     severity_map = SeverityMapField(required=False)
 
 
-class PausedIn(serializers.Serializer):
-    paused = serializers.BooleanField()
+class IntegrationChangeIn(serializers.Serializer):
+    """Any of: pause or resume; when new alert groups fold into an alert storm incident
+    (more than ``storm_threshold`` in ``storm_window`` minutes; threshold 0: never)."""
+
+    paused = serializers.BooleanField(required=False)
+    storm_threshold = serializers.IntegerField(
+        min_value=0, max_value=MAX_STORM_THRESHOLD, required=False
+    )
+    storm_window = serializers.IntegerField(min_value=1, max_value=MAX_STORM_WINDOW, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(_("Send paused, storm_threshold or storm_window."))
+        return attrs
 
 
 def _out(request: ApiRequest, integration: Integration, key: str | None = None) -> dict[str, Any]:
@@ -89,7 +104,7 @@ class IntegrationListApi(APIView):
         service = data.validated_data["service"]
         access.require(
             access.can_admin_service(request.user, service),
-            "Only admins of the service's team add its integrations.",
+            _("Only admins of the service's team add its integrations."),
         )
         integration, key = actions.create_integration(by=request.user, **data.validated_data)
         return Response(_out(request, integration, key), status=status.HTTP_201_CREATED)
@@ -100,12 +115,20 @@ class IntegrationDetailApi(APIView):
     def get(self, request: ApiRequest, pk: int) -> Response:
         return Response(_out(request, access.access_integration(request.user, pk)))
 
-    @extend_schema(request=PausedIn, responses=IntegrationOut)
+    @extend_schema(request=IntegrationChangeIn, responses=IntegrationOut)
     def patch(self, request: ApiRequest, pk: int) -> Response:
         integration = access.access_integration(request.user, pk)
-        data = PausedIn(data=request.data)
+        data = IntegrationChangeIn(data=request.data)
         data.is_valid(raise_exception=True)
-        actions.set_paused(integration, paused=data.validated_data["paused"], by=request.user)
+        change = data.validated_data
+        if "paused" in change:
+            actions.set_paused(integration, paused=change["paused"], by=request.user)
+        if "storm_threshold" in change or "storm_window" in change:
+            actions.set_storm_threshold(
+                integration,
+                threshold=change.get("storm_threshold", integration.storm_threshold),
+                window=change.get("storm_window", integration.storm_window),
+            )
         return Response(_out(request, integration))
 
 

@@ -10,22 +10,25 @@ from django.utils.translation import gettext_lazy as _
 from incidents.models import Product, Service, Severity
 
 from ..forms import DATETIME_WIDGET
-from .models import Integration
+from .models import MAX_STORM_THRESHOLD, MAX_STORM_WINDOW, Integration
 
 
 class IntegrationForm(forms.Form):
     name = forms.CharField(
-        max_length=100, help_text="E.g. the tool and environment: Prometheus prod."
+        max_length=100,
+        label=_("Name"),
+        help_text=_("E.g. the tool and environment: Prometheus prod."),
     )
-    service = forms.ModelChoiceField(queryset=Service.objects.none())
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), label=_("Service"))
     default_severity = forms.TypedChoiceField(
         choices=Severity.choices,
         coerce=int,
         initial=Severity.MINOR,
-        help_text="For alerts that name no severity the mapping knows.",
+        label=_("Default severity"),
+        help_text=_("For alerts that name no severity the mapping knows."),
     )
     affected_products = forms.ModelMultipleChoiceField(
-        queryset=Product.objects.order_by("name"), required=False
+        queryset=Product.objects.order_by("name"), required=False, label=_("Affected products")
     )
 
     def __init__(self, *args: Any, services: list[Service], **kwargs: Any):
@@ -33,6 +36,24 @@ class IntegrationForm(forms.Form):
         self.fields["service"].queryset = Service.objects.filter(  # type: ignore[attr-defined]
             pk__in=[service.pk for service in services]
         ).order_by("name")
+
+
+class StormForm(forms.Form):
+    """When new alert groups fold into one alert storm incident; blank or 0: never."""
+
+    storm_threshold = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_STORM_THRESHOLD,
+        required=False,
+        label=_("Fold when more new alert groups than"),
+        help_text=_("0 or blank turns folding off."),
+    )
+    storm_window = forms.IntegerField(
+        min_value=1, max_value=MAX_STORM_WINDOW, label=_("Within (minutes)")
+    )
+
+    def clean_storm_threshold(self) -> int:
+        return self.cleaned_data.get("storm_threshold") or 0
 
 
 class HeartbeatForm(forms.Form):

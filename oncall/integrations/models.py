@@ -20,7 +20,7 @@ from incidents.models import Incident, Product, Service, Severity
 
 from .formats import Event
 
-__all__ = ["Alert", "AlertGroup", "AlertOutcome", "GroupState", "Integration"]
+__all__ = ["Alert", "AlertGroup", "AlertOutcome", "AlertStorm", "GroupState", "Integration"]
 
 # PagerDuty routing keys are 32 characters; ours are too, so tools validating the
 # length locally accept them.
@@ -37,6 +37,11 @@ EVENT_FIELDS = (
     "ended_at",
     "context",
 )
+
+
+# A day: a storm is a burst, and the window is counted from the groups' times in memory.
+MAX_STORM_WINDOW = 24 * 60
+MAX_STORM_THRESHOLD = 10_000
 
 
 def default_severity_map() -> dict[str, int]:
@@ -72,6 +77,21 @@ class Integration(models.Model):
         default=False,
         help_text=_("A paused integration accepts alerts but records them as ignored."),
     )
+    # Alert storms (``actions.storms``): more than ``storm_threshold`` new alert groups
+    # in ``storm_window`` minutes fold into one incident that pages once; 0 turns it off.
+    storm_threshold = models.PositiveIntegerField(
+        _("storm threshold"),
+        default=20,
+        help_text=_(
+            "More new alert groups than this within the window fold into one alert storm "
+            "incident, which pages once. 0 turns folding off."
+        ),
+    )
+    storm_window = models.PositiveSmallIntegerField(
+        _("storm window (minutes)"),
+        default=5,
+        help_text=_("The window the threshold counts new alert groups in."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -83,7 +103,11 @@ class Integration(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(default_severity__in=[1, 2, 3]), name="integration_severity_valid"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(storm_window__gte=1, storm_window__lte=MAX_STORM_WINDOW),
+                name="integration_storm_window_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -152,16 +176,53 @@ class AlertGroup(models.Model):
                 name="alertgroup_one_open_per_key",
             )
         ]
-        indexes = [models.Index(fields=["incident", "state"], name="alertgroup_incident_state")]
+        indexes = [
+            models.Index(fields=["incident", "state"], name="alertgroup_incident_state"),
+            # The storm rule reads an integration's newest groups.
+            models.Index(fields=["integration", "-first_seen_at"], name="alertgroup_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dedup_key} ({self.state})"
+
+
+class AlertStorm(models.Model):
+    """An integration's burst of new alert groups folded into one incident: opened for the
+    first group past the integration's threshold, joined by each new group while the rate
+    stays above it, ended when the rate falls back (``actions.storms``)."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="storms")
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="alert_storm")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The groups folded into the incident, written once per batch.
+    group_count = models.PositiveIntegerField(default=0)
+    last_group_at = models.DateTimeField()
+    # The integration's setting when the storm began, to say what it was folded under.
+    threshold = models.PositiveIntegerField()
+    window = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # One storm folding per integration, whatever the concurrency.
+            models.UniqueConstraint(
+                fields=["integration"],
+                condition=Q(ended_at__isnull=True),
+                name="alertstorm_one_open_per_integration",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id}: {self.group_count} groups from {self.started_at}"
 
 
 class AlertOutcome(models.TextChoices):
     # Received and stored; the worker has not applied it yet (``actions.process_pending``).
     PENDING = "pending", _("Received, not processed yet")
     CREATED = "created", _("Opened an incident")
+    # A new group folded into its integration's alert storm incident: nobody paged for it.
+    FOLDED = "folded", _("Folded into an alert storm")
     DEDUPLICATED = "deduplicated", _("Added to an open group")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     RESOLVED = "resolved", _("Resolved its group")

@@ -4,7 +4,6 @@ Imported from ``oncall/tasks.py`` so the worker and beat (which autodiscover
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from celery import Celery, shared_task
@@ -14,8 +13,6 @@ from django.utils import timezone
 from config.celery import app
 
 from . import actions, heartbeats
-
-logger = logging.getLogger(__name__)
 
 # The beat applies alerts left pending this often: the broker was down when they came,
 # or a wake-up was lost. Each run applies all that waits, so overlapping runs are fine.
@@ -28,15 +25,8 @@ HEARTBEAT_SECONDS = 30.0
 def process_alerts() -> int:
     """Apply the pending alerts (woken by ``receiving.wake_worker`` and by the beat).
 
-    The wake flag goes first: an alert stored after this line wakes another run, one
-    stored before it is read below. Idempotent: a run applies only pending rows, each
-    batch in one transaction; a killed worker's batch rolls back and runs again."""
-    try:
-        actions.clear_wake_flag()
-    except Exception:
-        # The cache only spares wake-ups; the alerts wait in the database. Apply them:
-        # while the flag stays, the beat's sweep is what wakes runs.
-        logger.warning("Could not clear the alerts' wake-up flag", exc_info=True)
+    Idempotent: a run applies only pending rows, each batch in one transaction; a killed
+    worker's batch rolls back and runs again."""
     return actions.process_pending()
 
 

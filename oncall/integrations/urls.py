@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/rotate/", views.rotate, name="rotate"),
     path("<int:pk>/pause/", views.pause, name="pause"),
     path("<int:pk>/test/", views.test_alert, name="test"),
+    path("<int:pk>/storms/", views.storm_threshold, name="storms"),
     path("<int:pk>/heartbeat/", heartbeat_views.edit, name="heartbeat"),
     path("<int:pk>/heartbeat/remove/", heartbeat_views.remove, name="heartbeat_remove"),
     path("maintenance/", maintenance_views.index, name="maintenance"),

@@ -8,13 +8,14 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.http import PortalRequest
 from incidents.models import Incident
 
-from . import access, actions, maintenance, selectors
-from .forms import IntegrationForm
+from . import access, actions, maintenance, selectors, storms
+from .forms import IntegrationForm, StormForm
 from .heartbeat_models import Heartbeat
 from .models import AlertGroup, AlertOutcome, GroupState, Integration
 
@@ -37,7 +38,7 @@ def index(request: PortalRequest) -> HttpResponse:
 @require_POST
 def create(request: PortalRequest) -> HttpResponse:
     services = access.administered_services(request.user)
-    access.require(bool(services), "You administer no team's services.")
+    access.require(bool(services), _("You administer no team's services."))
     form = IntegrationForm(request.POST, services=services)
     if not form.is_valid():
         return render(
@@ -66,6 +67,24 @@ def _key_slot(integration: Integration) -> str:
 def detail(request: PortalRequest, pk: int) -> HttpResponse:
     integration = access.access_integration(request.user, pk)
     key = request.session.pop(_key_slot(integration), None)
+    return _detail(request, integration, key=key)
+
+
+def _detail(
+    request: PortalRequest,
+    integration: Integration,
+    *,
+    key: str | None = None,
+    storm_form: StormForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    if storm_form is None:
+        storm_form = StormForm(
+            initial={
+                "storm_threshold": integration.storm_threshold,
+                "storm_window": integration.storm_window,
+            }
+        )
     return render(
         request,
         "oncall/integrations/detail.html",
@@ -82,8 +101,27 @@ def detail(request: PortalRequest, pk: int) -> HttpResponse:
             "rejected": selectors.recent(integration, rejected=True),
             "heartbeat": Heartbeat.objects.filter(integration=integration).first(),
             "maintenance_windows": maintenance.covering(integration),
+            "storm_form": storm_form,
+            "storm_rate": storms.rate(integration),
+            "storm": storms.latest(integration),
         },
+        status=status,
     )
+
+
+@require_POST
+def storm_threshold(request: PortalRequest, pk: int) -> HttpResponse:
+    integration = access.access_integration(request.user, pk)
+    form = StormForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, integration, storm_form=form, status=400)
+    actions.set_storm_threshold(
+        integration,
+        threshold=form.cleaned_data["storm_threshold"],
+        window=form.cleaned_data["storm_window"],
+    )
+    messages.success(request, _("The alert storm threshold is saved."))
+    return redirect("integrations:detail", pk=integration.pk)
 
 
 @require_POST
@@ -99,9 +137,9 @@ def pause(request: PortalRequest, pk: int) -> HttpResponse:
     actions.set_paused(integration, paused=paused, by=request.user)
     messages.success(
         request,
-        "Paused: alerts are accepted and recorded as ignored."
+        _("Paused: alerts are accepted and recorded as ignored.")
         if paused
-        else "Resumed: alerts open incidents again.",
+        else _("Resumed: alerts open incidents again."),
     )
     return redirect("integrations:detail", pk=integration.pk)
 
@@ -112,11 +150,17 @@ def test_alert(request: PortalRequest, pk: int) -> HttpResponse:
     alert = actions.send_test_alert(integration, by=request.user)
     incident = alert.group.incident if alert.group else None
     if incident is not None:
-        messages.success(request, f"The test alert opened {incident.key}.")
+        messages.success(request, _("The test alert opened %(key)s.") % {"key": incident.key})
     elif alert.outcome == AlertOutcome.IGNORED:
-        messages.info(request, "The test alert was recorded as ignored: the integration is paused.")
+        messages.info(
+            request, _("The test alert was recorded as ignored: the integration is paused.")
+        )
     else:
-        messages.info(request, f"The test alert was received ({alert.get_outcome_display()}).")
+        messages.info(
+            request,
+            _("The test alert was received (%(outcome)s).")
+            % {"outcome": alert.get_outcome_display()},
+        )
     return redirect("integrations:detail", pk=integration.pk)
 
 
@@ -128,5 +172,6 @@ def incident_panel(request: HttpRequest, incident: Incident) -> dict[str, Any] |
     return {
         "groups": groups,
         "payloads": selectors.payloads_of(incident),
+        "storm": storms.of_incident(incident),
         "all_resolved": all(group.state == GroupState.RESOLVED for group in groups),
     }

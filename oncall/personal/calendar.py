@@ -83,7 +83,8 @@ class Tick:
 
 
 def _local(at: datetime, zone: tzinfo) -> str:
-    return date_format(at.astimezone(zone), "D j M H:i")
+    # Translators: a date format (Django's "date" filter letters): weekday, day, month, time.
+    return date_format(at.astimezone(zone), _("D j M H:i"))
 
 
 def _bar(

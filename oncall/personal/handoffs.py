@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from comms.content import site_url
+from comms.mail import Reader, reader_of, speaking
 from comms.models import ChatWebhook, Delivery, OutboundEmail
 from comms.outbox import queue
 from comms.transports import chat
@@ -68,12 +69,20 @@ def send_due_notices(now: datetime | None = None) -> int:
     return written
 
 
+def _values(roster: Roster, slot: schedule.Slot, user: User) -> dict[str, str]:
+    until = local_text(slot.ends_at, roster.time_zone)
+    return {"person": user.get_username(), "roster": roster.name, "until": until}
+
+
 def _notify(roster: Roster, slot: schedule.Slot, user: User) -> bool:
     if HandoffNotice.objects.filter(roster=roster, starts_at=slot.starts_at).exists():
         return False
-    until = local_text(slot.ends_at, roster.time_zone)
-    values = {"person": user.get_username(), "roster": roster.name, "until": until}
     webhook = _chat_destination(roster)
+    # The chat line in the room's language, the mail in the person's: each reads its own.
+    with speaking(Reader(webhook.language if webhook else "")):
+        line = _("%(person)s is on call for %(roster)s until %(until)s.") % _values(
+            roster, slot, user
+        )
     try:
         with transaction.atomic():
             notice = HandoffNotice.objects.create(
@@ -82,21 +91,24 @@ def _notify(roster: Roster, slot: schedule.Slot, user: User) -> bool:
                 starts_at=slot.starts_at,
                 ends_at=slot.ends_at,
                 webhook=webhook,
-                text=(_("%(person)s is on call for %(roster)s until %(until)s.") % values)[:300],
+                text=line[:300],
                 # Nothing to post when the team has no chat: the row is only the notice.
                 status=Delivery.PENDING if webhook else Delivery.SENT,
                 receipt="" if webhook else "no chat destination",
             )
             if user.email:
                 url = site_url(reverse("oncall:roster", args=[roster.slug]))
+                with speaking(reader_of(user)):
+                    values = _values(roster, slot, user)
+                    subject = _("You are on call for %(roster)s") % values
+                    text = _("You are on call for %(roster)s until %(until)s.") % values
                 queue(
                     OutboundEmail,
                     [
                         OutboundEmail(
                             to=user.email,
-                            subject=_("You are on call for %(roster)s") % values,
-                            text=_("You are on call for %(roster)s until %(until)s.") % values
-                            + f"\n\n{url}\n",
+                            subject=subject,
+                            text=f"{text}\n\n{url}\n",
                             message_id=f"<handoff-{notice.pk}@{settings.COMMS_MESSAGE_ID_DOMAIN}>",
                         )
                     ],
@@ -115,10 +127,12 @@ def post_to_chat(notice: HandoffNotice) -> str:
     hook = notice.webhook
     if hook is None:
         return "no chat destination"
+    with speaking(Reader(hook.language)):
+        title = _("On-call hand-off")
     return chat.send(
         hook.url,
         notice.text,
         fmt=hook.format,  # type: ignore[arg-type]  # a ChatFormat value, stored as text
-        title=_("On-call hand-off"),
+        title=title,
         idempotency_key=f"handoff-{notice.pk}",
     )

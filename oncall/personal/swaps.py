@@ -33,7 +33,8 @@ from .models import ShiftSwap, SwapState
 def local_text(at: datetime, time_zone: str) -> str:
     """``at`` as people of that zone read it, with the zone named: "Mon 9 Mar 09:00
     Europe/Paris" (day and month names translated)."""
-    return f"{date_format(at.astimezone(ZoneInfo(time_zone)), 'D j M H:i')} {time_zone}"
+    # Translators: a date format (Django's "date" filter letters): weekday, day, month, time.
+    return f"{date_format(at.astimezone(ZoneInfo(time_zone)), _('D j M H:i'))} {time_zone}"
 
 
 def teammates(roster: Roster) -> QuerySet[User]:

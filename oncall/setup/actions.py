@@ -198,27 +198,40 @@ class StepIn:
 
 
 def _check_step(team: Team, number: int, step: StepIn) -> None:
-    where = _("Step %(number)s: ") % {"number": number}
+    # Each message whole (its step number a placeholder): word order differs by language.
     if step.kind not in StepKind.values:
-        raise ActionRefused(where + _("choose what the step notifies."), field="steps")
+        raise ActionRefused(
+            _("Step %(number)s: choose what the step notifies.") % {"number": number},
+            field="steps",
+        )
     if not 1 <= step.wait_minutes <= MAX_WAIT_MINUTES:
         raise ActionRefused(
-            where + _("wait between 1 and %(most)s minutes.") % {"most": MAX_WAIT_MINUTES},
+            _("Step %(number)s: wait between 1 and %(most)s minutes.")
+            % {"number": number, "most": MAX_WAIT_MINUTES},
             field="steps",
         )
     if step.kind == StepKind.ROSTER:
         if step.roster is None:
-            raise ActionRefused(where + _("choose the roster to notify."), field="steps")
+            raise ActionRefused(
+                _("Step %(number)s: choose the roster to notify.") % {"number": number},
+                field="steps",
+            )
         if step.roster.is_archived:
             raise ActionRefused(
-                where + _("%(roster)s is archived.") % {"roster": step.roster.name}, field="steps"
+                _("Step %(number)s: %(roster)s is archived.")
+                % {"number": number, "roster": step.roster.name},
+                field="steps",
             )
     if step.kind == StepKind.USER:
         if step.user is None:
-            raise ActionRefused(where + _("choose the person to notify."), field="steps")
+            raise ActionRefused(
+                _("Step %(number)s: choose the person to notify.") % {"number": number},
+                field="steps",
+            )
         if not step.user.is_active:
             raise ActionRefused(
-                where + _("%(name)s cannot sign in.") % {"name": step.user.username},
+                _("Step %(number)s: %(name)s cannot sign in.")
+                % {"number": number, "name": step.user.username},
                 field="steps",
             )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -90,11 +91,17 @@ class ChatOut(serializers.Serializer):
     configured = serializers.BooleanField()
     host = serializers.CharField(allow_blank=True)
     format = serializers.ChoiceField(choices=ChatFormat.choices, allow_null=True)
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        allow_blank=True,
+        help_text="The language of its messages; empty: the portal's.",
+    )
 
 
 class ChatIn(serializers.Serializer):
     url = serializers.CharField(max_length=500)
     format = serializers.ChoiceField(choices=ChatFormat.choices, default=ChatFormat.SLACK)
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, allow_blank=True, default="")
 
 
 class WebhookOut(serializers.Serializer):
@@ -136,11 +143,18 @@ class DistributionListOut(serializers.Serializer):
     is_default = serializers.BooleanField(
         help_text="Receives every internal incident communication (set by global admins)."
     )
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        allow_blank=True,
+        help_text="The language of its mail (its teams' members get theirs); empty: the portal's.",
+    )
 
 
 class DistributionListIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     addresses = serializers.ListField(child=serializers.CharField(max_length=254), max_length=500)
+    # Left out of a change: the list keeps its language.
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, allow_blank=True, required=False)
 
 
 class StepOut(serializers.Serializer):
@@ -286,6 +300,7 @@ def _chat_out(team: Team) -> Response:
         "configured": chat is not None,
         "host": destinations.shown_url(chat.url) if chat else "",
         "format": chat.format if chat else None,
+        "language": chat.language if chat else "",
     }
     return Response(ChatOut(body).data)
 

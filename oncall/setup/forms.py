@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -84,6 +85,10 @@ class RosterCreateForm(forms.Form):
     )
 
 
+# A chat's or a list's messages (comms.mail): blank writes them in the portal's language.
+MESSAGE_LANGUAGES = [("", _("The portal's default")), *settings.LANGUAGES]
+
+
 class ChatWebhookForm(forms.Form):
     url = forms.CharField(
         label=_("Chat webhook URL"),
@@ -91,6 +96,12 @@ class ChatWebhookForm(forms.Form):
         help_text=_("Incoming-webhook address of the team's channel; kept secret, shown by host."),
     )
     format = forms.ChoiceField(label=_("Format"), choices=ChatFormat.choices)
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=MESSAGE_LANGUAGES,
+        required=False,
+        help_text=_("The language Hotline posts in."),
+    )
 
 
 class TeamWebhookForm(WebhookForm):
@@ -110,6 +121,12 @@ class DistributionListForm(forms.Form):
         label=_("Addresses"),
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One e-mail address per line."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=MESSAGE_LANGUAGES,
+        required=False,
+        help_text=_("The language of the list's mail; its teams' members get their own."),
     )
 
     def address_lines(self) -> list[str]:

@@ -88,7 +88,11 @@ def _team_page(request: PortalRequest, team: Team, status: int = 200, **forms: A
             failed_lists.get(distribution.pk)
             or (
                 DistributionListForm(
-                    initial={"name": distribution.name, "addresses": distribution.addresses},
+                    initial={
+                        "name": distribution.name,
+                        "addresses": distribution.addresses,
+                        "language": distribution.language,
+                    },
                     prefix=f"list-{distribution.pk}",
                 )
                 if can_edit
@@ -117,7 +121,12 @@ def _team_page(request: PortalRequest, team: Team, status: int = 200, **forms: A
         "chat": chat,
         "chat_host": destinations.shown_url(chat.url) if chat else "",
         "chat_form": forms.get("chat_form")
-        or ChatWebhookForm(initial={"format": chat.format if chat else None}),
+        or ChatWebhookForm(
+            initial={
+                "format": chat.format if chat else None,
+                "language": chat.language if chat else "",
+            }
+        ),
         "hook_rows": hook_rows,
         "webhook_form": forms.get("webhook_form") or TeamWebhookForm(prefix="hook"),
         "list_rows": list_rows,
@@ -243,7 +252,11 @@ def team_distribution_list_add(request: PortalRequest, slug: str) -> HttpRespons
         return _team_page(request, team, 400, list_form=form)
     try:
         distribution = destinations.add_team_distribution_list(
-            team, name=form.cleaned_data["name"], addresses=form.address_lines(), by=request.user
+            team,
+            name=form.cleaned_data["name"],
+            addresses=form.address_lines(),
+            by=request.user,
+            language=form.cleaned_data["language"],
         )
     except ActionRefused as refusal:
         refusal.add_to(form)
@@ -274,6 +287,7 @@ def team_distribution_list(request: PortalRequest, slug: str, pk: int) -> HttpRe
             name=form.cleaned_data["name"],
             addresses=form.address_lines(),
             by=request.user,
+            language=form.cleaned_data["language"],
         )
     except ActionRefused as refusal:
         refusal.add_to(form)

@@ -75,7 +75,7 @@ def test_a_planned_maintenance_runs_and_customers_see_it(page, live_server, tmp_
     expect(customer.locator("#maintenances .badge")).to_have_text("In progress")
     jira = customer.locator("li.component", has_text="Jira")
     expect(jira.locator(".badge").first).to_have_text("Under maintenance")
-    expect(customer.locator(".status-banner")).to_contain_text("Service Under Maintenance")
+    expect(customer.locator(".status-banner")).to_contain_text("Service under maintenance")
     keep(customer, tmp_path, "maintenance-public.png")
 
     page.goto("/comms/maintenances/")

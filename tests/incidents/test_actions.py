@@ -160,7 +160,7 @@ def test_creation_writes_one_created_entry(support, service):
     assert entry.kind == EntryKind.CREATED
     assert entry.author == support
     assert entry.text == f"sam logged {incident.key} with severity 2 on Payments API."
-    assert entry.data == {"severity": 2, "faulty_service": "payments-api"}
+    assert entry.data.items() >= {"severity": 2, "faulty_service": "payments-api"}.items()
 
 
 @pytest.mark.parametrize("field", ["impact_started_at", "detected_at"])
@@ -227,10 +227,10 @@ def test_claim_writes_an_assignee_entry_and_a_status_entry(incident, manager):
     [assignee] = _entries(incident, EntryKind.ASSIGNEE)
     assert assignee.author == manager
     assert assignee.text == "maya claimed the incident."
-    assert assignee.data == {"to": "maya"}
+    assert assignee.data.items() >= {"to": "maya"}.items()
     [status] = _entries(incident, EntryKind.STATUS)
     assert status.author == manager
-    assert status.data == {"from": "new", "to": "fixing"}
+    assert status.data.items() >= {"from": "new", "to": "fixing"}.items()
     assert status.text == "Status New → Fixing."
 
 
@@ -353,7 +353,7 @@ def test_allowed_move_changes_status_and_writes_an_entry(old, new, support, mana
     assert len(entries) == entries_before + 1
     assert entries[-1].kind == EntryKind.STATUS
     assert entries[-1].author == manager
-    assert entries[-1].data == {"from": old, "to": new}
+    assert entries[-1].data.items() >= {"from": old, "to": new}.items()
 
 
 @pytest.mark.parametrize(("old", "new"), ILLEGAL_MOVES)
@@ -503,7 +503,7 @@ def test_reopening_a_resolved_incident_goes_back_to_fixing(resolved, manager):
 
     resolved.refresh_from_db()
     assert resolved.status == Status.FIXING
-    assert _entries(resolved)[-1].data == {"from": "resolved", "to": "fixing"}
+    assert _entries(resolved)[-1].data.items() >= {"from": "resolved", "to": "fixing"}.items()
 
 
 def test_reopening_forgets_the_old_impact_end_so_resolving_asks_again(resolved, manager):
@@ -527,7 +527,7 @@ def test_severity_change_is_stored_with_an_entry(incident, manager):
     [entry] = _entries(incident, EntryKind.SEVERITY)
     assert entry.text == "Severity 3 → 1."
     assert entry.author == manager
-    assert entry.data == {"from": 3, "to": 1}
+    assert entry.data.items() >= {"from": 3, "to": 1}.items()
 
 
 def test_severity_change_records_the_reason(incident, manager):
@@ -565,7 +565,7 @@ def test_incident_can_be_handed_to_another_manager(fixing, manager, other_manage
     assert fixing.assignee == other_manager
     entry = _entries(fixing, EntryKind.ASSIGNEE)[-1]
     assert entry.text == "maya handed the incident to imani."
-    assert entry.data == {"from": "maya", "to": "imani"}
+    assert entry.data.items() >= {"from": "maya", "to": "imani"}.items()
 
 
 def test_incident_can_be_released(fixing, manager):
@@ -574,7 +574,7 @@ def test_incident_can_be_released(fixing, manager):
     fixing.refresh_from_db()
     assert fixing.assignee is None
     entry = _entries(fixing, EntryKind.ASSIGNEE)[-1]
-    assert entry.data == {"from": "maya", "to": None}
+    assert entry.data.items() >= {"from": "maya", "to": None}.items()
     assert "released" in entry.text
 
 
@@ -622,7 +622,7 @@ def test_edit_records_an_entry_listing_the_fields(incident, manager):
     assert incident.video_url == "https://meet.example.com/hot-1"
     [entry] = _entries(incident, EntryKind.EDITED)
     assert entry.author == manager
-    assert entry.data == {"fields": ["summary", "video_url"]}
+    assert entry.data.items() >= {"fields": ["summary", "video_url"]}.items()
     assert entry.text == "maya edited summary, video call."
 
 
@@ -636,7 +636,7 @@ def test_edit_of_products_and_service_is_recorded(incident, manager):
     assert list(incident.affected_products.all()) == [product]
     assert incident.faulty_service == other_service
     [entry] = _entries(incident, EntryKind.EDITED)
-    assert entry.data == {"fields": ["faulty_service", "affected_products"]}
+    assert entry.data.items() >= {"fields": ["faulty_service", "affected_products"]}.items()
 
 
 def test_edit_that_changes_nothing_writes_no_entry(incident, manager):
@@ -703,7 +703,7 @@ def test_edit_mixing_severity_and_fields_writes_one_entry_each(incident, manager
 
     kinds = [entry.kind for entry in _entries(incident)]
     assert kinds == [EntryKind.CREATED, EntryKind.SEVERITY, EntryKind.EDITED]
-    assert _entries(incident, EntryKind.EDITED)[0].data == {"fields": ["summary"]}
+    assert _entries(incident, EntryKind.EDITED)[0].data.items() >= {"fields": ["summary"]}.items()
 
 
 def test_refused_edit_keeps_the_severity_it_came_with(incident, manager):

@@ -368,7 +368,7 @@ def test_a_manager_updates_an_incident(api_for, manager, incident):
     assert incident.restricted is False  # not sent, not reset
     entry = incident.timeline.get(kind=EntryKind.EDITED)
     assert entry.author == manager
-    assert entry.data == {"fields": ["summary", "video_url"]}
+    assert entry.data.items() >= {"fields": ["summary", "video_url"]}.items()
 
 
 def test_a_severity_change_writes_a_severity_entry(api_for, manager, incident):
@@ -377,7 +377,7 @@ def test_a_severity_change_writes_a_severity_entry(api_for, manager, incident):
     assert response.status_code == 200
     assert response.json()["severity"] == 1
     entry = incident.timeline.get(kind=EntryKind.SEVERITY)
-    assert entry.data == {"from": 2, "to": 1}
+    assert entry.data.items() >= {"from": 2, "to": 1}.items()
     assert entry.author == manager
     assert not incident.timeline.filter(kind=EntryKind.EDITED).exists()
 
@@ -389,7 +389,10 @@ def test_the_assignee_is_set_by_username(api_for, manager, other_manager, incide
     assert response.status_code == 200
     assert response.json()["assignee"] == "imani"
     assert incident.assignee == other_manager
-    assert incident.timeline.get(kind=EntryKind.ASSIGNEE).data == {"from": None, "to": "imani"}
+    assert (
+        incident.timeline.get(kind=EntryKind.ASSIGNEE).data.items()
+        >= {"from": None, "to": "imani"}.items()
+    )
 
 
 def test_the_assignee_is_released_with_null(api_for, manager, claimed):
@@ -560,7 +563,7 @@ def test_a_manager_resolves_with_the_impact_end(api_for, manager, claimed):
     assert datetime.fromisoformat(body["impact_ended_at"]) == ended
     assert claimed.status == Status.RESOLVED
     entry = claimed.timeline.filter(kind=EntryKind.STATUS).last()
-    assert entry.data == {"from": "fixing", "to": "resolved"}
+    assert entry.data.items() >= {"from": "fixing", "to": "resolved"}.items()
     assert entry.author == manager
 
 

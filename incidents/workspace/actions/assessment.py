@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import models, transaction
-from django.utils import timezone
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from incidents.actions import ActionRefused, _record, _touch, check_time
+from incidents.actions import ActionRefused, _say, _touch, check_time
 from incidents.models import EntryKind, Incident
 from incidents.workspace.models import Affected, Assessment
 
@@ -52,47 +51,24 @@ def save_assessment(incident: Incident, *, by: User, **answers: Any) -> Assessme
     assessment = Assessment.objects.create(
         incident=current, revision=(last or 0) + 1, author=by, **answers
     )
-    _record(
+    _say(
         current,
         EntryKind.ASSESSMENT,
         by,
-        _assessment_text(assessment),
+        "assessment.saved",
         revision=assessment.revision,
         suggested_severity=assessment.suggested_severity,
+        affected=assessment.affected,
+        affected_count=assessment.affected_count,
+        answers=[
+            [field, getattr(assessment, field).strip()]
+            for field in ("customer_experience", "external_impact", "internal_impact")
+            if getattr(assessment, field).strip()
+        ],
+        started_at=assessment.started_at.isoformat() if assessment.started_at else None,
+        support_cases=assessment.support_cases,
+        factors=[f for f in ("social_media", "security", "data_loss") if getattr(assessment, f)],
+        other_factors=assessment.other_factors.strip(),
     )
     _touch(current)
     return assessment
-
-
-def _assessment_text(assessment: Assessment) -> str:
-    affected = assessment.get_affected_display().lower()
-    if assessment.affected == Affected.NUMBER:
-        affected = str(assessment.affected_count)
-    lines = [f"Assessment (revision {assessment.revision}). Customers affected: {affected}."]
-    for field in ("customer_experience", "external_impact", "internal_impact"):
-        value = getattr(assessment, field).strip()
-        if value:
-            label = _assessment_label(field)
-            lines.append(f"{label.capitalize()}: {value}")
-    if assessment.started_at is not None:
-        lines.append(f"Started: {timezone.localtime(assessment.started_at):%Y-%m-%d %H:%M %Z}.")
-    if assessment.support_cases is not None:
-        lines.append(f"Support cases opened: {assessment.support_cases}.")
-    factors = [
-        _assessment_label(field)
-        for field in ("social_media", "security", "data_loss")
-        if getattr(assessment, field)
-    ]
-    if factors:
-        lines.append(f"Other factors: {', '.join(factors)}.")
-    if assessment.other_factors.strip():
-        lines.append(assessment.other_factors.strip())
-    if assessment.suggested_severity is not None:
-        lines.append(f"The severity matrix suggests severity {assessment.suggested_severity}.")
-    return "\n".join(lines)
-
-
-def _assessment_label(name: str) -> str:
-    field = Assessment._meta.get_field(name)
-    assert isinstance(field, models.Field)  # the answers are all plain columns
-    return str(field.verbose_name)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from incidents import entry_texts
 from incidents.actions import ActionRefused, add_timeline_entry, check_time
 from incidents.models import EntryKind, Incident, IncidentChange, Service, Theory, TimelineEntry
 from incidents.workspace.models import ChangeToken, ServiceChange, ServiceChangeKind
@@ -77,10 +78,16 @@ def report_service_change(
     return ServiceChange.objects.create(service=service, **fields), True
 
 
-def _change_words(change: ServiceChange) -> str:
+def _change_facts(text_id: str, change: ServiceChange) -> dict[str, Any]:
     when = timezone.localtime(change.happened_at, UTC)
-    words = f"{change.get_kind_display()} of {change.service.name} at {when:%Y-%m-%d %H:%M} UTC"
-    return f"{words}: {change.summary}"
+    return entry_texts.facts(
+        text_id,
+        change=change.pk,
+        change_kind=change.kind,
+        service=change.service.name,
+        when=f"{when:%Y-%m-%d %H:%M}",
+        summary=change.summary,
+    )
 
 
 @transaction.atomic
@@ -89,8 +96,9 @@ def suspect_service_change(incident: Incident, change: ServiceChange, *, by: Use
     existing = Theory.objects.filter(incident=incident, suspects=change).select_related("entry")
     if existing:
         return existing[0].entry
+    data = _change_facts("change.suspected", change)
     entry = add_timeline_entry(
-        incident, kind=EntryKind.THEORY, text=f"Suspected cause: {_change_words(change)}", by=by
+        incident, kind=EntryKind.THEORY, text=entry_texts.english(data), by=by, data=data
     )
     Theory.objects.filter(entry=entry).update(suspects=change)
     return entry
@@ -101,10 +109,12 @@ def roll_back_service_change(
     incident: Incident, change: ServiceChange, *, by: User, how: str = ""
 ) -> TimelineEntry:
     """Log the rollback of a reported change in the changes table."""
+    data = _change_facts("change.rolled_back", change)
     entry = add_timeline_entry(
         incident,
         kind=EntryKind.CHANGE,
-        text=f"Rolled back: {_change_words(change)}",
+        text=entry_texts.english(data),
+        data=data,
         how=how or "Rollback",
         why="Suspected cause of the incident.",
         undo=f"Redeploy: {change.summary}",

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents.actions import ActionRefused, _name, _record, _touch, check_time
+from incidents import entry_texts
+from incidents.actions import ActionRefused, _name, _say, _touch, check_time
 from incidents.models import (
     HUMAN_KINDS,
     EntryKind,
@@ -60,11 +61,14 @@ def undo_change(change: IncidentChange, *, by: User) -> IncidentChange:
     current.undone_at = timezone.now()
     current.undone_by = by
     current.save(update_fields=["undone_at", "undone_by"])
-    text = f"Undid: {current.entry.text}"
-    if current.undo:
-        text = f"{text}\nHow: {current.undo}"
+    # The undone change is quoted as its author wrote it, in the words they chose.
+    data = entry_texts.facts("change.undone", what=current.entry.text, how=current.undo)
     entry = TimelineEntry.objects.create(
-        incident_id=current.incident_id, kind=EntryKind.CHANGE, text=text, author=by
+        incident_id=current.incident_id,
+        kind=EntryKind.CHANGE,
+        text=entry_texts.english(data),
+        author=by,
+        data=data,
     )
     IncidentChange.objects.create(
         entry=entry, incident_id=current.incident_id, how=current.undo, why="Undoing a change."
@@ -85,15 +89,16 @@ def decide_theory(theory: Theory, *, state: str, by: User, note: str = "") -> Th
     current.decided_at = None if state == TheoryState.OPEN else timezone.now()
     current.decided_by = None if state == TheoryState.OPEN else by
     current.save(update_fields=["state", "decided_at", "decided_by"])
-    verdict = {
-        TheoryState.OPEN: "Reopened the theory",
-        TheoryState.CONFIRMED: "Confirmed",
-        TheoryState.DISPROVED: "Disproved",
-    }[TheoryState(state)]
-    text = f"{verdict}: {current.entry.text}"
-    if note.strip():
-        text = f"{text}\n{note.strip()}"
-    _record(current.incident, EntryKind.DECISION, by, text, theory=current.pk, state=state)
+    _say(
+        current.incident,
+        EntryKind.DECISION,
+        by,
+        "theory.decided",
+        theory=current.pk,
+        state=state,
+        what=current.entry.text,
+        note=note.strip(),
+    )
     _touch(current.incident)
     return current
 
@@ -130,9 +135,16 @@ def save_workstream(
         if "name" not in fields:
             raise ActionRefused(_("Name the workstream."), field="name")
         saved = Workstream.objects.create(incident=current_incident, created_by=by, **fields)
-        text = f"{_name(by)} started the workstream {saved.name}"
-        text += f", led by {_name(saved.lead)}." if saved.lead else "."
-        _record(current_incident, EntryKind.WORKSTREAM, by, text, workstream=saved.pk)
+        _say(
+            current_incident,
+            EntryKind.WORKSTREAM,
+            by,
+            "workstream.started",
+            workstream=saved.pk,
+            who=_name(by),
+            name=saved.name,
+            lead=_name(saved.lead) if saved.lead else None,
+        )
     else:
         saved = Workstream.objects.select_for_update().get(pk=workstream.pk)
         changed = [name for name, value in fields.items() if getattr(saved, name) != value]
@@ -141,24 +153,17 @@ def save_workstream(
         for name_ in changed:
             setattr(saved, name_, fields[name_])
         saved.save(update_fields=changed)
-        text = f"{_name(by)} updated the workstream {saved.name}: " + ", ".join(
-            _workstream_change(saved, field) for field in changed
-        )
-        _record(
+        _say(
             current_incident,
             EntryKind.WORKSTREAM,
             by,
-            f"{text}.",
+            "workstream.updated",
             workstream=saved.pk,
             fields=changed,
+            who=_name(by),
+            name=saved.name,
+            state=saved.state,
+            lead=_name(saved.lead) if saved.lead else None,
         )
     _touch(current_incident)
     return saved
-
-
-def _workstream_change(workstream: Workstream, field: str) -> str:
-    if field == "state":
-        return f"now {workstream.get_state_display().lower()}"
-    if field == "lead":
-        return f"led by {_name(workstream.lead)}"
-    return f"new {field}"

@@ -25,10 +25,10 @@ testing and pruning integrations). Callers use the public functions from here:
 from .changes import record_change
 from .managing import create_integration, prune, rotate_key, send_test_alert, set_paused
 from .processing import process_pending
-from .receiving import clear_wake_flag, receive, reject
+from .receiving import receive, reject
+from .storms import set_storm_threshold
 
 __all__ = [
-    "clear_wake_flag",
     "create_integration",
     "process_pending",
     "prune",
@@ -38,4 +38,5 @@ __all__ = [
     "rotate_key",
     "send_test_alert",
     "set_paused",
+    "set_storm_threshold",
 ]

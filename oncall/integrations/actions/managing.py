@@ -10,6 +10,7 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from incidents.models import Product, Service
 
@@ -73,10 +74,11 @@ def send_test_alert(integration: Integration, *, by: User) -> Alert:
     from ..formats import generic
 
     body = {
-        "title": f"Test alert from {integration.name}",
+        "title": gettext("Test alert from %(name)s") % {"name": integration.name},
         "dedup_key": f"test-{timezone.now():%Y%m%d%H%M%S}",
         "severity": "info",
-        "description": f"Sent by {by.get_username()} from the integrations page.",
+        "description": gettext("Sent by %(name)s from the integrations page.")
+        % {"name": by.get_username()},
         "source": "hotline",
     }
     [event] = generic.parse(body)

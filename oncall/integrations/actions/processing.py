@@ -12,17 +12,19 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
 from incidents import actions as incident_actions
-from incidents.models import OPEN_STATUSES, EntryKind, Incident
+from incidents import entry_texts
+from incidents.models import OPEN_STATUSES, EntryKind, Incident, Product
 from oncall import actions as oncall_actions
 
 from ..formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event, pagerduty, real_time
 from ..maintenance import Windows
 from ..maintenance_models import MaintenanceWindow
 from ..models import Alert, AlertGroup, AlertOutcome, GroupState, Integration
+from .storms import StormGate, end_quiet_storms
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ def process_pending(*, integration_id: int | None = None) -> int:
         applied += count
         if not more:
             done.add(pk)
+    # A storm whose groups stopped coming ends here, on the beat's sweep at the latest.
+    end_quiet_storms(bot_user)
     return applied
 
 
@@ -144,20 +148,35 @@ def _apply_one_or_mark_failed(integration_id: int) -> int:
 class _Batch:
     """Pending alerts of one integration applied in one transaction, in arrival order.
 
-    The batch remembers the open group of each key it met, adds up the alerts counted on
+    The batch reads the open groups of its keys at once, adds up the alerts counted on
     each group and writes the counts and the alerts' outcomes once at the end, so a storm
-    of duplicates costs a few queries per batch, not per alert."""
+    of duplicates costs a few queries per batch, not per alert. New groups are inserted
+    together too; a new group past the integration's storm threshold joins its alert
+    storm incident (``storms.StormGate``) rather than opening and paging its own, so a
+    storm of distinct alerts costs about one INSERT per group."""
 
     def __init__(self, integration: Integration) -> None:
         self.integration = integration
         self.open: dict[str, AlertGroup | None] = {}
         self.counted: dict[int, int] = defaultdict(int)
         self.last_seen: dict[int, datetime] = {}
+        # The alerts by outcome, group and reason. A group new in this batch has no id
+        # until ``_flush``: keyed by the object's identity (``slots``) meanwhile.
         self.outcomes: dict[tuple[str, int | None, str], list[int]] = defaultdict(list)
+        self.slots: dict[int, AlertGroup] = {}
+        # New groups not stored yet: inserted together (``_flush``) before anything
+        # reads or changes them.
+        self.unsaved: list[AlertGroup] = []
         self._bot: User | None = None
         # The latest labels, annotations and details of each group counted.
         self.context: dict[int, dict[str, Any]] = {}
         self.windows: Windows | None = None
+        self._gate: StormGate | None = None
+        # Read once per batch (``_prefetch``): each key's open group, and the latest
+        # group with an open incident of keys that may fire again into it.
+        self.firing: dict[str, AlertGroup] = {}
+        self.reopenable: dict[str, AlertGroup] = {}
+        self._products: list[Product] | None = None
 
     @property
     def bot(self) -> User:
@@ -165,31 +184,91 @@ class _Batch:
             self._bot = bot_user()
         return self._bot
 
+    @property
+    def gate(self) -> StormGate:
+        if self._gate is None:
+            self._gate = StormGate(self.integration, self.bot)
+        return self._gate
+
     def apply(self, alerts: list[Alert]) -> int:
         started = time.monotonic()
         applied = 0
         if alerts:
             self.windows = Windows(self.integration, min(a.received_at for a in alerts))
+            self._prefetch(alerts)
         for alert in alerts:
             outcome, group, reason = self._apply(alert, alert.parsed_event())
-            self.outcomes[(outcome, group.pk if group else None, reason)].append(alert.pk)
+            slot = None
+            if group is not None:
+                slot = id(group)
+                self.slots[slot] = group
+            self.outcomes[(outcome, slot, reason)].append(alert.pk)
             applied += 1
             if time.monotonic() - started > BATCH_SECONDS:
                 break  # the rest wait for the next batch
         self._write()
         return applied
 
+    def _prefetch(self, alerts: list[Alert]) -> None:
+        """Read once what each alert's key needs: its open group, and for formats whose
+        groups fire again into their open incident, that incident's latest group."""
+        keys = {alert.dedup_key for alert in alerts}
+        self.firing = {
+            group.dedup_key: group
+            for group in AlertGroup.objects.select_related("incident").filter(
+                integration=self.integration, dedup_key__in=keys, state=GroupState.FIRING
+            )
+        }
+        flapping = {
+            alert.dedup_key
+            for alert in alerts
+            if alert.action == TRIGGER and alert.format != pagerduty.NAME
+        }
+        self.reopenable = {}
+        if flapping:
+            earlier = (
+                AlertGroup.objects.filter(
+                    integration=self.integration,
+                    dedup_key__in=flapping,
+                    incident__status__in=OPEN_STATUSES,
+                )
+                .select_related("incident")
+                .order_by("first_seen_at", "id")
+            )
+            for group in earlier:
+                self.reopenable[group.dedup_key] = group
+
     def _write(self) -> None:
+        if self._gate is not None:
+            self._gate.write()
         for pk, added in self.counted.items():
             latest = {"details": self.context[pk]} if pk in self.context else {}
             AlertGroup.objects.filter(pk=pk).update(
                 alert_count=F("alert_count") + added, last_seen_at=self.last_seen[pk], **latest
             )
+        # One UPDATE per outcome, each alert's group chosen in it: not one per group.
+        self._flush()
         now = timezone.now()
-        for (outcome, group_id, reason), ids in self.outcomes.items():
-            Alert.objects.filter(pk__in=ids, outcome=AlertOutcome.PENDING).update(
-                outcome=outcome, group_id=group_id, reason=reason, processed_at=now
-            )
+        by_outcome: dict[tuple[str, str], dict[int | None, list[int]]] = defaultdict(dict)
+        for (outcome, slot, reason), ids in self.outcomes.items():
+            group_id = self.slots[slot].pk if slot is not None else None
+            by_outcome[(outcome, reason)].setdefault(group_id, []).extend(ids)
+        for (outcome, reason), groups in by_outcome.items():
+            # One group (or none, whose NULL a CASE would type as text): the plain value.
+            chosen: Case | int | None = next(iter(groups))
+            if len(groups) > 1:
+                chosen = Case(
+                    *(When(pk__in=pks, then=Value(group)) for group, pks in groups.items()),
+                    output_field=BigIntegerField(),
+                )
+            Alert.objects.filter(
+                pk__in=[pk for pks in groups.values() for pk in pks], outcome=AlertOutcome.PENDING
+            ).update(outcome=outcome, group_id=chosen, reason=reason, processed_at=now)
+
+    def _flush(self) -> None:
+        if self.unsaved:
+            AlertGroup.objects.bulk_create(self.unsaved)
+            self.unsaved = []
 
     def _count(self, group: AlertGroup, alert: Alert) -> None:
         self.counted[group.pk] += 1
@@ -199,11 +278,7 @@ class _Batch:
     def _group(self, dedup_key: str, now: datetime) -> AlertGroup | None:
         if dedup_key in self.open:
             return self.open[dedup_key]
-        group = (
-            AlertGroup.objects.select_related("incident")
-            .filter(integration=self.integration, dedup_key=dedup_key, state=GroupState.FIRING)
-            .first()
-        )
+        group = self.firing.get(dedup_key)
         if (
             group is not None
             and group.incident is not None
@@ -231,6 +306,10 @@ class _Batch:
     def _apply(self, alert: Alert, event: Event) -> tuple[str, AlertGroup | None, str]:
         now = alert.received_at
         group = self._group(event.dedup_key, now)
+        if event.action != TRIGGER or (group is not None and group.pk is None):
+            # Stored before a group new in this batch changes, and before a resolve
+            # or acknowledge reads the groups of an incident.
+            self._flush()
         if event.action == TRIGGER:
             if group is None:
                 return self._open_group(alert, event)
@@ -291,7 +370,7 @@ class _Batch:
         # Only this batch applies this integration's alerts (it holds the lock), and the
         # unique index on open groups guards the rule whatever else writes groups.
         started = _clamped(event.started_at, now)
-        group = AlertGroup.objects.create(
+        group = AlertGroup(
             integration=integration,
             dedup_key=event.dedup_key,
             summary=summary,
@@ -301,51 +380,71 @@ class _Batch:
             started_at=started,
             details=event.context,
         )
-        self.open[event.dedup_key] = group
-        reopened = (
-            AlertGroup.objects.filter(
-                integration=integration,
-                dedup_key=event.dedup_key,
-                incident__status__in=OPEN_STATUSES,
-            )
-            .exclude(pk=group.pk)
-            .select_related("incident")
-            .order_by("-first_seen_at", "-id")
-            .first()
-        )
         # PagerDuty opens a new alert and incident for a trigger after its resolve; an
         # Alertmanager group firing again is the same problem flapping.
-        if (
-            reopened is not None
-            and reopened.incident is not None
+        reopened = self.reopenable.get(event.dedup_key)
+        # Read afresh: this batch may have recorded the incident's impact end since.
+        incident = (
+            Incident.objects.get(pk=reopened.incident_id)
+            if reopened is not None
+            and reopened.incident_id is not None
             and alert.format != pagerduty.NAME
-        ):
+            else None
+        )
+        if incident is not None and incident.status in OPEN_STATUSES:
             # The alert fires again while its incident is still open (a flapping check):
             # same incident, and the impact is not over after all.
-            incident = reopened.incident
             if incident.impact_ended_at is not None and incident.created_by_id == self.bot.pk:
                 incident = incident_actions.update_incident(
                     incident, by=self.bot, impact_ended_at=None
                 )
-            group.incident = incident
-            group.save(update_fields=["incident"])
-            return AlertOutcome.DEDUPLICATED, group, ""
+            self.gate.arrive(now)
+            return AlertOutcome.DEDUPLICATED, self._create(group, incident), ""
+        if self.gate.arrive(now):
+            return self._fold(group, event)
         lines = [event.description or summary]
         if event.source:
             lines.append(f"Source: {event.source}")
         lines.append(f"Opened by the {integration.name} integration (key {event.dedup_key}).")
-        group.incident = incident_actions.create_incident(
+        incident = incident_actions.create_incident(
             by=self.bot,
             summary=summary,
             description="\n\n".join(lines),
             severity=severity,
             faulty_service=integration.service,
-            affected_products=list(integration.affected_products.all()),
+            affected_products=self.products,
             impact_started_at=started,
             detected_at=now,
         )
-        group.save(update_fields=["incident"])
+        self._create(group, incident)
         return AlertOutcome.CREATED, group, ""
+
+    @property
+    def products(self) -> list[Product]:
+        if self._products is None:
+            self._products = list(self.integration.affected_products.all())
+        return self._products
+
+    def _create(self, group: AlertGroup, incident: Incident) -> AlertGroup:
+        """A new group, on its incident from the start: stored with the batch's others."""
+        group.incident = incident
+        self.unsaved.append(group)
+        self.open[group.dedup_key] = group
+        if group.incident.status in OPEN_STATUSES:
+            self.reopenable[group.dedup_key] = group
+        return group
+
+    def _fold(self, group: AlertGroup, event: Event) -> tuple[str, AlertGroup, str]:
+        """Attach a new group to the integration's alert storm incident: nobody is
+        paged for it, unless it is worse than the storm so far."""
+        storm = self.gate.storm_for(
+            group.first_seen_at, severity=group.severity, summary=group.summary
+        )
+        self._create(group, storm.incident)
+        self._escalate(group, event)
+        if group.incident is not None:  # raised by a worse group: the storm's is too
+            storm.incident = group.incident
+        return AlertOutcome.FOLDED, group, ""
 
     def _note(self, group: AlertGroup, event: Event, now: datetime) -> None:
         """Keep what the delivery says for responders, and an earlier start than the
@@ -385,6 +484,7 @@ class _Batch:
         incident = group.incident
         if incident is None or severity >= incident.severity:
             return
+        self._flush()
         group.incident = incident_actions.change_severity(
             incident,
             severity=severity,
@@ -398,7 +498,9 @@ class _Batch:
         """The tool's acknowledge does what a person's does: the escalation's latest
         open page is acknowledged (by the alerts user), which stops the escalation."""
         oncall_actions.acknowledge_escalation(
-            incident, by=self.bot, why=f"acknowledged in {self.integration.name}"
+            incident,
+            by=self.bot,
+            why=oncall_actions.because("why.acknowledged_in", integration=self.integration.name),
         )
 
     def _after_group_resolved(self, incident: Incident, now: datetime) -> None:
@@ -414,15 +516,10 @@ class _Batch:
             current = incident_actions.update_incident(
                 current, by=self.bot, impact_ended_at=self._impact_end(current, now)
             )
-        who = current.assignee.get_username() if current.assignee else "The incident manager"
+        manager = current.assignee.get_username() if current.assignee else ""
+        note = entry_texts.facts("alerts.all_resolved", key=current.key, manager=manager)
         incident_actions.add_timeline_entry(
-            current,
-            kind=EntryKind.NOTE,
-            by=self.bot,
-            text=(
-                f"All alerts of {current.key} are resolved; the impact end is recorded. "
-                f"{who}: resolve the incident once you have confirmed the impact is over."
-            ),
+            current, kind=EntryKind.NOTE, by=self.bot, text=entry_texts.english(note), data=note
         )
 
 

@@ -6,7 +6,9 @@ per burst (``wake_worker``). The module keeps the per-process wake-up state
 from __future__ import annotations
 
 import functools
+import math
 import time
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from django.conf import settings
@@ -18,17 +20,17 @@ from django.utils import timezone
 from ..formats import Event, clip
 from ..models import EVENT_FIELDS, Alert, AlertOutcome, Integration
 
-# Set while a wake-up is queued and not yet started: a storm enqueues one task, not one
-# per alert. The task deletes it before it reads, so an alert stored after that read
-# finds the flag gone and wakes another run. If the broker is down the flag lives this
-# long (one attempt per period), and the beat's sweep applies what waits meanwhile.
-WAKE_FLAG = "alerts:wake"
-WAKE_FLAG_SECONDS = 30
-# The wake-up runs this much later, gathering what a storm sends meanwhile into one
-# batch: a storm costs the worker a few runs a second, not one per alert (and leaves the
-# CPU to the requests). New alerts wait this long for their incident.
-WAKE_DELAY_SECONDS = 0.5
-# How much earlier than the queued run's start a process stops relying on it: covers the
+# Wake-ups run at the boundaries of slots this long, one queued run per slot however
+# many processes store alerts in it: a storm costs the worker a few runs a second, not
+# one per alert (and leaves the CPU to the requests). New alerts wait at most this long
+# (and a margin) for their incident; half of it on average.
+WAKE_SLOT_SECONDS = 0.5
+# The cache key that says a slot's run is queued (the slot's number appended), and how
+# long it stays: a broker down when it was set loses that one run, which the next slot
+# or the beat's sweep makes up for.
+WAKE_KEY = "alerts:wake:"
+WAKE_KEY_SECONDS = 30
+# How much earlier than the slot's start a process stops relying on its run: covers the
 # clock skew between nodes (NTP keeps it to milliseconds).
 WAKE_MARGIN_SECONDS = 0.05
 
@@ -161,35 +163,29 @@ def receive(key_hash: str, fmt: str, raw: bytes | str, events: list[Event]) -> s
     return stored
 
 
-# Until when (this process's clock) a wake-up is known to be queued and not started.
+# Until when (this process's clock) every alert it stores is read by a run already
+# queued.
 _woken_until = 0.0
 
 
 def wake_worker() -> None:
-    """Enqueue ``process_alerts`` unless a wake-up is already queued and not started.
+    """Make sure a run of ``process_alerts`` reads the alert just stored, touching the
+    cache and the broker once per slot and process, never per request.
 
-    The flag holds the time the queued run starts (it runs WAKE_DELAY_SECONDS after it
-    was queued); until a margin before that, an alert stored here is surely read by that
-    run, so this process skips even the cache. Were the margin exceeded, the alert would
-    wait for the next wake-up or the beat's sweep: late, never lost."""
+    A run queued for a slot starts at the slot's boundary or later (its ETA), so it
+    reads every alert committed before then: until a margin before the boundary this
+    process relies on it, without asking anyone. Then it takes the next slot: the first
+    process to add the slot's key queues its run, the others find the key and rely on
+    that run. A run that starts late (a busy worker) reads later still, so nothing
+    depends on it having started or finished: a backlog costs the requests nothing."""
     from ..tasks import process_alerts
 
     global _woken_until
     now = time.time()
     if now < _woken_until:
         return
-    starts = now + WAKE_DELAY_SECONDS
-    if cache.add(WAKE_FLAG, starts, timeout=WAKE_FLAG_SECONDS):
-        process_alerts.apply_async(countdown=WAKE_DELAY_SECONDS)
-    else:
-        queued = cache.get(WAKE_FLAG)
-        if not isinstance(queued, float):
-            return
-        starts = queued
+    slot = math.floor((now + WAKE_MARGIN_SECONDS) / WAKE_SLOT_SECONDS) + 1
+    starts = slot * WAKE_SLOT_SECONDS
+    if cache.add(f"{WAKE_KEY}{slot}", True, timeout=WAKE_KEY_SECONDS):
+        process_alerts.apply_async(eta=datetime.fromtimestamp(starts, UTC))
     _woken_until = starts - WAKE_MARGIN_SECONDS
-
-
-def clear_wake_flag() -> None:
-    global _woken_until
-    _woken_until = 0.0
-    cache.delete(WAKE_FLAG)

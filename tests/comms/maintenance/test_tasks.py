@@ -46,7 +46,7 @@ def test_subscribers_receive_the_start_and_the_end_by_mail_once(
     assert started["Message-ID"] == mails[0].message_id
     text = plain(started)
     assert "Jira is read-only for up to two hours." in text
-    assert "until 2026-12-03 12:00 UTC" in text
+    assert "until 3 Dec 2026 12:00 (UTC)" in text
     assert "Products: Jira" in text
     assert f"#{maintenance.public_id}" in text
     assert "/status/unsubscribe/" in started["List-Unsubscribe"]

@@ -5,10 +5,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from incidents import actions as incident_actions
+from incidents.entry_texts import render
 from incidents.models import EntryKind, Incident, Status
 from oncall.integrations import actions, tasks
 from oncall.integrations.actions import processing, receiving
@@ -136,7 +136,9 @@ def test_resolving_every_group_records_impact_end_and_asks_the_im(key, deliver):
     assert incident_a.impact_ended_at is not None
     assert incident_a.status == Status.NEW  # never resolved by the alerts
     note = incident_a.timeline.get(kind=EntryKind.NOTE)
-    assert "resolve the incident once you have confirmed" in note.text
+    assert "The incident manager: resolve the incident once you have confirmed" in note.text
+    with translation.override("ko"):
+        assert "인시던트 관리자는 영향이 끝났음을 확인하면" in render(note)
     assert AlertGroup.objects.get(dedup_key='{}:{alertname="HighErrorRate"}').state == "resolved"
     incident_b.refresh_from_db()
     assert incident_b.impact_ended_at is None
@@ -152,9 +154,12 @@ def test_a_claimed_incident_is_not_resolved_but_its_im_is_asked(key, deliver):
     assert incident.status == Status.FIXING
     assert incident.assignee == im
     assert incident.impact_ended_at is not None
-    assert incident.timeline.get(kind=EntryKind.NOTE).text.endswith(
+    note = incident.timeline.get(kind=EntryKind.NOTE)
+    assert note.text.endswith(
         "ines: resolve the incident once you have confirmed the impact is over."
     )
+    with translation.override("ko"):
+        assert "ines님, 영향이 끝났음을 확인하면 인시던트를 해결하세요." in render(note)
 
 
 def test_the_alert_firing_again_reopens_the_impact_on_the_same_incident(key, deliver):
@@ -338,39 +343,6 @@ def test_an_alert_that_cannot_be_applied_is_marked_failed_and_the_rest_go_on(
     assert outcomes == {"before": "created", "poison": "failed", "after": "created"}
     assert "a bug" in Alert.objects.get(dedup_key="poison").reason
     assert sorted(Incident.objects.values_list("summary", flat=True)) == ["after", "before"]
-
-
-def test_one_wake_up_per_burst_and_the_task_clears_it(
-    key, post, monkeypatch, django_capture_on_commit_callbacks
-):
-    woken = []
-    monkeypatch.setattr(tasks.process_alerts, "apply_async", lambda **options: woken.append(1))
-    with django_capture_on_commit_callbacks(execute=True):
-        for _ in range(5):
-            post(PD, examples.pagerduty(key))
-    assert woken == [1]
-    assert tasks.process_alerts() == 5
-    with django_capture_on_commit_callbacks(execute=True):
-        post(PD, examples.pagerduty(key))
-    assert woken == [1, 1]  # the run cleared the flag: the next alert wakes another
-
-
-def test_a_process_relies_on_the_queued_run_until_just_before_it_starts(
-    key, post, monkeypatch, django_capture_on_commit_callbacks
-):
-    woken = []
-    monkeypatch.setattr(tasks.process_alerts, "apply_async", lambda **options: woken.append(1))
-    with django_capture_on_commit_callbacks(execute=True):
-        post(PD, examples.pagerduty(key))
-    starts = cache.get(receiving.WAKE_FLAG)
-    assert receiving._woken_until == starts - receiving.WAKE_MARGIN_SECONDS
-    monkeypatch.setattr(receiving, "_woken_until", 0.0)  # another web process
-    with django_capture_on_commit_callbacks(execute=True):
-        post(PD, examples.pagerduty(key))
-    assert woken == [1]  # it found the flag, learnt when the run starts
-    assert receiving._woken_until == starts - receiving.WAKE_MARGIN_SECONDS
-    cache.delete(receiving.WAKE_FLAG)  # the run started, and read both alerts
-    assert actions.process_pending() == 2
 
 
 def test_a_broker_outage_loses_no_alert(key, post, monkeypatch, django_capture_on_commit_callbacks):

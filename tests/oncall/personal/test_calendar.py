@@ -92,3 +92,23 @@ def test_a_daily_roster_is_labelled_by_initials(daily, client_for, pia):
         "",
         "Rafael Ortiz: Thu 23 Apr 09:00 to Fri 24 Apr 00:00",
     )
+
+
+def test_a_chosen_zone_and_language_draw_the_calendar_in_them(daily, client_for, pia):
+    from incidents.models import Preferences
+
+    Preferences.objects.create(person=pia, language="ko", time_zone="Asia/Seoul")
+    response = client_for(pia).get(reverse("oncall:calendar"))
+    html = response.content.decode()
+    # The page's script leaves a chosen zone alone (it would swap in the browser's).
+    assert 'data-zone="Asia/Seoul" data-chosen' in html
+    # 09:00 in Paris is 17:00 in Seoul; Korean reads month, day, weekday.
+    assert (
+        descriptions(response, "raf")[0]
+        == "Rafael Ortiz: 3월 28일 (토요일) 17:00 ~ 3월 29일 (일요일) 16:00"
+    )
+
+
+def test_without_a_chosen_zone_the_browsers_is_asked_for(daily, client_for, pia):
+    html = client_for(pia).get(reverse("oncall:calendar")).content.decode()
+    assert "data-chosen" not in html

@@ -119,3 +119,19 @@ def test_an_override_start_is_a_hand_off_too(time_machine, daily, pia):
     notice = HandoffNotice.objects.get()
     assert (notice.user, notice.starts_at) == (pia, starts)
     assert notice.text.endswith("until Sat 28 Mar 14:00 Europe/Paris.")
+
+
+def test_the_room_and_the_person_each_read_their_own_language(time_machine, daily, team, raf):
+    from incidents.models import Preferences
+
+    Preferences.objects.create(person=raf, language="ko")
+    with HttpReceiver() as receiver:
+        ChatWebhook.objects.create(team=team, url=receiver.url, language="en")
+        time_machine.move_to(SATURDAY_HANDOFF + timedelta(seconds=5), tick=False)
+        assert handoffs.send_due_notices() == 1
+        post_handoff_notice.run(HandoffNotice.objects.get().pk)
+    posted = str(receiver.requests[0].json())
+    assert "raf is on call for Payments Daily until Sun 29 Mar 09:00" in posted
+    mail = OutboundEmail.objects.get()
+    assert mail.subject == "Payments Daily 온콜이 되었습니다"
+    assert "3월 29일 (일요일) 09:00 Europe/Paris" in mail.text

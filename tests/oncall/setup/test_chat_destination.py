@@ -60,9 +60,19 @@ def test_the_api_sets_shows_the_host_and_removes(api_for, team, team_admin):
     api = api_for(team_admin)
     url = f"/api/oncall/teams/{team.slug}/chat-webhook/"
     answer = api.put(url, {"url": HOOK, "format": "teams"}, format="json")
-    assert answer.json() == {"configured": True, "host": "hooks.example.com", "format": "teams"}
+    assert answer.json() == {
+        "configured": True,
+        "host": "hooks.example.com",
+        "format": "teams",
+        "language": "",
+    }
     assert api.put(url, {"url": "ftp://x"}, format="json").json() == {
         "url": ["Enter the webhook's full http(s) address."]
     }
     assert api.delete(url).status_code == 204
-    assert api.get(url).json() == {"configured": False, "host": "", "format": None}
+    assert api.get(url).json() == {
+        "configured": False,
+        "host": "",
+        "format": None,
+        "language": "",
+    }

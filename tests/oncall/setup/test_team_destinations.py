@@ -199,6 +199,7 @@ def test_the_api_creates_updates_and_deletes_a_list(api_for, team, team_admin):
         "name": "ops-2",
         "addresses": ["b@example.com", "c@example.com"],
         "is_default": False,
+        "language": "",
     }
     assert api.get(lists_url(team)).json()[0]["name"] == "ops-2"
     assert api.delete(lists_url(team, pk)).status_code == 204

@@ -1,0 +1,109 @@
+"""New alert groups applied per second by the worker (``process_pending``), in process.
+
+Run: ``.venv/bin/python bench/alert_groups.py [--groups 2000] [--rounds 3]`` for the
+embedded default (throw-away SQLite), or with ``DATABASE_URL`` and ``REDIS_URL`` set for
+PostgreSQL and Redis (use a scratch database: the script migrates and fills it).
+
+Each round stores ``--groups`` pending alerts with distinct keys (severity critical, so
+each group that opens an incident pages) straight into the table, as the receiver
+would, then times one ``process_pending()``: the worker's side of ``bench/alerts.py``'s
+"new alerts" phase without HTTP in front. Rounds alternate folding on (the integration's
+storm threshold, 20 in 5 minutes) and off. Afterwards it counts that every alert is on a
+group and every group on an incident (nothing lost).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+os.environ.setdefault("DEBUG", "0")
+
+import django  # noqa: E402
+
+django.setup()
+
+
+def main() -> None:
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from config.celery import app
+    from incidents.models import Incident, Service, Team
+    from oncall.integrations import actions
+    from oncall.integrations.models import Alert, AlertGroup, AlertOutcome
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of folding on and off")
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    admin, _ = User.objects.get_or_create(username="bench-admin")
+    team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    service, _ = Service.objects.get_or_create(
+        slug="bench", defaults={"name": "Bench", "team": team}
+    )
+    event = {"summary": "Bench alert", "source": "bench", "severity": "critical"}
+    # Groups a second of wall time, and of this process's CPU time: the machine may be
+    # shared, and in process (SQLite) the CPU time is the worker's whole cost.
+    rates: dict[str, list[float]] = {"folding on": [], "folding off": []}
+    cpu_rates: dict[str, list[float]] = {"folding on": [], "folding off": []}
+    integrations = []
+    for _ in range(args.rounds):
+        for name, threshold in (("folding on", 20), ("folding off", 0)):
+            integration, _key = actions.create_integration(by=admin, name=name, service=service)
+            actions.set_storm_threshold(integration, threshold=threshold, window=5)
+            integrations.append(integration)
+            now = timezone.now()
+            Alert.objects.bulk_create(
+                Alert(
+                    integration=integration,
+                    format="pagerduty",
+                    outcome=AlertOutcome.PENDING,
+                    received_at=now,
+                    action="trigger",
+                    dedup_key=uuid.uuid4().hex,
+                    event=event,
+                )
+                for _ in range(args.groups)
+            )
+            started, cpu = time.perf_counter(), time.process_time()
+            applied = actions.process_pending(integration_id=integration.pk)
+            seconds = time.perf_counter() - started
+            cpu_rates[name].append(args.groups / (time.process_time() - cpu))
+            if applied != args.groups:
+                raise SystemExit(f"{applied} of {args.groups} alerts applied")
+            rates[name].append(args.groups / seconds)
+    # The pages' deliveries queued on the broker: nobody runs them here.
+    app.control.purge()
+
+    lost = Alert.objects.filter(integration__in=integrations, group__isnull=True).count()
+    orphans = AlertGroup.objects.filter(integration__in=integrations, incident__isnull=True)
+    incidents = Incident.objects.filter(alert_groups__integration__in=integrations).distinct()
+    print(f"{args.groups} new groups a round, {args.rounds} rounds each")
+    for name, values in rates.items():
+        low, high = min(values), max(values)
+        print(
+            f"  {name:12} {statistics.median(values):7.0f} groups/s  (range {low:.0f}-{high:.0f});"
+            f" {statistics.median(cpu_rates[name]):7.0f} per CPU second of the worker"
+        )
+    print(
+        f"  alerts without a group: {lost}; groups without an incident: {orphans.count()};"
+        f" incidents: {incidents.count()}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""The support board's rows as Jinja2 renders them (incidents/support/rows.py), its
+compiled queries (dashboard.board) and labelling in bulk: the same board in every
+language and zone, escaped, current, and in a number of queries that does not grow."""
+
+import re
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext, pgettext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from incidents import actions
+from incidents.models import Status
+from incidents.support import actions as support_actions
+from incidents.support import dashboard, rows
+from incidents.support import tasks as support_tasks
+from incidents.support.models import LabelChange, SupportCase
+from incidents.templatetags.hotline import when
+from tests.factories import ProductFactory, make_incident
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def warm_ups_not_queued(monkeypatch):
+    # No broker message for a warm-up nobody runs here.
+    monkeypatch.setattr(support_tasks.warm_support_boards, "delay", lambda: None)
+
+
+def _row(html, prefix, key):
+    return re.search(rf'<tr id="{prefix}-{key}".*?</tr>', html, re.S).group(0)
+
+
+# Every word a row shows, in the order a longer one must be put back before a shorter.
+WORDS = [
+    ("Key",),
+    ("Sev",),
+    ("Summary",),
+    ("Products",),
+    ("Status",),
+    ("incident manager, short", "IM"),
+    ("Started",),
+    ("Last update",),
+    ("Ended",),
+    ("Cases",),
+    ("Label a case",),
+    ("new",),
+    ("restricted",),
+    ("unassigned",),
+    ("none yet",),
+    ("Case reference",),
+    ("verb: label a case", "Label"),
+]
+
+
+def _words():
+    words = [pgettext(*word) if len(word) == 2 else gettext(word[0]) for word in WORDS]
+    return [*words, *(str(label) for _, label in Status.choices)]
+
+
+def _in_english(html, korean, english):
+    """The Korean row with each word put back in English, where a word can stand: a
+    whole attribute value or a whole text between tags."""
+    for ko, en in sorted(zip(korean, english, strict=True), key=lambda pair: -len(pair[0])):
+        html = html.replace(f'"{ko}"', f'"{en}"').replace(f">{ko}<", f">{en}<")
+    return html
+
+
+def test_rows_read_the_same_in_korean_and_english_but_for_the_words(
+    client_for, support, manager, django_capture_on_commit_callbacks
+):
+    active = make_incident(by=manager, severity=1, products=[ProductFactory(name="Checkout")])
+    actions.claim_incident(active, by=manager)  # "Fixing", beside the "new" badge
+    support_actions.upsert_case(reference="SD-1")
+    support_actions.upsert_case(reference="SD-2")
+    support_actions.label_cases(key=active.key, references="SD-1 SD-2", by=support)
+    ended = make_incident(by=manager, severity=3, summary="Search was slow")
+    actions.claim_incident(ended, by=manager)
+    actions.transition_incident(
+        ended, to=Status.RESOLVED, by=manager, impact_ended_at=timezone.now()
+    )
+    support_actions.upsert_case(reference="SD-3")
+    support_actions.label_cases(key=ended.key, references="SD-3", by=support)
+    pages = {}
+    for language in ("en", "ko"):
+        client = client_for(support, HTTP_ACCEPT_LANGUAGE=language)
+        pages[language] = client.get("/support/").content.decode()
+    with translation.override("en"):
+        english = _words()
+        english_cases = [
+            ngettext("case", "cases", 2),
+            ngettext("%(counter)s case", "%(counter)s cases", 1) % {"counter": 1},
+        ]
+        english_aria = gettext("Label a case with %(key)s") % {"key": active.key}
+    with translation.override("ko"):
+        korean = _words()
+        korean_cases = [
+            ngettext("case", "cases", 2),
+            ngettext("%(counter)s case", "%(counter)s cases", 1) % {"counter": 1},
+        ]
+        korean_aria = gettext("Label a case with %(key)s") % {"key": active.key}
+    # Korean is what the Korean page shows: the catalogue has every word.
+    assert all(ko != en for ko, en in zip(korean, english, strict=True) if en not in ("IM",))
+    for prefix, key in (("board", active.key), ("resolved", ended.key)):
+        en_row, ko_row = _row(pages["en"], prefix, key), _row(pages["ko"], prefix, key)
+        assert en_row != ko_row
+        back = _in_english(
+            ko_row, [*korean, *korean_cases, korean_aria], [*english, *english_cases, english_aria]
+        )
+        assert back == en_row
+    assert f'data-label="{korean[0]}"' in _row(pages["ko"], "board", active.key)
+    assert "<strong>2</strong>" in _row(pages["ko"], "board", active.key)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    at=st.datetimes(
+        min_value=datetime(2000, 1, 1),  # noqa: DTZ001  # naive bounds: the strategy's rule
+        max_value=datetime(2100, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+    zone=st.sampled_from(["UTC", "Asia/Seoul", "Asia/Tokyo", "America/St_Johns", "Europe/Paris"]),
+)
+def test_a_rows_time_is_what_the_when_tag_says_for_cached_html(at, zone):
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        expected = when(at, cached=True)
+    assert str(rows._exact_times(zoneinfo.ZoneInfo(zone))(at)) == str(expected)
+
+
+class _Text(HTMLParser):
+    """Each cell's text, and every tag seen."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.cells, self.tags, self.in_cell = [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "td":
+            self.cells.append("")
+            self.in_cell = True
+
+    def handle_endtag(self, tag):
+        self.in_cell = self.in_cell and tag != "td"
+
+    def handle_data(self, data):
+        if self.in_cell:
+            self.cells[-1] += data
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    summary=st.text(min_size=1, max_size=60),
+    product=st.text(min_size=1, max_size=20).filter(lambda name: "\x1f" not in name),
+    assignee=st.text(min_size=1, max_size=20),
+)
+def test_whatever_people_type_reads_back_as_typed_and_adds_no_tag(summary, product, assignee):
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    row = dashboard.Row(
+        pk=1,
+        key="HOT-1",
+        summary=summary,
+        severity=2,
+        status="fixing",
+        restricted=False,
+        impact_started_at=now,
+        impact_ended_at=None,
+        created_at=now,
+        updated_at=now,
+        case_count=0,
+        assignee_name=assignee,
+        product_names=(product,),
+    )
+    with translation.override("en"):
+        html = rows.active([row], can_label=False, updates_unknown=True)
+    parsed = _Text()
+    parsed.feed(html)
+    # Key, severity, summary, products, status, IM, started, last update, cases.
+    assert parsed.cells[2] == summary
+    assert parsed.cells[3] == f"{product} "
+    assert parsed.cells[5] == assignee
+    assert parsed.tags == [
+        *("tr", "td", "a", "td", "span", "td", "td", "span", "td", "span"),
+        *("td", "td", "time", "td", "span", "td", "strong", "span"),
+    ]
+
+
+def test_a_person_given_the_right_to_see_restricted_incidents_sees_them_at_once(
+    support, manager, security
+):
+    secret = make_incident(by=manager, summary="Leaked credentials", restricted=True)
+    assert secret.pk not in [row.pk for row in dashboard.board(support).active]
+    # The compiled statement is per person and permissions: a new right, a new one.
+    support.groups.add(*security.groups.all())
+    support = type(support).objects.get(pk=support.pk)  # permissions read afresh
+    assert secret.pk in [row.pk for row in dashboard.board(support).active]
+
+
+def test_the_resolved_list_follows_the_clock_with_one_compiled_statement(
+    support, manager, django_assert_max_num_queries
+):
+    ended = make_incident(by=manager, summary="Search was slow")
+    actions.claim_incident(ended, by=manager)
+    resolved_at = timezone.now()
+    actions.transition_incident(ended, to=Status.RESOLVED, by=manager, impact_ended_at=resolved_at)
+    support.get_all_permissions()  # read once per request, by the view
+    shown = []
+    for later in (timedelta(hours=23, minutes=59), timedelta(hours=24, minutes=1)):
+        with (
+            time_machine.travel(resolved_at + later, tick=False),
+            django_assert_max_num_queries(2),
+        ):
+            shown.append([row.key for row in dashboard.board(support).resolved])
+    assert shown == [[ended.key], []]
+
+
+@pytest.mark.parametrize("count", [5, 300])
+def test_a_cold_board_page_takes_a_constant_number_of_queries(
+    client_for, support, manager, count, django_assert_max_num_queries
+):
+    product = ProductFactory()
+    for number in range(count if count < 20 else 20):
+        make_incident(by=manager, summary=f"Incident {number}", products=[product])
+    client = client_for(support)
+    client.get("/support/")
+    cache.clear()
+    # Session, user, permissions; the marker, products and teams (nothing cached);
+    # restricted incidents a board can show, the active and the resolved incidents.
+    with django_assert_max_num_queries(9):
+        response = client.get("/support/")
+    assert response.status_code == 200
+    assert response.content.decode().count('<tr id="board-') == min(count, 20)
+
+
+@pytest.mark.parametrize("count", [3, 400])
+def test_labelling_many_cases_takes_a_constant_number_of_queries(
+    support, manager, count, django_assert_max_num_queries
+):
+    first = make_incident(by=manager, summary="First")
+    second = make_incident(by=manager, summary="Second")
+    SupportCase.objects.bulk_create(
+        [SupportCase(reference=f"SD-{n}", label=first if n % 2 else None) for n in range(count)]
+    )
+    references = [f"SD-{n}" for n in range(count)]
+    # Permissions, incident, cases (locked), where moved ones are, the change rows,
+    # the labels, the entries and touches of both incidents, the follow-up's check.
+    with django_assert_max_num_queries(14):
+        result = support_actions.label_cases(
+            key=second.key, references=references, by=support, move=True
+        )
+    assert result.changed == count
+    assert len(result.moved) == count // 2
+    changes = LabelChange.objects.filter(to_incident=second)
+    assert changes.count() == count
+    assert changes.filter(from_incident=first).count() == count // 2
+    assert {change.by_id for change in changes} == {support.pk}
+    assert SupportCase.objects.filter(label=second, labelled_by=support).count() == count
+
+
+def test_labelling_records_who_and_when_on_each_change(support, manager):
+    incident = make_incident(by=manager)
+    support_actions.upsert_case(reference="SD-7")
+    with time_machine.travel(datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC), tick=False):
+        support_actions.label_cases(key=incident.key, references="SD-7", by=support)
+    change = LabelChange.objects.get(case__reference="SD-7")
+    assert (change.from_incident_id, change.to_incident_id, change.by_id) == (
+        None,
+        incident.pk,
+        support.pk,
+    )
+    assert change.at == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    assert Permission.objects.filter(codename="label_case").exists()
