@@ -3,12 +3,12 @@ list, at scale, each against a trivial signed-in Django view measured in the sam
 
 Run: ``DATABASE_URL=postgres://…/bench_x .venv/bin/python bench/metrics.py [--full]``.
 Fills the database like ``bench/support.py`` (same rows, same ``fill``; a second run
-reuses them), rebuilds the metrics' roll-ups (the fill writes straight into the tables,
-past the actions that keep them), and prints milliseconds (median and range) and queries.
-The goal rows (issue 15: the metrics page for the last year and all time within 4x a
-trivial view) are ratios from alternated rounds: each round times the trivial view and
-the page one request after the other, the ratio is the median of the rounds' ratios,
-and the range shows the rounds'. ``results(full)`` gives them to ``make bench``.
+reuses them), rebuilds every incident's metrics figures (the fill writes straight into
+the tables, past the actions that keep them), and prints milliseconds (median and
+range) and queries. The goal rows (issue 15: the metrics page for the last year and all
+time within 4x a trivial view) are ratios from alternated rounds: each round times the
+trivial view and the page one request after the other, the ratio is the median of the
+rounds' ratios, and the range shows the rounds'. ``results(full)`` gives them to ``make bench``.
 """
 
 import argparse
@@ -77,7 +77,7 @@ def _ms(client: Client, url: str) -> float:
 def alternated(client: Client, url: str, repeat: int, *, cold: bool = False) -> dict[str, Any]:
     """The page against the trivial view, request for request, in ``ROUNDS`` rounds.
     ``cold``: each page request is the first after a change (the figures computed from
-    the roll-ups, not read from the cache)."""
+    the stored figures, not read from the cache)."""
     client.get(url)  # warm templates
     ratios, pages, baselines = [], [], []
     for _ in range(ROUNDS):
@@ -121,7 +121,7 @@ def prepare(full: bool) -> tuple[Client, int]:
     started = time.perf_counter()
     rollups.rebuild()
     print(f"{connection.vendor}: {incidents} incidents ({active} active), {cases} cases")
-    print(f"  metrics roll-ups rebuilt in {time.perf_counter() - started:.1f} s")
+    print(f"  metrics figures rebuilt in {time.perf_counter() - started:.1f} s")
     client = Client()
     client.force_login(user)
     return client, incidents

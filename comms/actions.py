@@ -444,14 +444,15 @@ def send_due_reminders() -> int:
 @transaction.atomic
 def subscribe(email: str, *, products: Iterable[Product] = (), language: str = "") -> Subscriber:
     """Double opt-in: a confirmation mail; subscribing again re-sends it, and an already
-    confirmed subscriber just gets the new product and language choice. ``language``:
-    the one its mail is written in (empty: the status page's)."""
+    confirmed subscriber just gets the new product choice. ``language``: the one its
+    mail is written in (empty: the status page's), chosen before the confirmation only:
+    the form is open to anyone, who must not pick the language of someone else's mail."""
     if language and language not in dict(settings.LANGUAGES):
         raise ActionRefused(gettext("Choose one of the offered languages."), field="language")
     email = email.strip().lower()
     subscriber, _ = Subscriber.objects.get_or_create(email=email)
     subscriber.products.set(products)
-    if language and subscriber.language != language:
+    if language and subscriber.language != language and not subscriber.confirmed:
         subscriber.language = language
         subscriber.save(update_fields=["language"])
     if subscriber.confirmed:
@@ -633,6 +634,9 @@ def role_facts(event: events.IncidentEvent) -> dict[str, Any]:
             if key in data
         }
         told.setdefault("person", None)
+        if told.get("role") in Role.values and told["role"] != Role.CUSTOM:
+            # The label came in the actor's language: named again in the active one.
+            told["label"] = str(Role(told["role"]).label)
         return told
     previous: User | None = data.get("previous")
     holder = event.incident.assignee

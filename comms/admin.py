@@ -2,6 +2,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .forms import WebhookForm
@@ -46,8 +47,13 @@ class WebhookAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Standard Webhooks secret"))
     def standard_webhooks_secret(self, obj: Webhook) -> str:
-        # The same key in the form Standard Webhooks verifiers take (docs/webhooks.md).
-        return webhook_transport.standard_secret(obj.secret) if obj.secret else "-"
+        # The same key in the form Standard Webhooks verifiers take (docs/webhooks.md);
+        # a key, not prose: marked so translators and readers' tools leave it alone.
+        if not obj.secret:
+            return "-"
+        return format_html(
+            '<code translate="no">{}</code>', webhook_transport.standard_secret(obj.secret)
+        )
 
 
 class ReadOnly(admin.ModelAdmin):

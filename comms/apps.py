@@ -6,7 +6,7 @@ class CommsConfig(AppConfig):
     """Status pages, communications, e-mail and chat. Reacts to incident events."""
 
     name = "comms"
-    verbose_name = "Communications"
+    verbose_name = _("Communications")
 
     def ready(self) -> None:
         from config.navigation import NavItem, register

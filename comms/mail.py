@@ -139,11 +139,14 @@ def subscriber_reader(subscriber: Subscriber) -> Reader:
 
 def customer_readers(addresses: Iterable[str]) -> dict[str, Reader]:
     """Customers known only by address (support cases' contacts), in one query: each
-    reads the language they chose when they subscribed to the status page, else the
-    page's. Keyed by the address as given."""
+    reads the language they chose when they subscribed to the status page (and confirmed:
+    anyone may type an address into the sign-up form), else the page's. Keyed by the
+    address as given."""
     given = {address: address.strip().lower() for address in addresses}
     chosen = dict(
-        Subscriber.objects.filter(email__in=set(given.values())).values_list("email", "language")
+        Subscriber.objects.filter(
+            email__in=set(given.values()), confirmed_at__isnull=False
+        ).values_list("email", "language")
     )
     return {
         address: Reader(chosen.get(lowered) or settings.STATUS_PAGE_LANGUAGE)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident, Product, Team
@@ -68,12 +69,19 @@ class ComponentStatus(models.TextChoices):
 class Component(models.Model):
     """A product as the status pages show it."""
 
-    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="component")
-    status = models.CharField(
-        max_length=24, choices=ComponentStatus.choices, default=ComponentStatus.OPERATIONAL
+    product = models.OneToOneField(
+        Product, on_delete=models.CASCADE, related_name="component", verbose_name=_("product")
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=24,
+        choices=ComponentStatus.choices,
+        default=ComponentStatus.OPERATIONAL,
+        verbose_name=_("status"),
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["product__name"]
@@ -82,6 +90,8 @@ class Component(models.Model):
                 condition=Q(status__in=ComponentStatus.values), name="component_status_valid"
             )
         ]
+        verbose_name = _("component")
+        verbose_name_plural = _("components")
 
     def __str__(self) -> str:
         return f"{self.product.name}: {self.get_status_display()}"
@@ -94,23 +104,32 @@ class ComponentStatusChange(models.Model):
     An update records every product it names, unchanged ones too (old equals new), as
     Statuspage's updates list each component they were published for."""
 
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="changes")
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="changes", verbose_name=_("component")
+    )
     # Blank when the component came to exist with this status.
-    old_status = models.CharField(max_length=24, choices=ComponentStatus.choices, blank=True)
-    new_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
-    changed_at = models.DateTimeField(default=timezone.now)
+    old_status = models.CharField(
+        max_length=24, choices=ComponentStatus.choices, blank=True, verbose_name=_("old status")
+    )
+    new_status = models.CharField(
+        max_length=24, choices=ComponentStatus.choices, verbose_name=_("new status")
+    )
+    changed_at = models.DateTimeField(default=timezone.now, verbose_name=_("changed at"))
     update = models.ForeignKey(
         "Communication",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="component_changes",
+        verbose_name=_("update"),
     )
 
     class Meta:
         ordering = ["changed_at", "id"]
         # The uptime history reads a window of days for every component at once.
         indexes = [models.Index(fields=["changed_at"], name="component_change_at")]
+        verbose_name = _("component status change")
+        verbose_name_plural = _("component status changes")
 
     def __str__(self) -> str:
         return f"{self.component_id}: {self.old_status or '-'} → {self.new_status}"
@@ -119,16 +138,28 @@ class ComponentStatusChange(models.Model):
 class StatusPageIncident(models.Model):
     """The incident as one status page shows it: at most one per incident and audience."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="page_incidents")
-    audience = models.CharField(max_length=10, choices=Audience.choices)
-    name = models.CharField(max_length=300)
-    status = models.CharField(
-        max_length=16, choices=PageStatus.choices, default=PageStatus.INVESTIGATING
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.CASCADE,
+        related_name="page_incidents",
+        verbose_name=_("incident"),
     )
-    products = models.ManyToManyField(Product, related_name="page_incidents", blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    audience = models.CharField(max_length=10, choices=Audience.choices, verbose_name=_("audience"))
+    name = models.CharField(max_length=300, verbose_name=_("name"))
+    status = models.CharField(
+        max_length=16,
+        choices=PageStatus.choices,
+        default=PageStatus.INVESTIGATING,
+        verbose_name=_("status"),
+    )
+    products = models.ManyToManyField(
+        Product, related_name="page_incidents", blank=True, verbose_name=_("products")
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -140,6 +171,8 @@ class StatusPageIncident(models.Model):
                 condition=Q(status__in=PageStatus.values), name="page_incident_status_valid"
             ),
         ]
+        verbose_name = _("status page incident")
+        verbose_name_plural = _("status page incidents")
 
     def __str__(self) -> str:
         return self.name
@@ -151,26 +184,48 @@ class StatusPageIncident(models.Model):
 
 
 class Communication(models.Model):
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="communications")
-    audience = models.CharField(max_length=10, choices=Audience.choices)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.CASCADE,
+        related_name="communications",
+        verbose_name=_("incident"),
+    )
+    audience = models.CharField(max_length=10, choices=Audience.choices, verbose_name=_("audience"))
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("kind"))
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.DRAFT, verbose_name=_("state")
+    )
     # HANDBOOK §8: what a follow-up must say.
     summary = models.TextField(
         help_text=_("One or two sentences: the current status and impact."),
+        verbose_name=_("summary"),
     )
-    current_status = models.TextField(blank=True, help_text=_("2-4 bullets, one per line."))
-    next_steps = models.TextField(blank=True, help_text=_("2-4 bullets, one per line."))
+    current_status = models.TextField(
+        blank=True, help_text=_("2-4 bullets, one per line."), verbose_name=_("current status")
+    )
+    next_steps = models.TextField(
+        blank=True, help_text=_("2-4 bullets, one per line."), verbose_name=_("next steps")
+    )
     customer_impact = models.TextField(
-        blank=True, help_text=_("What are customers actually experiencing?")
+        blank=True,
+        help_text=_("What are customers actually experiencing?"),
+        verbose_name=_("customer impact"),
     )
     internal_customers_affected = models.CharField(
-        max_length=100, blank=True, help_text=_('How many internal customers? "unknown" is fine.')
+        max_length=100,
+        blank=True,
+        help_text=_('How many internal customers? "unknown" is fine.'),
+        verbose_name=_("internal customers affected"),
     )
     external_customers_affected = models.CharField(
-        max_length=100, blank=True, help_text=_('How many external customers? "unknown" is fine.')
+        max_length=100,
+        blank=True,
+        help_text=_('How many external customers? "unknown" is fine.'),
+        verbose_name=_("external customers affected"),
     )
-    root_cause = models.TextField(blank=True, help_text=_('The root cause, or "unknown".'))
+    root_cause = models.TextField(
+        blank=True, help_text=_('The root cause, or "unknown".'), verbose_name=_("root cause")
+    )
     eta = models.CharField(
         _("ETA"),
         max_length=200,
@@ -208,9 +263,13 @@ class Communication(models.Model):
         null=True,
         blank=True,
         related_name="updates",
+        verbose_name=_("page incident"),
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="communications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="communications",
+        verbose_name=_("author"),
     )
     review_requested_from = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -218,6 +277,7 @@ class Communication(models.Model):
         related_name="review_requests",
         null=True,
         blank=True,
+        verbose_name=_("review requested from"),
     )
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -225,6 +285,7 @@ class Communication(models.Model):
         related_name="reviewed_communications",
         null=True,
         blank=True,
+        verbose_name=_("reviewer"),
     )
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -232,12 +293,17 @@ class Communication(models.Model):
         related_name="published_communications",
         null=True,
         blank=True,
+        verbose_name=_("published by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    published_at = models.DateTimeField(null=True, blank=True, verbose_name=_("published at"))
     # When the communications manager (or IM) was reminded that next_update_at nears.
-    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("reminded at")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -251,6 +317,8 @@ class Communication(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["incident", "state"], name="communication_by_state")]
+        verbose_name = _("communication")
+        verbose_name_plural = _("communications")
 
     def __str__(self) -> str:
         return f"{self.incident.key} {self.get_audience_display()} {self.get_kind_display()}"
@@ -275,13 +343,16 @@ class Communication(models.Model):
 
 
 class DistributionList(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    addresses = models.TextField(blank=True, help_text=_("One e-mail address per line."))
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    addresses = models.TextField(
+        blank=True, help_text=_("One e-mail address per line."), verbose_name=_("addresses")
+    )
     teams = models.ManyToManyField(
         Team,
         related_name="distribution_lists",
         blank=True,
         help_text=_("Every member of these teams receives the list's mail."),
+        verbose_name=_("teams"),
     )
     # The team whose admins manage the list (None: global admins only). It decides who
     # may change the list, not who receives mail: ``teams`` and ``is_default`` do that.
@@ -295,6 +366,7 @@ class DistributionList(models.Model):
         # "distribution_lists" is taken by ``teams`` (the lists a team's members get).
         related_name="owned_distribution_lists",
         help_text=_("The team whose admins manage this list; empty for global admins."),
+        verbose_name=_("team"),
     )
     language = models.CharField(
         _("language"),
@@ -318,6 +390,8 @@ class DistributionList(models.Model):
                 fields=["is_default"], condition=Q(is_default=True), name="one_default_list"
             )
         ]
+        verbose_name = _("distribution list")
+        verbose_name_plural = _("distribution lists")
 
     def __str__(self) -> str:
         return self.name
@@ -333,19 +407,29 @@ def _token() -> str:
 class Subscriber(models.Model):
     """A customer following the public page by e-mail; no products means all of them."""
 
-    email = models.EmailField(unique=True)
-    products = models.ManyToManyField(Product, related_name="subscribers", blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    confirm_token = models.CharField(max_length=64, unique=True, default=_token)
-    unsubscribe_token = models.CharField(max_length=64, unique=True, default=_token)
+    email = models.EmailField(unique=True, verbose_name=_("email"))
+    products = models.ManyToManyField(
+        Product, related_name="subscribers", blank=True, verbose_name=_("products")
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("confirmed at"))
+    confirm_token = models.CharField(
+        max_length=64, unique=True, default=_token, verbose_name=_("confirm token")
+    )
+    unsubscribe_token = models.CharField(
+        max_length=64, unique=True, default=_token, verbose_name=_("unsubscribe token")
+    )
     # Chosen at sign-up; empty for those who signed up before there was a choice.
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["email"]
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
 
     def __str__(self) -> str:
         return self.email
@@ -365,13 +449,17 @@ class Delivery(models.TextChoices):
 class OutboxRow(models.Model):
     """One message to send. ``claimed_at`` is the lease of the worker sending it."""
 
-    status = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    receipt = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Delivery.choices, default=Delivery.PENDING, verbose_name=_("status")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    receipt = models.CharField(max_length=200, blank=True, verbose_name=_("receipt"))
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
         abstract = True
@@ -379,21 +467,28 @@ class OutboxRow(models.Model):
 
 class OutboundEmail(OutboxRow):
     communication = models.ForeignKey(
-        Communication, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
+        Communication,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="emails",
+        verbose_name=_("communication"),
     )
-    to = models.EmailField()
-    subject = models.CharField(max_length=300)
-    text = models.TextField()
-    html = models.TextField(blank=True)
+    to = models.EmailField(verbose_name=_("to"))
+    subject = models.CharField(max_length=300, verbose_name=_("subject"))
+    text = models.TextField(verbose_name=_("text"))
+    html = models.TextField(blank=True, verbose_name=_("HTML"))
     # Also the idempotency key: one row per message, and receivers drop repeats.
-    message_id = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=200, unique=True, verbose_name=_("message ID"))
     # Headers of this mail alone (a subscriber's List-Unsubscribe); the transport adds
     # the ones every mail carries.
-    headers = models.JSONField(default=dict, blank=True)
+    headers = models.JSONField(default=dict, blank=True, verbose_name=_("headers"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "created_at"], name="email_outbox_pending")]
+        verbose_name = _("outbound email")
+        verbose_name_plural = _("outbound emails")
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to}"
@@ -407,10 +502,17 @@ class ChatFormat(models.TextChoices):
 
 
 class ChatWebhook(models.Model):
-    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="chat_webhook")
-    url = models.URLField(max_length=500)
-    format = models.CharField(max_length=20, choices=ChatFormat.choices, default=ChatFormat.SLACK)
-    active = models.BooleanField(default=True)
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, related_name="chat_webhook", verbose_name=_("team")
+    )
+    url = models.URLField(max_length=500, verbose_name=_("URL"))
+    format = models.CharField(
+        max_length=20,
+        choices=ChatFormat.choices,
+        default=ChatFormat.SLACK,
+        verbose_name=_("format"),
+    )
+    active = models.BooleanField(default=True, verbose_name=_("active"))
     language = models.CharField(
         _("language"),
         max_length=10,
@@ -419,20 +521,32 @@ class ChatWebhook(models.Model):
         help_text=_("The language of its messages. Empty: the portal's."),
     )
 
+    class Meta:
+        verbose_name = _("chat webhook")
+        verbose_name_plural = _("chat webhooks")
+
     def __str__(self) -> str:
-        return f"{self.team.name} chat"
+        return gettext("%(team)s chat") % {"team": self.team.name}
 
 
 class ChatMessage(OutboxRow):
-    webhook = models.ForeignKey(ChatWebhook, on_delete=models.CASCADE, related_name="messages")
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="chat_messages")
-    title = models.CharField(max_length=300, blank=True)
-    text = models.TextField()
-    idempotency_key = models.CharField(max_length=100, unique=True, default=uuid.uuid4)
+    webhook = models.ForeignKey(
+        ChatWebhook, on_delete=models.CASCADE, related_name="messages", verbose_name=_("webhook")
+    )
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="chat_messages", verbose_name=_("incident")
+    )
+    title = models.CharField(max_length=300, blank=True, verbose_name=_("title"))
+    text = models.TextField(verbose_name=_("text"))
+    idempotency_key = models.CharField(
+        max_length=100, unique=True, default=uuid.uuid4, verbose_name=_("idempotency key")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "created_at"], name="chat_outbox_pending")]
+        verbose_name = _("chat message")
+        verbose_name_plural = _("chat messages")
 
     def __str__(self) -> str:
         return f"{self.incident.key}: {self.text[:60]}"
@@ -452,11 +566,13 @@ class WebhookEvent(models.TextChoices):
 class Webhook(models.Model):
     """An outside tool that follows incidents: receives signed JSON for chosen events."""
 
-    name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=100, default=_token)
-    events = models.JSONField(default=list, help_text=_("The event names it receives."))
-    active = models.BooleanField(default=True)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    url = models.URLField(max_length=500, verbose_name=_("URL"))
+    secret = models.CharField(max_length=100, default=_token, verbose_name=_("secret"))
+    events = models.JSONField(
+        default=list, help_text=_("The event names it receives."), verbose_name=_("events")
+    )
+    active = models.BooleanField(default=True, verbose_name=_("active"))
     # The team whose admins manage it (None: global admins only). Informational for
     # delivery: a webhook receives its events for every incident, whatever its team.
     # SET_NULL: deleting a team keeps the webhook and its delivery record.
@@ -467,21 +583,26 @@ class Webhook(models.Model):
         blank=True,
         related_name="webhooks",
         help_text=_("The team whose admins manage this webhook; empty for global admins."),
+        verbose_name=_("team"),
     )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
 
     def __str__(self) -> str:
         return self.name
 
 
 class WebhookDelivery(OutboxRow):
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook")
+    )
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices, verbose_name=_("event"))
     # Sent to the receiver too, so it can drop a repeat.
-    event_id = models.UUIDField(default=uuid.uuid4)
-    payload = models.JSONField()
+    event_id = models.UUIDField(default=uuid.uuid4, verbose_name=_("event ID"))
+    payload = models.JSONField(verbose_name=_("payload"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -490,6 +611,7 @@ class WebhookDelivery(OutboxRow):
             models.UniqueConstraint(fields=["webhook", "event_id"], name="one_delivery_per_event")
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="webhook_outbox_pending")]
+        verbose_name = _("webhook delivery")
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook}"
@@ -523,13 +645,18 @@ class Maintenance(models.Model):
         default=MaintenanceStatus.SCHEDULED,
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="maintenances"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="maintenances",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
     # When it completed or was cancelled.
-    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -567,20 +694,29 @@ class MaintenanceUpdate(models.Model):
     """One step of a maintenance, by whom: its history in the portal and the
     ``incident_updates`` of the Statuspage JSON."""
 
-    maintenance = models.ForeignKey(Maintenance, on_delete=models.CASCADE, related_name="updates")
-    status = models.CharField(max_length=12, choices=MaintenanceStatus.choices)
-    body = models.TextField()
+    maintenance = models.ForeignKey(
+        Maintenance, on_delete=models.CASCADE, related_name="updates", verbose_name=_("maintenance")
+    )
+    status = models.CharField(
+        max_length=12, choices=MaintenanceStatus.choices, verbose_name=_("status")
+    )
+    body = models.TextField(verbose_name=_("body"))
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="maintenance_updates",
+        verbose_name=_("by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("maintenance update")
+        verbose_name_plural = _("maintenance updates")
 
     def __str__(self) -> str:
         return f"{self.maintenance}: {self.get_status_display()}"

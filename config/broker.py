@@ -148,6 +148,8 @@ class Transport(filesystem.Transport):
         # kombu's stubs type the client as None; it is the Connection.
         options = self.client.transport_options  # type: ignore[attr-defined]
         folder = options.get("data_folder_in", "data_in")
+        if not hasattr(os, "mkfifo"):
+            return None  # Windows has no named pipes: the listing alone, as before
         try:
             return WakePipe(folder)
         except OSError:

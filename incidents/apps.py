@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class IncidentsConfig(AppConfig):
     name = "incidents"
-    verbose_name = "Incidents"
+    verbose_name = _("Incidents")
 
     def ready(self) -> None:
         from config.navigation import NavItem, register

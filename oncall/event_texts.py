@@ -238,7 +238,10 @@ def _storm_started(d: Mapping[str, Any]) -> str:
 
 @register("storm.ended")
 def _storm_ended(d: Mapping[str, Any]) -> str:
-    return _(
+    return ngettext(
+        "The alert storm is over: %(count)s alert group folded into this incident. New "
+        "alert groups of %(integration)s page again.",
         "The alert storm is over: %(count)s alert groups folded into this incident. New "
-        "alert groups of %(integration)s page again."
+        "alert groups of %(integration)s page again.",
+        d["count"],
     ) % {"count": d["count"], "integration": d["integration"]}

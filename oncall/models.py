@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident, Team
@@ -40,30 +41,53 @@ class Roster(models.Model):
 
     # The IMOC roster belongs to no team: it is the global one.
     team = models.ForeignKey(
-        Team, on_delete=models.CASCADE, related_name="rosters", null=True, blank=True
+        Team,
+        on_delete=models.CASCADE,
+        related_name="rosters",
+        null=True,
+        blank=True,
+        verbose_name=_("team"),
     )
-    name = models.CharField(max_length=100)
-    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    slug = models.SlugField(max_length=100, unique=True, verbose_name=_("slug"))
     shift_length = models.PositiveSmallIntegerField(
-        default=1, help_text=_("How many hours, days or weeks each person is on call.")
+        default=1,
+        help_text=_("How many hours, days or weeks each person is on call."),
+        verbose_name=_("shift length"),
     )
-    shift_unit = models.CharField(max_length=5, choices=ShiftUnit.choices, default=ShiftUnit.WEEKS)
+    shift_unit = models.CharField(
+        max_length=5,
+        choices=ShiftUnit.choices,
+        default=ShiftUnit.WEEKS,
+        verbose_name=_("shift unit"),
+    )
     handoff_time = models.TimeField(
-        default=time(9, 0), help_text=_("Local time of day when one person hands over to the next.")
+        default=time(9, 0),
+        help_text=_("Local time of day when one person hands over to the next."),
+        verbose_name=_("handoff time"),
     )
     start_date = models.DateField(
-        default=timezone.localdate, help_text=_("The first shift starts on this day.")
+        default=timezone.localdate,
+        help_text=_("The first shift starts on this day."),
+        verbose_name=_("start date"),
     )
     time_zone = models.CharField(
         max_length=64,
         default="UTC",
         validators=[validate_time_zone],
         help_text=_("Hand-offs stay at the local hour across daylight-saving changes."),
+        verbose_name=_("time zone"),
     )
-    feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    feed_token = models.CharField(
+        max_length=64, unique=True, default=new_feed_token, verbose_name=_("feed token")
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
     # An archived roster pages nobody and leaves the lists; its shifts stay for history.
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("archived at")
+    )
 
     objects = RosterQuerySet.as_manager()
 
@@ -75,6 +99,8 @@ class Roster(models.Model):
                 condition=Q(shift_unit__in=ShiftUnit.values), name="roster_shift_unit_valid"
             ),
         ]
+        verbose_name = _("roster")
+        verbose_name_plural = _("rosters")
 
     def __str__(self) -> str:
         return self.name
@@ -101,17 +127,30 @@ class Rotation(models.Model):
     its first version began, which no later change alters.
     """
 
-    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="rotations")
-    effective_from = models.DateTimeField()
-    start_date = models.DateField()
-    handoff_time = models.TimeField()
-    shift_length = models.PositiveSmallIntegerField()
-    shift_unit = models.CharField(max_length=5, choices=ShiftUnit.choices)
-    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    roster = models.ForeignKey(
+        Roster, on_delete=models.CASCADE, related_name="rotations", verbose_name=_("roster")
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    effective_from = models.DateTimeField(verbose_name=_("effective from"))
+    start_date = models.DateField(verbose_name=_("start date"))
+    handoff_time = models.TimeField(verbose_name=_("handoff time"))
+    shift_length = models.PositiveSmallIntegerField(verbose_name=_("shift length"))
+    shift_unit = models.CharField(
+        max_length=5, choices=ShiftUnit.choices, verbose_name=_("shift unit")
+    )
+    time_zone = models.CharField(
+        max_length=64, validators=[validate_time_zone], verbose_name=_("time zone")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["roster", "effective_from"]
@@ -126,20 +165,32 @@ class Rotation(models.Model):
                 condition=Q(shift_unit__in=ShiftUnit.values), name="rotation_shift_unit_valid"
             ),
         ]
+        verbose_name = _("rotation")
+        verbose_name_plural = _("rotations")
 
     def __str__(self) -> str:
-        return f"{self.roster} from {self.effective_from:%Y-%m-%d %H:%M} UTC"
+        return gettext("%(roster)s from %(start)s UTC") % {
+            "roster": self.roster,
+            "start": f"{self.effective_from:%Y-%m-%d %H:%M}",
+        }
 
 
 class Participant(models.Model):
     """A place in one rotation version (``roster`` repeats the version's roster)."""
 
-    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="participants")
-    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_places"
+    roster = models.ForeignKey(
+        Roster, on_delete=models.CASCADE, related_name="participants", verbose_name=_("roster")
     )
-    position = models.PositiveSmallIntegerField()
+    rotation = models.ForeignKey(
+        Rotation, on_delete=models.CASCADE, related_name="members", verbose_name=_("rotation")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="roster_places",
+        verbose_name=_("user"),
+    )
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
 
     class Meta:
         ordering = ["rotation", "position"]
@@ -147,6 +198,8 @@ class Participant(models.Model):
             models.UniqueConstraint(fields=["rotation", "user"], name="participant_once"),
             models.UniqueConstraint(fields=["rotation", "position"], name="participant_position"),
         ]
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
 
     def __str__(self) -> str:
         return f"{self.roster} #{self.position}: {self.user}"
@@ -155,17 +208,28 @@ class Participant(models.Model):
 class Override(models.Model):
     """Someone covers the roster between two instants (a holiday swap); wins over turns."""
 
-    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, related_name="overrides")
+    roster = models.ForeignKey(
+        Roster, on_delete=models.CASCADE, related_name="overrides", verbose_name=_("roster")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roster_overrides"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="roster_overrides",
+        verbose_name=_("user"),
     )
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    reason = models.CharField(max_length=200, blank=True)
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
+    reason = models.CharField(max_length=200, blank=True, verbose_name=_("reason"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["roster", "starts_at"]
@@ -175,37 +239,54 @@ class Override(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["roster", "starts_at"], name="override_by_start")]
+        verbose_name = _("override")
+        verbose_name_plural = _("overrides")
 
     def __str__(self) -> str:
-        return f"{self.user} covers {self.roster}"
+        return gettext("%(person)s covers %(roster)s") % {
+            "person": self.user,
+            "roster": self.roster,
+        }
 
 
 class TeamAdmin(models.Model):
     """People who edit their own team's rosters and escalation policy."""
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="oncall_admins")
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="oncall_admins", verbose_name=_("team")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oncall_admin_of"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="oncall_admin_of",
+        verbose_name=_("user"),
     )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="team_admin_once")]
+        verbose_name = _("team admin")
+        verbose_name_plural = _("team admins")
 
     def __str__(self) -> str:
-        return f"{self.user} administers {self.team}"
+        return gettext("%(person)s administers %(team)s") % {"person": self.user, "team": self.team}
 
 
 class EscalationPolicy(models.Model):
-    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="escalation_policy")
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, related_name="escalation_policy", verbose_name=_("team")
+    )
     repeat = models.PositiveSmallIntegerField(
-        default=0, help_text=_("How many more times the steps run before the IMOC is paged.")
+        default=0,
+        help_text=_("How many more times the steps run before the IMOC is paged."),
+        verbose_name=_("repeat"),
     )
 
     class Meta:
         verbose_name_plural = _("escalation policies")
+        verbose_name = _("escalation policy")
 
     def __str__(self) -> str:
-        return f"Escalation of {self.team}"
+        return gettext("Escalation of %(team)s") % {"team": self.team}
 
 
 class StepKind(models.TextChoices):
@@ -219,14 +300,24 @@ class EscalationStep(models.Model):
     """If not acknowledged after ``wait_minutes``, page the roster's on-call, a person,
     every member of the policy's team, or the IMOC (``kind``)."""
 
-    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
-    position = models.PositiveSmallIntegerField()
-    wait_minutes = models.PositiveSmallIntegerField(default=5)
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.CASCADE, related_name="steps", verbose_name=_("policy")
+    )
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
+    wait_minutes = models.PositiveSmallIntegerField(default=5, verbose_name=_("wait minutes"))
     # Blank on steps saved before kinds existed: their roster or user says which.
-    kind = models.CharField(max_length=10, choices=StepKind.choices, blank=True, default="")
-    roster = models.ForeignKey(Roster, on_delete=models.CASCADE, null=True, blank=True)
+    kind = models.CharField(
+        max_length=10, choices=StepKind.choices, blank=True, default="", verbose_name=_("kind")
+    )
+    roster = models.ForeignKey(
+        Roster, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("roster")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("user"),
     )
 
     class Meta:
@@ -247,10 +338,15 @@ class EscalationStep(models.Model):
             ),
             models.CheckConstraint(condition=Q(wait_minutes__gte=1), name="step_waits"),
         ]
+        verbose_name = _("escalation step")
+        verbose_name_plural = _("escalation steps")
 
     def __str__(self) -> str:
         target = self.roster or self.user or self.get_kind_display()
-        return f"after {self.wait_minutes} min: {target}"
+        return gettext("after %(minutes)s min: %(target)s") % {
+            "minutes": self.wait_minutes,
+            "target": target,
+        }
 
     @property
     def target_kind(self) -> str:
@@ -267,14 +363,19 @@ class ContactKind(models.TextChoices):
 
 class ContactMethod(models.Model):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_methods"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="contact_methods",
+        verbose_name=_("user"),
     )
-    kind = models.CharField(max_length=10, choices=ContactKind.choices)
+    kind = models.CharField(max_length=10, choices=ContactKind.choices, verbose_name=_("kind"))
     # An e-mail address or a URL, depending on the kind.
-    target = models.CharField(max_length=500)
+    target = models.CharField(max_length=500, verbose_name=_("target"))
     # Signs generic webhooks (HMAC-SHA256); unused by the other kinds.
-    secret = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    secret = models.CharField(max_length=100, blank=True, verbose_name=_("secret"))
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["user", "id"]
@@ -284,6 +385,8 @@ class ContactMethod(models.Model):
             ),
             models.UniqueConstraint(fields=["user", "kind", "target"], name="contact_once"),
         ]
+        verbose_name = _("contact method")
+        verbose_name_plural = _("contact methods")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.target}"
@@ -350,7 +453,9 @@ class PageQuerySet(models.QuerySet["Page"]):
 class Page(models.Model):
     """One obligation to notify: written with the incident change, delivered after commit."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="pages")
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="pages", verbose_name=_("incident")
+    )
     # A person, or for severity 3 no one: the team's address in ``address``.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -358,27 +463,44 @@ class Page(models.Model):
         related_name="pages",
         null=True,
         blank=True,
+        verbose_name=_("user"),
     )
-    address = models.EmailField(blank=True)
-    roster = models.ForeignKey(Roster, on_delete=models.SET_NULL, null=True, blank=True)
-    reason = models.CharField(max_length=12, choices=PageReason.choices)
-    message = models.TextField(blank=True)
-    state = models.CharField(max_length=12, choices=PageState.choices, default=PageState.PENDING)
-    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    address = models.EmailField(blank=True, verbose_name=_("address"))
+    roster = models.ForeignKey(
+        Roster, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("roster")
+    )
+    reason = models.CharField(max_length=12, choices=PageReason.choices, verbose_name=_("reason"))
+    message = models.TextField(blank=True, verbose_name=_("message"))
+    state = models.CharField(
+        max_length=12, choices=PageState.choices, default=PageState.PENDING, verbose_name=_("state")
+    )
+    idempotency_key = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("idempotency key")
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    attempt_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    attempt_count = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempt count"))
     # A worker holds the delivery until then; after it, the sweep may hand it to another.
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed until"))
     # The sweep handed the page to a worker (a queued message) until then; a claim clears it.
-    offered_until = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    offered_until = models.DateTimeField(null=True, blank=True, verbose_name=_("offered until"))
+    next_attempt_at = models.DateTimeField(default=timezone.now, verbose_name=_("next attempt at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
 
     objects = PageQuerySet.as_manager()
@@ -396,6 +518,8 @@ class Page(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="page_due"),
         ]
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
 
     def __str__(self) -> str:
         return f"Page {self.pk} of {self.recipient} for {self.incident_id}"
@@ -408,18 +532,24 @@ class Page(models.Model):
 class DeliveryAttempt(models.Model):
     """One try over one channel: who, how, when, and what came back."""
 
-    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="attempts")
-    channel = models.CharField(max_length=10, choices=ContactKind.choices)
-    target = models.CharField(max_length=500)
-    number = models.PositiveSmallIntegerField()
-    started_at = models.DateTimeField(default=timezone.now)
-    ok = models.BooleanField()
-    result = models.CharField(max_length=300)
+    page = models.ForeignKey(
+        Page, on_delete=models.CASCADE, related_name="attempts", verbose_name=_("page")
+    )
+    channel = models.CharField(
+        max_length=10, choices=ContactKind.choices, verbose_name=_("channel")
+    )
+    target = models.CharField(max_length=500, verbose_name=_("target"))
+    number = models.PositiveSmallIntegerField(verbose_name=_("number"))
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    ok = models.BooleanField(verbose_name=_("ok"))
+    result = models.CharField(max_length=300, verbose_name=_("result"))
     # This failure was the channel's last try: a permanent error, or retries ran out.
-    gave_up = models.BooleanField(default=False)
+    gave_up = models.BooleanField(default=False, verbose_name=_("gave up"))
 
     class Meta:
         ordering = ["page", "started_at", "id"]
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.shown_target}: {self.result}"
@@ -444,23 +574,34 @@ class EscalationState(models.TextChoices):
 class Escalation(models.Model):
     """Where an incident's escalation stands; ``next_escalation_at`` is its clock."""
 
-    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="escalation")
-    policy = models.ForeignKey(EscalationPolicy, on_delete=models.SET_NULL, null=True, blank=True)
+    incident = models.OneToOneField(
+        Incident, on_delete=models.CASCADE, related_name="escalation", verbose_name=_("incident")
+    )
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("policy")
+    )
     state = models.CharField(
-        max_length=12, choices=EscalationState.choices, default=EscalationState.ACTIVE
+        max_length=12,
+        choices=EscalationState.choices,
+        default=EscalationState.ACTIVE,
+        verbose_name=_("state"),
     )
     # Steps fired so far, counting across repeats; the IMOC comes after all of them.
-    fired = models.PositiveSmallIntegerField(default=0)
+    fired = models.PositiveSmallIntegerField(default=0, verbose_name=_("fired"))
     # The policy's steps and repeat count as they were when the escalation started
     # (``oncall.plan``): editing the policy mid-incident changes no escalation in flight.
     # Null for escalations started before snapshots, which follow the policy.
-    plan = models.JSONField(null=True, blank=True, editable=False)
-    next_escalation_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    plan = models.JSONField(null=True, blank=True, editable=False, verbose_name=_("plan"))
+    next_escalation_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("next escalation at")
+    )
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         indexes = [models.Index(fields=["state", "next_escalation_at"], name="escalation_due")]
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
 
     def __str__(self) -> str:
         return f"Escalation of {self.incident_id}: {self.state}"
@@ -479,19 +620,27 @@ class EventKind(models.TextChoices):
 class PagingEvent(models.Model):
     """The paging history of an incident, shown in its on-call panel."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="paging_events")
-    kind = models.CharField(max_length=12, choices=EventKind.choices)
-    # The English text, for search and for events written before ``data``.
-    text = models.CharField(max_length=300)
-    # The facts and shape (``text_id``) each reader's language renders (``event_texts``).
-    data = models.JSONField(default=dict, blank=True)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="paging_events", verbose_name=_("incident")
     )
-    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=12, choices=EventKind.choices, verbose_name=_("kind"))
+    # The English text, for search and for events written before ``data``.
+    text = models.CharField(max_length=300, verbose_name=_("text"))
+    # The facts and shape (``text_id``) each reader's language renders (``event_texts``).
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("at"))
 
     class Meta:
         ordering = ["at", "id"]
+        verbose_name = _("paging event")
+        verbose_name_plural = _("paging events")
 
     def __str__(self) -> str:
         return self.text

@@ -1,4 +1,4 @@
-# The metrics' roll-ups (issue 15), filled from the incidents already recorded.
+# Each incident's metrics figures (issue 15), filled from the incidents already recorded.
 import django.db.models.deletion
 import django.db.models.functions.comparison
 from django.db import migrations, models
@@ -7,11 +7,7 @@ from django.db import migrations, models
 def backfill(apps, schema_editor):
     from incidents.support.rollups import rebuild
 
-    rebuild(
-        apps.get_model("incidents", "Incident"),
-        apps.get_model("incidents", "IncidentFigures"),
-        apps.get_model("incidents", "MonthFigures"),
-    )
+    rebuild(apps.get_model("incidents", "Incident"), apps.get_model("incidents", "IncidentFigures"))
 
 
 class Migration(migrations.Migration):
@@ -46,37 +42,9 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.CreateModel(
-            name="MonthFigures",
-            fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("month", models.DateField()),
-                ("severity", models.PositiveSmallIntegerField()),
-                ("incidents", models.PositiveIntegerField(default=0)),
-                ("started", models.PositiveIntegerField(default=0)),
-                ("ttd", models.BinaryField(default=bytes)),
-                ("ttr", models.BinaryField(default=bytes)),
-                (
-                    "service",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="incidents.service",
-                    ),
-                ),
-            ],
-            options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("month", "severity", "service"), name="month_figures_cell"
-                    )
-                ],
-            },
+        migrations.AddIndex(
+            model_name="incidentfigures",
+            index=models.Index(fields=["month", "severity"], name="incident_figures_month"),
         ),
         migrations.AddIndex(
             model_name="incident",

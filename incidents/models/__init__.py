@@ -26,28 +26,39 @@ UNKNOWN_SERVICE_SLUG = "unknown"
 
 
 class Team(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    slug = models.SlugField(max_length=100, unique=True, verbose_name=_("slug"))
     email = models.EmailField(_("contact e-mail"), blank=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="teams", blank=True, verbose_name=_("members")
+    )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
 
     def __str__(self) -> str:
         return self.name
 
 
 class Service(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    slug = models.SlugField(max_length=100, unique=True, verbose_name=_("slug"))
     # The built-in Unknown service has no team: its incidents go to the IMOC.
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, related_name="services", null=True, blank=True
+        Team,
+        on_delete=models.PROTECT,
+        related_name="services",
+        null=True,
+        blank=True,
+        verbose_name=_("team"),
     )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
 
     def __str__(self) -> str:
         return self.name
@@ -58,20 +69,23 @@ class Service(models.Model):
 
 
 class Product(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    slug = models.SlugField(max_length=100, unique=True)
-    description = models.CharField(max_length=200, blank=True)
-    shown_on_status_page = models.BooleanField(default=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    slug = models.SlugField(max_length=100, unique=True, verbose_name=_("slug"))
+    description = models.CharField(max_length=200, blank=True, verbose_name=_("description"))
+    shown_on_status_page = models.BooleanField(default=True, verbose_name=_("shown on status page"))
     # The services the product runs on: their changes are suspects when it is affected.
     services = models.ManyToManyField(
         Service,
         related_name="products",
         blank=True,
         help_text=_("The services this product runs on."),
+        verbose_name=_("services"),
     )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
 
     def __str__(self) -> str:
         return self.name
@@ -80,8 +94,12 @@ class Product(models.Model):
 class KeyCounter(models.Model):
     """The last number handed out for a key prefix; locked while an incident is created."""
 
-    prefix = models.CharField(max_length=10, primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
+    prefix = models.CharField(max_length=10, primary_key=True, verbose_name=_("prefix"))
+    last_number = models.PositiveIntegerField(default=0, verbose_name=_("last number"))
+
+    class Meta:
+        verbose_name = _("key counter")
+        verbose_name_plural = _("key counters")
 
     def __str__(self) -> str:
         return f"{self.prefix}-{self.last_number}"
@@ -153,9 +171,9 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
 
 
 class Incident(models.Model):
-    prefix = models.CharField(max_length=10, editable=False)
-    number = models.PositiveIntegerField(editable=False)
-    key = models.CharField(max_length=24, unique=True, editable=False)
+    prefix = models.CharField(max_length=10, editable=False, verbose_name=_("prefix"))
+    number = models.PositiveIntegerField(editable=False, verbose_name=_("number"))
+    key = models.CharField(max_length=24, unique=True, editable=False, verbose_name=_("key"))
     summary = models.CharField(_("summary"), max_length=200, help_text=_("What is the emergency?"))
     description = models.TextField(
         _("description"),
@@ -218,15 +236,20 @@ class Incident(models.Model):
         ),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_incidents"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="created_incidents",
+        verbose_name=_("created by"),
     )
     customer_follow_up = models.BooleanField(
         _("customer follow-up"),
         default=True,
         help_text=_("E-mail the customers of labelled support cases when it is resolved."),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = IncidentQuerySet.as_manager()
 
@@ -292,6 +315,8 @@ class Incident(models.Model):
             ("assign_role", "Can assign incident roles"),
             ("publish_communication", "Can publish incident communications"),
         ]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
 
     def __str__(self) -> str:
         return f"{self.key} - {self.severity} - {self.summary}"
@@ -360,33 +385,41 @@ HUMAN_KINDS = (
 
 
 class TimelineEntry(models.Model):
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
-    kind = models.CharField(max_length=20, choices=EntryKind.choices)
-    text = models.TextField(blank=True)
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="timeline", verbose_name=_("incident")
+    )
+    kind = models.CharField(max_length=20, choices=EntryKind.choices, verbose_name=_("kind"))
+    text = models.TextField(blank=True, verbose_name=_("text"))
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="timeline_entries",
         null=True,
         blank=True,
-        help_text="Empty for entries written by the system.",
+        help_text=_("Empty for entries written by the system."),
+        verbose_name=_("author"),
     )
-    occurred_at = models.DateTimeField(default=timezone.now)
-    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    occurred_at = models.DateTimeField(default=timezone.now, verbose_name=_("occurred at"))
+    recorded_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("recorded at")
+    )
     # Structured facts of system entries, such as {"from": "new", "to": "fixing"}.
-    data = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
     # Set when the author corrected the entry; the earlier versions are its edits.
-    edited_at = models.DateTimeField(null=True, blank=True, editable=False)
+    edited_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("edited at")
+    )
 
     class Meta:
         ordering = ["occurred_at", "id"]
-        verbose_name_plural = "timeline entries"
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=EntryKind.values), name="timeline_kind_valid"
             ),
         ]
         indexes = [models.Index(fields=["incident", "occurred_at"], name="timeline_by_time")]
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.text[:60]}"

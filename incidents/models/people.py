@@ -25,7 +25,10 @@ def validate_time_zone(value: str) -> None:
 
 class Preferences(models.Model):
     person = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="preferences",
+        verbose_name=_("person"),
     )
     language = models.CharField(
         _("language"),

@@ -37,24 +37,33 @@ class RoleAssignment(models.Model):
     """One person holding one role on one incident for a while; never deleted, so the
     incident keeps the history of who held what, when."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="roles")
-    person = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="incident_roles"
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="roles", verbose_name=_("incident")
     )
-    role = models.CharField(max_length=20, choices=Role.choices)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="incident_roles",
+        verbose_name=_("person"),
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, verbose_name=_("role"))
     custom_name = models.CharField(
-        max_length=60, blank=True, help_text="The name of a custom role, e.g. Scribe."
+        max_length=60,
+        blank=True,
+        help_text=_("The name of a custom role, e.g. Scribe."),
+        verbose_name=_("custom name"),
     )
     # What this holder is responsible for, e.g. the workstream of one of several tech leads.
-    scope = models.CharField(max_length=120, blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    ended_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(max_length=120, blank=True, verbose_name=_("scope"))
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
         blank=True,
+        verbose_name=_("assigned by"),
     )
     ended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -62,6 +71,7 @@ class RoleAssignment(models.Model):
         related_name="+",
         null=True,
         blank=True,
+        verbose_name=_("ended by"),
     )
 
     objects = RoleAssignmentQuerySet.as_manager()
@@ -89,6 +99,8 @@ class RoleAssignment(models.Model):
         indexes = [
             models.Index(fields=["person", "ended_at"], name="role_by_person"),
         ]
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
 
     def __str__(self) -> str:
         return f"{self.label}: {self.person} on {self.incident_id}"
@@ -106,16 +118,25 @@ class Involvement(models.Model):
     """Someone who takes part without a role: paged for the incident, owning one of its
     cleanup tasks. Like role holders, they may see the incident when it is restricted."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="involvements")
-    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="involvements", verbose_name=_("incident")
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("person"),
+    )
     # Why, for people reading the admin: "paged", "owns a cleanup task".
-    reason = models.CharField(max_length=40)
-    since = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=40, verbose_name=_("reason"))
+    since = models.DateTimeField(default=timezone.now, verbose_name=_("since"))
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["incident", "person"], name="involved_once"),
         ]
+        verbose_name = _("involvement")
+        verbose_name_plural = _("involvements")
 
     def __str__(self) -> str:
         return f"{self.person} on {self.incident_id} ({self.reason})"

@@ -5,16 +5,15 @@ TTD is impact start → detection, TTR impact start → impact end. Medians are 
 middle value (to the second); p90 is the nearest-rank 90th percentile (a real
 incident's figure).
 
-The figures come from roll-ups kept up to date at write time (``rollups``): per month,
-severity and faulty service, the incidents and their TTDs and TTRs as sorted lists. A
+The figures come from each incident's TTD and TTR kept up to date at write time
+(``rollups``: month, severity, faulty service and the durations in microseconds). A
 period's whole months are read from them; the incidents of its partly covered first
-and last months, and the restricted ones the viewer may see (the roll-ups hold none),
-are read one by one with one indexed query. Neither reads a model instance, and
-neither grows with the incidents of the whole months. The exact medians still take
-every duration of the period through Python (measured: about 30 ms for 10,000
-incidents on a busy 2-core machine), so ``page`` keeps what it computed, and the
-rendering, under the roll-ups' version: the next viewer with the same filters reads it
-from the cache until a change starts a new version.
+and last months, and the restricted ones the viewer may see (the stored figures hold
+none), are read one by one with one indexed query. Neither reads a model instance nor
+computes a duration. The exact medians still take every duration of the period through
+Python, so ``page`` keeps what it computed, and the rendering, under the figures'
+version: the next viewer with the same filters reads it from the cache until a change
+starts a new version.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from django.utils.translation import gettext_noop
 from incidents.models import CLOSED_STATUSES, IncidentQuerySet, Service, Severity, Team
 from incidents.periods import MISSING_TIMES, PERIOD_AT, in_period
 from incidents.support import rollups
-from incidents.support.rollups import MonthFigures, month_of, unpack
+from incidents.support.rollups import IncidentFigures, month_of
 
 # Histogram bins, upper bounds; the last bin holds everything longer. The labels are
 # keys (CSV, tests); charts translate them as they draw.
@@ -53,7 +52,7 @@ BINS = [
 ]
 OVER = gettext_noop("over 1d")
 MISSING_SHOWN = 50
-# A computed page is kept until the roll-ups change; this bounds what a forgotten
+# A computed page is kept until the figures change; this bounds what a forgotten
 # period (yesterday's "last 90 days") holds in the cache.
 CACHED_FOR = 24 * 3600
 # The page shows the last 90 days unless another period is chosen.
@@ -288,32 +287,32 @@ def compute(
     service: str = "",
     severity: int | None = None,
 ) -> Metrics:
-    """Every figure of the page from the roll-ups, in four queries whatever the number
-    of incidents (three when none misses a time).
+    """Every figure of the page from the stored figures, in four queries whatever the
+    number of incidents (three when none misses a time).
 
     ``visible`` is what the viewer may see (``Incident.objects.visible_to``): every
-    unrestricted incident, which the roll-ups hold by whole months, and the restricted
+    unrestricted incident, whose stored figures serve whole months, and the restricted
     ones they may see. Those, and the incidents of a period's partly covered first and
     last months, are read one by one with one indexed query."""
     start, end = period_bounds(since, until)
     first, last = _whole_months(start, end)
     figures = _Figures()
-    cells = MonthFigures.objects.filter(incidents__gt=0)
+    stored = IncidentFigures.objects.all()
     if first is not None:
-        cells = cells.filter(month__gte=first)
+        stored = stored.filter(month__gte=first)
     if last is not None:
-        cells = cells.filter(month__lt=last)
+        stored = stored.filter(month__lt=last)
     if first is not None and last is not None and first >= last:
-        cells = cells.none()
+        stored = stored.none()
     if team:
-        cells = cells.filter(service__team__slug=team)
+        stored = stored.filter(service__team__slug=team)
     if service:
-        cells = cells.filter(service__slug=service)
+        stored = stored.filter(service__slug=service)
     if severity is not None:
-        cells = cells.filter(severity=severity)
+        stored = stored.filter(severity=severity)
     if visible.query.is_empty():
-        cells = cells.none()
-    figures.add_cells(cells.values_list(*CELL_VALUES))
+        stored = stored.none()
+    figures.add_stored(stored.order_by().values_list(*STORED_VALUES))
 
     incidents = filtered(visible, team=team, service=service, severity=severity).order_by()
     for row in _one_by_one(incidents, start, end, first, last).values_list(*ROW_VALUES):
@@ -356,7 +355,7 @@ def _month_start(at: datetime, *, after: bool) -> date:
 
 
 def _whole_months(start: datetime | None, end: datetime | None) -> tuple[date | None, date | None]:
-    """The roll-ups' share of the period: the months from ``first`` (included) to
+    """The stored figures' share of the period: the months from ``first`` (included) to
     ``last`` (excluded) lie wholly inside it; None where the period is open."""
     return (
         _month_start(start, after=True) if start is not None else None,
@@ -375,7 +374,7 @@ def _one_by_one(
     first: date | None,
     last: date | None,
 ) -> IncidentQuerySet:
-    """The incidents the roll-ups do not hold: the restricted ones (the viewer's own
+    """The incidents the stored figures do not serve: the restricted ones (the viewer's own
     filter chose which) in the period, and every one in the period's partly covered
     months. Each part is a range on ``PERIOD_AT`` (the ``incident_period`` index, and
     ``incident_restricted_period`` for the restricted), so PostgreSQL ORs two index
@@ -401,16 +400,8 @@ def _one_by_one(
     )
 
 
-# What the page reads of each cell and of each incident read one by one.
-CELL_VALUES = (
-    "month",
-    "severity",
-    "service__name",
-    "incidents",
-    "started",
-    "ttd",
-    "ttr",
-)
+# What the page reads of each incident's stored figures and of each one read one by one.
+STORED_VALUES = ("month", "severity", "service__name", "started", "ttd_us", "ttr_us")
 ROW_VALUES = ("severity", "faulty_service__name", "month", "ttd_", "ttr_")
 
 
@@ -441,10 +432,20 @@ class _Figures:
             group[0] += ttd
             group[1] += ttr
 
-    def add_cells(self, cells: Iterable[tuple[Any, ...]]) -> None:
-        for month, severity, service, incidents, started, ttd, ttr in cells:
-            started_in = month if started else None
-            self.add(severity, service, started_in, incidents, unpack(ttd), unpack(ttr))
+    def add_stored(self, stored: Iterable[tuple[Any, ...]]) -> None:
+        # Gathered by their keys first: one ``add`` a month, severity and service.
+        cells: dict[tuple[Any, ...], list[Any]] = {}
+        for month, severity, service, started, ttd, ttr in stored:
+            cell = cells.get((month if started else None, severity, service))
+            if cell is None:
+                cell = cells[(month if started else None, severity, service)] = [0, [], []]
+            cell[0] += 1
+            if ttd is not None:
+                cell[1].append(ttd)
+            if ttr is not None:
+                cell[2].append(ttr)
+        for (month, severity, service), (count, ttds, ttrs) in cells.items():
+            self.add(severity, service, month, count, ttds, ttrs)
 
     def add_row(
         self,

@@ -13,11 +13,11 @@ from incidents.models import Incident
 
 class SupportCase(models.Model):
     # The ticket number in the support desk; the desk upserts cases by it.
-    reference = models.CharField(max_length=100, unique=True)
-    customer_name = models.CharField(max_length=200, blank=True)
-    organisation = models.CharField(max_length=200, blank=True)
+    reference = models.CharField(max_length=100, unique=True, verbose_name=_("reference"))
+    customer_name = models.CharField(max_length=200, blank=True, verbose_name=_("customer name"))
+    organisation = models.CharField(max_length=200, blank=True, verbose_name=_("organisation"))
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
-    subject = models.CharField(max_length=300, blank=True)
+    subject = models.CharField(max_length=300, blank=True, verbose_name=_("subject"))
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     label = models.ForeignKey(
         Incident,
@@ -26,6 +26,7 @@ class SupportCase(models.Model):
         null=True,
         blank=True,
         help_text=_("The incident this case is about."),
+        verbose_name=_("label"),
     )
     labelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -33,12 +34,13 @@ class SupportCase(models.Model):
         related_name="+",
         null=True,
         blank=True,
+        verbose_name=_("labelled by"),
     )
-    labelled_at = models.DateTimeField(null=True, blank=True)
+    labelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("labelled at"))
     # Set when the customer was told their incident is resolved; cleared by a move, so
     # the incident the case moved to follows up too.
     followed_up_at = models.DateTimeField(_("followed up"), null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         app_label = "incidents"
@@ -49,6 +51,8 @@ class SupportCase(models.Model):
             # The case list, newest first, a page at a time (also within a filter).
             models.Index(fields=["opened_at", "id"], name="case_opened"),
         ]
+        verbose_name = _("support case")
+        verbose_name_plural = _("support cases")
 
     def __str__(self) -> str:
         return self.reference
@@ -57,28 +61,46 @@ class SupportCase(models.Model):
 class LabelChange(models.Model):
     """One label put on, moved or taken off a case; never edited."""
 
-    case = models.ForeignKey(SupportCase, on_delete=models.CASCADE, related_name="label_history")
+    case = models.ForeignKey(
+        SupportCase, on_delete=models.CASCADE, related_name="label_history", verbose_name=_("case")
+    )
     from_incident = models.ForeignKey(
-        Incident, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+        Incident,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("from incident"),
     )
     to_incident = models.ForeignKey(
-        Incident, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+        Incident,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("to incident"),
     )
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        verbose_name=_("by"),
     )
-    at = models.DateTimeField(default=timezone.now)
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("at"))
 
     class Meta:
         app_label = "incidents"
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["case", "at"], name="label_change_by_case")]
+        verbose_name = _("label change")
+        verbose_name_plural = _("label changes")
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.from_incident_id} → {self.to_incident_id}"
 
 
 # The metrics' roll-ups are models of this app; they live beside the code that keeps them.
-from incidents.support.rollups import IncidentFigures, MonthFigures  # noqa: E402
+from incidents.support.rollups import IncidentFigures  # noqa: E402
 
-__all__ = ["IncidentFigures", "LabelChange", "MonthFigures", "SupportCase"]
+__all__ = ["IncidentFigures", "LabelChange", "SupportCase"]

@@ -25,18 +25,31 @@ class HeartbeatState(models.TextChoices):
 
 class Heartbeat(models.Model):
     integration = models.OneToOneField(
-        Integration, on_delete=models.CASCADE, primary_key=True, related_name="heartbeat"
+        Integration,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="heartbeat",
+        verbose_name=_("integration"),
     )
-    interval = models.DurationField(help_text=_("How often the job or monitor pings."))
-    grace = models.DurationField(help_text=_("How late a ping may be before it counts as missed."))
+    interval = models.DurationField(
+        help_text=_("How often the job or monitor pings."), verbose_name=_("interval")
+    )
+    grace = models.DurationField(
+        help_text=_("How late a ping may be before it counts as missed."), verbose_name=_("grace")
+    )
     state = models.CharField(
-        max_length=10, choices=HeartbeatState.choices, default=HeartbeatState.WAITING
+        max_length=10,
+        choices=HeartbeatState.choices,
+        default=HeartbeatState.WAITING,
+        verbose_name=_("state"),
     )
-    last_ping_at = models.DateTimeField(null=True, blank=True)
+    last_ping_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last ping at"))
     # The last ping (or the set-up) plus the interval; missed once grace has passed too.
-    next_expected_at = models.DateTimeField()
-    missed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    next_expected_at = models.DateTimeField(verbose_name=_("next expected at"))
+    missed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("missed at"))
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     class Meta:
         constraints = [
@@ -55,6 +68,8 @@ class Heartbeat(models.Model):
                 name="heartbeat_due",
             )
         ]
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
 
     def __str__(self) -> str:
         return f"{self.integration}: every {self.interval}"

@@ -47,6 +47,7 @@ class MaintenanceWindow(models.Model):
         null=True,
         blank=True,
         related_name="maintenance_windows",
+        verbose_name=_("service"),
     )
     integration = models.ForeignKey(
         Integration,
@@ -54,21 +55,32 @@ class MaintenanceWindow(models.Model):
         null=True,
         blank=True,
         related_name="maintenance_windows",
+        verbose_name=_("integration"),
     )
-    starts_at = models.DateTimeField()
+    starts_at = models.DateTimeField(verbose_name=_("starts at"))
     # Ending early moves this to the moment it was ended.
-    ends_at = models.DateTimeField()
-    reason = models.CharField(max_length=300)
-    cancelled = models.BooleanField(default=False)
+    ends_at = models.DateTimeField(verbose_name=_("ends at"))
+    reason = models.CharField(max_length=300, verbose_name=_("reason"))
+    cancelled = models.BooleanField(default=False, verbose_name=_("cancelled"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
     # Who cancelled it or ended it early, and when; blank when it ran its course.
     ended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("ended by"),
     )
-    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
 
     objects = MaintenanceWindowQuerySet.as_manager()
 
@@ -90,6 +102,8 @@ class MaintenanceWindow(models.Model):
             models.Index(fields=["service", "ends_at"], name="maintenance_service_end"),
             models.Index(fields=["integration", "ends_at"], name="maintenance_integration_end"),
         ]
+        verbose_name = _("maintenance window")
+        verbose_name_plural = _("maintenance windows")
 
     def __str__(self) -> str:
         return f"{self.target_name}: {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%H:%M}"

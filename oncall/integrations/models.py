@@ -57,25 +57,34 @@ def new_key() -> str:
 
 
 class Integration(models.Model):
-    name = models.CharField(max_length=100)
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="integrations")
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="integrations", verbose_name=_("service")
+    )
     # Only the hash is stored: the key is shown once, when created or rotated.
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_hash = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("key hash")
+    )
     # The last characters, so admins can tell which key a tool is configured with.
-    key_hint = models.CharField(max_length=4, editable=False)
+    key_hint = models.CharField(max_length=4, editable=False, verbose_name=_("key hint"))
     default_severity = models.PositiveSmallIntegerField(
         choices=Severity.choices,
         default=Severity.MINOR,
         help_text=_("Used when an alert names no severity, or one the mapping does not know."),
+        verbose_name=_("default severity"),
     )
     severity_map = models.JSONField(
         default=default_severity_map,
         help_text=_("Severity label sent by the tool → incident severity 1, 2 or 3."),
+        verbose_name=_("severity map"),
     )
-    affected_products = models.ManyToManyField(Product, related_name="integrations", blank=True)
+    affected_products = models.ManyToManyField(
+        Product, related_name="integrations", blank=True, verbose_name=_("affected products")
+    )
     paused = models.BooleanField(
         default=False,
         help_text=_("A paused integration accepts alerts but records them as ignored."),
+        verbose_name=_("paused"),
     )
     # Alert storms (``actions.storms``): more than ``storm_threshold`` new alert groups
     # in ``storm_window`` minutes fold into one incident that pages once; 0 turns it off.
@@ -93,10 +102,18 @@ class Integration(models.Model):
         help_text=_("The window the threshold counts new alert groups in."),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    key_rotated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    key_rotated_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("key rotated at")
+    )
 
     class Meta:
         ordering = ["service__name", "name"]
@@ -109,6 +126,8 @@ class Integration(models.Model):
                 name="integration_storm_window_valid",
             ),
         ]
+        verbose_name = _("integration")
+        verbose_name_plural = _("integrations")
 
     def __str__(self) -> str:
         return f"{self.service.name}: {self.name}"
@@ -136,12 +155,18 @@ class GroupState(models.TextChoices):
 
 
 class AlertGroup(models.Model):
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="groups")
-    dedup_key = models.CharField(max_length=255)
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="groups", verbose_name=_("integration")
+    )
+    dedup_key = models.CharField(max_length=255, verbose_name=_("dedup key"))
     # Set in the same transaction that creates the group; null only inside it, or for a
     # group opened during a maintenance window (``maintenance``), which opens no incident.
     incident = models.ForeignKey(
-        Incident, on_delete=models.CASCADE, related_name="alert_groups", null=True
+        Incident,
+        on_delete=models.CASCADE,
+        related_name="alert_groups",
+        null=True,
+        verbose_name=_("incident"),
     )
     maintenance = models.ForeignKey(
         "oncall.MaintenanceWindow",
@@ -149,21 +174,29 @@ class AlertGroup(models.Model):
         null=True,
         blank=True,
         related_name="alert_groups",
+        verbose_name=_("maintenance"),
     )
-    state = models.CharField(max_length=10, choices=GroupState.choices, default=GroupState.FIRING)
-    summary = models.CharField(max_length=200)
-    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
-    alert_count = models.PositiveIntegerField(default=1)
-    first_seen_at = models.DateTimeField(default=timezone.now)
-    last_seen_at = models.DateTimeField(default=timezone.now)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        max_length=10,
+        choices=GroupState.choices,
+        default=GroupState.FIRING,
+        verbose_name=_("state"),
+    )
+    summary = models.CharField(max_length=200, verbose_name=_("summary"))
+    severity = models.PositiveSmallIntegerField(
+        choices=Severity.choices, verbose_name=_("severity")
+    )
+    alert_count = models.PositiveIntegerField(default=1, verbose_name=_("alert count"))
+    first_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("first seen at"))
+    last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
+    acknowledged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("acknowledged at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
     # When the tool says the problem started (the earliest) and ended (the latest),
     # which arrival times miss by the tool's grouping delays; null when it did not say.
-    started_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
     # The latest delivery's labels, annotations, links and details, for responders.
-    details = models.JSONField(default=dict, blank=True)
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]
@@ -181,6 +214,8 @@ class AlertGroup(models.Model):
             # The storm rule reads an integration's newest groups.
             models.Index(fields=["integration", "-first_seen_at"], name="alertgroup_newest"),
         ]
+        verbose_name = _("alert group")
+        verbose_name_plural = _("alert groups")
 
     def __str__(self) -> str:
         return f"{self.dedup_key} ({self.state})"
@@ -191,16 +226,20 @@ class AlertStorm(models.Model):
     first group past the integration's threshold, joined by each new group while the rate
     stays above it, ended when the rate falls back (``actions.storms``)."""
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="storms")
-    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="alert_storm")
-    started_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="storms", verbose_name=_("integration")
+    )
+    incident = models.OneToOneField(
+        Incident, on_delete=models.CASCADE, related_name="alert_storm", verbose_name=_("incident")
+    )
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
     # The groups folded into the incident, written once per batch.
-    group_count = models.PositiveIntegerField(default=0)
-    last_group_at = models.DateTimeField()
+    group_count = models.PositiveIntegerField(default=0, verbose_name=_("group count"))
+    last_group_at = models.DateTimeField(verbose_name=_("last group at"))
     # The integration's setting when the storm began, to say what it was folded under.
-    threshold = models.PositiveIntegerField()
-    window = models.PositiveSmallIntegerField()
+    threshold = models.PositiveIntegerField(verbose_name=_("threshold"))
+    window = models.PositiveSmallIntegerField(verbose_name=_("window"))
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -212,6 +251,8 @@ class AlertStorm(models.Model):
                 name="alertstorm_one_open_per_integration",
             )
         ]
+        verbose_name = _("alert storm")
+        verbose_name_plural = _("alert storms")
 
     def __str__(self) -> str:
         return f"{self.integration_id}: {self.group_count} groups from {self.started_at}"
@@ -245,23 +286,34 @@ class Alert(models.Model):
     The row is the obligation (DESIGN rule 1): the broker only wakes the worker.
     """
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="alerts")
-    group = models.ForeignKey(
-        AlertGroup, on_delete=models.CASCADE, related_name="alerts", null=True, blank=True
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="alerts", verbose_name=_("integration")
     )
-    format = models.CharField(max_length=20)
-    outcome = models.CharField(max_length=20, choices=AlertOutcome.choices)
+    group = models.ForeignKey(
+        AlertGroup,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        null=True,
+        blank=True,
+        verbose_name=_("group"),
+    )
+    format = models.CharField(max_length=20, verbose_name=_("format"))
+    outcome = models.CharField(
+        max_length=20, choices=AlertOutcome.choices, verbose_name=_("outcome")
+    )
     # Why it was ignored or rejected.
-    reason = models.CharField(max_length=500, blank=True)
-    payload = models.TextField(blank=True)
-    truncated = models.BooleanField(default=False)
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = models.CharField(max_length=500, blank=True, verbose_name=_("reason"))
+    payload = models.TextField(blank=True, verbose_name=_("payload"))
+    truncated = models.BooleanField(default=False, verbose_name=_("truncated"))
+    received_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("received at")
+    )
     # The parsed event, so the worker does not parse again: blank for rejected payloads.
-    action = models.CharField(max_length=12, blank=True)
-    dedup_key = models.CharField(max_length=255, blank=True)
+    action = models.CharField(max_length=12, blank=True, verbose_name=_("action"))
+    dedup_key = models.CharField(max_length=255, blank=True, verbose_name=_("dedup key"))
     # The rest of the event: summary, severity (a label or 1-3), source, description.
-    event = models.JSONField(default=dict, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    event = models.JSONField(default=dict, blank=True, verbose_name=_("event"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -274,6 +326,8 @@ class Alert(models.Model):
                 name="alert_pending",
             ),
         ]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
 
     def __str__(self) -> str:
         return f"{self.format} {self.outcome} at {self.received_at:%Y-%m-%d %H:%M:%S}"

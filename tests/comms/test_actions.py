@@ -632,3 +632,18 @@ def test_resolving_a_restricted_or_unannounced_incident_drafts_nothing(products,
         resolve(incident, manager)
 
         assert not incident.communications.filter(audience=Audience.EXTERNAL).exists()
+
+
+def test_a_role_change_reads_in_the_rooms_language_not_the_actors(manager, responder):
+    from django.utils import translation
+
+    from tests.factories import ServiceFactory
+
+    service = ServiceFactory()
+    ChatWebhook.objects.create(team=service.team, url="http://127.0.0.1:9/hook", language="en")
+    incident = make_incident(faulty_service=service)
+    with translation.override("ko"):  # the manager works in Korean
+        incident_actions.assign_role(incident, person=responder, role=Role.TECH_LEAD, by=manager)
+    line = ChatMessage.objects.filter(incident=incident).order_by("-pk").first().text
+    assert "Tech lead" in line, line
+    assert "기술 리드" not in line

@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from comms import actions, outbox, tasks
+from comms import mail as comms_mail
 from comms.maintenance import actions as maintenance_actions
 from comms.models import (
     Audience,
@@ -219,10 +220,22 @@ def test_a_subscriber_signs_up_in_korean_and_reads_korean_while_others_read_engl
     assert "You receive this because you subscribed" in plain(english)
 
 
-def test_signing_up_again_changes_the_language(products):
+def test_signing_up_again_changes_the_language_until_it_is_confirmed(products):
     actions.subscribe("min@example.com", language="en")
     actions.subscribe("min@example.com", language="ko")
     assert Subscriber.objects.get().language == "ko"
+    # The form is open to anyone: once confirmed, only the owner's mail may change it.
+    actions.confirm_subscription(Subscriber.objects.get().confirm_token)
+    actions.subscribe("min@example.com", language="en")
+    assert Subscriber.objects.get().language == "ko"
+
+
+def test_a_customer_reads_a_language_only_a_confirmed_subscription_chose(products):
+    actions.subscribe("unconfirmed@example.com", language="ko")
+    subscribed("confirmed@example.com", "ko")
+    readers = comms_mail.customer_readers(["Unconfirmed@example.com", "confirmed@example.com"])
+    assert readers["Unconfirmed@example.com"].language == django_settings.STATUS_PAGE_LANGUAGE
+    assert readers["confirmed@example.com"].language == "ko"
 
 
 def test_an_unknown_language_is_refused_and_nobody_subscribed(products):

@@ -23,8 +23,10 @@ class Assessment(models.Model):
     """The IM's answers to HANDBOOK §4's questions. Each save is a new revision; the
     newest is the current assessment, the older ones stay as they were."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="assessments")
-    revision = models.PositiveIntegerField()
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="assessments", verbose_name=_("incident")
+    )
+    revision = models.PositiveIntegerField(verbose_name=_("revision"))
     internal_impact = models.TextField(
         _("impact on internal customers"), blank=True, help_text=_("Which teams or staff feel it?")
     )
@@ -49,9 +51,14 @@ class Assessment(models.Model):
     data_loss = models.BooleanField(_("customer data lost"), default=False)
     other_factors = models.TextField(_("other factors"), blank=True)
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assessments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        verbose_name=_("author"),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     class Meta:
         app_label = "incidents"
@@ -68,6 +75,8 @@ class Assessment(models.Model):
                 name="assessment_number_has_count",
             ),
         ]
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
 
     def __str__(self) -> str:
         return f"Assessment {self.revision} of {self.incident_id}"

@@ -18,19 +18,36 @@ class WorkstreamState(models.TextChoices):
 
 
 class Workstream(models.Model):
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="workstreams")
-    name = models.CharField(max_length=120)
-    goal = models.TextField(blank=True, help_text=_("What this workstream is trying to achieve."))
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="workstreams", verbose_name=_("incident")
+    )
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    goal = models.TextField(
+        blank=True,
+        help_text=_("What this workstream is trying to achieve."),
+        verbose_name=_("goal"),
+    )
     lead = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("lead"),
     )
     state = models.CharField(
-        max_length=10, choices=WorkstreamState.choices, default=WorkstreamState.ACTIVE
+        max_length=10,
+        choices=WorkstreamState.choices,
+        default=WorkstreamState.ACTIVE,
+        verbose_name=_("state"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         app_label = "incidents"
@@ -41,6 +58,8 @@ class Workstream(models.Model):
             ),
             models.UniqueConstraint(fields=["incident", "name"], name="workstream_unique_name"),
         ]
+        verbose_name = _("workstream")
+        verbose_name_plural = _("workstreams")
 
     def __str__(self) -> str:
         return self.name
