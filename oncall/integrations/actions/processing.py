@@ -47,9 +47,9 @@ def bot_user() -> User:
 def process_pending(*, integration_id: int | None = None) -> int:
     """Apply the alerts pending now (of one integration, or all), in arrival order,
     batch by batch; returns how many were applied. An integration is done once a batch
-    finds fewer than a full batch: what arrives later has woken another run (the wake
-    flag was cleared before this run read), so a storm makes short runs, not one endless
-    run of tiny batches. Safe on many workers at once: each integration is applied by
+    finds fewer than a full batch: what arrives later wakes the run of a later half-second
+    slot (``receiving.wake_worker``), so a storm makes short runs, not one endless run
+    of tiny batches. Safe on many workers at once: each integration is applied by
     one of them at a time, under a lock on its row. A killed worker's batch rolls back
     whole and is applied again by the next run."""
     applied, done = 0, set[int]()
