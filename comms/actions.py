@@ -8,7 +8,7 @@ sent after commit (see ``outbox``), so a rolled-back change never sends anything
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -243,7 +243,8 @@ def publish_communication(communication: Communication, *, by: User) -> Communic
     current.published_at = now
     current.save()
     if current.audience == Audience.EXTERNAL:
-        _refresh_components(page, current, now, shown_before=shown_before)
+        shown = set(page.products.values_list("pk", flat=True))
+        refresh_components(shown | shown_before, now, update=current, named=shown)
     _record(
         incident,
         by,
@@ -291,30 +292,43 @@ def _update_page(
     return page, shown_before
 
 
-def _refresh_components(
-    page: StatusPageIncident, update: Communication, now: datetime, *, shown_before: set[int]
+@transaction.atomic
+def refresh_components(
+    product_ids: Iterable[int],
+    now: datetime,
+    *,
+    update: Communication | None = None,
+    named: Collection[int] = (),
 ) -> None:
-    """Each product's status is the worst its unresolved public incidents give it now, not
-    the latest update's: a minor incident's update never hides an open outage. A product
-    no open incident names takes this update's status (a final update's "operational"),
-    or is operational again when this incident stopped naming it."""
-    shown = set(page.products.values_list("pk", flat=True))
-    products = shown | shown_before
-    # Two updates on one product at once: the second waits here for the first to commit,
-    # then reads its status, so neither writes a worst status computed without the other.
-    list(Product.objects.select_for_update().filter(pk__in=products).order_by("pk"))
-    open_statuses = selectors.open_incident_statuses(products)
-    maintained = products_under_maintenance(products)
-    for product_id in sorted(products):
-        status = selectors.worst_status(open_statuses.get(product_id, ()))
-        if status is None:
-            if product_id not in shown:
-                status = ComponentStatus.OPERATIONAL
-            elif update.component_status:
-                status = update.component_status
-        if status is not None and product_id in maintained:
-            # A running maintenance keeps it "under maintenance" unless this is worse.
-            status = selectors.worst_status([status, ComponentStatus.MAINTENANCE])
+    """Each product's status from what is going on now: the worst its unresolved public
+    incidents give it (each one's newest update, never just the latest update's: a minor
+    incident's update never hides an open outage) and "under maintenance" while a
+    maintenance runs on it; operational when neither is left.
+
+    Publishing an ``update`` that ``named`` these products (its page shows them): one
+    that no open incident gives a status takes the update's own (a final update's
+    "operational"), or keeps its status when the update sets none; every product is
+    recorded in its history with the update.
+
+    Inside the caller's transaction when there is one, its own otherwise: the product
+    locks must hold until it commits (DESIGN rule 7)."""
+    ids = sorted(set(product_ids))
+    # Two changes on one product at once (two updates, an update and a maintenance): the
+    # second waits here for the first to commit, then reads its status, so neither
+    # writes a worst status computed without the other.
+    list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    open_statuses = selectors.open_incident_statuses(ids)
+    maintained = products_under_maintenance(ids)
+    for product_id in ids:
+        statuses = list(open_statuses.get(product_id, ()))
+        if update is not None and not statuses and product_id in named:
+            if not update.component_status:
+                _set_component(product_id, None, now, update=update)
+                continue
+            statuses.append(update.component_status)
+        if product_id in maintained:
+            statuses.append(ComponentStatus.MAINTENANCE)
+        status = selectors.worst_status(statuses) or ComponentStatus.OPERATIONAL
         _set_component(product_id, status, now, update=update)
 
 

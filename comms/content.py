@@ -46,11 +46,18 @@ def product_names(incident: Incident) -> list[str]:
     return [product.name for product in incident.affected_products.all()]
 
 
-def external_name(incident: Incident) -> str:
-    """HANDBOOK §5: customers see the product, never the key or the summary."""
+def issue_name(products: Iterable[str]) -> str:
+    """HANDBOOK §5: what customers call an incident: its products, never its key or
+    summary. The one wording of the name stored at publishing and of the name the public
+    page, its feed and its uptime history say again in the visitor's language."""
     return gettext("Issue with %(products)s") % {
-        "products": and_list(product_names(incident)) or gettext("our service")
+        "products": and_list(products) or gettext("our service")
     }
+
+
+def external_name(incident: Incident) -> str:
+    """The name a status page stores at publishing: the incident's affected products."""
+    return issue_name(product_names(incident))
 
 
 def sentences(text: str) -> int:

@@ -4,11 +4,22 @@ Apps own their pages; the base layout only lists what they registered, so adding
 app's pages never means editing the shared template.
 """
 
+import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.functional import Promise
+from django.middleware.csrf import get_token
+from django.template import engines
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.functional import Promise, SimpleLazyObject
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, get_language_info
+from django.utils.translation import gettext as _
+
+TOPNAV = "includes/topnav.html"
 
 
 @dataclass(frozen=True)
@@ -32,11 +43,23 @@ def register(item: NavItem) -> NavItem | None:
     return previous
 
 
+@functools.lru_cache(maxsize=256)
+def _url(name: str, urlconf: str | None, prefix: str) -> str:
+    # A page reverses a dozen fixed names; the URL configuration never changes in a
+    # running process (keyed by it and the prefix all the same, as tests swap them).
+    return reverse(name, urlconf=urlconf)
+
+
+def url(name: str) -> str:
+    return _url(name, get_urlconf(), get_script_prefix())
+
+
 def navigation(request: HttpRequest) -> dict[str, object]:
-    """Context processor: the links the signed-in user may follow, the current one marked."""
+    """Context processor: the links the signed-in user may follow, the current one
+    marked, and ``topnav``, the whole bar rendered when the page shows it."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "topnav": ""}
     match = request.resolver_match
     current = match.view_name if match else ""
     items = []
@@ -44,5 +67,47 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         if item.permission and not user.has_perm(item.permission):
             continue
         active = current == item.url_name or current in item.section
-        items.append({"label": item.label, "url": reverse(item.url_name), "active": active})
-    return {"nav_items": items}
+        items.append({"label": item.label, "url": url(item.url_name), "active": active})
+    # One masked token for the page's forms and its htmx header, as Django's own
+    # ``csrf_token`` is (each new one costs 32 random draws).
+    token = SimpleLazyObject(lambda: get_token(request))
+    return {
+        "nav_items": items,
+        "csrf_token": token,
+        "topnav": functools.partial(_topnav, request, user, items, token),
+    }
+
+
+def _topnav(request: HttpRequest, user: Any, items: list[dict[str, Any]], token: Any) -> SafeString:
+    """The top bar in Jinja2 (``templates/jinja2/includes/topnav.html``): it is on every
+    page, and Django's template language took longer over it than over most pages'
+    own content."""
+    current = get_language()
+    name = user.get_username()
+    context = {
+        "t": SimpleNamespace(
+            main=_("Main"),
+            admin=_("Admin"),
+            language=_("Language"),
+            log_out=_("Log out"),
+            signed_in_as=_("Signed in as %(name)s: your preferences") % {"name": name},
+        ),
+        "items": items,
+        "admin_url": url("admin:index") if user.is_staff else "",
+        "home_url": url("incidents:list"),
+        "language_url": url("language_switch"),
+        "preferences_url": url("preferences"),
+        "logout_url": url("logout"),
+        "csrf_token": str(token),
+        "next": request.get_full_path(),
+        # Each language named in itself ("English", "한국어"): whoever reads the page
+        # may not read the current one.
+        "languages": [
+            (code, get_language_info(code)["name_local"])
+            for code, _name in settings.LANGUAGES
+            if code != current
+        ],
+        "person": user.get_full_name() or name,
+    }
+    # Rendered by the template, with autoescape on.
+    return mark_safe(engines["jinja2"].get_template(TOPNAV).render(context))

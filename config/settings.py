@@ -150,7 +150,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, one client object per pool (config/cache.py).
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hotline",
         }
@@ -186,6 +187,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "incidents.tasks.record_heartbeat", "schedule": 30.0},
+    # The metrics page's change log grows by a row a change until folded.
+    "fold-metrics-changes": {
+        "task": "incidents.support.tasks.fold_metrics_changes",
+        "schedule": 300.0,
+    },
 }
 
 # E-mail ------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self) -> None:
+        # ``__in_array`` for long lists of values (config/lookups.py).
+        import config.lookups  # noqa: F401
         from config.navigation import NavItem, register
 
         register(

@@ -27,6 +27,9 @@ class IncidentEvent:
 
 
 Handler = Callable[[IncidentEvent], None]
+# A handler's form for many events of one kind at once (``publish_many``): one call for
+# a batch of incidents, so its writes can be bulk statements instead of one per incident.
+BatchHandler = Callable[[list[IncidentEvent]], None]
 
 CREATED = "created"
 STATUS_CHANGED = "status_changed"
@@ -70,6 +73,21 @@ def unsubscribe(name: str, handler: Handler) -> None:
         _handlers[name].remove(handler)
 
 
+_batch_forms: dict[Handler, BatchHandler] = {}
+
+
+def in_batches(many: BatchHandler) -> Callable[[Handler], Handler]:
+    """Decorate a handler with its form for many events: ``publish_many`` calls that
+    once instead of the handler once per incident. The handler itself stays what is
+    subscribed (and unsubscribed), so a subscriber has one identity either way."""
+
+    def mark(handler: Handler) -> Handler:
+        _batch_forms[handler] = many
+        return handler
+
+    return mark
+
+
 # Every change of any incident (each timeline entry, each touch), for views that poll a
 # marker (the support board). Listeners run inside the action and defer to the commit.
 _change_listeners: list[Callable[[], None]] = []
@@ -86,6 +104,19 @@ def changed() -> None:
 
 
 def publish(name: str, incident: Incident, *, by: User | None, **data: Any) -> None:
-    event = IncidentEvent(name=name, incident=incident, by=by, data=data)
+    publish_many(name, [incident], by=by, **data)
+
+
+def publish_many(name: str, incidents: list[Incident], *, by: User | None, **data: Any) -> None:
+    """The same event for several incidents (created together): each handler in turn,
+    with all of them at once when it has a batch form (``in_batches``)."""
+    batch = [
+        IncidentEvent(name=name, incident=incident, by=by, data=data) for incident in incidents
+    ]
     for handler in list(_handlers[name]):
-        handler(event)
+        many = _batch_forms.get(handler)
+        if many is not None:
+            many(batch)
+            continue
+        for event in batch:
+            handler(event)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -35,6 +36,16 @@ def can_edit_team(user: User, team: Team | None) -> bool:
     if team is None or not user.is_authenticated:
         return False
     return TeamAdmin.objects.filter(team=team, user_id=user.pk).exists()
+
+
+def administered_teams(user: User) -> QuerySet[Team] | None:
+    """The teams whose rosters the user edits (``can_edit_team``); None for a global
+    admin, who edits every team's and the IMOC's."""
+    if is_global_admin(user):
+        return None
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(oncall_admins__user_id=user.pk)
 
 
 def can_edit_roster(user: User, roster: Roster) -> bool:

@@ -73,19 +73,33 @@ def _lock_incident(incident_id: int) -> None:
     Incident.objects.select_for_update().only("pk").get(pk=incident_id)
 
 
+# A paging step to record: (incident, kind, text_id, by, facts), as ``_event`` takes them.
+PagingNote = tuple[Incident, str, str, User | None, dict[str, Any]]
+
+
 def _event(
     incident: Incident, kind: str, text_id: str, by: User | None = None, **facts: Any
 ) -> PagingEvent:
     """Record a paging step in the paging history and on the incident's timeline: its
     facts (``event_texts`` renders them for each reader) and its English text."""
-    data = entry_texts.facts(text_id, **facts)
-    text = entry_texts.english(data)
-    incident_actions.record_app_event(
-        incident, kind=EntryKind.PAGE, text=text, by=by, step=kind, **data
-    )
-    return PagingEvent.objects.create(
-        incident=incident, kind=kind, text=text[:300], by=by, data=data
-    )
+    return _events([(incident, kind, text_id, by, facts)])[0]
+
+
+def _events(notes: Sequence[PagingNote]) -> list[PagingEvent]:
+    """``_event`` for many steps (of many incidents): one INSERT on the timelines, one
+    in the paging history."""
+    entries, history = [], []
+    for incident, kind, text_id, by, facts in notes:
+        data = entry_texts.facts(text_id, **facts)
+        text = entry_texts.english(data)
+        entries.append(
+            incident_actions.AppEvent(
+                incident, kind=EntryKind.PAGE, text=text, by=by, data={"step": kind, **data}
+            )
+        )
+        history.append(PagingEvent(incident=incident, kind=kind, text=text[:300], by=by, data=data))
+    incident_actions.record_app_events(entries)
+    return PagingEvent.objects.bulk_create(history)
 
 
 # Rosters -----------------------------------------------------------------------------
@@ -439,7 +453,7 @@ def _page(
     message: str = "",
     by: User | None = None,
 ) -> Page:
-    page = Page.objects.create(
+    page = Page(
         incident=incident,
         user=user,
         address=address,
@@ -448,11 +462,19 @@ def _page(
         message=message,
         created_by=by,
     )
-    if user is not None:
-        # Being paged involves them: they may open the incident even when restricted.
-        incident_actions.involve(incident, person=user, reason="paged")
-    _enqueue(page)
-    return page
+    return _pages([page])[0]
+
+
+def _pages(pages: Sequence[Page]) -> list[Page]:
+    """Write the pages in one INSERT, each woken after commit."""
+    created = Page.objects.bulk_create(pages)
+    # Being paged involves them: they may open the incident even when restricted.
+    incident_actions.involve_many(
+        [(page.incident, page.user) for page in created if page.user is not None], reason="paged"
+    )
+    for page in created:
+        _enqueue(page)
+    return created
 
 
 def _page_roster(
@@ -461,19 +483,10 @@ def _page_roster(
     """Page whoever is on call for ``roster`` now; record it when nobody is."""
     person = on_call_now(roster)
     if person is None:
-        name = roster.name if roster else None
-        _event(incident, EventKind.NOBODY, "paging.nobody_on_call", by, roster=name)
+        _events([_nobody(incident, roster, by)])
         return None
     page = _page(incident, reason=reason, user=person, roster=roster, message=message, by=by)
-    _event(
-        incident,
-        EventKind.STEP if reason != PageReason.MANUAL else EventKind.MANUAL,
-        "paging.paged_roster",
-        by,
-        person=person.get_username(),
-        reason=reason,
-        roster=roster.name,  # type: ignore[union-attr]  # someone on call: a roster
-    )
+    _events([_paged(incident, person, roster, reason, by)])
     return page
 
 
@@ -542,29 +555,96 @@ def _page_step(incident: Incident, step: plan.PlannedStep, number: int) -> bool:
 
 
 @transaction.atomic
-def start_escalation(incident: Incident, *, by: User | None) -> Escalation:
-    """Page the on-call IM of the faulty service's team (or the IMOC) and start the clock."""
-    team = incident.faulty_service.team
-    policy = EscalationPolicy.objects.filter(team=team).first() if team else None
-    # Frozen now: editing the policy later changes no escalation in flight.
-    frozen = plan.of_policy(policy)
+def start_escalations(incidents: Sequence[Incident], *, by: User | None) -> None:
+    """Page the on-call IM of each incident's faulty service's team (or the IMOC) and
+    start its clock (``Escalation.next_escalation_at``), restarting one that had stopped.
+    For an alert batch's new incidents at once: each team's policy, roster and on-call
+    person are read once, and the escalations, pages and paging steps written in one
+    INSERT each, whatever the number of incidents."""
     now = timezone.now()
-    escalation, _ = Escalation.objects.select_for_update().get_or_create(incident=incident)
-    escalation.policy = policy
-    escalation.plan = frozen.to_json()
-    escalation.state = EscalationState.ACTIVE
-    escalation.fired = 0
-    escalation.started_at = now
-    escalation.next_escalation_at = now + _first_wait(frozen.steps)
-    escalation.save()
-    _event(incident, EventKind.STARTED, "paging.started", by, severity=incident.severity)
-    roster = primary_roster(team)
-    page = None
-    if roster is not None:
-        page = _page_roster(incident, roster, reason=PageReason.INCIDENT, by=by)
-    if page is None:
-        _page_roster(incident, imoc_roster(), reason=PageReason.IMOC, by=by)
-    return escalation
+    teams: dict[int | None, tuple[EscalationPolicy | None, plan.Plan, Roster | None]] = {}
+    on_call: dict[int, User | None] = {}
+
+    def person_for(roster: Roster | None) -> User | None:
+        if roster is None:
+            return None
+        if roster.pk not in on_call:
+            on_call[roster.pk] = on_call_now(roster)
+        return on_call[roster.pk]
+
+    escalations, pages, notes = [], [], list[PagingNote]()
+    imoc: list[Roster | None] = []
+    for incident in incidents:
+        team = incident.faulty_service.team
+        team_id = team.pk if team else None
+        if team_id not in teams:
+            policy = EscalationPolicy.objects.filter(team=team).first() if team else None
+            # Frozen now: editing the policy later changes no escalation in flight.
+            teams[team_id] = (policy, plan.of_policy(policy), primary_roster(team))
+        policy, frozen, roster = teams[team_id]
+        escalations.append(
+            Escalation(
+                incident=incident,
+                policy=policy,
+                plan=frozen.to_json(),
+                state=EscalationState.ACTIVE,
+                fired=0,
+                started_at=now,
+                next_escalation_at=now + _first_wait(frozen.steps),
+            )
+        )
+        notes.append(
+            (incident, EventKind.STARTED, "paging.started", by, {"severity": incident.severity})
+        )
+        reason, person = PageReason.INCIDENT, person_for(roster)
+        if person is None:
+            if roster is not None:
+                notes.append(_nobody(incident, roster, by))
+            if not imoc:
+                imoc.append(imoc_roster())
+            reason, roster = PageReason.IMOC, imoc[0]
+            person = person_for(roster)
+        if person is None:
+            notes.append(_nobody(incident, roster, by))
+            continue
+        pages.append(
+            Page(incident=incident, user=person, roster=roster, reason=reason, created_by=by)
+        )
+        notes.append(_paged(incident, person, roster, reason, by))
+    # Restarted in place when one had stopped (the severity lowered, then raised again).
+    Escalation.objects.bulk_create(
+        escalations,
+        update_conflicts=True,
+        unique_fields=["incident"],
+        update_fields=[
+            "policy",
+            "plan",
+            "state",
+            "fired",
+            "started_at",
+            "next_escalation_at",
+            "updated_at",
+        ],
+    )
+    _pages(pages)
+    _events(notes)
+
+
+def _nobody(incident: Incident, roster: Roster | None, by: User | None) -> PagingNote:
+    name = roster.name if roster else None
+    return (incident, EventKind.NOBODY, "paging.nobody_on_call", by, {"roster": name})
+
+
+def _paged(
+    incident: Incident, person: User, roster: Roster | None, reason: str, by: User | None
+) -> PagingNote:
+    kind = EventKind.STEP if reason != PageReason.MANUAL else EventKind.MANUAL
+    facts = {
+        "person": person.get_username(),
+        "reason": reason,
+        "roster": roster.name,  # type: ignore[union-attr]  # someone on call: a roster
+    }
+    return (incident, kind, "paging.paged_roster", by, facts)
 
 
 @transaction.atomic
@@ -916,17 +996,26 @@ def _team_email(incident: Incident, by: User | None) -> None:
         )
 
 
+def on_incidents_created(batch: list[events.IncidentEvent]) -> None:
+    """Severity 1-2 pages (the escalations of a batch of new incidents started together);
+    severity 3 e-mails the team. One ``publish_many`` has one author for all."""
+    major = [event.incident for event in batch if event.incident.severity in MAJOR]
+    if major:
+        start_escalations(major, by=batch[0].by)
+    for event in batch:
+        if event.incident.severity not in MAJOR:
+            _team_email(event.incident, event.by)
+
+
+@events.in_batches(on_incidents_created)
 def on_incident_created(event: events.IncidentEvent) -> None:
-    if event.incident.severity in MAJOR:
-        start_escalation(event.incident, by=event.by)
-    else:
-        _team_email(event.incident, event.by)
+    on_incidents_created([event])
 
 
 def on_severity_changed(event: events.IncidentEvent) -> None:
     previous, now = event.data.get("previous"), event.incident.severity
     if now in MAJOR and previous not in MAJOR:
-        start_escalation(event.incident, by=event.by)
+        start_escalations([event.incident], by=event.by)
     elif now not in MAJOR and previous in MAJOR:
         stop_escalation(
             event.incident, by=event.by, why=because("why.severity_lowered", severity=now)

@@ -1,6 +1,6 @@
 """An escalation policy frozen into a plan: what an escalation follows once started.
 
-``start_escalation`` stores the plan of the team's policy on the ``Escalation`` (JSON):
+``start_escalations`` stores the plan of the team's policy on the ``Escalation`` (JSON):
 a team admin who edits the policy during an incident changes the next incidents, never
 the escalation in flight, and a step whose roster or person was since removed is
 skipped with a note instead of breaking the escalation.

@@ -26,11 +26,10 @@ from django.utils.translation import gettext
 from incidents.actions import ActionRefused
 from incidents.models import Product
 
-from .. import mail, selectors
-from ..actions import _set_component
+from .. import mail
+from ..actions import refresh_components
 from ..content import site_url
 from ..models import (
-    ComponentStatus,
     Maintenance,
     MaintenanceStatus,
     MaintenanceUpdate,
@@ -38,7 +37,6 @@ from ..models import (
     Subscriber,
 )
 from ..outbox import queue
-from .selectors import products_under_maintenance
 
 EDITABLE_FIELDS = ("title", "message", "products", "starts_at", "ends_at")
 # Times before this are typing mistakes, not plans (as for incident times).
@@ -236,30 +234,6 @@ def advance_maintenances() -> Advanced:
         refresh_components(maintenance.products.values_list("pk", flat=True), now)
         _mail_subscribers(maintenance, phase="end")
     return Advanced(started=len(started), completed=len(finished))
-
-
-# Products' statuses --------------------------------------------------------------------
-
-
-@transaction.atomic
-def refresh_components(product_ids: Iterable[int], now: datetime) -> None:
-    """Each product's status from what is going on now: the worst of its open public
-    incidents' statuses and "under maintenance" while a maintenance runs on it;
-    operational when neither is left. Inside the caller's transaction when there is one
-    (every action here), its own otherwise: the product locks must hold until it commits."""
-    ids = sorted(set(product_ids))
-    # The same product lock as publishing an incident update takes, in the same order:
-    # the two never compute a product's status without each other's change.
-    list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-    incidents = selectors.open_incident_statuses(ids)
-    maintained = products_under_maintenance(ids)
-    for product_id in ids:
-        statuses = list(incidents.get(product_id, ()))
-        if product_id in maintained:
-            statuses.append(ComponentStatus.MAINTENANCE)
-        _set_component(
-            product_id, selectors.worst_status(statuses) or ComponentStatus.OPERATIONAL, now
-        )
 
 
 # Subscriber mail -----------------------------------------------------------------------

@@ -7,7 +7,8 @@ timeline entry per change and announces it through ``events`` for other apps.
 # ruff: noqa: E402  (the workspace modules at the end import the helpers defined here)
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +117,22 @@ def _say(
     return _record(incident, kind, by, entry_texts.english(data), **data)
 
 
+def _say_many(
+    entries: Sequence[tuple[Incident, str, User | None, str, dict[str, Any]]],
+) -> list[TimelineEntry]:
+    """``_say`` for many incidents in one INSERT: (incident, kind, by, text_id, facts)."""
+    events.changed()
+    rows = []
+    for incident, kind, by, text_id, facts in entries:
+        data = entry_texts.facts(text_id, **facts)
+        rows.append(
+            TimelineEntry(
+                incident=incident, kind=kind, author=by, text=entry_texts.english(data), data=data
+            )
+        )
+    return TimelineEntry.objects.bulk_create(rows)
+
+
 def _name(user: User | None) -> str:
     # Usernames, like chat handles: unique, and what people type to mention someone.
     return user.get_username() if user is not None else "nobody"
@@ -160,17 +177,55 @@ def _check_times(
             )
 
 
-def _next_number(prefix: str) -> int:
-    """The next key number: the counter row stays locked until our transaction ends,
-    so concurrent creations queue on it and never share or skip a number."""
+def _take_numbers(prefix: str, count: int) -> int:
+    """The first of ``count`` consecutive key numbers: the counter row stays locked until
+    our transaction ends, so concurrent creations queue on it and never share or skip a
+    number. Callers take it after every check, just before writing the incidents: the
+    lock is held for those writes (a few bulk statements for a whole alert batch) and
+    what follows them until commit, not for the work before them."""
     counters = KeyCounter.objects.filter(prefix=prefix)
-    if not counters.update(last_number=F("last_number") + 1):
+    if not counters.update(last_number=F("last_number") + count):
         KeyCounter.objects.bulk_create([KeyCounter(prefix=prefix)], ignore_conflicts=True)
-        counters.update(last_number=F("last_number") + 1)
-    return counters.values_list("last_number", flat=True).get()
+        counters.update(last_number=F("last_number") + count)
+    return counters.values_list("last_number", flat=True).get() - count + 1
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class NewIncident:
+    """What logging one incident takes (``create_incidents``)."""
+
+    summary: str
+    description: str
+    severity: int
+    faulty_service: Service
+    affected_products: Iterable[Product] = ()
+    restricted: bool = False
+    impact_started_at: datetime | None = None
+    detected_at: datetime | None = None
+    chat_room: str = ""
+    video_url: str = ""
+    status_doc_url: str = ""
+
+
+def _checked(new: NewIncident) -> NewIncident:
+    """The incident as it will be stored: refused (``ActionRefused``) when it cannot be,
+    its detection time filled in."""
+    if new.severity not in Severity.values:
+        raise ActionRefused(_("Choose severity 1, 2 or 3."), field="severity")
+    _check_times(
+        impact_started_at=new.impact_started_at, detected_at=new.detected_at, impact_ended_at=None
+    )
+    if new.detected_at is not None:
+        return new
+    # Logging the incident is the moment of detection unless told otherwise.
+    detected_at = timezone.now()
+    if new.impact_started_at is not None and new.impact_started_at > detected_at:
+        raise ActionRefused(
+            _("The impact cannot start after it was detected (now)."), field="impact_started_at"
+        )
+    return replace(new, detected_at=detected_at)
+
+
 def create_incident(
     *,
     by: User,
@@ -186,49 +241,83 @@ def create_incident(
     video_url: str = "",
     status_doc_url: str = "",
 ) -> Incident:
-    if severity not in Severity.values:
-        raise ActionRefused(_("Choose severity 1, 2 or 3."), field="severity")
-    _check_times(impact_started_at=impact_started_at, detected_at=detected_at, impact_ended_at=None)
-    # Logging the incident is the moment of detection unless told otherwise.
-    if detected_at is None:
-        detected_at = timezone.now()
-        if impact_started_at is not None and impact_started_at > detected_at:
-            raise ActionRefused(
-                _("The impact cannot start after it was detected (now)."), field="impact_started_at"
-            )
-    prefix = settings.INCIDENT_KEY_PREFIX.upper()
-    number = _next_number(prefix)
-    key = f"{prefix}-{number}"
-    incident = Incident.objects.create(
-        prefix=prefix,
-        number=number,
-        key=key,
+    new = NewIncident(
         summary=summary,
         description=description,
         severity=severity,
         faulty_service=faulty_service,
+        affected_products=affected_products,
         restricted=restricted,
         impact_started_at=impact_started_at,
         detected_at=detected_at,
-        chat_room=chat_room or key,
+        chat_room=chat_room,
         video_url=video_url,
         status_doc_url=status_doc_url,
-        created_by=by,
     )
-    incident.affected_products.set(affected_products)
-    _say(
-        incident,
-        EntryKind.CREATED,
-        by,
-        "incident.created",
-        who=_name(by),
-        key=key,
-        severity=severity,
-        service=faulty_service.name,
-        faulty_service=faulty_service.slug,
+    return create_incidents([new], by=by)[0]
+
+
+@transaction.atomic
+def create_incidents(new: Sequence[NewIncident], *, by: User) -> list[Incident]:
+    """Log incidents (one, or an alert batch's new ones) with consecutive keys, in their
+    order. All are checked before anything is written, then written in a few statements
+    whatever their number: the keys taken at once, then the incidents, their products and
+    their "created" entries each in one INSERT, and the CREATED event published for all
+    of them (``events.publish_many``: subscribers with a batch form write theirs in bulk
+    too)."""
+    checked = [_checked(one) for one in new]
+    if not checked:
+        return []
+    prefix = settings.INCIDENT_KEY_PREFIX.upper()
+    first = _take_numbers(prefix, len(checked))
+    incidents = []
+    for number, one in enumerate(checked, start=first):
+        key = f"{prefix}-{number}"
+        incidents.append(
+            Incident(
+                prefix=prefix,
+                number=number,
+                key=key,
+                summary=one.summary,
+                description=one.description,
+                severity=one.severity,
+                faulty_service=one.faulty_service,
+                restricted=one.restricted,
+                impact_started_at=one.impact_started_at,
+                detected_at=one.detected_at,
+                chat_room=one.chat_room or key,
+                video_url=one.video_url,
+                status_doc_url=one.status_doc_url,
+                created_by=by,
+            )
+        )
+    Incident.objects.bulk_create(incidents)
+    Chosen = Incident.affected_products.through
+    Chosen.objects.bulk_create(
+        Chosen(incident_id=incident.pk, product_id=product_id)
+        for incident, one in zip(incidents, checked, strict=True)
+        for product_id in dict.fromkeys(product.pk for product in one.affected_products)
     )
-    events.publish(events.CREATED, incident, by=by)
-    return incident
+    _say_many(
+        [
+            (
+                incident,
+                EntryKind.CREATED,
+                by,
+                "incident.created",
+                {
+                    "who": _name(by),
+                    "key": incident.key,
+                    "severity": incident.severity,
+                    "service": incident.faulty_service.name,
+                    "faulty_service": incident.faulty_service.slug,
+                },
+            )
+            for incident in incidents
+        ]
+    )
+    events.publish_many(events.CREATED, incidents, by=by)
+    return incidents
 
 
 @transaction.atomic
@@ -531,7 +620,6 @@ def _sync_manager_role(incident: Incident, *, previous: User | None, by: User | 
             )
 
 
-@transaction.atomic
 def record_app_event(
     incident: Incident, *, kind: str, text: str, by: User | None = None, **data: Any
 ) -> TimelineEntry:
@@ -540,26 +628,69 @@ def record_app_event(
     ``oncall`` and ``comms`` call this instead of writing timeline rows themselves; the
     entry is a system entry, so nobody edits it as their own.
     """
-    if kind not in APP_KINDS:
-        raise ActionRefused(
-            _("Apps write %(kinds)s entries only.") % {"kinds": ", ".join(APP_KINDS)}, field="kind"
+    return record_app_events([AppEvent(incident, kind=kind, text=text, by=by, data=data)])[0]
+
+
+@dataclass(frozen=True)
+class AppEvent:
+    """One entry ``record_app_events`` writes."""
+
+    incident: Incident
+    kind: str
+    text: str
+    by: User | None
+    data: dict[str, Any]
+
+
+@transaction.atomic
+def record_app_events(entries: Sequence[AppEvent]) -> list[TimelineEntry]:
+    """``record_app_event`` for many entries (of many incidents) in one INSERT, their
+    incidents touched in one UPDATE: paging a batch of new incidents at once."""
+    for entry in entries:
+        if entry.kind not in APP_KINDS:
+            raise ActionRefused(
+                _("Apps write %(kinds)s entries only.") % {"kinds": ", ".join(APP_KINDS)},
+                field="kind",
+            )
+    if not entries:
+        return []
+    events.changed()
+    rows = TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            incident=entry.incident,
+            kind=entry.kind,
+            author=entry.by,
+            text=entry.text,
+            data=entry.data,
         )
-    entry = _record(incident, kind, by, text, **data)
-    _touch(incident)
-    return entry
+        for entry in entries
+    )
+    _touch(*{entry.incident.pk: entry.incident for entry in entries}.values())
+    return rows
 
 
 def involve(incident: Incident, *, person: User, reason: str) -> None:
     """Make ``person`` one of the people involved (paged for it, owning one of its
     tasks), who see the incident even when it is restricted. Idempotent; the change
     that involved them (the page, the task) is what the timeline records."""
+    involve_many([(incident, person)], reason=reason)
+
+
+def involve_many(pairs: Iterable[tuple[Incident, User]], *, reason: str) -> None:
+    """``involve`` for many (incident, person) pairs in one INSERT."""
     Involvement.objects.bulk_create(
-        [Involvement(incident=incident, person=person, reason=reason)], ignore_conflicts=True
+        [
+            Involvement(incident=incident, person=person, reason=reason)
+            for incident, person in pairs
+        ],
+        ignore_conflicts=True,
     )
 
 
-def _touch(incident: Incident) -> None:
-    Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
+def _touch(*incidents: Incident) -> None:
+    Incident.objects.filter(pk__in=[incident.pk for incident in incidents]).update(
+        updated_at=timezone.now()
+    )
     events.changed()
 
 
@@ -572,6 +703,8 @@ __all__ = [
     "FUTURE_TOLERANCE",
     "TRANSITIONS",
     "ActionRefused",
+    "AppEvent",
+    "NewIncident",
     "add_timeline_entry",
     "assign_incident",
     "assign_role",
@@ -579,9 +712,12 @@ __all__ = [
     "check_time",
     "claim_incident",
     "create_incident",
+    "create_incidents",
     "hand_over_role",
     "involve",
+    "involve_many",
     "record_app_event",
+    "record_app_events",
     "release_role",
     "transition_incident",
     "update_incident",

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    from incidents.support.rollups import rebuild
+    from incidents.support.figures import rebuild
 
     rebuild(apps.get_model("incidents", "Incident"), apps.get_model("incidents", "IncidentFigures"))
 

@@ -12,6 +12,7 @@ from typing import Any, Literal, NamedTuple
 
 from django.contrib.auth.models import User
 from django.db import connection, models, transaction
+from django.db.models import Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -188,7 +189,7 @@ def label_cases(
     cases = {
         values[1]: _Case(*values)
         for values in SupportCase.objects.select_for_update()
-        .filter(reference__in=refs)
+        .filter(reference__in_array=refs)
         .values_list("pk", "reference", "label_id")
     }
     unknown = [ref for ref in refs if ref not in cases]
@@ -236,7 +237,7 @@ def label_cases(
         return result
     _record_label_changes(to_label, to=incident, by=by, at=now)
     # A moved case has not heard about its new incident yet: it is followed up again.
-    SupportCase.objects.filter(pk__in=to_label).update(
+    SupportCase.objects.filter(pk__in_array=to_label).update(
         label=incident, labelled_by=by, labelled_at=now, followed_up_at=None, updated_at=now
     )
     _say(
@@ -283,17 +284,20 @@ def _record_label_changes(case_ids: list[int], *, to: Incident, by: User, at: da
     into = ", ".join(
         column(LabelChange, name) for name in ("case", "from_incident", "to_incident", "by", "at")
     )
-    case_id, label_id = column(SupportCase, "id"), column(SupportCase, "label")
-    places = ", ".join(["%s"] * len(case_ids))
-    at_value = LabelChange._meta.get_field("at").get_db_prep_value(at, connection)
-    with connection.cursor() as cursor:
-        # Table and column names from the models' ``_meta``; every value a parameter.
-        cursor.execute(
-            f"INSERT INTO {quote(LabelChange._meta.db_table)} ({into}) "
-            f"SELECT {case_id}, {label_id}, %s, %s, %s FROM {quote(SupportCase._meta.db_table)} "
-            f"WHERE {case_id} IN ({places})",
-            [to.pk, by.pk, at_value, *case_ids],
+    rows = (
+        SupportCase.objects.filter(pk__in_array=case_ids)
+        .order_by()
+        .annotate(
+            to_id=Value(to.pk, output_field=models.BigIntegerField()),
+            by_id=Value(by.pk, output_field=models.BigIntegerField()),
+            at=Value(at, output_field=models.DateTimeField()),
         )
+        .values_list("pk", "label_id", "to_id", "by_id", "at")
+    )
+    select, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The table and column names from the models' ``_meta``; every value a parameter.
+        cursor.execute(f"INSERT INTO {quote(LabelChange._meta.db_table)} ({into}) {select}", params)
 
 
 @transaction.atomic

@@ -12,10 +12,10 @@ class SupportConfig(AppConfig):
     def ready(self) -> None:
         from config.navigation import NavItem, register
         from incidents import events, panels
-        from incidents.support import dashboard, panel, rollups
+        from incidents.support import dashboard, figures, panel
 
-        # The metrics' roll-ups change in the transaction of each change they count.
-        rollups.subscribe()
+        # The metrics' figures change in the transaction of each change they count.
+        figures.subscribe()
         # The support board's filter lists are cached until a product or team changes.
         dashboard.watch_catalogue()
         events.on_change(dashboard.incidents_changed)

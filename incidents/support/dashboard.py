@@ -388,6 +388,11 @@ STATEMENTS_KEPT = 256
 _SENTINEL = datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
 
+def forget_statements() -> None:
+    """Drop this thread's compiled statements (a process just started has none)."""
+    _compiled.__dict__.clear()
+
+
 def _statements(
     user: User | AnonymousUser, product_id: int | None, team_id: int | None
 ) -> tuple[_Statement, _Statement] | None:

@@ -6,21 +6,21 @@ middle value (to the second); p90 is the nearest-rank 90th percentile (a real
 incident's figure).
 
 The figures come from each incident's TTD and TTR kept up to date at write time
-(``rollups``: month, severity, faulty service and the durations in microseconds). A
+(``figures``: month, severity, faulty service and the durations in microseconds). A
 period's whole months are read from them; the incidents of its partly covered first
 and last months, and the restricted ones the viewer may see (the stored figures hold
 none), are read one by one with one indexed query. Neither reads a model instance nor
 computes a duration. The exact medians still take every duration of the period through
-Python, so ``page`` keeps what it computed, and the rendering, under the figures'
-version: the next viewer with the same filters reads it from the cache until a change
-starts a new version.
+Python, so ``page`` keeps what it computed, and the page's whole content, under the
+figures' version read from the database: the next viewer with the same query reads it
+from the cache until a change commits.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from hashlib import sha256
@@ -28,15 +28,16 @@ from itertools import chain, pairwise
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import DurationField, ExpressionWrapper, F, Q
+from django.db import connection
+from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from incidents.models import CLOSED_STATUSES, IncidentQuerySet, Service, Severity, Team
+from incidents.models import CLOSED_STATUSES, IncidentQuerySet, Service, Severity
 from incidents.periods import MISSING_TIMES, PERIOD_AT, in_period
-from incidents.support import rollups
-from incidents.support.rollups import IncidentFigures, month_of
+from incidents.support import figures as stored
+from incidents.support.figures import FiguresChange, IncidentFigures, month_of
 
 # Histogram bins, upper bounds; the last bin holds everything longer. The labels are
 # keys (CSV, tests); charts translate them as they draw.
@@ -240,42 +241,46 @@ def _row(values_row: tuple[Any, ...]) -> Row:
 
 def page(
     visible: IncidentQuerySet,
-    filters: dict[str, Any],
     *,
-    render: Callable[[Metrics], str],
-    vary: tuple[Any, ...] = (),
-) -> tuple[Metrics, str]:
-    """The page's figures and their rendering (``render``), computed once per version
-    of the roll-ups (``rollups`` starts a new one with every change they count) for
-    every viewer who sees the same restricted incidents: one small query and one cache
-    read on a page already shown. ``vary`` names what else the rendering depends on."""
+    vary: tuple[Any, ...],
+    render: Callable[[], tuple[Metrics, str, int]],
+) -> tuple[Metrics, str, int]:
+    """The page's figures, their rendering and its status (``render``), computed once per
+    version of the figures (``figures.FiguresChange``) for every viewer who sees the same
+    restricted incidents and asks the same (``vary``: the query, what else the rendering
+    depends on). On a page already shown: one query and one cache read, nothing parsed
+    or rendered; a rendering that answers an error is not kept."""
     if visible.query.is_empty():
-        figures = compute(visible, **filters)
-        return figures, render(figures)
-    restricted = tuple(visible.filter(restricted=True).order_by("pk").values_list("pk", flat=True))
+        return render()
+    version, restricted = _version_and_restricted(visible)
     context = (translation.get_language(), timezone.get_current_timezone_name())
-    token = repr((rollups.version(), restricted, sorted(filters.items()), context, vary))
+    token = repr((stored.database(), version, restricted, context, vary))
     key = f"metrics:{sha256(token.encode()).hexdigest()}"
     cached = cache.get(key)
     if cached is None:
-        figures = compute(visible, **filters)
-        cached = (figures, render(figures))
-        cache.set(key, cached, timeout=CACHED_FOR)
+        cached = render()
+        if cached[2] == 200:
+            cache.set(key, cached, timeout=CACHED_FOR)
     return cached
 
 
-def catalogue() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """The teams and services the filters offer, cached as the figures are (a change of
-    either starts a new version)."""
-    key = f"metrics:catalogue:{rollups.version()}"
-    cached = cache.get(key)
-    if cached is None:
-        cached = (
-            list(Team.objects.values("slug", "name")),
-            list(Service.objects.values("slug", "name")),
+def _version_and_restricted(visible: IncidentQuerySet) -> tuple[int, tuple[int, ...]]:
+    """The figures' version and the restricted incidents the viewer sees, in one query.
+    Read before the figures: what they read is at least as new as the version."""
+    restricted, params = (
+        visible.filter(restricted=True).order_by().values_list("pk").query.sql_with_params()
+    )
+    log = connection.ops.quote_name(FiguresChange._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 0, (SELECT COALESCE(SUM(changes), 0) FROM {log})"
+            f" UNION ALL SELECT 1, seen.* FROM ({restricted}) AS seen",
+            params,
         )
-        cache.set(key, cached, timeout=CACHED_FOR)
-    return cached
+        found = cursor.fetchall()
+    # PostgreSQL's SUM of a bigint is a numeric, and the union makes the ids one too.
+    version = next(int(value) for kind, value in found if kind == 0)
+    return version, tuple(sorted(int(value) for kind, value in found if kind == 1))
 
 
 def compute(
@@ -287,32 +292,30 @@ def compute(
     service: str = "",
     severity: int | None = None,
 ) -> Metrics:
-    """Every figure of the page from the stored figures, in four queries whatever the
-    number of incidents (three when none misses a time).
+    """Every figure of the page from the stored figures, in a constant number of queries
+    whatever the number of incidents.
 
     ``visible`` is what the viewer may see (``Incident.objects.visible_to``): every
-    unrestricted incident, whose stored figures serve whole months, and the restricted
-    ones they may see. Those, and the incidents of a period's partly covered first and
-    last months, are read one by one with one indexed query."""
+    unrestricted incident, whose stored figures serve whole months (``month_cells``), and
+    the restricted ones they may see. Those, and the incidents of a period's partly
+    covered first and last months, are read one by one with one indexed query."""
     start, end = period_bounds(since, until)
     first, last = _whole_months(start, end)
     figures = _Figures()
-    stored = IncidentFigures.objects.all()
-    if first is not None:
-        stored = stored.filter(month__gte=first)
-    if last is not None:
-        stored = stored.filter(month__lt=last)
-    if first is not None and last is not None and first >= last:
-        stored = stored.none()
-    if team:
-        stored = stored.filter(service__team__slug=team)
-    if service:
-        stored = stored.filter(service__slug=service)
-    if severity is not None:
-        stored = stored.filter(severity=severity)
-    if visible.query.is_empty():
-        stored = stored.none()
-    figures.add_stored(stored.order_by().values_list(*STORED_VALUES))
+    if not visible.query.is_empty() and (first is None or last is None or first < last):
+        services = {
+            pk: rest
+            for pk, *rest in Service.objects.values_list("pk", "name", "slug", "team__slug")
+        }
+        for month, cells in month_cells(first, last).items():
+            for (started, cell_severity, service_id), (count, ttds, ttrs) in cells.items():
+                # A deleted service took its incidents' figures with it.
+                name, slug, team_slug = services.get(service_id, (None, None, None))
+                if name is None or (team and team_slug != team) or (service and slug != service):
+                    continue
+                if severity is not None and cell_severity != severity:
+                    continue
+                figures.add(cell_severity, name, month if started else None, count, ttds, ttrs)
 
     incidents = filtered(visible, team=team, service=service, severity=severity).order_by()
     for row in _one_by_one(incidents, start, end, first, last).values_list(*ROW_VALUES):
@@ -328,6 +331,59 @@ def compute(
         missing=[_row(values_row) for values_row in shown] if missing_count else [],
         missing_count=missing_count,
     )
+
+
+# A month's stored figures, gathered by what the page groups and filters them by:
+# (impact started, severity, service id) -> [incidents, sorted TTDs, sorted TTRs].
+Cells = dict[tuple[bool, int, int], list[Any]]
+
+
+def month_cells(first: date | None, last: date | None) -> dict[date, Cells]:
+    """The stored figures of the months from ``first`` (included) to ``last`` (excluded),
+    gathered per month and kept in the cache under the month's version (its committed
+    changes, ``figures.FiguresChange``): after a change, only the months it touched are
+    read again. The versions are read first, so what is read after is at least as new."""
+    log = FiguresChange.objects.filter(month__isnull=False)
+    if first is not None:
+        log = log.filter(month__gte=first)
+    if last is not None:
+        log = log.filter(month__lt=last)
+    versions = log.order_by().values("month").annotate(n=Sum("changes")).values_list("month", "n")
+    scope = sha256(stored.database().encode()).hexdigest()[:16]
+    keys: dict[date, str] = {
+        month: f"metrics:month:{scope}:{month.isoformat()}:{n}"
+        for month, n in versions
+        if month is not None  # filtered out above; the field allows it
+    }
+    found = cache.get_many(list(keys.values()))
+    cells = {month: found[key] for month, key in keys.items() if key in found}
+    read = _read_cells([month for month in keys if month not in cells])
+    if read:
+        cache.set_many({keys[month]: read[month] for month in read}, timeout=CACHED_FOR)
+    return cells | read
+
+
+def _read_cells(months: list[date]) -> dict[date, Cells]:
+    if not months:
+        return {}
+    cells: dict[date, Cells] = {month: {} for month in months}
+    stored = IncidentFigures.objects.filter(month__in=months).order_by()
+    for month, started, severity, service_id, ttd, ttr in stored.values_list(
+        "month", "started", "severity", "service_id", "ttd_us", "ttr_us"
+    ):
+        cell = cells[month].get((started, severity, service_id))
+        if cell is None:
+            cell = cells[month][(started, severity, service_id)] = [0, [], []]
+        cell[0] += 1
+        if ttd is not None:
+            cell[1].append(ttd)
+        if ttr is not None:
+            cell[2].append(ttr)
+    for gathered in cells.values():
+        for cell in gathered.values():
+            cell[1].sort()
+            cell[2].sort()
+    return cells
 
 
 def _day_start(day: date) -> datetime:
@@ -400,8 +456,7 @@ def _one_by_one(
     )
 
 
-# What the page reads of each incident's stored figures and of each one read one by one.
-STORED_VALUES = ("month", "severity", "service__name", "started", "ttd_us", "ttr_us")
+# What the page reads of each incident read one by one.
 ROW_VALUES = ("severity", "faulty_service__name", "month", "ttd_", "ttr_")
 
 
@@ -431,21 +486,6 @@ class _Figures:
                 grouping[key] = group = [[], []]
             group[0] += ttd
             group[1] += ttr
-
-    def add_stored(self, stored: Iterable[tuple[Any, ...]]) -> None:
-        # Gathered by their keys first: one ``add`` a month, severity and service.
-        cells: dict[tuple[Any, ...], list[Any]] = {}
-        for month, severity, service, started, ttd, ttr in stored:
-            cell = cells.get((month if started else None, severity, service))
-            if cell is None:
-                cell = cells[(month if started else None, severity, service)] = [0, [], []]
-            cell[0] += 1
-            if ttd is not None:
-                cell[1].append(ttd)
-            if ttr is not None:
-                cell[2].append(ttr)
-        for (month, severity, service), (count, ttds, ttrs) in cells.items():
-            self.add(severity, service, month, count, ttds, ttrs)
 
     def add_row(
         self,

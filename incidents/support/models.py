@@ -100,7 +100,8 @@ class LabelChange(models.Model):
         return f"{self.case_id}: {self.from_incident_id} → {self.to_incident_id}"
 
 
-# The metrics' roll-ups are models of this app; they live beside the code that keeps them.
-from incidents.support.rollups import IncidentFigures  # noqa: E402
+# The metrics' figures and change log are models of this app; they live beside the code
+# that keeps them.
+from incidents.support.figures import FiguresChange, IncidentFigures  # noqa: E402
 
-__all__ = ["IncidentFigures", "LabelChange", "SupportCase"]
+__all__ = ["FiguresChange", "IncidentFigures", "LabelChange", "SupportCase"]

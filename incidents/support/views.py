@@ -25,9 +25,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.http import PortalRequest, parse_id, redirect_back
 from incidents import access, actions
-from incidents.models import Incident, Severity
+from incidents.models import Incident, Service, Severity, Team
 from incidents.support import actions as support_actions
-from incidents.support import charts, label_history, metrics
+from incidents.support import charts, label_history, metrics, metrics_tables
 from incidents.support import follow_up as incident_follow_up
 from incidents.support import panel as support_panel
 from incidents.support.models import SupportCase
@@ -491,48 +491,46 @@ def _metrics_incidents(request: PortalRequest) -> tuple[MetricsFilter, Any]:
 
 @require_GET
 def metrics_page(request: PortalRequest) -> HttpResponse:
-    """TTD and TTR: distributions, medians and p90, and the incidents missing times."""
-    form = MetricsFilter(request.GET)
+    """TTD and TTR: distributions, medians and p90, and the incidents missing times. The
+    content is kept per version of the figures (``metrics.page``): a page already shown
+    costs the layout, one query and one cache read."""
     visible = access.visible_incidents(request.user)
-    valid = form.is_valid()
-    filters = form.cleaned_data if valid else {}
-    query = request.GET.urlencode()
     # A missing-times row links where its times are filled in only for who may
     # follow that link; the others (support, responders) go to the incident page.
     # The rows are plain values, and editing is the role's permission
     # (``access.can_edit`` does not look at the incident): one answer for all.
     edit_missing = request.user.has_perm("incidents.change_incident")
-    missing_url = _missing_url(filters)
-
-    def render_figures(figures: metrics.Metrics) -> str:
-        return render_to_string(
-            "incidents/support/metrics.html#figures",
-            {
-                "m": figures,
-                "query": query,
-                "missing_url": missing_url,
-                "edit_missing": edit_missing,
-                "ttd_chart": charts.histogram_svg(figures.ttd_histogram, _("TTD distribution")),
-                "ttr_chart": charts.histogram_svg(figures.ttr_histogram, _("TTR distribution")),
-                "trend_chart": charts.trend_svg(figures.by_month, _("Monthly median TTD and TTR")),
-            },
-            request=request,
-        )
-
-    figures, figures_html = metrics.page(
-        visible if valid else visible.none(),
-        form.filters() if valid else {},
-        render=render_figures,
-        vary=(edit_missing, bool(query)),
+    figures, content, status = metrics.page(
+        visible,
+        # Named periods end today: the same query means another period tomorrow.
+        vary=(sorted(request.GET.lists()), timezone.localdate(), edit_missing),
+        render=lambda: _metrics_content(request, visible, edit_missing=edit_missing),
     )
-    teams, services = metrics.catalogue()
     return render(
         request,
         "incidents/support/metrics.html",
+        {"m": figures, "content": content},
+        status=status,
+    )
+
+
+def _metrics_content(
+    request: PortalRequest, visible: Any, *, edit_missing: bool
+) -> tuple[metrics.Metrics, str, int]:
+    """The page's content (filters, period, figures and charts) and its status."""
+    form = MetricsFilter(request.GET)
+    valid = form.is_valid()
+    filters = form.cleaned_data if valid else {}
+    query = request.GET.urlencode()
+    missing_url = _missing_url(filters)
+    figures = metrics.compute(
+        visible if valid else visible.none(), **(form.filters() if valid else {})
+    )
+    content = render_to_string(
+        "incidents/support/_metrics_content.html",
         {
             "form": form,
             "m": figures,
-            "figures": figures_html,
             "query": query,
             "since": filters.get("since"),
             "until": filters.get("until"),
@@ -546,11 +544,20 @@ def metrics_page(request: PortalRequest) -> HttpResponse:
                 for value, label in form.fields["period"].choices  # type: ignore[attr-defined]
             ],
             "missing_url": missing_url,
-            "teams": teams,
-            "services": services,
+            "edit_missing": edit_missing,
+            "teams": Team.objects.values("slug", "name"),
+            "services": Service.objects.values("slug", "name"),
+            "ttd_chart": charts.histogram_svg(figures.ttd_histogram, _("TTD distribution")),
+            "ttr_chart": charts.histogram_svg(figures.ttr_histogram, _("TTR distribution")),
+            "trend_chart": charts.trend_svg(figures.by_month, _("Monthly median TTD and TTR")),
+            "by_severity_rows": metrics_tables.groups(figures.by_severity),
+            "by_service_rows": metrics_tables.groups(figures.by_service),
+            "by_month_rows": metrics_tables.groups(figures.by_month),
+            "missing_rows": metrics_tables.missing(figures.missing, edit=edit_missing),
         },
-        status=400 if form.errors else 200,
+        request=request,
     )
+    return figures, content, 400 if form.errors else 200
 
 
 def _kept(request: PortalRequest, *names: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from config.celery import app
 
 from . import actions, heartbeats
+from .actions.processing import bot_user
 
 # The beat applies alerts left pending this often: the broker was down when they came,
 # or a wake-up was lost. Each run applies all that waits, so overlapping runs are fine.
@@ -28,6 +29,13 @@ def process_alerts() -> int:
     Idempotent: a run applies only pending rows, each batch in one transaction; a killed
     worker's batch rolls back and runs again."""
     return actions.process_pending()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def end_alert_storms() -> int:
+    """End the alert storms whose groups stopped coming; idempotent (an ended storm is
+    not ended again)."""
+    return actions.end_quiet_storms(bot_user)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -50,6 +58,9 @@ def _schedule(sender: Celery, **kwargs: object) -> None:
     )
     sender.add_periodic_task(
         SWEEP_SECONDS, process_alerts.s(), name="alerts: apply alerts left pending"
+    )
+    sender.add_periodic_task(
+        SWEEP_SECONDS, end_alert_storms.s(), name="alerts: end storms whose groups stopped"
     )
     sender.add_periodic_task(
         HEARTBEAT_SECONDS, check_heartbeats.s(), name="alerts: heartbeats past their deadline"

@@ -85,6 +85,13 @@ def _detail(
                 "storm_window": integration.storm_window,
             }
         )
+    groups = list(
+        AlertGroup.objects.filter(integration=integration).select_related("incident")[
+            : selectors.RECENT_PAYLOADS
+        ]
+    )
+    storm = storms.latest(integration)
+    shown = [group.incident for group in groups] + [storm.incident if storm else None]
     return render(
         request,
         "oncall/integrations/detail.html",
@@ -92,18 +99,15 @@ def _detail(
             "integration": integration,
             "new_key": key,
             "urls": selectors.receiving_urls(request, integration, key),
-            "groups": list(
-                AlertGroup.objects.filter(integration=integration).select_related("incident")[
-                    : selectors.RECENT_PAYLOADS
-                ]
-            ),
+            "groups": groups,
+            "hidden": selectors.hidden_incidents(request.user, shown),
             "payloads": selectors.recent(integration, rejected=False),
             "rejected": selectors.recent(integration, rejected=True),
             "heartbeat": Heartbeat.objects.filter(integration=integration).first(),
             "maintenance_windows": maintenance.covering(integration),
             "storm_form": storm_form,
             "storm_rate": storms.rate(integration),
-            "storm": storms.latest(integration),
+            "storm": storm,
         },
         status=status,
     )
@@ -149,7 +153,11 @@ def test_alert(request: PortalRequest, pk: int) -> HttpResponse:
     integration = access.access_integration(request.user, pk)
     alert = actions.send_test_alert(integration, by=request.user)
     incident = alert.group.incident if alert.group else None
-    if incident is not None:
+    if incident is not None and selectors.hidden_incidents(request.user, [incident]):
+        # During an alert storm the test alert folds into the storm's incident, which
+        # may be restricted.
+        messages.success(request, _("The test alert joined a restricted incident."))
+    elif incident is not None:
         messages.success(request, _("The test alert opened %(key)s.") % {"key": incident.key})
     elif alert.outcome == AlertOutcome.IGNORED:
         messages.info(

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from config.http import ApiRequest
 
+from ..access import administered_teams
 from ..models import ContactMethod, Roster
 from . import access, load, rules, swaps
 from .forms import PeriodForm
@@ -209,5 +210,5 @@ class LoadReportApi(APIView):
         if not form.is_valid():
             raise serializers.ValidationError(form.errors.get_json_data())
         start, end = period(form)
-        rows = load.report(start, end)
+        rows = load.report(start, end, teams=administered_teams(request.user))
         return Response(LoadOut({"start": start, "end": end, "people": rows}).data)

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from incidents.models import Team
 from incidents.models.roles import Role, RoleAssignment
 from incidents.support.charts import histogram_svg
 
@@ -61,8 +62,22 @@ def _zones() -> dict[int, str]:
     return zones
 
 
-def report(start: datetime, end: datetime) -> list[PersonLoad]:
-    """Everyone paged, on call or managing an incident in [start, end), busiest first."""
+def people_of(teams: QuerySet[Team]) -> set[int]:
+    """The teams' people: their members, and everyone in a rotation of their rosters
+    (someone lent by another team carries this team's load too). One query."""
+    members = Team.members.through.objects.filter(team__in=teams).values_list("user_id")
+    on_rosters = Participant.objects.filter(roster__team__in=teams).values_list("user_id")
+    # A compound statement takes no ORDER BY in its parts (Participant has one).
+    return {user_id for (user_id,) in members.order_by().union(on_rosters.order_by())}
+
+
+def report(
+    start: datetime, end: datetime, *, teams: QuerySet[Team] | None = None
+) -> list[PersonLoad]:
+    """Everyone paged, on call or managing an incident in [start, end), busiest first;
+    with ``teams`` (a team admin's, ``access.administered_teams``), only their people.
+    Each row counts all of the person's load, whichever team's roster or incident."""
+    shown = None if teams is None else people_of(teams)
     hours: dict[int, float] = defaultdict(float)
     people: dict[int, User] = {}
     # Hours still ahead are planned, not worked: counted up to now.
@@ -92,6 +107,8 @@ def report(start: datetime, end: datetime) -> list[PersonLoad]:
         .values_list("person_id", "count")
     )
     missing = (set(pages) | set(managed)) - set(people)
+    if shown is not None:
+        missing &= shown
     people.update({user.pk: user for user in User.objects.filter(pk__in=missing)})
     rows = [
         PersonLoad(
@@ -103,6 +120,7 @@ def report(start: datetime, end: datetime) -> list[PersonLoad]:
             incidents_managed=managed.get(pk, 0),
         )
         for pk, user in people.items()
+        if shown is None or pk in shown
     ]
     return sorted(rows, key=lambda row: (-row.hours_on_call, -row.pages, row.user.get_username()))
 

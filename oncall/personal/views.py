@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.http import PortalRequest
 from incidents.actions import ActionRefused
 
+from ..access import administered_teams
 from . import access, load, rules, swaps
 from .forms import PeriodForm, RuleForm, SwapForm, TestPageForm
 from .models import Chain, ShiftSwap, SwapState
@@ -173,7 +174,8 @@ def load_report(request: PortalRequest) -> HttpResponse:
         context = {"form": form, "rows": [], "charts": None}
         return render(request, "oncall/load.html", context, status=400)
     start, end = period(form)
-    rows = load.report(start, end)
+    teams = administered_teams(request.user)
+    rows = load.report(start, end, teams=teams)
     if request.GET.get("format") == "csv":
         response = HttpResponse(load.as_csv(rows, start, end), content_type="text/csv")
         name = f"oncall-load-{start:%Y-%m-%d}-{end - timedelta(days=1):%Y-%m-%d}.csv"
@@ -186,5 +188,6 @@ def load_report(request: PortalRequest) -> HttpResponse:
         "last_day": end - timedelta(days=1),
         "charts": load.charts(rows) if rows else None,
         "query": request.GET.urlencode(),
+        "teams": None if teams is None else [team.name for team in teams.order_by("name")],
     }
     return render(request, "oncall/load.html", context)

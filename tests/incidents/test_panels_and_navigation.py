@@ -1,5 +1,6 @@
 """Other apps plug sections into the incident page and links into the navigation."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ TEST_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 @pytest.fixture
 def probe_panel(settings):
     settings.TEMPLATES = [
-        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], TEST_TEMPLATES]}
+        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], TEST_TEMPLATES]},
+        *settings.TEMPLATES[1:],
     ]
     seen = []
 
@@ -64,3 +66,44 @@ def test_the_current_section_is_marked_in_the_navigation(client_for, manager):
     body = client_for(manager).get("/incidents/new/").content.decode()
 
     assert '<a href="/incidents/new/" class="active" aria-current="page">' in body
+
+
+def test_the_top_bar_forms_work_with_the_pages_one_csrf_token(client_for, manager):
+    """The bar is rendered apart from the page (Jinja2): its forms carry the page's
+    token, one masked token for every form and the htmx header, and they post."""
+    client = client_for(manager, enforce_csrf_checks=True)
+    body = client.get("/incidents/").content.decode()
+    tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', body))
+    tokens |= set(re.findall(r'"X-CSRFToken": "([^"]+)"', body))
+    assert len(tokens) == 1
+    token = tokens.pop()
+    assert '<button type="submit" name="language" value="ko" lang="ko"' in body
+    assert ">한국어</button>" in body
+    assert ">English</button>" not in body
+
+    switched = client.post(
+        "/preferences/language/",
+        {"language": "ko", "next": "/incidents/", "csrfmiddlewaretoken": token},
+    )
+    assert switched.status_code == 302
+    korean = client.get("/incidents/").content.decode()
+    assert ">English</button>" in korean
+    assert "로그아웃" in korean
+    assert client.post("/accounts/logout/", {"csrfmiddlewaretoken": token}).status_code == 302
+    assert client.get("/incidents/").status_code == 302  # signed out
+
+
+def test_the_top_bar_escapes_the_persons_name(client_for, manager):
+    manager.first_name, manager.last_name = "<script>alert(1)</script>", "&"
+    manager.save()
+    body = client_for(manager).get("/incidents/").content.decode()
+    assert "<script>alert(1)" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in body
+    assert f'title="Signed in as {manager.username}: your preferences"' in body
+
+
+def test_the_top_bar_shows_the_admin_link_to_staff_only(client_for, manager):
+    assert 'href="/admin/"' not in client_for(manager).get("/incidents/").content.decode()
+    manager.is_staff = True
+    manager.save()
+    assert 'href="/admin/"' in client_for(manager).get("/incidents/").content.decode()

@@ -8,7 +8,7 @@ from django.core import mail
 from incidents import actions as incident_actions
 from incidents.actions import ActionRefused
 from incidents.models import EntryKind, Service
-from incidents.support import dashboard, rollups
+from incidents.support import dashboard
 from oncall import actions, delivery, tasks
 from oncall.models import (
     ContactMethod,
@@ -72,9 +72,8 @@ def test_severity_1_pages_the_on_call_im_of_the_service_team(
     with django_capture_on_commit_callbacks() as callbacks:
         incident = make_incident(severity=1, faulty_service=service)
     assert pages(incident) == [("pia", PageReason.INCIDENT, PageState.PENDING)]
-    # The page's wake-up, after commit (beside the support board's marker moves and the
-    # metrics page's new version).
-    others = (dashboard.bump_marker, rollups.new_version)
+    # The page's wake-up, after commit (beside the support board's marker moves).
+    others = (dashboard.bump_marker,)
     assert len([c for c in callbacks if c not in others]) == 1
     escalation = incident.escalation
     assert escalation.state == EscalationState.ACTIVE

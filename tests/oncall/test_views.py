@@ -58,12 +58,12 @@ def test_index_query_count_does_not_grow_with_rosters(
     client = client_for(support)
     for n in range(3):
         make_roster(f"r{n}", people=[f"u{n}a", f"u{n}b"], team=TeamFactory())
-    # Permissions are one query (config/auth.py); rotations and their members two.
-    with django_assert_num_queries(7):
+    # Permissions come with the user (config/auth.py); rotations and their members two.
+    with django_assert_num_queries(6):
         client.get(reverse("oncall:index"))
     for n in range(3, 12):
         make_roster(f"r{n}", people=[f"u{n}a"], team=TeamFactory())
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         client.get(reverse("oncall:index"))
 
 

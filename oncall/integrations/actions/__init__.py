@@ -26,10 +26,11 @@ from .changes import record_change
 from .managing import create_integration, prune, rotate_key, send_test_alert, set_paused
 from .processing import process_pending
 from .receiving import receive, reject
-from .storms import set_storm_threshold
+from .storms import end_quiet_storms, set_storm_threshold
 
 __all__ = [
     "create_integration",
+    "end_quiet_storms",
     "process_pending",
     "prune",
     "receive",

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Value, When
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import BigIntegerField, Exists, F, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from incidents import actions as incident_actions
@@ -24,7 +25,7 @@ from ..formats import ACKNOWLEDGE, RESOLVE, TRIGGER, Event, pagerduty, real_time
 from ..maintenance import Windows
 from ..maintenance_models import MaintenanceWindow
 from ..models import Alert, AlertGroup, AlertOutcome, GroupState, Integration
-from .storms import StormGate, end_quiet_storms
+from .storms import StormGate
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,11 @@ logger = logging.getLogger(__name__)
 # lock, which requests wait for): bounded in rows and in time.
 BATCH_SIZE = 500
 BATCH_SECONDS = 0.5
-# Pages a monitoring tool's acknowledge answers: those of the escalation.
+# New incidents a batch creates at most: with storm folding off, their creation (about
+# 5 ms each with every subscriber) is what bounds the batch's time.
+OPENING_MAX = 50
+# The alert's id column, as the outcome UPDATE's CASE names it.
+_ALERT_ID = connection.ops.quote_name(Alert._meta.pk.column)
 
 
 def bot_user() -> User:
@@ -58,8 +63,6 @@ def process_pending(*, integration_id: int | None = None) -> int:
         applied += count
         if not more:
             done.add(pk)
-    # A storm whose groups stopped coming ends here, on the beat's sweep at the latest.
-    end_quiet_storms(bot_user)
     return applied
 
 
@@ -151,9 +154,11 @@ class _Batch:
     The batch reads the open groups of its keys at once, adds up the alerts counted on
     each group and writes the counts and the alerts' outcomes once at the end, so a storm
     of duplicates costs a few queries per batch, not per alert. New groups are inserted
-    together too; a new group past the integration's storm threshold joins its alert
-    storm incident (``storms.StormGate``) rather than opening and paging its own, so a
-    storm of distinct alerts costs about one INSERT per group."""
+    together too, and the incidents they open are logged together when the batch writes
+    (``incident_actions.create_incidents``: their keys taken at once, their pages
+    written in bulk), so a batch of new incidents costs a few queries, not a few dozen
+    each. A new group past the integration's storm threshold joins its alert storm
+    incident (``storms.StormGate``) rather than opening and paging its own."""
 
     def __init__(self, integration: Integration) -> None:
         self.integration = integration
@@ -165,8 +170,10 @@ class _Batch:
         self.outcomes: dict[tuple[str, int | None, str], list[int]] = defaultdict(list)
         self.slots: dict[int, AlertGroup] = {}
         # New groups not stored yet: inserted together (``_flush``) before anything
-        # reads or changes them.
+        # reads or changes them; those opening an incident with the incident to log
+        # (all logged at once: one key taken for all, the pages written together).
         self.unsaved: list[AlertGroup] = []
+        self.opening: list[tuple[AlertGroup, incident_actions.NewIncident]] = []
         self._bot: User | None = None
         # The latest labels, annotations and details of each group counted.
         self.context: dict[int, dict[str, Any]] = {}
@@ -204,8 +211,10 @@ class _Batch:
                 self.slots[slot] = group
             self.outcomes[(outcome, slot, reason)].append(alert.pk)
             applied += 1
-            if time.monotonic() - started > BATCH_SECONDS:
-                break  # the rest wait for the next batch
+            if time.monotonic() - started > BATCH_SECONDS or len(self.opening) >= OPENING_MAX:
+                # The rest wait for the next batch. The incidents are created at the end
+                # (``_write``), under the key counter's lock: their number is bounded too.
+                break
         self._write()
         return applied
 
@@ -254,11 +263,18 @@ class _Batch:
             group_id = self.slots[slot].pk if slot is not None else None
             by_outcome[(outcome, reason)].setdefault(group_id, []).extend(ids)
         for (outcome, reason), groups in by_outcome.items():
-            # One group (or none, whose NULL a CASE would type as text): the plain value.
-            chosen: Case | int | None = next(iter(groups))
+            # One group (or none): the plain value. Else each alert's group by its id in
+            # one simple CASE written out, not an ORM ``When`` per group: a batch of 500
+            # new groups spent most of its time building those. An alert of no group
+            # falls to the CASE's NULL.
+            chosen: RawSQL | int | None = next(iter(groups))
             if len(groups) > 1:
-                chosen = Case(
-                    *(When(pk__in=pks, then=Value(group)) for group, pks in groups.items()),
+                pairs = [
+                    (pk, group) for group, pks in groups.items() if group is not None for pk in pks
+                ]
+                chosen = RawSQL(
+                    f"CASE {_ALERT_ID} {' '.join(['WHEN %s THEN %s'] * len(pairs))} END",
+                    [value for pair in pairs for value in pair],
                     output_field=BigIntegerField(),
                 )
             Alert.objects.filter(
@@ -266,6 +282,14 @@ class _Batch:
             ).update(outcome=outcome, group_id=chosen, reason=reason, processed_at=now)
 
     def _flush(self) -> None:
+        """Log the new groups' incidents and store the new groups, each in bulk."""
+        if self.opening:
+            created = incident_actions.create_incidents(
+                [new for _group, new in self.opening], by=self.bot
+            )
+            for (group, _new), incident in zip(self.opening, created, strict=True):
+                group.incident = incident
+            self.opening = []
         if self.unsaved:
             AlertGroup.objects.bulk_create(self.unsaved)
             self.unsaved = []
@@ -406,8 +430,7 @@ class _Batch:
         if event.source:
             lines.append(f"Source: {event.source}")
         lines.append(f"Opened by the {integration.name} integration (key {event.dedup_key}).")
-        incident = incident_actions.create_incident(
-            by=self.bot,
+        new = incident_actions.NewIncident(
             summary=summary,
             description="\n\n".join(lines),
             severity=severity,
@@ -416,7 +439,11 @@ class _Batch:
             impact_started_at=started,
             detected_at=now,
         )
-        self._create(group, incident)
+        # Logged with the batch's other new incidents (``_flush``), in arrival order.
+        self.opening.append((group, new))
+        self.unsaved.append(group)
+        self.open[group.dedup_key] = group
+        self.reopenable[group.dedup_key] = group
         return AlertOutcome.CREATED, group, ""
 
     @property
@@ -437,6 +464,10 @@ class _Batch:
     def _fold(self, group: AlertGroup, event: Event) -> tuple[str, AlertGroup, str]:
         """Attach a new group to the integration's alert storm incident: nobody is
         paged for it, unless it is worse than the storm so far."""
+        if self.opening:
+            # The incidents of the groups before it first: a storm opening now gets the
+            # key after theirs.
+            self._flush()
         storm = self.gate.storm_for(
             group.first_seen_at, severity=group.severity, summary=group.summary
         )

@@ -10,7 +10,7 @@ c <= threshold pages as ever (and ends an open storm); c = threshold + 1 opens a
 c > threshold + 1 joins the open storm. Between arrivals the count only falls, lowest
 just before the next one (c - 1), so a storm that lasted has c - 1 > threshold all along:
 the decision needs only the newest threshold + 1 arrival times. The time a storm ended is
-when the oldest of those left the window; the worker's sweep writes it for a storm whose
+when the oldest of those left the window; the beat's sweep writes it for a storm whose
 groups stopped coming (``end_quiet_storms``), the next new group otherwise.
 """
 
@@ -181,7 +181,11 @@ def end_storm(storm: AlertStorm, *, at: datetime, by: User) -> bool:
 def end_quiet_storms(bot: Callable[[], User]) -> int:
     """End the storms whose integrations' rate fell back under the threshold since their
     last group (nothing new arrived to end them); how many ended. Each integration is
-    skipped while a batch holds it: that batch ends its storm when it needs to."""
+    skipped while a batch holds it: that batch ends its storm when it needs to.
+
+    Run by the beat, not after each batch: the end it writes is the time the rate fell,
+    whenever it runs, and a storm's window is minutes long, so the wake-ups of a storm
+    (two a second) need not read the open storms each time."""
     ended = 0
     now = timezone.now()
     open_storms = AlertStorm.objects.filter(ended_at__isnull=True)

@@ -231,12 +231,34 @@ def test_a_cold_board_page_takes_a_constant_number_of_queries(
     client = client_for(support)
     client.get("/support/")
     cache.clear()
-    # Session, user, permissions; the marker, products and teams (nothing cached);
+    # Session, user and permissions; the marker, products and teams (nothing cached);
     # restricted incidents a board can show, the active and the resolved incidents.
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         response = client.get("/support/")
     assert response.status_code == 200
     assert response.content.decode().count('<tr id="board-') == min(count, 20)
+
+
+def test_after_a_change_the_board_renders_only_the_changed_row(
+    client_for, support, manager, django_capture_on_commit_callbacks
+):
+    incidents = [make_incident(by=manager, summary=f"Incident {n}") for n in range(5)]
+    client = client_for(support)
+    client.get("/support/")
+    rendered = rows._row.cache_info().misses
+    with django_capture_on_commit_callbacks(execute=True):  # the marker moves
+        actions.add_timeline_entry(
+            incidents[2], kind="observation", text="Still failing", by=manager
+        )
+
+    page = client.get("/support/").content.decode()
+
+    assert rows._row.cache_info().misses == rendered + 1
+    assert page.count('<tr id="board-') == 5
+    # A row is its values' in the viewer's language: the Korean board renders anew.
+    korean = client_for(support, HTTP_ACCEPT_LANGUAGE="ko").get("/support/").content.decode()
+    assert rows._row.cache_info().misses == rendered + 6
+    assert "미지정" in korean
 
 
 @pytest.mark.parametrize("count", [3, 400])

@@ -327,14 +327,14 @@ def test_an_alert_that_cannot_be_applied_is_marked_failed_and_the_rest_go_on(
 ):
     from incidents import actions as incidents_actions
 
-    real_create = incidents_actions.create_incident
+    real_create = incidents_actions.create_incidents
 
-    def create(**fields):
-        if fields["summary"] == "poison":
+    def create(new, **fields):
+        if any(one.summary == "poison" for one in new):
             raise ValueError("a bug")
-        return real_create(**fields)
+        return real_create(new, **fields)
 
-    monkeypatch.setattr(incidents_actions, "create_incident", create)
+    monkeypatch.setattr(incidents_actions, "create_incidents", create)
     post(GENERIC.format(key), {"title": "before"})
     post(GENERIC.format(key), {"title": "poison"})
     post(GENERIC.format(key), {"title": "after"})
@@ -378,6 +378,7 @@ def test_the_beat_sweeps_alerts_left_pending():
 
     tasks._schedule(Beat())
     assert (tasks.SWEEP_SECONDS, tasks.process_alerts.name) in scheduled
+    assert (tasks.SWEEP_SECONDS, tasks.end_alert_storms.name) in scheduled
     assert tasks.SWEEP_SECONDS <= 60
 
 

@@ -9,8 +9,9 @@ from django.urls import reverse
 
 from incidents import actions as incident_actions
 from oncall import actions
+from oncall.models import TeamAdmin
 from oncall.personal import load
-from tests.factories import ServiceFactory, TeamFactory, make_incident
+from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
 
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 END = datetime(2026, 3, 9, 0, 0, tzinfo=UTC)
@@ -80,21 +81,26 @@ def test_the_page_shows_the_table_charts_and_csv(week, client_for, admin_user):
     ]
 
 
+@pytest.mark.parametrize("viewer", ["global admin", "team admin"])
 def test_the_report_costs_the_same_for_more_people(
-    week, client_for, admin_user, make_roster, django_assert_max_num_queries
+    week, client_for, admin_user, team, make_roster, django_assert_max_num_queries, viewer
 ):
-    client = client_for(admin_user)
+    payments = team
+    client = client_for(admin_user if viewer == "global admin" else admin_of(payments, "tara"))
     with django_assert_max_num_queries(14) as counted:
         client.get(reverse("oncall:load"), PERIOD)
     first = len(counted.captured_queries)
     for n in range(3):
-        team = TeamFactory(slug=f"team-x{n}")
-        ServiceFactory(team=team)
-        make_roster(
-            f"extra-{n}", people=[f"x{n}a", f"x{n}b"], team=team, start_date=date(2026, 2, 2)
+        other = TeamFactory(slug=f"team-x{n}")
+        ServiceFactory(team=other)
+        extra = make_roster(
+            f"extra-{n}", people=[f"x{n}a", f"x{n}b"], team=other, start_date=date(2026, 2, 2)
         )
+        # Members of payments as well: the team admin's report shows them too.
+        payments.members.add(*(place.user for place in extra.participants.all()))
     with django_assert_max_num_queries(first):
-        client.get(reverse("oncall:load"), PERIOD)
+        rows = client.get(reverse("oncall:load"), PERIOD).context["rows"]
+    assert len(rows) == 8
 
 
 def test_people_who_plan_no_roster_get_403(db, client_for, responder):
@@ -125,3 +131,65 @@ def test_night_runs_from_22_to_07_local():
     assert load.is_night(datetime(2026, 3, 3, 21, 0, tzinfo=UTC), "Europe/Paris")  # 22:00
     assert not load.is_night(datetime(2026, 3, 3, 6, 0, tzinfo=UTC), "Europe/Paris")  # 07:00
     assert load.is_night(datetime(2026, 3, 3, 5, 59, tzinfo=UTC), "Europe/Paris")
+
+
+# Who sees whom --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def search_team(week, make_roster, time_machine):
+    """Another team's roster (sam on call all week) and its member ivy, who managed an
+    incident of the week; payments' member mo (on no roster) managed one too."""
+    team = TeamFactory(slug="search", name="Search")
+    make_roster("search-im", people=["sam"], team=team, start_date=date(2026, 2, 2))
+    ivy, mo = UserFactory(username="ivy"), UserFactory(username="mo")
+    team.members.add(ivy)
+    week[0].faulty_service.team.members.add(mo)
+    time_machine.move_to(datetime(2026, 3, 4, 10, 0, tzinfo=UTC), tick=False)
+    incident_actions.claim_incident(week[1], by=ivy)
+    incident_actions.claim_incident(week[2], by=mo)
+    time_machine.move_to(datetime(2026, 3, 10, 12, 0, tzinfo=UTC), tick=False)
+    return team
+
+
+def admin_of(team, username):
+    person = UserFactory(username=username, group="responder")
+    TeamAdmin.objects.create(team=team, user=person)
+    return person
+
+
+def test_a_team_admin_sees_the_people_of_their_teams_only(search_team, team, client_for, api_for):
+    tara = admin_of(team, "tara")
+    response = client_for(tara).get(reverse("oncall:load"), PERIOD)
+    assert response.status_code == 200
+    assert [row.user.username for row in response.context["rows"]] == ["pia", "raf", "mo"]
+    assert "The people of the teams you administer: Payments." in response.content.decode()
+    # Each person's whole load, as the global report counts it.
+    assert figures(response.context["rows"])["pia"] == (2, 1, 136.0, 1, "Europe/Paris")
+    csv_rows = client_for(tara).get(reverse("oncall:load"), {**PERIOD, "format": "csv"})
+    usernames = [r["username"] for r in csv.DictReader(io.StringIO(csv_rows.content.decode()))]
+    assert usernames == ["pia", "raf", "mo"]
+    people = api_for(tara).get("/api/oncall/load/", PERIOD).json()["people"]
+    assert [p["username"] for p in people] == ["pia", "raf", "mo"]
+
+
+def test_an_admin_of_two_teams_sees_both(search_team, team, client_for):
+    both = admin_of(team, "tara")
+    TeamAdmin.objects.create(team=search_team, user=both)
+    rows = client_for(both).get(reverse("oncall:load"), PERIOD).context["rows"]
+    assert {row.user.username for row in rows} == {"sam", "pia", "raf", "ivy", "mo"}
+
+
+def test_the_other_teams_admin_sees_their_own(search_team, client_for, api_for):
+    sid = admin_of(search_team, "sid")
+    rows = client_for(sid).get(reverse("oncall:load"), PERIOD).context["rows"]
+    assert [row.user.username for row in rows] == ["sam", "ivy"]
+    people = api_for(sid).get("/api/oncall/load/", PERIOD).json()["people"]
+    assert [p["username"] for p in people] == ["sam", "ivy"]
+
+
+def test_a_global_admin_sees_everyone(search_team, client_for, admin_user):
+    response = client_for(admin_user).get(reverse("oncall:load"), PERIOD)
+    rows = response.context["rows"]
+    assert {row.user.username for row in rows} == {"sam", "pia", "raf", "ivy", "mo"}
+    assert "The people of the teams you administer" not in response.content.decode()

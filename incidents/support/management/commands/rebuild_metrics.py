@@ -5,12 +5,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from incidents.support import rollups
+from incidents.support import figures
 
 
 class Command(BaseCommand):
     help = "Recompute every incident's TTD/TTR figures from the incidents."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = rollups.rebuild()
+        count = figures.rebuild()
         self.stdout.write(f"Rebuilt the metrics: figures of {count} incidents.")

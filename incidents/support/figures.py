@@ -6,10 +6,17 @@ microseconds, written in the transaction of every change that moves those (the i
 actions announce each one through ``incidents.events``). The metrics page reads these
 rows, never recomputing durations from the incidents' times.
 
-Each change writes only its own incident's row, which the action already holds: no row
-shared between incidents is locked. Monthly roll-up rows were tried and dropped: a cell
-locked until commit serialised every change of a month, and an alert batch that locked a
-cell and then an incident deadlocked against a person changing that incident.
+Each change writes only its own incident's row, which the action already holds, and
+appends one ``FiguresChange``: no row shared between incidents is locked. Monthly roll-up
+rows were tried and dropped: a cell locked until commit serialised every change of a
+month, and an alert batch that locked a cell and then an incident deadlocked against a
+person changing that incident.
+
+The change log is the version of the figures the cached pages are kept under: the number
+of changes ever committed, read from the database in the page's first query.
+A maximum id would not do: ids are handed out before commit, so a change may commit
+after a later id was read. A count only grows with each commit, and a lost cache write
+cannot keep a stale page. ``fold`` keeps the log short without changing the count.
 
 Restricted incidents have no row (they count only for the people who may see them; the
 page reads them one by one). ``rebuild`` recomputes every row from the incidents (the
@@ -19,12 +26,11 @@ straight into the tables).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from uuid import uuid4
 
-from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
@@ -135,20 +141,24 @@ def _stored_part(row: IncidentFigures) -> Part:
 
 # Atomic on its own; inside an action no savepoint (an error fails the action anyway).
 @transaction.atomic(savepoint=False)
-def record(incident: Incident, *, created: bool = False) -> None:
+def record(incident: Incident, *, created: bool = False) -> set[date]:
     """Bring the incident's figures in line with the incident as saved (inside the
-    change's transaction). A new incident has none stored: one INSERT on the path that
-    turns alerts into incidents."""
+    change's transaction) and name the months whose figures it touched. A new incident
+    has none stored: one INSERT on the path that turns alerts into incidents."""
     new = _part_of_incident(incident)
     if created:
-        if new is not None:
-            _figures(incident.pk, new).save(force_insert=True)
-        return
+        if new is None:
+            return set()
+        _figures(incident.pk, new).save(force_insert=True)
+        return {new.cell[0]}
+    stored = IncidentFigures.objects.filter(pk=incident.pk)
+    # The action holds the incident's row: no other change moves its figures meanwhile.
+    old = set(stored.values_list("month", flat=True))
     if new is None:
-        IncidentFigures.objects.filter(pk=incident.pk).delete()
-        return
+        stored.delete()
+        return old
     figures = _figures(incident.pk, new)
-    updated = IncidentFigures.objects.filter(pk=incident.pk).update(
+    updated = stored.update(
         month=figures.month,
         severity=figures.severity,
         service_id=figures.service_id,
@@ -158,11 +168,13 @@ def record(incident: Incident, *, created: bool = False) -> None:
     )
     if not updated:
         figures.save(force_insert=True)
+    return old | {figures.month}
 
 
-def _figures(incident_id: int, part: Part) -> IncidentFigures:
+def _figures(incident_id: int, part: Part, model: Any = None) -> IncidentFigures:
+    """The row of ``part``; ``model`` is the migration's historical one when it builds."""
     month, severity, service_id = part.cell
-    return IncidentFigures(
+    return (model or IncidentFigures)(
         incident_id=incident_id,
         month=month,
         severity=severity,
@@ -173,26 +185,67 @@ def _figures(incident_id: int, part: Part) -> IncidentFigures:
     )
 
 
-# The version of every figure the metrics page has shown: computed pages are cached
-# under it (``metrics.page``). A random token, not a counter: a version lost from
-# the cache is replaced by a new one, never by one already used.
-VERSION_KEY = "metrics:version"
+class FiguresChange(models.Model):
+    """One committed change the metrics page may show, appended in the change's own
+    transaction: one row for each month whose stored figures it touched, else one without
+    a month (a restricted incident, a service's or team's name). ``changes`` counts the
+    ones ``fold`` merged into this row."""
+
+    id = models.BigAutoField(primary_key=True)
+    month = models.DateField(null=True, verbose_name=_("month"))
+    changes = models.PositiveBigIntegerField(default=1, verbose_name=_("changes"))
+
+    class Meta:
+        app_label = "incidents"
+        verbose_name = _("metrics change")
+        verbose_name_plural = _("metrics changes")
+
+    def __str__(self) -> str:
+        return f"{self.pk}: {self.month or '-'} x{self.changes}"
 
 
-def version() -> str:
-    return str(cache.get_or_set(VERSION_KEY, uuid4().hex, timeout=None))
+def changed(months: Iterable[date] = ()) -> None:
+    """Start a new version of the figures, and of each month named, with the change (an
+    INSERT: it locks nothing another change waits for). Rolled back with it, a change
+    starts none."""
+    FiguresChange.objects.bulk_create(
+        [FiguresChange(month=month) for month in months] or [FiguresChange()]
+    )
 
 
-def new_version() -> None:
-    cache.set(VERSION_KEY, uuid4().hex, timeout=None)
+def database() -> str:
+    """Which database the versions count in, for the keys of what is cached under them:
+    two databases (staging and production, two benchmarks) may share one cache, and
+    their counts run through the same numbers."""
+    named = connection.settings_dict
+    return f"{connection.vendor}:{named['HOST']}:{named['PORT']}:{named['NAME']}"
 
 
-def changed() -> None:
-    """Forget the computed pages once the change commits. A page computed before then
-    from the old rows is kept under the old version, so it is never shown again; a
-    rolled-back change forgets nothing. ``robust``: a cache outage never turns a
-    committed change into an error (nor stops the callbacks queued after this one)."""
-    transaction.on_commit(new_version, robust=True)
+# How many log rows one fold merges at most: a bounded statement on either database.
+FOLD_BATCH = 5000
+
+
+@transaction.atomic
+def fold() -> int:
+    """Merge the change log into one row a month (the newest), each month's count and the
+    total unchanged, and say how many rows went. Idempotent: a second fold finds nothing
+    to merge. Rows another fold holds are skipped, so two folds never wait on each other
+    (nor on a change: changes only insert); a killed fold rolls back whole."""
+    rows = FiguresChange.objects.select_for_update(skip_locked=True).order_by("-pk")
+    kept: dict[date | None, list[int]] = {}  # month: [newest id, changes]
+    gone = []
+    for pk, month, changes in rows.values_list("pk", "month", "changes")[:FOLD_BATCH]:
+        if month in kept:
+            kept[month][1] += changes
+            gone.append(pk)
+        else:
+            kept[month] = [pk, changes]
+    if not gone:
+        return 0
+    for newest, changes in kept.values():
+        FiguresChange.objects.filter(pk=newest).update(changes=changes)
+    FiguresChange.objects.filter(pk__in=gone).delete()
+    return len(gone)
 
 
 def _renamed(**_: Any) -> None:
@@ -200,9 +253,9 @@ def _renamed(**_: Any) -> None:
 
 
 def _on_event(event: events.IncidentEvent) -> None:
-    record(event.incident, created=event.name == events.CREATED)
-    # Any change may show: a summary or a severity in the list of missing times too.
-    changed()
+    # Any change may show, with or without a month: a summary or a severity in the list
+    # of missing times too, and a restricted incident's times to who may see it.
+    changed(record(event.incident, created=event.name == events.CREATED))
 
 
 # The events after which an incident's times, severity, service or restriction may
@@ -213,8 +266,8 @@ WATCHED = (events.CREATED, events.STATUS_CHANGED, events.SEVERITY_CHANGED, event
 
 def subscribe() -> None:
     """Called from ``AppConfig.ready()``. Services and teams (names, a service's team)
-    change in the admin without an action: forgetting computed pages is no domain
-    logic, as for the support board's catalogue."""
+    change in the admin without an action: starting a new version is no domain logic,
+    as for the support board's catalogue."""
     for name in WATCHED:
         events.subscribe(name, _on_event)
     for model in (Service, Team):
@@ -232,6 +285,7 @@ def rebuild(incident_model: Any = Incident, figures_model: Any = IncidentFigures
             # rebuild waits for it instead, and sees it.
             with connection.cursor() as cursor:
                 cursor.execute(f'LOCK TABLE "{incident_model._meta.db_table}" IN SHARE MODE')
+        months = set(figures_model.objects.values_list("month", flat=True).distinct())
         figures_model.objects.all().delete()
         rows = incident_model.objects.order_by().values(*FIELDS).iterator(chunk_size=5000)
         written = 0
@@ -240,23 +294,16 @@ def rebuild(incident_model: Any = Incident, figures_model: Any = IncidentFigures
             part = part_of(**row)
             if part is None:
                 continue
-            month, severity, service_id = part.cell
-            batch.append(
-                figures_model(
-                    incident_id=row["pk"],
-                    month=month,
-                    severity=severity,
-                    service_id=service_id,
-                    started=part.started,
-                    ttd_us=part.ttd_us,
-                    ttr_us=part.ttr_us,
-                )
-            )
+            months.add(part.cell[0])
+            batch.append(_figures(row["pk"], part, figures_model))
             if len(batch) == 5000:
                 figures_model.objects.bulk_create(batch)
                 written += len(batch)
                 batch = []
         figures_model.objects.bulk_create(batch)
         written += len(batch)
-        changed()
+        # The migration's backfill runs before the change log exists (and no page is
+        # cached then); every other rebuild starts a new version of each month it touched.
+        if figures_model is IncidentFigures:
+            changed(sorted(months))
     return written
