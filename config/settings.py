@@ -211,7 +211,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Django's model permissions, read in one query instead of two (config/auth.py).
-AUTHENTICATION_BACKENDS = ["config.auth.OneQueryModelBackend"]
+AUTHENTICATION_BACKENDS = ["config.auth.CachedPermissionsBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "incidents:list"
 LOGOUT_REDIRECT_URL = "login"

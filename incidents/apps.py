@@ -9,7 +9,11 @@ class IncidentsConfig(AppConfig):
     def ready(self) -> None:
         # ``__in_array`` for long lists of values (config/lookups.py).
         import config.lookups  # noqa: F401
+        from config import auth
         from config.navigation import NavItem, register
+
+        # Kept permissions are forgotten when grants change (config/auth.py).
+        auth.watch()
 
         register(
             NavItem(

@@ -1,14 +1,17 @@
-"""Permissions read with the signed-in person give what Django's two queries give."""
+"""Permissions kept in the cache (config/auth.py) are Django's, and are forgotten as
+soon as a grant changes, whichever way it changes."""
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.auth import OneQueryModelBackend
+from config import auth
+from config.auth import CachedPermissionsBackend
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +22,12 @@ def fresh(user):
     return type(user).objects.get(pk=user.pk)
 
 
+def kept(user):
+    return CachedPermissionsBackend().get_all_permissions(fresh(user))
+
+
 @pytest.mark.parametrize("kind", ["own and group", "superuser", "inactive", "none"])
-def test_one_query_gives_djangos_permissions(kind):
+def test_kept_permissions_are_djangos(kind):
     user = UserFactory(group="support")
     if kind == "own and group":
         user.user_permissions.add(Permission.objects.get(codename="view_team"))
@@ -36,56 +43,93 @@ def test_one_query_gives_djangos_permissions(kind):
     else:
         user.groups.clear()
     expected = ModelBackend().get_all_permissions(fresh(user))
+    assert kept(user) == expected
+    again = fresh(user)
     with CaptureQueriesContext(connection) as queries:
-        got = OneQueryModelBackend().get_all_permissions(fresh(user))
-    assert got == expected
-    assert len(queries) <= 2  # the user itself, then the permissions
-    signed_in = OneQueryModelBackend().get_user(user.pk)
-    if signed_in is not None:  # an inactive person is not signed in
-        with CaptureQueriesContext(connection) as queries:
-            assert signed_in.get_all_permissions() == expected
-        assert len(queries) == (1 if kind == "superuser" else 0)
+        assert CachedPermissionsBackend().get_all_permissions(again) == expected
+    assert len(queries) == 0  # kept
     if kind == "own and group":
-        assert {"incidents.view_team", "incidents.change_team"} <= got
+        assert {"incidents.view_team", "incidents.change_team"} <= expected
 
 
-def test_has_perm_is_answered_from_one_query_per_request():
+def test_has_perm_reads_the_cache_once_per_request():
     user = fresh(UserFactory(group="support"))
+    kept(user)
     with CaptureQueriesContext(connection) as queries:
         assert user.has_perm("incidents.label_case")
         assert not user.has_perm("incidents.view_restricted_incident")
-    assert len(queries) == 1
+    assert len(queries) == 0
 
 
-PERMISSIONS = st.sets(st.integers(0, 40), max_size=8)
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    own=PERMISSIONS, first=PERMISSIONS, second=PERMISSIONS, member=st.sets(st.sampled_from([0, 1]))
+PERMISSIONS = st.sets(st.integers(0, 40), max_size=6)
+CHANGES = st.lists(
+    st.tuples(st.sampled_from(["own", "group 0", "group 1", "member"]), st.integers(0, 40)),
+    max_size=6,
 )
-def test_the_person_comes_with_exactly_djangos_permissions(own, first, second, member):
-    """Whatever a person holds themselves and through which groups: loading them from
-    the session gives Django's set, in the one query that loads them."""
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(own=PERMISSIONS, first=PERMISSIONS, changes=CHANGES)
+def test_after_any_change_of_grants_the_kept_set_is_djangos(
+    django_capture_on_commit_callbacks, own, first, changes
+):
+    """Whatever is granted or taken back, to the person or a group of theirs, or the
+    person put in or out of a group: the next request reads Django's set."""
     every = list(Permission.objects.order_by("pk"))
     user = UserFactory()
-    user.user_permissions.set([every[i] for i in own])
     groups = [Group.objects.create(name=f"probe {n} {user.pk}") for n in range(2)]
-    for group, held in zip(groups, (first, second), strict=True):
-        group.permissions.set([every[i] for i in held])
-    user.groups.set([groups[n] for n in member])
+    with django_capture_on_commit_callbacks(execute=True):
+        user.user_permissions.set([every[i] for i in own])
+        groups[0].permissions.set([every[i] for i in first])
+        user.groups.set(groups[:1])
+    assert kept(user) == ModelBackend().get_all_permissions(fresh(user))
+    for where, index in changes:
+        with django_capture_on_commit_callbacks(execute=True):
+            if where == "own":
+                toggle(user.user_permissions, every[index])
+            elif where == "member":
+                toggle(user.groups, groups[index % 2])
+            else:
+                toggle(groups[int(where[-1])].permissions, every[index])
+        assert kept(user) == ModelBackend().get_all_permissions(fresh(user))
 
-    with CaptureQueriesContext(connection) as queries:
-        signed_in = OneQueryModelBackend().get_user(user.pk)
-        got = signed_in.get_all_permissions()
-    assert len(queries) == 1
-    assert got == ModelBackend().get_all_permissions(fresh(user))
+
+def toggle(related, item):
+    if related.filter(pk=item.pk).exists():
+        related.remove(item)
+    else:
+        related.add(item)
 
 
-def test_a_permission_granted_counts_from_the_next_request(client_for, support):
-    """Permissions are read afresh with the person on every request: nothing cached
-    across requests to forget when an admin changes someone's groups."""
+def test_a_permission_granted_counts_from_the_next_request(
+    client_for, support, django_capture_on_commit_callbacks
+):
     client = client_for(support)
     assert "/incidents/my-cleanup-tasks/" not in client.get("/incidents/").content.decode()
-    support.user_permissions.add(Permission.objects.get(codename="take_role"))
+    with django_capture_on_commit_callbacks(execute=True):
+        support.user_permissions.add(Permission.objects.get(codename="take_role"))
     assert "/incidents/my-cleanup-tasks/" in client.get("/incidents/").content.decode()
+
+
+def test_a_lost_version_never_revives_an_old_set(django_capture_on_commit_callbacks):
+    user = UserFactory(group="support")
+    before = kept(user)
+    cache.delete(auth.VERSION_KEY)  # evicted, or a file cache culled
+    with django_capture_on_commit_callbacks(execute=True):
+        user.user_permissions.add(Permission.objects.get(codename="view_team"))
+    assert kept(user) == before | {"incidents.view_team"}
+
+
+def test_without_the_cache_permissions_come_from_the_database(monkeypatch):
+    user = UserFactory(group="support")
+
+    class Down:
+        def get_many(self, keys):
+            raise ConnectionError("cache down")
+
+    monkeypatch.setattr(auth, "cache", Down())
+    assert kept(user) == ModelBackend().get_all_permissions(fresh(user))

@@ -72,9 +72,11 @@ def test_severity_1_pages_the_on_call_im_of_the_service_team(
     with django_capture_on_commit_callbacks() as callbacks:
         incident = make_incident(severity=1, faulty_service=service)
     assert pages(incident) == [("pia", PageReason.INCIDENT, PageState.PENDING)]
-    # The page's wake-up, after commit (beside the support board's marker moves).
+    # The page's wake-up, after commit (beside the support board's marker moves and
+    # the permissions' version the people made for the test move).
     others = (dashboard.bump_marker,)
-    assert len([c for c in callbacks if c not in others]) == 1
+    paging = [c for c in callbacks if c not in others and c.__module__ != "config.auth"]
+    assert len(paging) == 1
     escalation = incident.escalation
     assert escalation.state == EscalationState.ACTIVE
     assert escalation.next_escalation_at == NOW + timedelta(minutes=15)

@@ -478,9 +478,9 @@ def test_a_changed_poll_takes_a_constant_number_of_queries(
     client = htmx_for(support)
     client.get("/support/board/?since=stale")
     shown = min(count, dashboard.ACTIVE_SHOWN)
-    # The board rendered for someone who sees the same rows: the session, and the
-    # user with their permissions (one query, config/auth.py); no restricted
-    # incident is on a board.
+    # The board rendered for someone who sees the same rows: the session and the
+    # user (permissions are kept, config/auth.py); no restricted incident is on a
+    # board.
     hit, response = _board_queries(client)
     assert hit == SHARED_BOARD_QUERIES
     assert len(board_keys(response)) == shown
@@ -493,10 +493,10 @@ def test_a_changed_poll_takes_a_constant_number_of_queries(
     changed, response = _board_queries(client)
     assert changed == BOARD_QUERIES
     assert len(board_keys(response)) == shown
-    # Nothing cached (no rows, no marker): the marker is read from the database too.
+    # Nothing cached (no rows, no marker, no permissions): both read from the database.
     cache.clear()
     miss, response = _board_queries(client)
-    assert miss == BOARD_QUERIES + 1
+    assert miss == BOARD_QUERIES + 2
     assert len(board_keys(response)) == shown
 
 
@@ -698,11 +698,10 @@ def test_a_page_of_an_unchanged_board_reads_only_who_is_signed_in(client_for, su
     client.get("/support/?team=")
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/support/").status_code == 200
-    # The session, and the user with their permissions (config/auth.py): no board,
-    # no catalogue.
+    # The session and the user (permissions are kept: config/auth.py): no board, no
+    # catalogue.
     assert len(queries) == 2
     assert "django_session" in queries[0]["sql"]
-    assert "auth_permission" in queries[1]["sql"]
     assert "auth_user" in queries[1]["sql"]
 
 
