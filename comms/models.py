@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident, Product, Team
+from incidents.models.people import language_field
 
 
 class Audience(models.TextChoices):
@@ -368,14 +369,8 @@ class DistributionList(models.Model):
         help_text=_("The team whose admins manage this list; empty for global admins."),
         verbose_name=_("team"),
     )
-    language = models.CharField(
-        _("language"),
-        max_length=10,
-        choices=settings.LANGUAGES,
-        blank=True,
-        help_text=_(
-            "The language of its mail; its teams' members get theirs. Empty: the portal's."
-        ),
+    language = language_field(
+        _("The language of its mail; its teams' members get theirs. Empty: the portal's.")
     )
     is_default = models.BooleanField(
         _("incident communications"),
@@ -419,9 +414,7 @@ class Subscriber(models.Model):
         max_length=64, unique=True, default=_token, verbose_name=_("unsubscribe token")
     )
     # Chosen at sign-up; empty for those who signed up before there was a choice.
-    language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
-    )
+    language = language_field()
     created_at = models.DateTimeField(
         default=timezone.now, editable=False, verbose_name=_("created at")
     )
@@ -513,13 +506,7 @@ class ChatWebhook(models.Model):
         verbose_name=_("format"),
     )
     active = models.BooleanField(default=True, verbose_name=_("active"))
-    language = models.CharField(
-        _("language"),
-        max_length=10,
-        choices=settings.LANGUAGES,
-        blank=True,
-        help_text=_("The language of its messages. Empty: the portal's."),
-    )
+    language = language_field(_("The language of its messages. Empty: the portal's."))
 
     class Meta:
         verbose_name = _("chat webhook")

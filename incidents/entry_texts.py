@@ -129,6 +129,11 @@ def _status(d: Mapping[str, Any]) -> str:
 @register("incident.severity")
 def _severity(d: Mapping[str, Any]) -> str:
     text = _("Severity %(from)s → %(to)s.") % {"from": int(d["from"]), "to": int(d["to"])}
+    if "alert" in d:
+        text += " " + _("Alert %(alert)s now reports %(level)s.") % {
+            "alert": repr(d["alert"]),
+            "level": d["reports"],
+        }
     return with_note(text, d.get("reason"))
 
 

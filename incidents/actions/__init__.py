@@ -458,7 +458,16 @@ def transition_incident(
 
 
 @transaction.atomic
-def change_severity(incident: Incident, *, severity: int, by: User, reason: str = "") -> Incident:
+def change_severity(
+    incident: Incident,
+    *,
+    severity: int,
+    by: User,
+    reason: str = "",
+    alert: tuple[str, str] | None = None,
+) -> Incident:
+    """``reason`` is a person's words, kept as written; ``alert`` is what a monitoring
+    tool reported (its dedup key, its level), said in each reader's language."""
     current = Incident.objects.select_for_update().get(pk=incident.pk)
     if severity not in Severity.values:
         raise ActionRefused(_("Choose severity 1, 2 or 3."), field="severity")
@@ -473,6 +482,7 @@ def change_severity(incident: Incident, *, severity: int, by: User, reason: str 
         by,
         "incident.severity",
         reason=reason,
+        **({"alert": alert[0], "reports": alert[1]} if alert else {}),
         **{"from": old, "to": severity},
     )
     events.publish(events.SEVERITY_CHANGED, current, by=by, previous=old)

@@ -23,6 +23,18 @@ def validate_time_zone(value: str) -> None:
         )
 
 
+def language_field(help_text: str = "") -> models.CharField:
+    """One of the portal's languages, or empty for "not chosen" (each use says what
+    empty falls back to)."""
+    return models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=help_text,
+    )
+
+
 class Preferences(models.Model):
     person = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -30,13 +42,7 @@ class Preferences(models.Model):
         related_name="preferences",
         verbose_name=_("person"),
     )
-    language = models.CharField(
-        _("language"),
-        max_length=10,
-        choices=settings.LANGUAGES,
-        blank=True,
-        help_text=_("Empty: as your browser asks."),
-    )
+    language = language_field(_("Empty: as your browser asks."))
     time_zone = models.CharField(
         _("time zone"),
         max_length=64,

@@ -14,6 +14,7 @@ the URL, and the logs redact keys in paths (``logs.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -336,6 +337,32 @@ def _pd_invalid(errors: list[str]) -> JsonResponse:
     )
 
 
+def _pagerduty_intake(
+    request: HttpRequest,
+    parse: Callable[[Any], Any],
+    apply: Callable[[str, str, Any], JsonResponse | None],
+) -> JsonResponse:
+    """What both PagerDuty endpoints do before their own step: decode, find the routing
+    key, keep the body with the key redacted, parse (a malformed event is logged against
+    its integration). ``apply`` answers ``None`` for a key no integration has, which is
+    refused as PagerDuty refuses it."""
+    body, problem = _decode(request)
+    if problem is not None:
+        return _pd_invalid([problem])
+    key = pagerduty.routing_key(body)
+    if not key:
+        return _pd_invalid(["'routing_key' is missing or blank"])
+    raw = redact(_body(request), key)
+    try:
+        parsed = parse(body)
+    except Malformed as malformed:
+        if actions.reject(hash_key(key), pagerduty.NAME, raw, malformed.errors) is None:
+            return _pd_invalid([PD_UNKNOWN_KEY])
+        return _pd_invalid(malformed.errors)
+    answer = apply(hash_key(key), raw, parsed)
+    return answer if answer is not None else _pd_invalid([PD_UNKNOWN_KEY])
+
+
 class PagerDutyEnqueueApi(_Intake):
     @extend_schema(
         operation_id="pagerduty_enqueue",
@@ -351,26 +378,20 @@ class PagerDutyEnqueueApi(_Intake):
         },
     )
     def post(self, request: HttpRequest) -> JsonResponse:
-        body, problem = _decode(request)
-        if problem is not None:
-            return _pd_invalid([problem])
-        key = pagerduty.routing_key(body)
-        if not key:
-            return _pd_invalid(["'routing_key' is missing or blank"])
-        raw = redact(_body(request), key)
-        try:
-            events = pagerduty.parse(body)
-        except Malformed as malformed:
-            if actions.reject(hash_key(key), pagerduty.NAME, raw, malformed.errors) is None:
-                return _pd_invalid([PD_UNKNOWN_KEY])
-            return _pd_invalid(malformed.errors)
-        if actions.receive(hash_key(key), pagerduty.NAME, raw, events) is None:
-            return _pd_invalid([PD_UNKNOWN_KEY])
-        # PagerDuty too answers before it processes: "processed" is its wording for queued.
-        return JsonResponse(
-            {"status": "success", "message": "Event processed", "dedup_key": events[0].dedup_key},
-            status=202,
-        )
+        def queue(hashed_key: str, raw: str, events: list[Any]) -> JsonResponse | None:
+            if actions.receive(hashed_key, pagerduty.NAME, raw, events) is None:
+                return None
+            # PagerDuty too answers before it processes: "processed" is its word for queued.
+            return JsonResponse(
+                {
+                    "status": "success",
+                    "message": "Event processed",
+                    "dedup_key": events[0].dedup_key,
+                },
+                status=202,
+            )
+
+        return _pagerduty_intake(request, pagerduty.parse, queue)
 
 
 class PagerDutyChangeApi(_Intake):
@@ -387,22 +408,14 @@ class PagerDutyChangeApi(_Intake):
         },
     )
     def post(self, request: HttpRequest) -> JsonResponse:
-        body, problem = _decode(request)
-        if problem is not None:
-            return _pd_invalid([problem])
-        key = pagerduty.routing_key(body)
-        if not key:
-            return _pd_invalid(["'routing_key' is missing or blank"])
-        raw = redact(_body(request), key)
-        try:
-            change = pagerduty.parse_change(body)
-        except Malformed as malformed:
-            if actions.reject(hash_key(key), pagerduty.NAME, raw, malformed.errors) is None:
-                return _pd_invalid([PD_UNKNOWN_KEY])
-            return _pd_invalid(malformed.errors)
-        if actions.record_change(hash_key(key), raw, change) is None:
-            return _pd_invalid([PD_UNKNOWN_KEY])
-        return JsonResponse({"status": "success", "message": "Change event processed"}, status=202)
+        def record(hashed_key: str, raw: str, change: Any) -> JsonResponse | None:
+            if actions.record_change(hashed_key, raw, change) is None:
+                return None
+            return JsonResponse(
+                {"status": "success", "message": "Change event processed"}, status=202
+            )
+
+        return _pagerduty_intake(request, pagerduty.parse_change, record)
 
 
 # PagerDuty's clients post to the path without a slash; some proxies and hand-written

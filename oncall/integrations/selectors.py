@@ -86,8 +86,9 @@ def hidden_incidents(user: access.User, incidents: Iterable[Incident | None]) ->
     return restricted - set(seen.values_list("pk", flat=True))
 
 
-def groups_of(incident: Incident) -> list[AlertGroup]:
-    return list(
+def groups_of(incident: Incident) -> QuerySet[AlertGroup]:
+    """Oldest first; a storm's incident holds thousands, so callers page it."""
+    return (
         AlertGroup.objects.filter(incident=incident)
         .select_related("integration")
         .order_by("first_seen_at", "id")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/storms/", views.storm_threshold, name="storms"),
     path("<int:pk>/heartbeat/", heartbeat_views.edit, name="heartbeat"),
     path("<int:pk>/heartbeat/remove/", heartbeat_views.remove, name="heartbeat_remove"),
+    path("incidents/<str:key>/alerts/", views.incident_alerts, name="incident_alerts"),
     path("maintenance/", maintenance_views.index, name="maintenance"),
     path("maintenance/new/", maintenance_views.create, name="maintenance_create"),
     path("maintenance/<int:pk>/end/", maintenance_views.end, name="maintenance_end"),

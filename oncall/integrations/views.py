@@ -6,18 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.http import PortalRequest
+from incidents import access as incident_access
 from incidents.models import Incident
 
 from . import access, actions, maintenance, selectors, storms
 from .forms import IntegrationForm, StormForm
 from .heartbeat_models import Heartbeat
 from .models import AlertGroup, AlertOutcome, GroupState, Integration
+
+# The incident page shows this many alert groups; its "all alerts" page this many a page.
+PANEL_GROUPS = 20
+ALERTS_PAGE = 100
 
 # Admin pages -------------------------------------------------------------------------------
 
@@ -173,13 +179,29 @@ def test_alert(request: PortalRequest, pk: int) -> HttpResponse:
 
 
 def incident_panel(request: HttpRequest, incident: Incident) -> dict[str, Any] | None:
-    """The alerts behind an incident, with their raw payloads; hidden when none."""
+    """The first alert groups behind an incident, with their raw payloads; hidden when
+    none. A storm's thousands are paged on ``incident_alerts``."""
     groups = selectors.groups_of(incident)
-    if not groups:
+    first = list(groups[: PANEL_GROUPS + 1])
+    if not first:
         return None
     return {
-        "groups": groups,
+        "groups": first[:PANEL_GROUPS],
+        "count": groups.count() if len(first) > PANEL_GROUPS else len(first),
         "payloads": selectors.payloads_of(incident),
         "storm": storms.of_incident(incident),
-        "all_resolved": all(group.state == GroupState.RESOLVED for group in groups),
+        "all_resolved": not groups.exclude(state=GroupState.RESOLVED).exists(),
     }
+
+
+@require_GET
+def incident_alerts(request: PortalRequest, key: str) -> HttpResponse:
+    """Every alert group behind an incident, a page at a time."""
+    incident = incident_access.access_incident(request.user, key)
+    groups = selectors.groups_of(incident)
+    page = Paginator(groups, ALERTS_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "oncall/integrations/incident_alerts.html",
+        {"incident": incident, "page": page, "storm": storms.of_incident(incident)},
+    )

@@ -520,7 +520,7 @@ class _Batch:
             incident,
             severity=severity,
             by=self.bot,
-            reason=f"Alert {event.dedup_key!r} now reports {event.severity}.",
+            alert=(event.dedup_key, event.severity),
         )
         group.severity = severity
         group.save(update_fields=["severity"])

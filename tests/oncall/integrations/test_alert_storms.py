@@ -2,6 +2,7 @@
 fold into one incident that pages once; the rate falling back ends the fold."""
 
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -196,6 +197,34 @@ def test_groups_of_a_storm_resolve_one_by_one(service, admin_user, time_machine)
         AlertGroup.objects.filter(incident=storm.incident).values_list("dedup_key", "state")
     )
     assert states == {"db-1": "resolved", "db-2": "firing"}
+
+
+def test_the_panel_shows_a_storms_first_groups_and_pages_the_rest(
+    service, admin_user, client_for, django_assert_max_num_queries
+):
+    _integration, key = new_integration(service, admin_user, threshold=1, window=5)
+    for number in range(131):
+        send(key, f"node-{number:03}")
+    actions.process_pending()
+    storm = AlertStorm.objects.get()
+    assert storm.group_count == 130
+    client = client_for(admin_user)
+
+    panel = client.get(f"/incidents/{storm.incident.key}/").content.decode()
+    shown = sorted(set(re.findall(r"<code>(node-\d{3})</code>", panel)))
+    assert shown == [f"node-{number:03}" for number in range(1, 21)]
+    assert "All 130 alert groups" in panel
+
+    url = f"/oncall/integrations/incidents/{storm.incident.key}/alerts/"
+    client.get(url)
+    with django_assert_max_num_queries(12):
+        first = client.get(url).content.decode()
+    last = client.get(url, {"page": 2}).content.decode()
+    assert len(set(re.findall(r"node-\d{3}", first))) == 100
+    assert sorted(set(re.findall(r"node-\d{3}", last))) == [
+        f"node-{number:03}" for number in range(101, 131)
+    ]
+    assert "Page 2 of 2" in last
 
 
 def test_a_storm_whose_incident_people_resolved_opens_a_new_one(service, admin_user, manager):

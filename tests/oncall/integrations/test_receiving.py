@@ -505,6 +505,16 @@ def test_a_worse_repeat_raises_the_severity(key, deliver):
     deliver(PD, examples.pagerduty(key, severity="info"))
     assert only_incident().severity == 1
 
+    entry = incident.timeline.get(kind=EntryKind.SEVERITY)
+    dedup_key = entry.data["alert"]
+    assert entry.text == f"Severity 3 → 1. Alert {dedup_key!r} now reports critical."
+    with translation.override("ko"):
+        korean = render(entry)
+    assert "Alert" not in korean
+    assert "now reports" not in korean
+    assert repr(dedup_key) in korean
+    assert "critical" in korean
+
 
 # Keys, pausing, bounds ------------------------------------------------------------------
 

@@ -169,3 +169,12 @@ def test_the_api_names_no_incident_of_the_integration(api_for, pia, integration,
         body = json.dumps(response.json())
         assert secret.key not in body
         assert SUMMARY not in body
+
+
+def test_the_alerts_of_a_restricted_incident_are_not_found_by_outsiders(
+    client_for, pia, integration, secret
+):
+    url = reverse("integrations:incident_alerts", args=[secret.key])
+    assert client_for(pia).get(url).status_code == 404
+    incident_actions.involve(secret, person=pia, reason="paged")
+    assert client_for(pia).get(url).status_code == 200
