@@ -123,6 +123,9 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, reading timestamps in C (config/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
 else:
     # Web, worker and beat share this file: WAL lets readers run beside the writer,
     # IMMEDIATE takes the write lock at BEGIN so two writers queue instead of failing.

@@ -8,11 +8,15 @@ a person use their chosen language, since they have no browser to ask.
 from __future__ import annotations
 
 import zoneinfo
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def validate_time_zone(value: str) -> None:
@@ -23,7 +27,7 @@ def validate_time_zone(value: str) -> None:
         )
 
 
-def language_field(help_text: str = "") -> models.CharField:
+def language_field(help_text: StrOrPromise = "") -> models.CharField:
     """One of the portal's languages, or empty for "not chosen" (each use says what
     empty falls back to)."""
     return models.CharField(

@@ -27,6 +27,7 @@ from incidents.support import dashboard, rows
 
 POLL_SECONDS = 5
 BOARD = "incidents/support/dashboard.html#board"
+HEAD = "incidents/support/dashboard.html#head"
 # A board is reused while the marker holds, which moves at least once a minute.
 BOARD_SECONDS = 120
 
@@ -37,11 +38,14 @@ def _source_digest(template: Any) -> str:
     return hashlib.blake2b(template.source.encode(), digest_size=8).hexdigest()
 
 
+def _template_digest(name: str) -> str:
+    return _source_digest(get_template(name).template)  # type: ignore[attr-defined]  # the Django backend's
+
+
 def _digest() -> str:
     """Changes when a template of the board does: part of the key of its cached HTML,
     so a deployment never serves a board rendered by the templates before it."""
-    template = get_template(BOARD).template  # type: ignore[attr-defined]  # the Django backend's
-    return _source_digest(template) + rows.digest()
+    return _template_digest(BOARD) + rows.digest()
 
 
 def _filters(
@@ -101,6 +105,7 @@ def _board_html(
     team: dashboard.Choice | None,
     marker: str,
     *,
+    noted: dashboard.Noted | None = None,
     remember: bool = True,
 ) -> SafeString:
     """The board, rendered once per change for everyone who sees the same rows (same
@@ -108,7 +113,7 @@ def _board_html(
     rendered by Jinja2 (``rows``), a list at a time."""
     can_label = access.can_label(user)
     query = _query(product, team)
-    seen = dashboard.visibility(user, marker=marker)
+    seen = dashboard.visibility(user, marker=marker, noted=noted)
     shape: Shape = (
         query,
         seen,
@@ -181,20 +186,61 @@ def _may_view(user: User | AnonymousUser) -> None:
         raise PermissionDenied(_("You may not view incidents."))
 
 
-@require_GET
-def support_dashboard(request: PortalRequest) -> HttpResponse:
-    _may_view(request.user)
-    marker, catalogue = dashboard.page_reads()
-    product, team, errors = _filters(request.GET, catalogue)
-    products, teams = catalogue
+@functools.lru_cache(maxsize=64)
+def _rendered_head(
+    _digest: str,
+    _language: str,
+    products: tuple[dashboard.Choice, ...],
+    teams: tuple[dashboard.Choice, ...],
+    product: dashboard.Choice | None,
+    team: dashboard.Choice | None,
+    can_label: bool,
+) -> str:
+    # The language and template digest are arguments for the key: the current
+    # language is the one rendered in.
     context = {
-        "board_html": _board_html(request.user, product, team, marker),
-        "query": _query(product, team),
-        "can_label": access.can_label(request.user),
         "products": products,
         "teams": teams,
         "product": product,
         "team": team,
+        "query": _query(product, team),
+        "can_label": can_label,
+    }
+    return render_to_string(HEAD, context)
+
+
+def _head(
+    catalogue: dashboard.Catalogue,
+    product: dashboard.Choice | None,
+    team: dashboard.Choice | None,
+    can_label: bool,
+) -> SafeString:
+    """The page's title and filters, rendered once per process for each catalogue,
+    choice of filters, labelling right and language: with Django's template language
+    they were half of an unchanged page's own time."""
+    products, teams = catalogue
+    html = _rendered_head(
+        _template_digest(HEAD),
+        translation.get_language(),
+        tuple(products),
+        tuple(teams),
+        product,
+        team,
+        can_label,
+    )
+    # Rendered by the template, escaped as always.
+    return mark_safe(html)
+
+
+@require_GET
+def support_dashboard(request: PortalRequest) -> HttpResponse:
+    _may_view(request.user)
+    marker, catalogue, noted = dashboard.page_reads()
+    product, team, errors = _filters(request.GET, catalogue)
+    can_label = access.can_label(request.user)
+    context = {
+        "head_html": _head(catalogue, product, team, can_label),
+        "board_html": _board_html(request.user, product, team, marker, noted=noted),
         "filter_errors": errors,
     }
     return render(

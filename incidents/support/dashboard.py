@@ -98,28 +98,31 @@ def change_marker(now: datetime | None = None, *, version: int | None = None) ->
 
 
 def bump_marker() -> None:
-    """Move the marker, then ask a worker to render the boards people have open, so
-    the first of them to poll finds theirs ready (``warm_support_boards``)."""
+    """Move the marker; while someone has a board open (``board._remember``), ask a
+    worker to render the boards people have open, so the first of them to poll finds
+    theirs ready (``warm_support_boards``), and note the restricted incidents a board
+    can show now, so that no viewer has to read them (``visibility``)."""
     try:
-        cache.incr(VERSION_KEY)
+        version = cache.incr(VERSION_KEY)
     except ValueError:
         # Not cached: read the database, which now holds the change. A reader that
         # read it before the commit may have ``add``-ed an older value meanwhile; this
         # ``set`` replaces it.
-        cache.set(VERSION_KEY, _stored_version(), timeout=None)
+        version = _stored_version()
+        cache.set(VERSION_KEY, version, timeout=None)
+    if cache.get(SHAPES_KEY) is None:
+        return
     from incidents.support.tasks import warm_support_boards
 
     try:
-        # Only while someone has a board open (``board._remember``), and one
-        # warm-up per burst: one action moves the marker several times, and a warm-up
-        # queued but not started reads the marker as it is when it starts.
-        if cache.get(SHAPES_KEY) is not None and cache.add(
-            WARM_FLAG, True, timeout=WARM_FLAG_SECONDS
-        ):
+        # One warm-up per burst: one action moves the marker several times, and a
+        # warm-up queued but not started reads the marker as it is when it starts.
+        if cache.add(WARM_FLAG, True, timeout=WARM_FLAG_SECONDS):
             warm_support_boards.delay()
     except Exception:  # the broker only saves work: without it viewers render themselves
         # The flag stays: one attempt per WARM_FLAG_SECONDS while the broker is away.
         logger.warning("Could not queue the support boards' warm-up", exc_info=True)
+    _note_restricted(version)
 
 
 def incidents_changed() -> None:
@@ -134,22 +137,50 @@ def incidents_changed() -> None:
     transaction.on_commit(bump_marker, robust=True)
 
 
-def visibility(user: User | AnonymousUser, *, marker: str) -> tuple[int, ...] | None:
+# The restricted incidents a board can show, as of a version of the marker:
+# ``(version, ids)``, noted after each change and read along with the marker.
+RESTRICTED_KEY = "support-board:restricted"
+Noted = tuple[int, list[int]]
+
+
+def _restricted_on_boards() -> list[int]:
+    on_a_board = Q(status__in=OPEN_STATUSES) | _recently_resolved(timezone.now())
+    return list(Incident.objects.filter(on_a_board, restricted=True).values_list("pk", flat=True))
+
+
+def _note_restricted(version: int) -> list[int]:
+    # Read after the change's commit: they hold for its version. A note of an older
+    # version may overwrite a newer one in a race: readers of the newer version then
+    # read the database once more, and note it again.
+    restricted = _restricted_on_boards()
+    cache.set(RESTRICTED_KEY, (version, restricted), timeout=None)
+    return restricted
+
+
+def _version(marker: str) -> int:
+    return int(marker.partition("-")[0])
+
+
+def visibility(
+    user: User | AnonymousUser, *, marker: str, noted: Noted | None = None
+) -> tuple[int, ...] | None:
     """People with the same visibility see the same board, so they can share its
     rendering: everyone who may see restricted incidents (None), or everyone who may
     see the same restricted ones among those a board can show (their ids, usually
-    none). Which restricted incidents a board can show is kept per marker: usually no
-    query at all, a second one only when there are some."""
+    none). Which restricted incidents a board can show is noted after each change
+    (``bump_marker``; ``noted`` when read along with the marker): usually no query at
+    all, a second one only when there are some.
+
+    Incidents only leave the boards with time (a day after their end), so a note stays
+    true for its version, if wider than needed."""
     if user.has_perm("incidents.view_restricted_incident"):
         return None
-    key = f"support-board:restricted:{marker}"
-    restricted = cache.get(key)
+    version = _version(marker)
+    if noted is None or noted[0] != version:
+        noted = cache.get(RESTRICTED_KEY)
+    restricted = noted[1] if noted is not None and noted[0] == version else None
     if restricted is None:
-        on_a_board = Q(status__in=OPEN_STATUSES) | _recently_resolved(timezone.now())
-        restricted = list(
-            Incident.objects.filter(on_a_board, restricted=True).values_list("pk", flat=True)
-        )
-        cache.set(key, restricted, timeout=120)
+        restricted = _note_restricted(version)
     if not restricted:
         return ()
     return tuple(
@@ -199,11 +230,14 @@ def catalogue() -> Catalogue:
     return cached
 
 
-def page_reads(now: datetime | None = None) -> tuple[str, Catalogue]:
-    """The page's marker and the filters' catalogue, read from the cache together."""
-    found = cache.get_many([VERSION_KEY, CATALOGUE_KEY])
-    return change_marker(now, version=found.get(VERSION_KEY)), (
-        found.get(CATALOGUE_KEY) or catalogue()
+def page_reads(now: datetime | None = None) -> tuple[str, Catalogue, Noted | None]:
+    """The page's marker, the filters' catalogue and the noted restricted incidents,
+    read from the cache together."""
+    found = cache.get_many([VERSION_KEY, CATALOGUE_KEY, RESTRICTED_KEY])
+    return (
+        change_marker(now, version=found.get(VERSION_KEY)),
+        found.get(CATALOGUE_KEY) or catalogue(),
+        found.get(RESTRICTED_KEY),
     )
 
 

@@ -520,7 +520,11 @@ class _Batch:
             incident,
             severity=severity,
             by=self.bot,
-            alert=(event.dedup_key, event.severity),
+            # An alert without a level has its integration's default severity.
+            alert=(
+                event.dedup_key,
+                f"SEV {severity}" if event.severity is None else str(event.severity),
+            ),
         )
         group.severity = severity
         group.save(update_fields=["severity"])

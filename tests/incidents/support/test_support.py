@@ -7,6 +7,7 @@ import time
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
@@ -21,7 +22,13 @@ from incidents.support import actions as support_actions
 from incidents.support import dashboard
 from incidents.support import tasks as support_tasks
 from incidents.support.models import LabelChange, SupportCase
-from tests.factories import ProductFactory, ServiceFactory, TeamFactory, make_incident
+from tests.factories import (
+    ProductFactory,
+    ServiceFactory,
+    TeamFactory,
+    UserFactory,
+    make_incident,
+)
 from tests.receivers import SmtpReceiver
 
 
@@ -359,6 +366,24 @@ def test_dashboard_filters_by_product_and_team_in_the_url(client_for, support):
     assert "team" in bad.content.decode()
 
 
+def test_the_title_and_filters_follow_the_viewers_language_choice_and_right(client_for, support):
+    """The page's head is rendered once per process for each language, filter choice
+    and labelling right: no viewer gets another's."""
+    ProductFactory(name="Checkout", slug="checkout")
+    english = client_for(support).get("/support/?product=checkout").content.decode()
+    assert '<option value="checkout" selected>Checkout</option>' in english
+    assert 'class="btn" href="/support/cases/">Support cases</a>' in english
+    korean = client_for(support, HTTP_ACCEPT_LANGUAGE="ko").get("/support/").content.decode()
+    assert "모든 제품" in korean
+    assert ">지원 사례</a>" in korean
+    assert "selected>Checkout" not in korean
+    viewer = UserFactory(username="vic")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_incident"))
+    unlabelling = client_for(viewer).get("/support/").content.decode()
+    assert "Any product" in unlabelling
+    assert 'class="btn" href="/support/cases/"' not in unlabelling
+
+
 def _own(queries):
     """The queries a view makes beyond signing in (the session and the user)."""
     return [
@@ -485,23 +510,41 @@ def test_a_changed_poll_takes_a_constant_number_of_queries(
     assert hit == SHARED_BOARD_QUERIES
     assert len(board_keys(response)) == shown
     # One incident changed: the board again, all its rows rendered at once. Plus the
-    # restricted incidents a board can show (none), the active incidents (with their
-    # total, products, cases and last public update as columns) and the recently
-    # resolved ones. The same for 10 or 1,000.
+    # active incidents (with their total, products, cases and last public update as
+    # columns) and the recently resolved ones; the restricted incidents a board can
+    # show (none) were noted by the change. The same for 10 or 1,000.
     with django_capture_on_commit_callbacks(execute=True):
         actions.add_timeline_entry(base, kind=EntryKind.OBSERVATION, text="Worse", by=support)
     changed, response = _board_queries(client)
     assert changed == BOARD_QUERIES
     assert len(board_keys(response)) == shown
-    # Nothing cached (no rows, no marker, no permissions): both read from the database.
+    # Nothing cached (no rows, no marker, no permissions, no note of restricted
+    # incidents): all read from the database.
     cache.clear()
     miss, response = _board_queries(client)
-    assert miss == BOARD_QUERIES + 2
+    assert miss == BOARD_QUERIES + 3
     assert len(board_keys(response)) == shown
 
 
+def test_a_change_notes_the_restricted_incidents_a_board_can_show(
+    htmx_for, support, manager, django_capture_on_commit_callbacks
+):
+    client = htmx_for(support)
+    client.get("/support/board/?since=stale")  # a board is open
+    with django_capture_on_commit_callbacks(execute=True):
+        secret = make_incident(by=manager, summary="Leaked credentials", restricted=True)
+    version, restricted = cache.get(dashboard.RESTRICTED_KEY)
+    assert restricted == [secret.pk]
+    assert dashboard.change_marker().startswith(f"{version}-")
+    # The viewer reads only which of them they may see (none).
+    queries, response = _board_queries(client)
+    assert queries == BOARD_QUERIES + 1
+    assert board_keys(response) == []
+    assert board_keys(htmx_for(manager).get("/support/board/?since=stale")) == [secret.key]
+
+
 SHARED_BOARD_QUERIES = 2
-BOARD_QUERIES = 5
+BOARD_QUERIES = 4
 
 
 def test_a_worker_renders_the_open_boards_after_a_change(

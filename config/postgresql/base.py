@@ -1,0 +1,34 @@
+"""Django's PostgreSQL backend, reading timestamps with psycopg's C loader.
+
+Django registers a Python subclass of psycopg's ``timestamptz`` loader (to attach the
+connection's time zone), which parses every timestamp in Python: a third of the
+support board's query time, 100 rows of five timestamps, was that parsing (2.4 ms
+against 1.6 ms with the C loader, measured on bench/support.py's data). psycopg's own
+loader attaches the session's time zone, which Django sets to the connection's with
+``USE_TZ``, so the values are the same datetimes (without it Django's are naive).
+
+Registered per cursor, after Django's own: Django reads the time zone of the
+connection's loader to decide whether a cursor needs one of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db.backends.postgresql import base
+from psycopg.pq import Format
+
+TIMESTAMPTZ = psycopg.postgres.types["timestamptz"].oid
+# The C implementation when psycopg's binary package is installed (a dependency),
+# else psycopg's Python one, which is still one call less than Django's.
+FAST_LOADER = psycopg.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def create_cursor(self, name: str | None = None) -> Any:
+        cursor = super().create_cursor(name)
+        if settings.USE_TZ:
+            cursor.adapters.register_loader(TIMESTAMPTZ, FAST_LOADER)
+        return cursor
