@@ -12,7 +12,6 @@ rounds' ratios, and the range shows the rounds'. ``results(full)`` gives them to
 """
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
@@ -40,7 +39,7 @@ from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import clear_url_caches, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -118,9 +117,6 @@ TRIVIAL = "/bench-trivial/"
 
 def prepare(full: bool) -> tuple[Client, int]:
     incidents, active, cases = (100_000, 1_000, 1_000_000) if full else (10_000, 100, 100_000)
-    # The runner that imports this module may have set it up already.
-    with contextlib.suppress(RuntimeError):
-        setup_test_environment()
     if not any(getattr(p, "name", None) == "bench-trivial" for p in config.urls.urlpatterns):
         config.urls.urlpatterns.insert(
             0, path(TRIVIAL.strip("/") + "/", trivial, name="bench-trivial")
