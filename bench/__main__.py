@@ -34,7 +34,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # The order of the table; a module added to bench/ later comes after these.
-ORDER = ["support", "metrics", "list_pages", "alerts", "paging"]
+ORDER = ["support", "metrics", "list_pages", "alerts", "alert_groups", "paging"]
 COLUMNS = ["path", "ms", "baseline ms", "ratio", "goal", "holds?", "range"]
 
 

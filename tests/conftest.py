@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 
 from config.catalogues import compile_catalogues
 from config.celery import app as celery_app
+from incidents.support import board
 from tests.factories import UserFactory
 from tests.receivers import SmtpReceiver
 
@@ -106,6 +107,8 @@ def _clean_cache(settings):
         # with other test runs, whose clear() would wipe this run's keys mid-test.
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
+    # What a process keeps beside the cache, noted or read from it.
+    board.forget()
     yield
     cache.clear()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -84,10 +85,23 @@ SHAPE_REFRESH_SECONDS = 60
 Shape = tuple[str, tuple[int, ...] | None, bool, str, str]
 
 
+# When this process last noted each shape: a shape is read and noted at most once a
+# minute per process, not on every page.
+_noted_at: dict[Shape, float] = {}
+
+
+def _remembering(shape: Shape) -> bool:
+    """Whether to note ``shape`` now (``_remember``)."""
+    return time.time() - _noted_at.get(shape, 0.0) >= SHAPE_REFRESH_SECONDS
+
+
 def _remember(shapes: dict[Shape, tuple[float, int]], shape: Shape, user_pk: int) -> None:
     """Note that ``shape`` is being watched (at most once a minute per shape, the
     newest few kept). Racing writers may drop a shape: it is only not warmed then."""
     now = time.time()
+    if len(_noted_at) >= SHAPES_KEPT * 8:
+        _noted_at.clear()
+    _noted_at[shape] = now
     if now - shapes.get(shape, (0.0, 0))[0] < SHAPE_REFRESH_SECONDS:
         return
     shapes[shape] = (now, user_pk)
@@ -99,6 +113,29 @@ def _remember(shapes: dict[Shape, tuple[float, int]], shape: Shape, user_pk: int
     cache.set(dashboard.SHAPES_KEY, dict(recent), SHAPE_SECONDS)
 
 
+# The boards this process served lately, by their key in the cache: a key names one
+# content (the marker's version never repeats, ``dashboard.change_marker``), so none
+# is ever stale. A page or changed poll then reads no board (about 150 KB) from the
+# cache when another viewer on the same process read it first.
+BOARDS_KEPT = 16
+_kept: dict[str, str] = {}
+_keeping = threading.Lock()
+
+
+def _keep(key: str, html: str) -> None:
+    with _keeping:
+        _kept[key] = html
+        while len(_kept) > BOARDS_KEPT:
+            del _kept[next(iter(_kept))]
+
+
+def forget() -> None:
+    """Drop the boards and shapes this process keeps (a process just started has none)."""
+    with _keeping:
+        _kept.clear()
+    _noted_at.clear()
+
+
 def _board_html(
     user: User,
     product: dashboard.Choice | None,
@@ -106,11 +143,12 @@ def _board_html(
     marker: str,
     *,
     noted: dashboard.Noted | None = None,
-    remember: bool = True,
+    viewer: bool = True,
 ) -> SafeString:
     """The board, rendered once per change for everyone who sees the same rows (same
     visibility, filters, labelling right, time zone, language); its rows are
-    rendered by Jinja2 (``rows``), a list at a time."""
+    rendered by Jinja2 (``rows``), a list at a time. For a ``viewer`` (not the
+    worker's warm-up) the shape is noted, and the board kept in the process."""
     can_label = access.can_label(user)
     query = _query(product, team)
     seen = dashboard.visibility(user, marker=marker, noted=noted)
@@ -123,10 +161,18 @@ def _board_html(
     )
     shared = (_digest(), marker, *shape)
     key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
-    found = cache.get_many([key, dashboard.SHAPES_KEY])
-    if remember:
+    html = _kept.get(key)
+    remembering = viewer and _remembering(shape)
+    wanted = [key] if html is None else []
+    if remembering:
+        wanted.append(dashboard.SHAPES_KEY)
+    found = cache.get_many(wanted) if wanted else {}
+    if remembering:
         _remember(found.get(dashboard.SHAPES_KEY) or {}, shape, user.pk)
-    html = found.get(key)
+    if html is None:
+        html = found.get(key)
+        if html is not None and viewer:
+            _keep(key, html)
     if html is None:
         board = dashboard.board(
             user,
@@ -151,6 +197,8 @@ def _board_html(
         html = render_to_string(BOARD, context)
         if board.shareable_with(seen):
             cache.set(key, html, BOARD_SECONDS)
+            if viewer:
+                _keep(key, html)
     # Rendered by the template, escaped as always.
     return mark_safe(html)
 
@@ -173,7 +221,7 @@ def warm_boards() -> int:
         if errors:  # a product or team gone since
             continue
         with timezone.override(zone), translation.override(language):
-            _board_html(user, product, team, marker, remember=False)
+            _board_html(user, product, team, marker, viewer=False)
         warmed += 1
     return warmed
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,6 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
-    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -72,10 +72,13 @@ def register_last_update(provider: LastUpdate) -> None:
     _last_update = provider
 
 
-def _stored_version() -> int:
-    """The newest incident change, in microseconds: one index-only query."""
-    latest = Incident.objects.aggregate(latest=Max("updated_at"))["latest"]
-    return int(latest.timestamp() * 1_000_000) if latest else 0
+def _fresh_version() -> int:
+    """A version for a cache that lost it: the clock in microseconds. Versions only
+    grow, across losses too (each earlier one is its start plus one per change, far
+    fewer than the microseconds since), so a version never names two states of the
+    boards: what is kept under it, in the cache or a process (``board``), is never
+    stale."""
+    return time.time_ns() // 1000
 
 
 def change_marker(now: datetime | None = None, *, version: int | None = None) -> str:
@@ -85,12 +88,12 @@ def change_marker(now: datetime | None = None, *, version: int | None = None) ->
 
     Read from the cache, so an unchanged poll makes no query. The actions move it
     after each commit (``incidents_changed``); when the cache has lost it (evicted, a
-    restarted Redis) it starts again from the database's newest ``updated_at``."""
+    restarted Redis) it starts again from the clock (``_fresh_version``)."""
     now = now or timezone.now()
     if version is None:  # not read along with something else (``page_reads``)
         version = cache.get(VERSION_KEY)
     if version is None:
-        version = _stored_version()
+        version = _fresh_version()
         # ``add``: never overwrite a version a commit has just moved.
         if not cache.add(VERSION_KEY, version, timeout=None):
             version = cache.get(VERSION_KEY, version)
@@ -105,10 +108,9 @@ def bump_marker() -> None:
     try:
         version = cache.incr(VERSION_KEY)
     except ValueError:
-        # Not cached: read the database, which now holds the change. A reader that
-        # read it before the commit may have ``add``-ed an older value meanwhile; this
-        # ``set`` replaces it.
-        version = _stored_version()
+        # Not cached. A reader that read the boards before the commit may have
+        # ``add``-ed an older version meanwhile; this ``set`` replaces it.
+        version = _fresh_version()
         cache.set(VERSION_KEY, version, timeout=None)
     if cache.get(SHAPES_KEY) is None:
         return
