@@ -162,7 +162,9 @@ def _board_html(
     shared = (_digest(), marker, *shape)
     key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
     html = _kept.get(key)
-    remembering = viewer and _remembering(shape)
+    # Along with a board read from the cache, and once a minute besides: a cache that
+    # lost the shapes (a restarted Redis moves the marker too) has them again at once.
+    remembering = viewer and (html is None or _remembering(shape))
     wanted = [key] if html is None else []
     if remembering:
         wanted.append(dashboard.SHAPES_KEY)

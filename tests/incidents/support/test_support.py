@@ -550,6 +550,21 @@ def test_a_board_one_viewer_read_serves_the_next_from_the_process(
     }
 
 
+def test_a_cache_that_lost_the_open_boards_learns_them_at_the_next_poll(
+    htmx_for, support, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr(support_tasks.warm_support_boards, "delay", lambda: queued.append(True))
+    make_incident(by=support)
+    client = htmx_for(support)
+    client.get("/support/board/?since=stale")
+    cache.clear()  # a restarted Redis
+    client.get("/support/board/?since=stale")
+    with django_capture_on_commit_callbacks(execute=True):
+        make_incident(by=support, summary="Second")
+    assert queued == [True]
+
+
 def test_a_change_notes_the_restricted_incidents_a_board_can_show(
     htmx_for, support, manager, django_capture_on_commit_callbacks
 ):
