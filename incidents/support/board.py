@@ -238,7 +238,7 @@ def _may_view(user: User | AnonymousUser) -> None:
 
 @functools.lru_cache(maxsize=64)
 def _rendered_head(
-    _digest: str,
+    _source: str,
     _language: str,
     products: tuple[dashboard.Choice, ...],
     teams: tuple[dashboard.Choice, ...],
@@ -246,8 +246,8 @@ def _rendered_head(
     team: dashboard.Choice | None,
     can_label: bool,
 ) -> str:
-    # The language and template digest are arguments for the key: the current
-    # language is the one rendered in.
+    # The template's digest and the language are arguments for the key only: the
+    # current language is the one rendered in.
     context = {
         "products": products,
         "teams": teams,
