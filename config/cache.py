@@ -27,7 +27,27 @@ class _Client(redis.RedisCacheClient):
         return client
 
 
+# KEYS[1] + 1, or ARGV[1] when that is more; a missing key counts as 0.
+_INCR_AT_LEAST = """
+local value = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[1])
+if value < floor then
+    redis.call('SET', KEYS[1], ARGV[1])
+    return floor
+end
+return value
+"""
+
+
 class RedisCache(redis.RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _Client
+
+    def incr_at_least(self, key: str, floor: int) -> int:
+        """The integer at ``key`` plus one, or ``floor`` when that is more, in one atomic
+        step: a counter that must never go back, even to a value restored by Redis from
+        an older snapshot, follows a clock given as ``floor``."""
+        full = self.make_and_validate_key(key)
+        client = self._cache.get_client(full, write=True)  # type: ignore[attr-defined]  # not in the stubs
+        return int(client.eval(_INCR_AT_LEAST, 1, full, floor))

@@ -73,12 +73,28 @@ def register_last_update(provider: LastUpdate) -> None:
 
 
 def _fresh_version() -> int:
-    """A version for a cache that lost it: the clock in microseconds. Versions only
-    grow, across losses too (each earlier one is its start plus one per change, far
-    fewer than the microseconds since), so a version never names two states of the
-    boards: what is kept under it, in the cache or a process (``board``), is never
-    stale."""
+    """The clock in microseconds: where versions start, and what every move passes
+    (``_next_version``), so versions only grow, across a lost or restored cache too,
+    and a version never names two states of the boards: what is kept under it, in the
+    cache or a process (``board``), is never stale."""
     return time.time_ns() // 1000
+
+
+def _next_version() -> int:
+    """The version after a change: one more, or the clock if that is more, in one atomic
+    step on Redis (a cache restored from an older snapshot holds a version already
+    used). Other caches are one process's (tests) or the embedded default's files."""
+    at_least = getattr(cache, "incr_at_least", None)
+    if at_least is not None:
+        return int(at_least(VERSION_KEY, _fresh_version()))
+    try:
+        return cache.incr(VERSION_KEY)
+    except ValueError:
+        # Not cached: start from the clock, unless a reader has just done so.
+        version = _fresh_version()
+        if cache.add(VERSION_KEY, version, timeout=None):
+            return version
+        return cache.incr(VERSION_KEY)
 
 
 def change_marker(now: datetime | None = None, *, version: int | None = None) -> str:
@@ -105,13 +121,7 @@ def bump_marker() -> None:
     worker to render the boards people have open, so the first of them to poll finds
     theirs ready (``warm_support_boards``), and note the restricted incidents a board
     can show now, so that no viewer has to read them (``visibility``)."""
-    try:
-        version = cache.incr(VERSION_KEY)
-    except ValueError:
-        # Not cached. A reader that read the boards before the commit may have
-        # ``add``-ed an older version meanwhile; this ``set`` replaces it.
-        version = _fresh_version()
-        cache.set(VERSION_KEY, version, timeout=None)
+    version = _next_version()
     if cache.get(SHAPES_KEY) is None:
         return
     from incidents.support.tasks import warm_support_boards
@@ -142,6 +152,9 @@ def incidents_changed() -> None:
 # The restricted incidents a board can show, as of a version of the marker:
 # ``(version, ids)``, noted after each change and read along with the marker.
 RESTRICTED_KEY = "support-board:restricted"
+# A note is read again at least this often: one that a restored cache brought back
+# must not stand for long.
+RESTRICTED_SECONDS = 120
 Noted = tuple[int, list[int]]
 
 
@@ -155,7 +168,7 @@ def _note_restricted(version: int) -> list[int]:
     # version may overwrite a newer one in a race: readers of the newer version then
     # read the database once more, and note it again.
     restricted = _restricted_on_boards()
-    cache.set(RESTRICTED_KEY, (version, restricted), timeout=None)
+    cache.set(RESTRICTED_KEY, (version, restricted), timeout=RESTRICTED_SECONDS)
     return restricted
 
 
