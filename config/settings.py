@@ -187,12 +187,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# The support boards' warm-ups go below every other task: Redis serves priority 0, every
-# other task's, first, so a page never waits behind warm-ups on a busy worker (in a
-# storm with dashboards open they doubled the pages' p99). The embedded broker has no
+# The warm-ups (support boards, metrics pages) go below every other task: Redis serves
+# priority 0, every other task's, first, so a page never waits behind warm-ups on a busy
+# worker (in a storm with dashboards open they doubled the pages' p99). The embedded broker has no
 # priorities.
 CELERY_TASK_ROUTES = {
     "incidents.support.tasks.warm_support_boards": {"queue": "celery", "priority": 9},
+    "incidents.support.tasks.warm_metrics_pages": {"queue": "celery", "priority": 9},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

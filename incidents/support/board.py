@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,43 +73,9 @@ def _query(product: dashboard.Choice | None, team: dashboard.Choice | None) -> s
     return "&".join(parts)
 
 
-# The boards people have open lately, rendered again by a worker after each change
-# (``warm_boards``) so that the first viewer after a change finds its board ready
-# too. A shape is what makes a board differ: filters, visibility, labelling right,
-# zone and language; with the person it was last rendered for.
-SHAPES_KEPT = 8
-SHAPE_SECONDS = 15 * 60
-SHAPE_REFRESH_SECONDS = 60
-
+# A shape is what makes a board differ (``dashboard.BOARDS``): filters, visibility,
+# labelling right, zone and language.
 Shape = tuple[str, tuple[int, ...] | None, bool, str, str]
-
-
-# When this process last noted each shape: a shape is read and noted at most once a
-# minute per process, not on every page.
-_noted_at: dict[Shape, float] = {}
-
-
-def _remembering(shape: Shape) -> bool:
-    """Whether to note ``shape`` now (``_remember``)."""
-    return time.time() - _noted_at.get(shape, 0.0) >= SHAPE_REFRESH_SECONDS
-
-
-def _remember(shapes: dict[Shape, tuple[float, int]], shape: Shape, user_pk: int) -> None:
-    """Note that ``shape`` is being watched (at most once a minute per shape, the
-    newest few kept). Racing writers may drop a shape: it is only not warmed then."""
-    now = time.time()
-    if len(_noted_at) >= SHAPES_KEPT * 8:
-        _noted_at.clear()
-    _noted_at[shape] = now
-    if now - shapes.get(shape, (0.0, 0))[0] < SHAPE_REFRESH_SECONDS:
-        return
-    shapes[shape] = (now, user_pk)
-    recent = sorted(
-        (item for item in shapes.items() if now - item[1][0] < SHAPE_SECONDS),
-        key=lambda item: item[1][0],
-        reverse=True,
-    )[:SHAPES_KEPT]
-    cache.set(dashboard.SHAPES_KEY, dict(recent), SHAPE_SECONDS)
 
 
 # The boards this process served lately, by their key in the cache: a key names one
@@ -133,7 +98,7 @@ def forget() -> None:
     """Drop the boards and shapes this process keeps (a process just started has none)."""
     with _keeping:
         _kept.clear()
-    _noted_at.clear()
+    dashboard.BOARDS.forget()
 
 
 def _board_html(
@@ -164,13 +129,13 @@ def _board_html(
     html = _kept.get(key)
     # Along with a board read from the cache, and once a minute besides: a cache that
     # lost the shapes (a restarted Redis moves the marker too) has them again at once.
-    remembering = viewer and (html is None or _remembering(shape))
+    remembering = viewer and (html is None or dashboard.BOARDS.due(shape))
     wanted = [key] if html is None else []
     if remembering:
-        wanted.append(dashboard.SHAPES_KEY)
+        wanted.append(dashboard.BOARDS.key)
     found = cache.get_many(wanted) if wanted else {}
     if remembering:
-        _remember(found.get(dashboard.SHAPES_KEY) or {}, shape, user.pk)
+        dashboard.BOARDS.note(found.get(dashboard.BOARDS.key), shape, user.pk)
     if html is None:
         html = found.get(key)
         if html is not None and viewer:
@@ -211,7 +176,7 @@ def warm_boards() -> int:
     Boards already rendered cost a cache read; someone who may no longer see incidents
     is skipped. Returns how many boards were checked."""
     marker = dashboard.change_marker()
-    shapes: dict[Shape, tuple[float, int]] = cache.get(dashboard.SHAPES_KEY) or {}
+    shapes = dashboard.BOARDS.shapes()
     people = User.objects.in_bulk({user_pk for _when, user_pk in shapes.values()})
     catalogue = dashboard.catalogue() if shapes else ([], [])
     warmed = 0

@@ -8,7 +8,6 @@ says "unknown".
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -36,8 +35,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
-
-logger = logging.getLogger(__name__)
+from incidents.support.watched import Watched
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -58,11 +56,7 @@ NEW_FOR = timedelta(minutes=15)
 # The cached version of everything the board shows; see ``change_marker``.
 VERSION_KEY = "support-board:version"
 # The boards people have open lately: rendered again by a worker after each change.
-SHAPES_KEY = "support-board:shapes"
-# Set while a warm-up is queued and not started (``bump_marker``); the task deletes it
-# before it reads the marker, so a change after that queues another.
-WARM_FLAG = "support-board:warm-queued"
-WARM_FLAG_SECONDS = 60
+BOARDS = Watched("support-board")
 
 _last_update: LastUpdate | None = None
 
@@ -89,12 +83,16 @@ def _next_version() -> int:
         return int(at_least(VERSION_KEY, _fresh_version()))
     try:
         return cache.incr(VERSION_KEY)
-    except ValueError:
-        # Not cached: start from the clock, unless a reader has just done so.
-        version = _fresh_version()
-        if cache.add(VERSION_KEY, version, timeout=None):
-            return version
-        return cache.incr(VERSION_KEY)
+    except ValueError:  # not cached
+        return _start_version() or cache.incr(VERSION_KEY)
+
+
+def _start_version() -> int | None:
+    """Start the version from the clock where the cache has none (evicted, a restarted
+    cache); None if another process has just started it. ``add``: never overwrite a
+    version a commit has just moved."""
+    version = _fresh_version()
+    return version if cache.add(VERSION_KEY, version, timeout=None) else None
 
 
 def change_marker(now: datetime | None = None, *, version: int | None = None) -> str:
@@ -109,32 +107,22 @@ def change_marker(now: datetime | None = None, *, version: int | None = None) ->
     if version is None:  # not read along with something else (``page_reads``)
         version = cache.get(VERSION_KEY)
     if version is None:
-        version = _fresh_version()
-        # ``add``: never overwrite a version a commit has just moved.
-        if not cache.add(VERSION_KEY, version, timeout=None):
-            version = cache.get(VERSION_KEY, version)
+        version = _start_version() or cache.get(VERSION_KEY, _fresh_version())
     return f"{version}-{int(now.timestamp() // 60)}"
 
 
 def bump_marker() -> None:
-    """Move the marker; while someone has a board open (``board._remember``), ask a
+    """Move the marker; while someone has a board open (``BOARDS``), ask a
     worker to render the boards people have open, so the first of them to poll finds
     theirs ready (``warm_support_boards``), and note the restricted incidents a board
     can show now, so that no viewer has to read them (``visibility``)."""
     version = _next_version()
-    if cache.get(SHAPES_KEY) is None:
-        return
     from incidents.support.tasks import warm_support_boards
 
-    try:
-        # One warm-up per burst: one action moves the marker several times, and a
-        # warm-up queued but not started reads the marker as it is when it starts.
-        if cache.add(WARM_FLAG, True, timeout=WARM_FLAG_SECONDS):
-            warm_support_boards.delay()
-    except Exception:  # the broker only saves work: without it viewers render themselves
-        # The flag stays: one attempt per WARM_FLAG_SECONDS while the broker is away.
-        logger.warning("Could not queue the support boards' warm-up", exc_info=True)
-    _note_restricted(version)
+    # One warm-up per burst: one action moves the marker several times, and a warm-up
+    # queued but not started reads the marker as it is when it starts.
+    if BOARDS.ask_warm_up(warm_support_boards):
+        _note_restricted(version)
 
 
 def incidents_changed() -> None:

@@ -206,11 +206,22 @@ class FiguresChange(models.Model):
 
 def changed(months: Iterable[date] = ()) -> None:
     """Start a new version of the figures, and of each month named, with the change (an
-    INSERT: it locks nothing another change waits for). Rolled back with it, a change
-    starts none."""
+    INSERT: it locks nothing another change waits for), and once it commits ask for the
+    open metrics pages to be computed again. Rolled back with it, a change starts
+    none."""
     FiguresChange.objects.bulk_create(
         [FiguresChange(month=month) for month in months] or [FiguresChange()]
     )
+    transaction.on_commit(warm_open_pages, robust=True)
+
+
+def warm_open_pages() -> None:
+    """Once a change commits: the metrics pages people have open are computed again."""
+    # Imported here: the pages module renders with the metrics module, which reads
+    # these figures.
+    from incidents.support import metrics_pages
+
+    metrics_pages.figures_changed()
 
 
 def database() -> str:

@@ -1,5 +1,4 @@
 from celery import shared_task
-from django.core.cache import cache
 
 
 @shared_task(ignore_result=True)
@@ -11,8 +10,19 @@ def warm_support_boards() -> str:
     from incidents.support import dashboard
     from incidents.support.board import warm_boards
 
-    cache.delete(dashboard.WARM_FLAG)
+    dashboard.BOARDS.warm_up_started()
     return f"{warm_boards()} boards checked"
+
+
+@shared_task(ignore_result=True)
+def warm_metrics_pages() -> str:
+    """After a change of the figures: compute the metrics pages people have open (see
+    ``metrics_pages.warm``). Idempotent: a page already computed for the current
+    figures is only read. The flag goes first, as for the boards."""
+    from incidents.support import metrics_pages
+
+    metrics_pages.PAGES.warm_up_started()
+    return f"{metrics_pages.warm()} pages checked"
 
 
 @shared_task(ignore_result=True)

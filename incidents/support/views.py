@@ -15,7 +15,6 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -25,10 +24,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.http import PortalRequest, parse_id, redirect_back
 from incidents import access, actions
-from incidents.models import Incident, Service, Severity, Team
+from incidents.models import Incident
 from incidents.support import actions as support_actions
-from incidents.support import charts, label_history, metrics, metrics_tables
 from incidents.support import follow_up as incident_follow_up
+from incidents.support import label_history, metrics, metrics_pages
 from incidents.support import panel as support_panel
 from incidents.support.models import SupportCase
 
@@ -441,48 +440,8 @@ def follow_up_preview(request: PortalRequest, key: str) -> HttpResponse:
     )
 
 
-class MetricsFilter(forms.Form):
-    period = forms.ChoiceField(
-        choices=[
-            ("30", gettext_lazy("Last 30 days")),
-            ("90", gettext_lazy("Last 90 days")),
-            ("365", gettext_lazy("Last year")),
-            ("all", gettext_lazy("All time")),
-        ],
-        required=False,
-    )
-    since = forms.DateField(required=False, label=gettext_lazy("From"))
-    until = forms.DateField(required=False, label=gettext_lazy("To"))
-    team = forms.SlugField(required=False)
-    service = forms.SlugField(required=False)
-    severity = forms.TypedChoiceField(
-        choices=[("", gettext_lazy("Any severity")), *Severity.choices],
-        coerce=int,
-        required=False,
-        empty_value=None,
-    )
-
-    def clean(self) -> dict[str, Any]:
-        """Dates given make a period of their own; otherwise the named period, by
-        default the last 90 days (ending today)."""
-        cleaned = super().clean() or {}
-        since, until = cleaned.get("since"), cleaned.get("until")
-        if since and until and until < since:
-            self.add_error("until", _("The end of the period comes before its start."))
-        if not since and not until and "period" not in self.errors:
-            cleaned["period"] = cleaned.get("period") or metrics.DEFAULT_PERIOD
-            cleaned["since"] = metrics.period_since(cleaned["period"])
-        else:
-            cleaned["period"] = ""
-        return cleaned
-
-    def filters(self) -> dict[str, Any]:
-        """What ``metrics.filtered`` takes."""
-        return {name: value for name, value in self.cleaned_data.items() if name != "period"}
-
-
-def _metrics_incidents(request: PortalRequest) -> tuple[MetricsFilter, Any]:
-    form = MetricsFilter(request.GET)
+def _metrics_incidents(request: PortalRequest) -> tuple[metrics_pages.MetricsFilter, Any]:
+    form = metrics_pages.MetricsFilter(request.GET)
     incidents = access.visible_incidents(request.user)
     if not form.is_valid():
         return form, incidents.none()
@@ -492,88 +451,18 @@ def _metrics_incidents(request: PortalRequest) -> tuple[MetricsFilter, Any]:
 @require_GET
 def metrics_page(request: PortalRequest) -> HttpResponse:
     """TTD and TTR: distributions, medians and p90, and the incidents missing times. The
-    content is kept per version of the figures (``metrics.page``): a page already shown
-    costs the layout, one query and one cache read."""
-    visible = access.visible_incidents(request.user)
-    # A missing-times row links where its times are filled in only for who may
-    # follow that link; the others (support, responders) go to the incident page.
-    # The rows are plain values, and editing is the role's permission
-    # (``access.can_edit`` does not look at the incident): one answer for all.
-    edit_missing = request.user.has_perm("incidents.change_incident")
-    figures, content, status = metrics.page(
-        visible,
-        # Named periods end today: the same query means another period tomorrow.
-        vary=(sorted(request.GET.lists()), timezone.localdate(), edit_missing),
-        render=lambda: _metrics_content(request, visible, edit_missing=edit_missing),
-    )
+    content is kept per version of the figures (``metrics.page``) and computed again by
+    a worker after a change (``metrics_pages.warm``): a page already computed costs the
+    layout, one query and one cache read."""
+    figures, content, status = metrics_pages.shown(request.user, request.GET)
+    if status == 200:  # an error's page is not kept: nothing to compute ahead
+        metrics_pages.viewed(request.user, request.GET)
     return render(
         request,
         "incidents/support/metrics.html",
         {"m": figures, "content": content},
         status=status,
     )
-
-
-def _metrics_content(
-    request: PortalRequest, visible: Any, *, edit_missing: bool
-) -> tuple[metrics.Metrics, str, int]:
-    """The page's content (filters, period, figures and charts) and its status."""
-    form = MetricsFilter(request.GET)
-    valid = form.is_valid()
-    filters = form.cleaned_data if valid else {}
-    query = request.GET.urlencode()
-    missing_url = _missing_url(filters)
-    figures = metrics.compute(
-        visible if valid else visible.none(), **(form.filters() if valid else {})
-    )
-    content = render_to_string(
-        "incidents/support/_metrics_content.html",
-        {
-            "form": form,
-            "m": figures,
-            "query": query,
-            "since": filters.get("since"),
-            "until": filters.get("until"),
-            "period": filters.get("period", ""),
-            "periods": [
-                (
-                    value,
-                    label,
-                    urlencode({**_kept(request, "team", "service", "severity"), "period": value}),
-                )
-                for value, label in form.fields["period"].choices  # type: ignore[attr-defined]
-            ],
-            "missing_url": missing_url,
-            "edit_missing": edit_missing,
-            "teams": Team.objects.values("slug", "name"),
-            "services": Service.objects.values("slug", "name"),
-            "ttd_chart": charts.histogram_svg(figures.ttd_histogram, _("TTD distribution")),
-            "ttr_chart": charts.histogram_svg(figures.ttr_histogram, _("TTR distribution")),
-            "trend_chart": charts.trend_svg(figures.by_month, _("Monthly median TTD and TTR")),
-            "by_severity_rows": metrics_tables.groups(figures.by_severity),
-            "by_service_rows": metrics_tables.groups(figures.by_service),
-            "by_month_rows": metrics_tables.groups(figures.by_month),
-            "missing_rows": metrics_tables.missing(figures.missing, edit=edit_missing),
-        },
-        request=request,
-    )
-    return figures, content, 400 if form.errors else 200
-
-
-def _kept(request: PortalRequest, *names: str) -> dict[str, str]:
-    return {name: request.GET[name] for name in names if request.GET.get(name)}
-
-
-def _missing_url(filters: dict[str, Any]) -> str:
-    """The incident list showing every incident the page counts as missing times."""
-    query = {"missing": "times"}
-    for name in ("since", "until"):
-        if filters.get(name):
-            query[name] = filters[name].isoformat()
-    for name in ("team", "service", "severity"):
-        if filters.get(name):
-            query[name] = str(filters[name])
-    return f"{reverse('incidents:list')}?{urlencode(query)}"
 
 
 # What makes a spreadsheet read a cell as a formula.

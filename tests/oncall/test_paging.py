@@ -8,7 +8,7 @@ from django.core import mail
 from incidents import actions as incident_actions
 from incidents.actions import ActionRefused
 from incidents.models import EntryKind, Service
-from incidents.support import dashboard
+from incidents.support import dashboard, figures
 from oncall import actions, delivery, tasks
 from oncall.models import (
     ContactMethod,
@@ -72,9 +72,10 @@ def test_severity_1_pages_the_on_call_im_of_the_service_team(
     with django_capture_on_commit_callbacks() as callbacks:
         incident = make_incident(severity=1, faulty_service=service)
     assert pages(incident) == [("pia", PageReason.INCIDENT, PageState.PENDING)]
-    # The page's wake-up, after commit (beside the support board's marker moves and
-    # the permissions' version the people made for the test move).
-    others = (dashboard.bump_marker,)
+    # The page's wake-up, after commit (beside the support board's marker moves, the
+    # metrics pages' warm-up and the permissions' version the people made for the test
+    # move).
+    others = (dashboard.bump_marker, figures.warm_open_pages)
     paging = [c for c in callbacks if c not in others and c.__module__ != "config.auth"]
     assert len(paging) == 1
     escalation = incident.escalation

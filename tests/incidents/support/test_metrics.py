@@ -5,6 +5,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -13,6 +14,7 @@ from incidents import actions
 from incidents.models import Incident, Status
 from incidents.support import figures as stored_figures
 from incidents.support import metrics
+from incidents.support import tasks as support_tasks
 from tests.factories import ServiceFactory, TeamFactory, make_incident
 from tests.incidents.support.metrics_reference import assert_figures_match
 
@@ -213,3 +215,55 @@ def test_incident_list_keeps_the_missing_times_filter(client_for, support, known
     assert "missing their impact or detection times" in body
     api = client_for(support).get("/api/incidents/?missing=times").json()
     assert [row["key"] for row in api["results"]] == [no_start.key]
+
+
+def test_a_worker_computes_the_open_pages_after_a_change(
+    client_for, support, security, manager, known, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr(support_tasks.warm_metrics_pages, "delay", lambda: queued.append(True))
+    made, _ = known
+    url = "/support/metrics/?period=all"
+
+    def later(incident, minutes):
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.update_incident(
+                incident, by=manager, detected_at=incident.detected_at + timedelta(minutes=minutes)
+            )
+
+    later(made[0], 1)
+    assert queued == []  # no page open, nothing to compute
+    korean = client_for(support, HTTP_ACCEPT_LANGUAGE="ko")
+    insider = client_for(security)
+    make_incident(by=security, restricted=True, impact_started_at=T0, detected_at=T0)
+    assert korean.get(url).context["m"].count == 6
+    assert insider.get(url).context["m"].count == 7
+    later(made[2], 60)  # TTD 30 min -> 90 min: the median moves from 30 to 40 min
+    assert queued == [True]
+    later(made[4], 1)  # before that warm-up starts: in the figures it reads, none queued
+    assert queued == [True]
+    assert support_tasks.warm_metrics_pages() == "2 pages checked"
+    # The first to look after the change finds the page computed, in their language,
+    # with what they may see: no stored figure read, and what they would have computed.
+    warmed = {}
+    for client in (korean, insider):
+        with CaptureQueriesContext(connection) as queries:
+            warmed[client] = client.get(url).context
+        assert not [query for query in queries if "incidentfigures" in query["sql"]]
+    # TTDs 11, 20, 40, 51 and 90 min; the secret incident's 0 for who may see it.
+    assert warmed[korean]["m"].ttd.median == timedelta(minutes=40)
+    assert warmed[insider]["m"].ttd.median == timedelta(minutes=30)
+    assert (warmed[korean]["m"].count, warmed[insider]["m"].count) == (6, 7)
+    assert "분" in warmed[korean]["content"]
+    # Once a warm-up has started, the next change queues another.
+    later(made[1], 1)
+    assert queued == [True, True]
+    assert support_tasks.warm_metrics_pages() == "2 pages checked"
+    warmed = {client: client.get(url).context["content"] for client in (korean, insider)}
+    cache.clear()
+    for client in (korean, insider):
+        assert client.get(url).context["content"] == warmed[client]
+    # Someone who may no longer see incidents gets no page computed for them.
+    security.groups.clear()
+    support.groups.clear()
+    assert support_tasks.warm_metrics_pages() == "0 pages checked"

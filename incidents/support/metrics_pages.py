@@ -1,0 +1,190 @@
+"""The metrics page (HANDBOOK §10): its filters, its content as computed and kept per
+version of the figures (``metrics.page``), and the pages people have open, which a
+worker renders again after a change (``warm``) so that the next viewer reads theirs
+from the cache instead of computing it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import AnonymousUser, User
+from django.http import QueryDict
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from incidents import access
+from incidents.models import IncidentQuerySet, Service, Severity, Team
+from incidents.support import charts, metrics, metrics_tables
+from incidents.support.watched import Watched
+
+# The metrics pages people have open lately. A shape: the query, whether the viewer
+# sees every restricted incident, whether missing times link to the edit form, the
+# zone and the language.
+PAGES = Watched("metrics")
+Shape = tuple[str, bool, bool, str, str]
+
+
+class MetricsFilter(forms.Form):
+    period = forms.ChoiceField(
+        choices=[
+            ("30", gettext_lazy("Last 30 days")),
+            ("90", gettext_lazy("Last 90 days")),
+            ("365", gettext_lazy("Last year")),
+            ("all", gettext_lazy("All time")),
+        ],
+        required=False,
+    )
+    since = forms.DateField(required=False, label=gettext_lazy("From"))
+    until = forms.DateField(required=False, label=gettext_lazy("To"))
+    team = forms.SlugField(required=False)
+    service = forms.SlugField(required=False)
+    severity = forms.TypedChoiceField(
+        choices=[("", gettext_lazy("Any severity")), *Severity.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        """Dates given make a period of their own; otherwise the named period, by
+        default the last 90 days (ending today)."""
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", _("The end of the period comes before its start."))
+        if not since and not until and "period" not in self.errors:
+            cleaned["period"] = cleaned.get("period") or metrics.DEFAULT_PERIOD
+            cleaned["since"] = metrics.period_since(cleaned["period"])
+        else:
+            cleaned["period"] = ""
+        return cleaned
+
+    def filters(self) -> dict[str, Any]:
+        """What ``metrics.filtered`` takes."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "period"}
+
+
+def _content(
+    params: QueryDict, visible: IncidentQuerySet, *, edit_missing: bool
+) -> tuple[metrics.Metrics, str, int]:
+    """The page's content (filters, period, figures and charts) and its status. No
+    request: the worker renders it too (``warm``), and it needs no context processor."""
+    form = MetricsFilter(params)
+    valid = form.is_valid()
+    filters = form.cleaned_data if valid else {}
+    query = params.urlencode()
+    missing_url = _missing_url(filters)
+    figures = metrics.compute(
+        visible if valid else visible.none(), **(form.filters() if valid else {})
+    )
+    content = render_to_string(
+        "incidents/support/_metrics_content.html",
+        {
+            "form": form,
+            "m": figures,
+            "query": query,
+            "since": filters.get("since"),
+            "until": filters.get("until"),
+            "period": filters.get("period", ""),
+            "periods": [
+                (
+                    value,
+                    label,
+                    urlencode({**_kept(params, "team", "service", "severity"), "period": value}),
+                )
+                for value, label in form.fields["period"].choices  # type: ignore[attr-defined]
+            ],
+            "missing_url": missing_url,
+            "edit_missing": edit_missing,
+            "teams": Team.objects.values("slug", "name"),
+            "services": Service.objects.values("slug", "name"),
+            "ttd_chart": charts.histogram_svg(figures.ttd_histogram, _("TTD distribution")),
+            "ttr_chart": charts.histogram_svg(figures.ttr_histogram, _("TTR distribution")),
+            "trend_chart": charts.trend_svg(figures.by_month, _("Monthly median TTD and TTR")),
+            "by_severity_rows": metrics_tables.groups(figures.by_severity),
+            "by_service_rows": metrics_tables.groups(figures.by_service),
+            "by_month_rows": metrics_tables.groups(figures.by_month),
+            "missing_rows": metrics_tables.missing(figures.missing, edit=edit_missing),
+        },
+    )
+    return figures, content, 400 if form.errors else 200
+
+
+def _kept(params: QueryDict, *names: str) -> dict[str, str]:
+    return {name: value for name in names if (value := params.get(name, ""))}
+
+
+def _missing_url(filters: dict[str, Any]) -> str:
+    """The incident list showing every incident the page counts as missing times."""
+    query = {"missing": "times"}
+    for name in ("since", "until"):
+        if filters.get(name):
+            query[name] = filters[name].isoformat()
+    for name in ("team", "service", "severity"):
+        if filters.get(name):
+            query[name] = str(filters[name])
+    return f"{reverse('incidents:list')}?{urlencode(query)}"
+
+
+def _may_edit(user: User | AnonymousUser) -> bool:
+    # A missing-times row links where its times are filled in only for who may follow
+    # that link; the others (support, responders) go to the incident page. The rows are
+    # plain values, and editing is the role's permission (``access.can_edit`` does not
+    # look at the incident): one answer for all.
+    return user.has_perm("incidents.change_incident")
+
+
+def shown(user: User | AnonymousUser, params: QueryDict) -> tuple[metrics.Metrics, str, int]:
+    """The page's figures, content and status for ``user`` asking ``params``: computed
+    once per version of the figures (``metrics.page``), else read from the cache."""
+    visible = access.visible_incidents(user)
+    edit_missing = _may_edit(user)
+    return metrics.page(
+        visible,
+        # Named periods end today: the same query means another period tomorrow.
+        vary=(sorted(params.lists()), timezone.localdate(), edit_missing),
+        render=lambda: _content(params, visible, edit_missing=edit_missing),
+    )
+
+
+def viewed(user: User, params: QueryDict) -> None:
+    """Note the page ``user`` opened, for the worker's warm-up after the next change."""
+    shape: Shape = (
+        params.urlencode(),
+        user.has_perm("incidents.view_restricted_incident"),
+        _may_edit(user),
+        timezone.get_current_timezone_name(),
+        translation.get_language(),
+    )
+    PAGES.open_now(shape, user.pk)
+
+
+def figures_changed() -> None:
+    """After a change of the figures commits: while someone has the page open, ask a
+    worker to compute the pages people have open (``warm_metrics_pages``)."""
+    from incidents.support.tasks import warm_metrics_pages
+
+    PAGES.ask_warm_up(warm_metrics_pages)
+
+
+def warm() -> int:
+    """Compute the pages people have open for the figures as they are now, each for
+    the person it was last shown to (the worker's job after a change). Pages already
+    computed cost a query and a cache read; someone who may no longer see incidents is
+    skipped. Returns how many pages were checked."""
+    shapes = PAGES.shapes()
+    people = User.objects.in_bulk({user_pk for _when, user_pk in shapes.values()})
+    warmed = 0
+    for (query, _all_restricted, _edit, zone, language), (_when, user_pk) in shapes.items():
+        user = people.get(user_pk)
+        if user is None or not user.is_active or not access.can_view_incidents(user):
+            continue
+        with timezone.override(zone), translation.override(language):
+            shown(user, QueryDict(query))
+        warmed += 1
+    return warmed
