@@ -108,12 +108,14 @@ def _board_html(
     marker: str,
     *,
     noted: dashboard.Noted | None = None,
+    choices: dashboard.Catalogue | None = None,
     viewer: bool = True,
 ) -> SafeString:
     """The board, rendered once per change for everyone who sees the same rows (same
     visibility, filters, labelling right, time zone, language); its rows are
     rendered by Jinja2 (``rows``), a list at a time. For a ``viewer`` (not the
-    worker's warm-up) the shape is noted, and the board kept in the process."""
+    worker's warm-up) the shape is noted, and the board kept in the process.
+    ``choices``: the catalogue, where read already (the rows name its products)."""
     can_label = access.can_label(user)
     query = _query(product, team)
     seen = dashboard.visibility(user, marker=marker, noted=noted)
@@ -145,6 +147,7 @@ def _board_html(
             user,
             product_id=product.pk if product else None,
             team_id=team.pk if team else None,
+            choices=choices,
         )
         context = {
             "board": board,
@@ -188,7 +191,7 @@ def warm_boards() -> int:
         if errors:  # a product or team gone since
             continue
         with timezone.override(zone), translation.override(language):
-            _board_html(user, product, team, marker, viewer=False)
+            _board_html(user, product, team, marker, choices=catalogue, viewer=False)
         warmed += 1
     return warmed
 
@@ -255,7 +258,9 @@ def support_dashboard(request: PortalRequest) -> HttpResponse:
     can_label = access.can_label(request.user)
     context = {
         "head_html": _head(catalogue, product, team, can_label),
-        "board_html": _board_html(request.user, product, team, marker, noted=noted),
+        "board_html": _board_html(
+            request.user, product, team, marker, noted=noted, choices=catalogue
+        ),
         "filter_errors": errors,
     }
     return render(

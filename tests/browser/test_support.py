@@ -44,9 +44,15 @@ def test_dashboard_shows_a_new_incident_without_reload_and_labels_a_case(
     expect(page.locator("#board tbody tr").first).to_have_id(f"board-{outage.key}")
     assert page.evaluate("window.__stayed") is True
 
+    # Refused: the answer says why, and the form keeps what was typed.
+    row.get_by_label(f"Label a case with {outage.key}").fill(",")
+    row.get_by_role("button", name="Label").click()
+    expect(page.locator("#label-result")).to_contain_text("Give at least one case reference.")
+    expect(row.get_by_label(f"Label a case with {outage.key}")).to_have_value(",")
     row.get_by_label(f"Label a case with {outage.key}").fill("  SD-4711 ")
     row.get_by_role("button", name="Label").click()
     expect(page.locator("#label-result")).to_contain_text(f"Labelled SD-4711 with {outage.key}")
+    expect(row.get_by_label(f"Label a case with {outage.key}")).to_have_value("")
     expect(page.locator(f"#board-{outage.key} .case-count strong")).to_have_text(
         "1", timeout=15_000
     )

@@ -521,11 +521,12 @@ def test_a_changed_poll_takes_a_constant_number_of_queries(
     changed, response = _board_queries(client)
     assert changed == BOARD_QUERIES
     assert len(board_keys(response)) == shown
-    # Nothing cached (no marker, no permissions, no note of restricted incidents): the
-    # permissions and the note read from the database, the marker started again.
+    # Nothing cached (no marker, no permissions, no note of restricted incidents, no
+    # catalogue): the permissions, the note and the catalogue (products and teams, whose
+    # names the rows show) read from the database, the marker started again.
     cache.clear()
     miss, response = _board_queries(client)
-    assert miss == BOARD_QUERIES + 2
+    assert miss == BOARD_QUERIES + 4
     assert len(board_keys(response)) == shown
 
 
@@ -737,6 +738,10 @@ def test_rows_show_products_by_name_and_the_last_published_update(client_for, su
     assert rows[updated.key].last_update_at == published_at
     assert rows[quiet.key].product_names == ()
     assert rows[quiet.key].last_update_at is None
+    # A catalogue read before a product was added: the product's name from the database.
+    apple = dashboard.Choice(updated.affected_products.get(name="Apple").pk, "apple", "Apple")
+    rows = {row.key: row for row in dashboard.board(support, choices=([apple], [])).active}
+    assert rows[updated.key].product_names == ("Apple", "Zebra")
     html = client_for(support).get("/support/").content.decode()
     row = re.search(rf'<tr id="board-{quiet.key}".*?</tr>', html, re.S).group(0)
     assert "none yet" in row
