@@ -24,6 +24,10 @@ SECONDS = 15 * 60
 REFRESH_SECONDS = 60
 # A queued warm-up's flag outlives a lost message by at most this long.
 FLAG_SECONDS = 60
+# After finding no page open, a process asks again after this long: a change (every
+# alert that opens an incident) then costs no cache read while nobody looks. A page
+# opened meanwhile in another process is computed by its viewer, as without a worker.
+QUIET_SECONDS = 5.0
 
 Shapes = dict[Any, tuple[float, int]]  # shape: (when noted, user pk)
 
@@ -37,6 +41,8 @@ class Watched:
         self.flag = f"{name}:warm-queued"
         # When this process last noted each shape.
         self._noted_at: dict[Hashable, float] = {}
+        # Until when this process takes it that no page is open (``ask_warm_up``).
+        self._quiet_until = 0.0
 
     def due(self, shape: Hashable) -> bool:
         """Whether to note ``shape`` now (``note``)."""
@@ -47,6 +53,7 @@ class Watched:
         (``None`` if there were none). Racing writers may drop a shape: it is only not
         warmed then."""
         now = time.time()
+        self._quiet_until = 0.0
         if len(self._noted_at) >= KEPT * 8:
             self._noted_at.clear()
         self._noted_at[shape] = now
@@ -72,7 +79,10 @@ class Watched:
     def ask_warm_up(self, task: Any) -> bool:
         """After a change: queue ``task`` unless one is queued and not started, while
         someone has a page open. Returns whether anyone has."""
+        if time.monotonic() < self._quiet_until:
+            return False
         if cache.get(self.key) is None:
+            self._quiet_until = time.monotonic() + QUIET_SECONDS
             return False
         try:
             if cache.add(self.flag, True, timeout=FLAG_SECONDS):
@@ -88,3 +98,4 @@ class Watched:
     def forget(self) -> None:
         """What this process noted (a process just started has noted nothing)."""
         self._noted_at.clear()
+        self._quiet_until = 0.0
