@@ -206,51 +206,71 @@ class Choice(NamedTuple):
 
 
 # The filters' products and teams, kept until the catalogue changes (see
-# ``watch_catalogue``); the timeout only bounds a change made behind the ORM's back
-# (a bulk update, raw SQL).
+# ``watch_catalogue``), with the marker's version read before they were read from the
+# database; the timeout only bounds a change made behind the ORM's back (a bulk
+# update, raw SQL). Rows name products from it too.
 # The format is part of the key: a deployment that changes it never reads old values.
-CATALOGUE_KEY = "support-board:catalogue:2"
+CATALOGUE_KEY = "support-board:catalogue:3"
 CATALOGUE_SECONDS = 10 * 60
+# The marker's version a catalogue change committed at: a catalogue read before it is
+# stale, even when a reader that read it before the change stores it after.
+CATALOGUE_SINCE_KEY = "support-board:catalogue-since"
 
 
 Catalogue = tuple[list[Choice], list[Choice]]
 
 
-def catalogue() -> Catalogue:
-    """Every product and every team, by name, for the filters: from the cache, so a
-    page of the board reads no catalogue at all."""
-    cached = cache.get(CATALOGUE_KEY)
-    if cached is None:
-        cached = (
-            [
-                Choice(*row)
-                for row in Product.objects.order_by("name", "pk").values_list("pk", "slug", "name")
-            ],
-            [
-                Choice(*row)
-                for row in Team.objects.order_by("name", "pk").values_list("pk", "slug", "name")
-            ],
-        )
-        cache.set(CATALOGUE_KEY, cached, CATALOGUE_SECONDS)
-    return cached
+def _fresh_catalogue(cached: tuple[int, Catalogue] | None, since: int | None) -> Catalogue | None:
+    if cached is None or (since is not None and cached[0] < since):
+        return None
+    return cached[1]
+
+
+def catalogue(version: int | None = None) -> Catalogue:
+    """Every product and every team, by name, for the filters and the rows' products:
+    from the cache, so a page of the board reads no catalogue at all. ``version``: the
+    marker's, where read already."""
+    keys = [CATALOGUE_KEY, CATALOGUE_SINCE_KEY]
+    found = cache.get_many(keys if version is not None else [*keys, VERSION_KEY])
+    fresh = _fresh_catalogue(found.get(CATALOGUE_KEY), found.get(CATALOGUE_SINCE_KEY))
+    if fresh is not None:
+        return fresh
+    if version is None:
+        version = _version(change_marker(version=found.get(VERSION_KEY)))
+    fresh = (
+        [
+            Choice(*row)
+            for row in Product.objects.order_by("name", "pk").values_list("pk", "slug", "name")
+        ],
+        [
+            Choice(*row)
+            for row in Team.objects.order_by("name", "pk").values_list("pk", "slug", "name")
+        ],
+    )
+    cache.set(CATALOGUE_KEY, (version, fresh), CATALOGUE_SECONDS)
+    return fresh
 
 
 def page_reads(now: datetime | None = None) -> tuple[str, Catalogue, Noted | None]:
     """The page's marker, the filters' catalogue and the noted restricted incidents,
     read from the cache together."""
-    found = cache.get_many([VERSION_KEY, CATALOGUE_KEY, RESTRICTED_KEY])
-    return (
-        change_marker(now, version=found.get(VERSION_KEY)),
-        found.get(CATALOGUE_KEY) or catalogue(),
-        found.get(RESTRICTED_KEY),
-    )
+    found = cache.get_many([VERSION_KEY, CATALOGUE_KEY, CATALOGUE_SINCE_KEY, RESTRICTED_KEY])
+    marker = change_marker(now, version=found.get(VERSION_KEY))
+    fresh = _fresh_catalogue(found.get(CATALOGUE_KEY), found.get(CATALOGUE_SINCE_KEY))
+    return marker, fresh or catalogue(_version(marker)), found.get(RESTRICTED_KEY)
+
+
+def _catalogue_committed() -> None:
+    # Longer than a catalogue lives: one stored late under an earlier version expires first.
+    cache.set(CATALOGUE_SINCE_KEY, _next_version(), 2 * CATALOGUE_SECONDS)
+    cache.delete(CATALOGUE_KEY)
 
 
 def catalogue_changed(**_: object) -> None:
-    """A product or team was saved or deleted: forget the filters' lists once that
-    commits (forgotten before, a reader could cache the old lists again), and move the
-    marker, since rows show product names."""
-    transaction.on_commit(lambda: cache.delete(CATALOGUE_KEY), robust=True)
+    """A product or team was saved or deleted: once that commits, mark every catalogue
+    read before as stale (a reader may store one it read before the commit after it)
+    and forget the one kept, and move the marker, since rows show product names."""
+    transaction.on_commit(_catalogue_committed, robust=True)
     incidents_changed()
 
 
@@ -350,10 +370,12 @@ def _product_names(joined: list[str | None], choices: Catalogue | None) -> dict[
 
 
 def _named(ids: str | None, names: dict[int, str]) -> tuple[str, ...]:
-    # Ordered like Product, by name (unique), regardless of case as a collation would.
+    # Ordered like Product, by name (unique), regardless of case as a collation would. A
+    # product deleted since the row was read is gone from it too (the marker moved).
     if not ids:
         return ()
-    return tuple(sorted((names[int(pk)] for pk in ids.split(",")), key=str.casefold))
+    found = (names.get(int(pk)) for pk in ids.split(","))
+    return tuple(sorted((name for name in found if name is not None), key=str.casefold))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from comms.tasks import send_email
 from incidents import actions
 from incidents.models import EntryKind, Incident, Status
 from incidents.support import actions as support_actions
-from incidents.support import dashboard
+from incidents.support import dashboard, watched
 from incidents.support import tasks as support_tasks
 from incidents.support.models import LabelChange, SupportCase
 from tests.factories import (
@@ -344,6 +344,13 @@ def test_dashboard_lists_active_by_severity_then_age_and_labels_inline(
     page = client_for(support).get("/support/")
     assert board_keys(page) == [critical.key, major.key, minor.key]
     assert 'class="sev-row-1 is-new"' in page.content.decode()
+    # Each row's form posts; where the answer goes, and the reset after a success, come
+    # from the table's body (htmx inherits the one, the other's event bubbles up to it).
+    body = re.search(r"<tbody[^>]*>", page.content.decode()).group(0)
+    assert 'hx-target="#label-result"' in body
+    assert 'hx-swap="innerHTML"' in body
+    assert 'hx-on::after-request="if (event.detail.xhr.status < 300) event.target.reset()"' in body
+    assert page.content.decode().count('hx-post="/support/label/"') == 3
     case("SD-1")
     labelled = htmx_for(support).post("/support/label/", {"key": major.key, "references": "SD-1"})
     assert labelled.status_code == 200
@@ -449,6 +456,7 @@ def test_a_cache_outage_never_fails_a_committed_change(
             raise ConnectionError("Redis is down")
 
     monkeypatch.setattr(dashboard, "cache", DownCache())
+    monkeypatch.setattr(watched, "cache", DownCache())
     later = []
     with django_capture_on_commit_callbacks(execute=True):
         incident = make_incident(by=support, summary="Committed anyway")
@@ -738,10 +746,11 @@ def test_rows_show_products_by_name_and_the_last_published_update(client_for, su
     assert rows[updated.key].last_update_at == published_at
     assert rows[quiet.key].product_names == ()
     assert rows[quiet.key].last_update_at is None
-    # A catalogue read before a product was added: the product's name from the database.
-    apple = dashboard.Choice(updated.affected_products.get(name="Apple").pk, "apple", "Apple")
+    # Names come from the catalogue; one read before a product was added lacks it: that
+    # product's name from the database.
+    apple = dashboard.Choice(updated.affected_products.get(name="Apple").pk, "apple", "Aardvark")
     rows = {row.key: row for row in dashboard.board(support, choices=([apple], [])).active}
-    assert rows[updated.key].product_names == ("Apple", "Zebra")
+    assert rows[updated.key].product_names == ("Aardvark", "Zebra")
     html = client_for(support).get("/support/").content.decode()
     row = re.search(rf'<tr id="board-{quiet.key}".*?</tr>', html, re.S).group(0)
     assert "none yet" in row
@@ -777,6 +786,26 @@ def test_a_renamed_product_shows_on_the_board_at_the_next_poll(
     board = client.get("/support/").content.decode()
     assert ">Payments<" in board
     assert ">Checkout<" not in board
+
+
+def test_a_catalogue_read_before_a_rename_and_stored_after_it_is_never_shown(
+    client_for, support, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(name="Checkout", slug="checkout")
+    make_incident(by=support, products=[product])
+    # A reader reads the marker's version and the catalogue from the database...
+    version = int(dashboard.change_marker().partition("-")[0])
+    read_before = dashboard.catalogue(version)
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        product.name = "Payments"
+        product.save()
+    # ...and stores it only after the rename committed.
+    cache.set(dashboard.CATALOGUE_KEY, (version, read_before))
+    board = client_for(support).get("/support/").content.decode()
+    assert ">Payments<" in board
+    assert ">Checkout<" not in board
+    assert [choice.name for choice in dashboard.catalogue()[0]] == ["Payments"]
 
 
 def test_a_page_of_an_unchanged_board_reads_only_who_is_signed_in(client_for, support):
