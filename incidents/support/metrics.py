@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from hashlib import sha256
 from itertools import chain, pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.cache import cache
 from django.db import connection
@@ -239,29 +239,38 @@ def _row(values_row: tuple[Any, ...]) -> Row:
     )
 
 
+class Page(NamedTuple):
+    figures: Metrics
+    content: str
+    status: int
+    # The restricted incidents counted: the page is the same for everyone who sees these.
+    restricted: tuple[int, ...]
+
+
 def page(
     visible: IncidentQuerySet,
     *,
     vary: tuple[Any, ...],
     render: Callable[[], tuple[Metrics, str, int]],
-) -> tuple[Metrics, str, int]:
+) -> Page:
     """The page's figures, their rendering and its status (``render``), computed once per
     version of the figures (``figures.FiguresChange``) for every viewer who sees the same
     restricted incidents and asks the same (``vary``: the query, what else the rendering
     depends on). On a page already shown: one query and one cache read, nothing parsed
     or rendered; a rendering that answers an error is not kept."""
     if visible.query.is_empty():
-        return render()
+        return Page(*render(), ())
     version, restricted = _version_and_restricted(visible)
     context = (translation.get_language(), timezone.get_current_timezone_name())
     token = repr((stored.database(), version, restricted, context, vary))
     key = f"metrics:{sha256(token.encode()).hexdigest()}"
-    cached = cache.get(key)
+    cached: tuple[Metrics, str, int] | None = cache.get(key)
     if cached is None:
         cached = render()
         if cached[2] == 200:
             cache.set(key, cached, timeout=CACHED_FOR)
-    return cached
+    figures, content, status = cached
+    return Page(figures, content, status, restricted)
 
 
 def _version_and_restricted(visible: IncidentQuerySet) -> tuple[int, tuple[int, ...]]:

@@ -22,11 +22,11 @@ from incidents.models import IncidentQuerySet, Service, Severity, Team
 from incidents.support import charts, metrics, metrics_tables
 from incidents.support.watched import Watched
 
-# The metrics pages people have open lately. A shape: the query, whether the viewer
-# sees every restricted incident, whether missing times link to the edit form, the
-# zone and the language.
+# The metrics pages people have open lately. A shape: the query, the restricted
+# incidents the page counted, whether missing times link to the edit form, the zone and
+# the language.
 PAGES = Watched("metrics")
-Shape = tuple[str, bool, bool, str, str]
+Shape = tuple[str, tuple[int, ...], bool, str, str]
 
 
 class MetricsFilter(forms.Form):
@@ -139,7 +139,7 @@ def _may_edit(user: User | AnonymousUser) -> bool:
     return user.has_perm("incidents.change_incident")
 
 
-def shown(user: User | AnonymousUser, params: QueryDict) -> tuple[metrics.Metrics, str, int]:
+def shown(user: User | AnonymousUser, params: QueryDict) -> metrics.Page:
     """The page's figures, content and status for ``user`` asking ``params``: computed
     once per version of the figures (``metrics.page``), else read from the cache."""
     visible = access.visible_incidents(user)
@@ -152,11 +152,11 @@ def shown(user: User | AnonymousUser, params: QueryDict) -> tuple[metrics.Metric
     )
 
 
-def viewed(user: User, params: QueryDict) -> None:
-    """Note the page ``user`` opened, for the worker's warm-up after the next change."""
+def viewed(user: User, params: QueryDict, page: metrics.Page) -> None:
+    """Note the ``page`` ``user`` opened, for the worker's warm-up after the next change."""
     shape: Shape = (
         params.urlencode(),
-        user.has_perm("incidents.view_restricted_incident"),
+        page.restricted,
         _may_edit(user),
         timezone.get_current_timezone_name(),
         translation.get_language(),
@@ -180,7 +180,7 @@ def warm() -> int:
     shapes = PAGES.shapes()
     people = User.objects.in_bulk({user_pk for _when, user_pk in shapes.values()})
     warmed = 0
-    for (query, _all_restricted, _edit, zone, language), (_when, user_pk) in shapes.items():
+    for (query, _restricted, _edit, zone, language), (_when, user_pk) in shapes.items():
         user = people.get(user_pk)
         if user is None or not user.is_active or not access.can_view_incidents(user):
             continue

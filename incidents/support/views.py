@@ -454,14 +454,14 @@ def metrics_page(request: PortalRequest) -> HttpResponse:
     content is kept per version of the figures (``metrics.page``) and computed again by
     a worker after a change (``metrics_pages.warm``): a page already computed costs the
     layout, one query and one cache read."""
-    figures, content, status = metrics_pages.shown(request.user, request.GET)
-    if status == 200:  # an error's page is not kept: nothing to compute ahead
-        metrics_pages.viewed(request.user, request.GET)
+    page = metrics_pages.shown(request.user, request.GET)
+    if page.status == 200:  # an error's page is not kept: nothing to compute ahead
+        metrics_pages.viewed(request.user, request.GET, page)
     return render(
         request,
         "incidents/support/metrics.html",
-        {"m": figures, "content": content},
-        status=status,
+        {"m": page.figures, "content": page.content},
+        status=page.status,
     )
 
 
