@@ -3,6 +3,7 @@ reads are the times written, aware and in UTC, through the ORM and raw SQL alike
 
 import os
 from datetime import UTC, datetime, timedelta, timezone
+from typing import cast
 
 import pytest
 from django.db import connection, connections
@@ -46,3 +47,52 @@ def test_a_time_reads_back_as_written(manager, moment, offset_minutes):
     with connection.cursor() as cursor:
         cursor.execute("SELECT updated_at FROM incidents_incident WHERE id = %s", [incident.pk])
         assert cursor.fetchone()[0] == written
+
+
+def _round_trip():
+    # The connection is config.postgresql's wrapper here (test_the_portal_runs_on_it).
+    from config.postgresql.base import DatabaseWrapper
+
+    return cast(DatabaseWrapper, connection).round_trip()
+
+
+# Outside a test's transaction: the board runs its queries in autocommit.
+@pytest.mark.django_db(transaction=True)
+def test_statements_sent_in_one_round_trip_are_each_answered_and_logged(manager):
+    from django.test.utils import CaptureQueriesContext
+
+    first, second = make_incident(by=manager), make_incident(by=manager)
+    with (
+        CaptureQueriesContext(connection) as queries,
+        connection.cursor() as one,
+        connection.cursor() as two,
+    ):
+        with _round_trip():
+            one.execute("SELECT key FROM incidents_incident WHERE id = %s", [first.pk])
+            two.execute("SELECT key FROM incidents_incident WHERE id = %s", [second.pk])
+        assert (one.fetchall(), two.fetchall()) == ([(first.key,)], [(second.key,)])
+    assert len(queries) == 2
+
+
+def _failing_round_trip() -> None:
+    from django.db import transaction
+
+    with (
+        transaction.atomic(),
+        connection.cursor() as one,
+        connection.cursor() as two,
+        _round_trip(),
+    ):
+        one.execute("SELECT no_such_column FROM incidents_incident")
+        two.execute("SELECT 1")
+
+
+def test_a_failing_statement_in_a_round_trip_raises_djangos_error_and_the_connection_goes_on(
+    manager,
+):
+    from django.db import ProgrammingError
+
+    incident = make_incident(by=manager)
+    with pytest.raises(ProgrammingError):
+        _failing_round_trip()
+    assert Incident.objects.get(pk=incident.pk).key == incident.key

@@ -12,10 +12,12 @@ class SupportConfig(AppConfig):
     def ready(self) -> None:
         from config.navigation import NavItem, register
         from incidents import events, panels
-        from incidents.support import dashboard, figures, panel
+        from incidents.support import dashboard, figures, metrics_pages, panel
 
         # The metrics' figures change in the transaction of each change they count.
         figures.subscribe()
+        # The metrics pages people have open are computed again after each change.
+        figures.on_change(metrics_pages.figures_changed)
         # The support board's filter lists are cached until a product or team changes.
         dashboard.watch_catalogue()
         events.on_change(dashboard.incidents_changed)

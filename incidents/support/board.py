@@ -15,18 +15,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import get_template, render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from config.http import PortalRequest
+from config.navigation import url
 from incidents import access
 from incidents.support import dashboard, rows
 
 POLL_SECONDS = 5
-BOARD = "incidents/support/dashboard.html#board"
 HEAD = "incidents/support/dashboard.html#head"
 # A board is reused while the marker holds, which moves at least once a minute.
 BOARD_SECONDS = 120
@@ -40,12 +39,6 @@ def _source_digest(template: Any) -> str:
 
 def _template_digest(name: str) -> str:
     return _source_digest(get_template(name).template)  # type: ignore[attr-defined]  # the Django backend's
-
-
-def _digest() -> str:
-    """Changes when a template of the board does: part of the key of its cached HTML,
-    so a deployment never serves a board rendered by the templates before it."""
-    return _template_digest(BOARD) + rows.digest()
 
 
 def _filters(
@@ -112,8 +105,8 @@ def _board_html(
     viewer: bool = True,
 ) -> SafeString:
     """The board, rendered once per change for everyone who sees the same rows (same
-    visibility, filters, labelling right, time zone, language); its rows are
-    rendered by Jinja2 (``rows``), a list at a time. For a ``viewer`` (not the
+    visibility, filters, labelling right, time zone, language), by Jinja2
+    (``rows``): only the rows that changed are rendered again. For a ``viewer`` (not the
     worker's warm-up) the shape is noted, and the board kept in the process.
     ``choices``: the catalogue, where read already (the rows name its products)."""
     can_label = access.can_label(user)
@@ -126,7 +119,7 @@ def _board_html(
         timezone.get_current_timezone_name(),
         translation.get_language(),
     )
-    shared = (_digest(), marker, *shape)
+    shared = (rows.digest(), marker, *shape)
     key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
     html = _kept.get(key)
     # Along with a board read from the cache, and once a minute besides: a cache that
@@ -149,22 +142,15 @@ def _board_html(
             team_id=team.pk if team else None,
             choices=choices,
         )
-        context = {
-            "board": board,
-            "active_rows": rows.active(
-                board.active, can_label=can_label, updates_unknown=not board.updates_known
-            ),
-            "resolved_rows": rows.resolved(board.resolved),
-            "marker": marker,
-            "query": query,
-            "can_label": can_label,
-            "poll_seconds": POLL_SECONDS,
+        html = rows.board(
+            board,
+            marker=marker,
+            query=query,
+            can_label=can_label,
+            poll_seconds=POLL_SECONDS,
             # The rest of the active incidents, with the same filters.
-            "full_list_url": f"{reverse('incidents:list')}?status=open"
-            + (f"&{query}" if query else ""),
-        }
-        # No request: the board needs no context processor (navigation, messages).
-        html = render_to_string(BOARD, context)
+            full_list_url=f"{url('incidents:list')}?status=open" + (f"&{query}" if query else ""),
+        )
         if board.shareable_with(seen):
             cache.set(key, html, BOARD_SECONDS)
             if viewer:

@@ -8,6 +8,7 @@ says "unknown".
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -269,7 +270,11 @@ def _catalogue_committed() -> None:
 def catalogue_changed(**_: object) -> None:
     """A product or team was saved or deleted: once that commits, mark every catalogue
     read before as stale (a reader may store one it read before the commit after it)
-    and forget the one kept, and move the marker, since rows show product names."""
+    and forget the one kept, and move the marker, since rows show product names.
+
+    The stale mark takes a version of its own, and the marker moves once more after
+    it: a board rendered between the mark's move and the mark, with the old names, is
+    kept under a version nobody polls for (one move could not mark and move at once)."""
     transaction.on_commit(_catalogue_committed, robust=True)
     incidents_changed()
 
@@ -520,16 +525,24 @@ def _cutoff_param(now: datetime) -> Any:
     return field.get_db_prep_value(now - RECENTLY_RESOLVED, connection)
 
 
-def _run(statement: _Statement, now: datetime) -> list[Sequence[Any]]:
-    """The statement's rows, their values in the order of ``statement.names``."""
-    params = list(statement.params)
-    if statement.cutoff_at is not None:
-        params[statement.cutoff_at] = _cutoff_param(now)
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
-        fetched = cursor.fetchall()
+def _run(statements: Sequence[_Statement], now: datetime) -> list[list[Sequence[Any]]]:
+    """Each statement's rows, their values in the order of its ``names``: in one round
+    trip where the database can (``round_trip``, PostgreSQL's)."""
+    together = getattr(connection, "round_trip", contextlib.nullcontext)
+    with contextlib.ExitStack() as cursors:
+        opened = [cursors.enter_context(connection.cursor()) for _ in statements]
+        with together():
+            for cursor, statement in zip(opened, statements, strict=True):
+                params = list(statement.params)
+                if statement.cutoff_at is not None:
+                    params[statement.cutoff_at] = _cutoff_param(now)
+                cursor.execute(statement.sql, params)
+        fetched = [cursor.fetchall() for cursor in opened]
     # Values as the ORM gives them (datetimes from SQLite's text, booleans).
-    return list(statement.compiler.results_iter(results=[fetched]))
+    return [
+        list(statement.compiler.results_iter(results=[rows]))
+        for statement, rows in zip(statements, fetched, strict=True)
+    ]
 
 
 def _picks(statement: _Statement, *names: str) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
@@ -558,7 +571,7 @@ def board(
     if statements is None:  # someone who may see no incident
         return Board([], 0, [], _last_update is not None, new_since)
     active_statement, resolved_statement = statements
-    active = _run(active_statement, now)
+    active, resolved = _run(statements, now)
     shown = _picks(active_statement, *SHOWN_FIELDS)
     extra = _picks(active_statement, "assignee_name", "product_ids", "active_total")
     last_update_at = active_statement.names.index("last_update_at") if _last_update else None
@@ -582,7 +595,7 @@ def board(
     return Board(
         active=rows,
         active_total=extra(active[0])[2] if active else 0,
-        resolved=[Row(*resolved_shown(values)) for values in _run(resolved_statement, now)],
+        resolved=[Row(*resolved_shown(values)) for values in resolved],
         updates_known=_last_update is not None,
         new_since=new_since,
     )

@@ -26,7 +26,7 @@ straight into the tables).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -204,24 +204,25 @@ class FiguresChange(models.Model):
         return f"{self.pk}: {self.month or '-'} x{self.changes}"
 
 
+# Called once a change of the figures commits (``on_change``): the metrics pages'
+# warm-up, registered from ``AppConfig.ready()`` (the pages read these figures).
+_committed_listeners: list[Callable[[], None]] = []
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    if listener not in _committed_listeners:
+        _committed_listeners.append(listener)
+
+
 def changed(months: Iterable[date] = ()) -> None:
     """Start a new version of the figures, and of each month named, with the change (an
-    INSERT: it locks nothing another change waits for), and once it commits ask for the
-    open metrics pages to be computed again. Rolled back with it, a change starts
-    none."""
+    INSERT: it locks nothing another change waits for), and once it commits tell the
+    listeners (``on_change``). Rolled back with it, a change starts none."""
     FiguresChange.objects.bulk_create(
         [FiguresChange(month=month) for month in months] or [FiguresChange()]
     )
-    transaction.on_commit(warm_open_pages, robust=True)
-
-
-def warm_open_pages() -> None:
-    """Once a change commits: the metrics pages people have open are computed again."""
-    # Imported here: the pages module renders with the metrics module, which reads
-    # these figures.
-    from incidents.support import metrics_pages
-
-    metrics_pages.figures_changed()
+    for listener in _committed_listeners:
+        transaction.on_commit(listener, robust=True)
 
 
 def database() -> str:

@@ -1,6 +1,6 @@
-"""The support board's rows, rendered with Jinja2 (the second template engine in
-``config/settings.py``): a board shows up to 120 rows, and in Django's template
-language they were most of its cost. Here words are translated once per board
+"""The support board's rows, and the board around them, rendered with Jinja2 (the
+second template engine in ``config/settings.py``): a board shows up to 120 rows, and
+in Django's template language they were most of its cost. Here words are translated once per board
 rather than once per row, and nothing per row goes through ``reverse``: a hundred rows
 render about twenty times faster (measured with bench/support.py's data: 65-79 ms
 against 3.0-3.8 ms on a loaded 2-core machine).
@@ -30,11 +30,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext, pgettext
 from markupsafe import Markup, escape
 
+from config.navigation import url
 from incidents.models import Status
-from incidents.support.dashboard import Row
+from incidents.support.dashboard import Board, Row
 
 ACTIVE = "incidents/support/active_rows.html"
 RESOLVED = "incidents/support/resolved_rows.html"
+BOARD = "incidents/support/board.html"
 
 # Stands for the key in the one ``reverse`` a list makes: keys (``HOT-12``) are
 # letters, digits and a dash, which a URL path carries as they are.
@@ -56,34 +58,43 @@ def _digest(compiled: Any) -> str:
 
 
 def digest() -> str:
-    """Changes when either row template does: part of the key of a cached board."""
-    return _digest(_template(ACTIVE).template) + _digest(_template(RESOLVED).template)
+    """Changes when a template of the board does: part of the key of its cached HTML,
+    so a deployment never serves a board rendered by the templates before it."""
+    return "".join(_digest(_template(name).template) for name in (BOARD, ACTIVE, RESOLVED))
 
 
-def _texts() -> SimpleNamespace:
-    # Attributes, not a dict: Jinja2 reads ``t.key`` as an attribute first.
+@functools.lru_cache(maxsize=8)
+def _words(_language: str) -> SimpleNamespace:
+    """The board's words, for its rows and around them: keyed by the language they are
+    translated into, the current one. Attributes, not a dict: Jinja2 reads ``t.key``
+    as an attribute first."""
     return SimpleNamespace(
-        **{
-            "key": gettext("Key"),
-            "sev": gettext("Sev"),
-            "summary": gettext("Summary"),
-            "products": gettext("Products"),
-            "status": gettext("Status"),
-            "im": pgettext("incident manager, short", "IM"),
-            "started": gettext("Started"),
-            "last_update": gettext("Last update"),
-            "ended": gettext("Ended"),
-            "cases": gettext("Cases"),
-            "label_a_case": gettext("Label a case"),
-            "new": gettext("new"),
-            "restricted": gettext("restricted"),
-            "unassigned": gettext("unassigned"),
-            "unknown": gettext("unknown"),
-            "none_yet": gettext("none yet"),
-            "case_reference": gettext("Case reference"),
-            "label_with": gettext("Label a case with %(key)s"),
-            "label": pgettext("verb: label a case", "Label"),
-        }
+        key=gettext("Key"),
+        sev=gettext("Sev"),
+        summary=gettext("Summary"),
+        products=gettext("Products"),
+        status=gettext("Status"),
+        im=pgettext("incident manager, short", "IM"),
+        started=gettext("Started"),
+        last_update=gettext("Last update"),
+        last_public_update=gettext("Last public update"),
+        ended=gettext("Ended"),
+        impact_ended=gettext("Impact ended"),
+        cases=gettext("Cases"),
+        label_a_case=gettext("Label a case"),
+        new=gettext("new"),
+        restricted=gettext("restricted"),
+        unassigned=gettext("unassigned"),
+        unknown=gettext("unknown"),
+        none_yet=gettext("none yet"),
+        case_reference=gettext("Case reference"),
+        label_with=gettext("Label a case with %(key)s"),
+        label=pgettext("verb: label a case", "Label"),
+        active=gettext("Active incidents"),
+        quiet=gettext("No active incidents. All quiet."),
+        quiet_filtered=gettext("No active incidents for these filters. All quiet."),
+        resolved=gettext("Resolved in the last day"),
+        none_resolved=gettext("Nothing resolved in the last 24 hours."),
     )
 
 
@@ -95,7 +106,7 @@ def _per_count(word: Callable[[int], str]) -> Callable[[int], str]:
 def _context() -> dict[str, object]:
     before, after = reverse("incidents:detail", args=[_KEY]).split(_KEY)
     return {
-        "t": _texts(),
+        "t": _words(get_language() or ""),
         "statuses": {str(value): str(label) for value, label in Status.choices},
         "detail_url": lambda key: f"{before}{key}{after}",
         "when": _exact_times(timezone.get_current_timezone()),
@@ -176,3 +187,47 @@ def resolved(rows: Sequence[Row]) -> SafeString:
     """The board's recently resolved rows, in the current language and time zone."""
     shape = _shape(RESOLVED)
     return mark_safe("".join([_row(shape, row) for row in rows]))
+
+
+def board(
+    board: Board,
+    *,
+    marker: str,
+    query: str,
+    can_label: bool,
+    poll_seconds: int,
+    full_list_url: str,
+) -> SafeString:
+    """The whole board, in the current language and time zone: what a page shows and
+    a changed poll sends. ``query``: the filters, kept in the poll's URL."""
+    context = {
+        "t": _words(get_language() or ""),
+        "board": board,
+        "query": query,
+        "can_label": can_label,
+        "poll_seconds": poll_seconds,
+        "poll_url": f"{url('support:board')}?{f'{query}&' if query else ''}since={marker}",
+        "capped": gettext(
+            "Showing the first %(shown)s of %(total)s active incidents: the most severe "
+            "first, then the longest running."
+        )
+        % {"shown": len(board.active), "total": board.active_total},
+        # The link is the translation's; the URL in it is escaped (``Markup``'s %).
+        "narrow": Markup(
+            gettext(
+                'Narrow the board by product or team, or <a href="%(full_list_url)s">open '
+                "the full list of active incidents</a>."
+            )
+        )
+        % {"full_list_url": full_list_url},
+        "refreshes": gettext(
+            "This page refreshes itself: a new incident shows up here within %(seconds)s seconds."
+        )
+        % {"seconds": poll_seconds},
+        "active_rows": active(
+            board.active, can_label=can_label, updates_unknown=not board.updates_known
+        ),
+        "resolved_rows": resolved(board.resolved),
+    }
+    # Rendered by the template, with autoescape on.
+    return mark_safe(_template(BOARD).template.render(context))

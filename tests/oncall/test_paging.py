@@ -8,7 +8,7 @@ from django.core import mail
 from incidents import actions as incident_actions
 from incidents.actions import ActionRefused
 from incidents.models import EntryKind, Service
-from incidents.support import dashboard, figures
+from incidents.support import dashboard, metrics_pages
 from oncall import actions, delivery, tasks
 from oncall.models import (
     ContactMethod,
@@ -75,7 +75,7 @@ def test_severity_1_pages_the_on_call_im_of_the_service_team(
     # The page's wake-up, after commit (beside the support board's marker moves, the
     # metrics pages' warm-up and the permissions' version the people made for the test
     # move).
-    others = (dashboard.bump_marker, figures.warm_open_pages)
+    others = (dashboard.bump_marker, metrics_pages.figures_changed)
     paging = [c for c in callbacks if c not in others and c.__module__ != "config.auth"]
     assert len(paging) == 1
     escalation = incident.escalation

@@ -658,6 +658,29 @@ def test_a_large_board_shows_the_first_rows_and_links_to_the_full_list(
     assert 'href="/incidents/?status=open&amp;team=payments"' in text
 
 
+def test_the_board_reads_in_the_viewers_language_full_or_empty(client_for, support, monkeypatch):
+    """The board's words are translated once per language (rows.py): a Korean viewer
+    reads the cap, its link (the URL escaped) and the empty states in Korean, and an
+    English viewer of the same board after them still reads English."""
+    monkeypatch.setattr(dashboard, "ACTIVE_SHOWN", 1)
+    ProductFactory(name="Quiet", slug="quiet")
+    TeamFactory(slug="payments")
+    make_incident(by=support, severity=2)
+    make_incident(by=support, severity=3)
+    korean = client_for(support, HTTP_ACCEPT_LANGUAGE="ko")
+    text = korean.get("/support/").content.decode()
+    assert "진행 중인 인시던트 2건 중 처음 1건을 표시합니다" in text
+    assert '<a href="/incidents/?status=open">' in text
+    assert "지난 24시간 동안 해결된 인시던트가 없습니다." in text
+    filtered = korean.get("/support/?product=quiet&team=payments").content.decode()
+    assert "이 필터에 해당하는 진행 중인 인시던트가 없습니다. 모두 조용합니다." in filtered
+    assert "이 페이지는 스스로 새로 고쳐집니다. 새 인시던트는 5초 안에" in filtered
+    assert 'hx-get="/support/board/?product=quiet&amp;team=payments&amp;since=' in filtered
+    english = client_for(support).get("/support/?product=quiet&team=payments").content.decode()
+    assert "No active incidents for these filters. All quiet." in english
+    assert "Showing the first" in client_for(support).get("/support/").content.decode()
+
+
 def test_a_changed_incident_shows_on_the_next_poll(
     htmx_for, support, manager, django_capture_on_commit_callbacks
 ):
