@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from incidents.models import (
     HUMAN_KINDS,
@@ -116,7 +117,9 @@ class IncidentEditForm(IncidentForm):
 
 
 class TransitionForm(forms.Form):
-    to = forms.ChoiceField(label=_("To"), choices=Status.choices)
+    to = forms.ChoiceField(
+        label=pgettext_lazy("the status an incident moves to", "To"), choices=Status.choices
+    )
     impact_ended_at = forms.DateTimeField(
         required=False, widget=DATETIME_WIDGET, label=_("Impact ended")
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from config.http import PortalRequest
+from config.kept import Kept
 from config.navigation import url
 from incidents import access
 from incidents.support import dashboard, rows
@@ -75,22 +75,12 @@ Shape = tuple[str, tuple[int, ...] | None, bool, str, str]
 # content (the marker's version never repeats, ``dashboard.change_marker``), so none
 # is ever stale. A page or changed poll then reads no board (about 150 KB) from the
 # cache when another viewer on the same process read it first.
-BOARDS_KEPT = 16
-_kept: dict[str, str] = {}
-_keeping = threading.Lock()
-
-
-def _keep(key: str, html: str) -> None:
-    with _keeping:
-        _kept[key] = html
-        while len(_kept) > BOARDS_KEPT:
-            del _kept[next(iter(_kept))]
+KEPT: Kept[str] = Kept(limit=16)
 
 
 def forget() -> None:
     """Drop the boards and shapes this process keeps (a process just started has none)."""
-    with _keeping:
-        _kept.clear()
+    KEPT.clear()
     dashboard.BOARDS.forget()
 
 
@@ -121,7 +111,7 @@ def _board_html(
     )
     shared = (rows.digest(), marker, *shape)
     key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
-    html = _kept.get(key)
+    html = KEPT.get(key)
     # Along with a board read from the cache, and once a minute besides: a cache that
     # lost the shapes (a restarted Redis moves the marker too) has them again at once.
     remembering = viewer and (html is None or dashboard.BOARDS.due(shape))
@@ -134,7 +124,7 @@ def _board_html(
     if html is None:
         html = found.get(key)
         if html is not None and viewer:
-            _keep(key, html)
+            KEPT.put(key, html)
     if html is None:
         board = dashboard.board(
             user,
@@ -154,7 +144,7 @@ def _board_html(
         if board.shareable_with(seen):
             cache.set(key, html, BOARD_SECONDS)
             if viewer:
-                _keep(key, html)
+                KEPT.put(key, html)
     # Rendered by the template, escaped as always.
     return mark_safe(html)
 

@@ -12,7 +12,7 @@ import math
 from datetime import timedelta
 from itertools import pairwise
 
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
@@ -46,37 +46,25 @@ def histogram_svg(bins: list[tuple[str, int]], title: str) -> SafeString:
     base = HEIGHT - BOTTOM
     bars = []
     for index, (key, count) in enumerate(bins):
-        label = gettext(key)
+        label = escape(gettext(key))
         height = (base - TOP) * count / top
         centre = _x(index, len(bins))
+        odd = " odd" if index % 2 else ""
         bars.append(
-            format_html(
-                '<g><title>{}: {}</title><rect class="bar" x="{}" y="{}" width="{}" '
-                'height="{}"/><text x="{}" y="{}" class="count">{}</text>'
-                '<text x="{}" y="{}" class="label{}">{}</text></g>',
-                label,
-                count,
-                _pc(centre - step * 0.42),
-                _px(base - height),
-                _pc(step * 0.84),
-                _px(height),
-                _pc(centre),
-                _px(base - height - 5),
-                count,
-                _pc(centre),
-                base + 14,
-                " odd" if index % 2 else "",
-                label,
-            )
+            f'<g><title>{label}: {count}</title><rect class="bar" x="{_pc(centre - step * 0.42)}"'
+            f' y="{_px(base - height)}" width="{_pc(step * 0.84)}" height="{_px(height)}"/>'
+            f'<text x="{_pc(centre)}" y="{_px(base - height - 5)}" class="count">{count}</text>'
+            f'<text x="{_pc(centre)}" y="{base + 14}" class="label{odd}">{label}</text></g>'
         )
-    return format_html(
-        '<svg class="chart" width="100%" height="{}" role="img" aria-label="{}">'
-        '<line class="axis" x1="0" x2="100%" y1="{}" y2="{}"/>{}</svg>',
-        HEIGHT,
-        title,
-        base,
-        base,
-        mark_safe("".join(bars)),  # each part built with format_html
+    return _svg(title, "".join(bars))
+
+
+def _svg(title: str, drawn: str) -> SafeString:
+    # Numbers are written as they are; every text is escaped where it is put in.
+    return mark_safe(
+        f'<svg class="chart" width="100%" height="{HEIGHT}" role="img"'
+        f' aria-label="{escape(title)}"><line class="axis" x1="0" x2="100%"'
+        f' y1="{HEIGHT - BOTTOM}" y2="{HEIGHT - BOTTOM}"/>{drawn}</svg>'
     )
 
 
@@ -98,42 +86,26 @@ def trend_svg(months: list[Group], title: str) -> SafeString:
         y = base - (base - TOP) * value.total_seconds() / 60 / top
         return _pc(_x(position, count)), _px(y)
 
-    def line(css: str) -> SafeString:
+    def line(css: str) -> str:
         points = [
             point(position, value)
             for position, value in enumerate(series[css])
             if value is not None
         ]
-        segments = format_html_join(
-            "",
-            '<line class="{}" x1="{}" y1="{}" x2="{}" y2="{}"/>',
-            ((css, *start, *end) for start, end in pairwise(points)),
+        segments = "".join(
+            f'<line class="{css}" x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}"/>'
+            for (x1, y1), (x2, y2) in pairwise(points)
         )
-        dots = format_html_join(
-            "", '<circle class="{}" cx="{}" cy="{}" r="3.5"/>', ((css, *xy) for xy in points)
-        )
-        return format_html("{}{}", segments, dots)
+        dots = "".join(f'<circle class="{css}" cx="{x}" cy="{y}" r="3.5"/>' for x, y in points)
+        return segments + dots
 
     every = math.ceil(len(months) / MOST_LABELS) or 1
-    labels = format_html_join(
-        "",
-        '<text x="{}" y="{}" class="label">{}</text>',
-        (
-            (_pc(_x(position, count)), base + 14, name)
-            for position, (name, *_) in enumerate(months)
-            if (len(months) - 1 - position) % every == 0  # the latest month always named
-        ),
+    labels = "".join(
+        f'<text x="{_pc(_x(position, count))}" y="{base + 14}" class="label">{escape(name)}</text>'
+        for position, (name, *_) in enumerate(months)
+        if (len(months) - 1 - position) % every == 0  # the latest month always named
     )
-    return format_html(
-        '<svg class="chart" width="100%" height="{}" role="img" aria-label="{}">'
-        '<line class="axis" x1="0" x2="100%" y1="{}" y2="{}"/>'
-        '<text x="0" y="12" class="scale">{}</text>{}{}{}</svg>',
-        HEIGHT,
-        title,
-        base,
-        base,
-        gettext("max %(minutes)s min") % {"minutes": f"{top:.0f}"},
-        line("ttd"),
-        line("ttr"),
-        labels,
+    scale = escape(gettext("max %(minutes)s min") % {"minutes": f"{top:.0f}"})
+    return _svg(
+        title, f'<text x="0" y="12" class="scale">{scale}</text>{line("ttd")}{line("ttr")}{labels}'
     )

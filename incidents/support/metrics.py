@@ -18,9 +18,10 @@ from the cache until a change commits.
 
 from __future__ import annotations
 
+import functools
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from hashlib import sha256
@@ -29,11 +30,11 @@ from typing import Any, NamedTuple
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Window
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
+from config.kept import Kept
 from incidents.models import CLOSED_STATUSES, IncidentQuerySet, Service, Severity
 from incidents.periods import MISSING_TIMES, PERIOD_AT, in_period
 from incidents.support import figures as stored
@@ -75,7 +76,6 @@ COLUMNS = (
 
 TTD = ExpressionWrapper(F("detected_at") - F("impact_started_at"), output_field=DurationField())
 TTR = ExpressionWrapper(F("impact_ended_at") - F("impact_started_at"), output_field=DurationField())
-MONTH = TruncMonth("impact_started_at", tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
@@ -129,7 +129,7 @@ def _to_second(value: timedelta) -> timedelta:
     return timedelta(seconds=round(value.total_seconds()))
 
 
-def summarize(ordered: list[int]) -> Summary:
+def summarize(ordered: list[float]) -> Summary:
     """The summary of sorted microseconds. The median in the arithmetic of
     ``statistics.median`` over seconds; p90 the first value at or past 90% (as
     PostgreSQL's ``percentile_disc``)."""
@@ -151,7 +151,7 @@ def summarize(ordered: list[int]) -> Summary:
 BOUNDS = [bound // MICROSECOND for bound, _ in BINS]
 
 
-def histogram(ordered: list[int]) -> list[tuple[str, int]]:
+def histogram(ordered: list[float]) -> list[tuple[str, int]]:
     """Bin counts of sorted microseconds: the values below each bound, by bisection."""
     below = [bisect_left(ordered, bound) for bound in BOUNDS] + [len(ordered)]
     counts = [below[0]] + [high - low for low, high in pairwise(below)]
@@ -316,42 +316,118 @@ def compute(
             pk: rest
             for pk, *rest in Service.objects.values_list("pk", "name", "slug", "team__slug")
         }
-        for month, cells in month_cells(first, last).items():
-            for (started, cell_severity, service_id), (count, ttds, ttrs) in cells.items():
-                # A deleted service took its incidents' figures with it.
+        picked = team or service or severity is not None
+        for month, kept in month_cells(first, last).items():
+            # A deleted service took its incidents' figures with it: its cells stay out.
+            if not picked and kept.services <= services.keys():
+                kept.add_to(figures, month, {pk: name for pk, (name, *_) in services.items()})
+                continue
+            for (started, cell_severity, service_id), (count, ttds, ttrs) in kept.cells.items():
                 name, slug, team_slug = services.get(service_id, (None, None, None))
                 if name is None or (team and team_slug != team) or (service and slug != service):
                     continue
                 if severity is not None and cell_severity != severity:
                     continue
-                figures.add(cell_severity, name, month if started else None, count, ttds, ttrs)
+                figures.add(cell_severity, name, month if started else None, count, [ttds], [ttrs])
 
     incidents = filtered(visible, team=team, service=service, severity=severity).order_by()
-    for row in _one_by_one(incidents, start, end, first, last).values_list(*ROW_VALUES):
-        figures.add_row(*row)
+    figures.add_rows(_one_by_one(incidents, start, end, first, last).values_list(*ROW_VALUES))
 
     missing = filtered(visible, since=since, until=until, team=team, service=service)
     if severity is not None:
         missing = missing.filter(severity=severity)
-    missing = missing.filter(MISSING_TIMES)
-    missing_count = missing.order_by().count()
-    shown = missing.order_by("-number").values_list(*COLUMNS)[:MISSING_SHOWN]
+    # The latest ones, each with how many there are in all: one query.
+    shown = list(
+        missing.filter(MISSING_TIMES)
+        .order_by("-number")
+        .annotate(missing_count=Window(Count("pk")))
+        .values_list(*COLUMNS, "missing_count")[:MISSING_SHOWN]
+    )
     return figures.metrics(
-        missing=[_row(values_row) for values_row in shown] if missing_count else [],
-        missing_count=missing_count,
+        missing=[_row(values_row[:-1]) for values_row in shown],
+        missing_count=shown[0][-1] if shown else 0,
     )
 
 
 # A month's stored figures, gathered by what the page groups and filters them by:
 # (impact started, severity, service id) -> [incidents, sorted TTDs, sorted TTRs].
+# Durations are microseconds held as floats: exact up to 285 years, and Python sorts
+# floats about twice as fast as integers past 2**30 (18 minutes), the usual TTR.
 Cells = dict[tuple[bool, int, int], list[Any]]
+# A group's sorted runs of TTDs and of TTRs, merged when the page is summed up.
+Runs = tuple[list[list[float]], list[list[float]]]
 
 
-def month_cells(first: date | None, last: date | None) -> dict[date, Cells]:
+class Month:
+    """A month's stored figures as a process keeps them (``MONTHS``): the cells, which a
+    page with filters picks from, and the runs a page without filters adds, merged once
+    per severity, per service and for the whole month. A few long sorted runs merge
+    several times faster than the many short ones of the cells (about 7 incidents
+    each), and a whole month needs no merging at all. Shared: never changed."""
+
+    def __init__(self, cells: Cells) -> None:
+        self.cells = cells
+        self.services = {service_id for _started, _severity, service_id in cells}
+
+    @functools.cached_property
+    def _merged(self) -> tuple[int, dict[int, Runs], dict[int, Runs], Runs | None]:
+        count = 0
+        by_severity: dict[int, Runs] = {}
+        by_service: dict[int, Runs] = {}
+        started_runs: Runs | None = None
+        for (started, severity, service_id), (cell_count, ttds, ttrs) in self.cells.items():
+            count += cell_count
+            for grouping, key in ((by_severity, severity), (by_service, service_id)):
+                runs = grouping.setdefault(key, ([], []))
+                runs[0].append(ttds)
+                runs[1].append(ttrs)
+            if started:
+                started_runs = started_runs or ([], [])
+                started_runs[0].append(ttds)
+                started_runs[1].append(ttrs)
+        return (
+            count,
+            {key: _merge(runs) for key, runs in by_severity.items()},
+            {key: _merge(runs) for key, runs in by_service.items()},
+            _merge(started_runs) if started_runs else None,
+        )
+
+    def add_to(self, figures: _Figures, month: date, names: dict[int, str]) -> None:
+        """Add every figure of the month (a page without filters); ``names``: the
+        services' by id, which must name every service of the month."""
+        count, by_severity, by_service, started = self._merged
+        figures.count += count
+        for severity, (ttds, ttrs) in by_severity.items():
+            figures.add_runs(0, severity, ttds, ttrs)
+        for service_id, (ttds, ttrs) in by_service.items():
+            figures.add_runs(1, names[service_id], ttds, ttrs)
+        if started is not None:
+            figures.add_runs(2, month, *started)
+
+
+def _merge(runs: Runs) -> Runs:
+    return [_merged(runs[0])], [_merged(runs[1])]
+
+
+def _merged(runs: list[list[float]]) -> list[float]:
+    """Sorted runs as one sorted list; a single run as it is (shared, never changed)."""
+    return runs[0] if len(runs) == 1 else sorted(chain.from_iterable(runs))
+
+
+# The months this process read lately, by their key in the cache (a month's version
+# is in it): a page computed after a change reads only the months the change touched,
+# and unpickles none of the others (they were most of its time). Five years of months.
+MONTHS: Kept[Month] = Kept(limit=60)
+# In the months' cache keys: cells kept in an earlier shape are never read.
+MONTH_FORMAT = 2
+
+
+def month_cells(first: date | None, last: date | None) -> dict[date, Month]:
     """The stored figures of the months from ``first`` (included) to ``last`` (excluded),
     gathered per month and kept in the cache under the month's version (its committed
-    changes, ``figures.FiguresChange``): after a change, only the months it touched are
-    read again. The versions are read first, so what is read after is at least as new."""
+    changes, ``figures.FiguresChange``), and in the process (``MONTHS``): after a
+    change, only the months it touched are read again. The versions are read first, so
+    what is read after is at least as new."""
     log = FiguresChange.objects.filter(month__isnull=False)
     if first is not None:
         log = log.filter(month__gte=first)
@@ -360,16 +436,23 @@ def month_cells(first: date | None, last: date | None) -> dict[date, Cells]:
     versions = log.order_by().values("month").annotate(n=Sum("changes")).values_list("month", "n")
     scope = sha256(stored.database().encode()).hexdigest()[:16]
     keys: dict[date, str] = {
-        month: f"metrics:month:{scope}:{month.isoformat()}:{n}"
+        month: f"metrics:month:{MONTH_FORMAT}:{scope}:{month.isoformat()}:{n}"
         for month, n in versions
         if month is not None  # filtered out above; the field allows it
     }
-    found = cache.get_many(list(keys.values()))
-    cells = {month: found[key] for month, key in keys.items() if key in found}
-    read = _read_cells([month for month in keys if month not in cells])
+    months = {month: kept for month, key in keys.items() if (kept := MONTHS.get(key)) is not None}
+    found = cache.get_many([key for month, key in keys.items() if month not in months])
+    read = _read_cells(
+        [month for month, key in keys.items() if not (month in months or key in found)]
+    )
     if read:
-        cache.set_many({keys[month]: read[month] for month in read}, timeout=CACHED_FOR)
-    return cells | read
+        cache.set_many({keys[month]: cells for month, cells in read.items()}, timeout=CACHED_FOR)
+    for month, key in keys.items():
+        cells = found.get(key, read.get(month))
+        if cells is not None:
+            months[month] = Month(cells)
+            MONTHS.put(key, months[month])
+    return months
 
 
 def _read_cells(months: list[date]) -> dict[date, Cells]:
@@ -385,9 +468,9 @@ def _read_cells(months: list[date]) -> dict[date, Cells]:
             cell = cells[month][(started, severity, service_id)] = [0, [], []]
         cell[0] += 1
         if ttd is not None:
-            cell[1].append(ttd)
+            cell[1].append(float(ttd))
         if ttr is not None:
-            cell[2].append(ttr)
+            cell[2].append(float(ttr))
     for gathered in cells.values():
         for cell in gathered.values():
             cell[1].sort()
@@ -458,24 +541,20 @@ def _one_by_one(
         if last is not None:
             edges |= in_range & Q(period_at__gte=_instant(last))
     wanted = (in_range & Q(restricted=True)) | edges if edges else in_range & Q(restricted=True)
-    return (
-        incidents.alias(period_at=PERIOD_AT)
-        .filter(wanted)
-        .annotate(month=MONTH, ttd_=TTD, ttr_=TTR)
-    )
+    return incidents.alias(period_at=PERIOD_AT).filter(wanted).annotate(ttd_=TTD, ttr_=TTR)
 
 
 # What the page reads of each incident read one by one.
-ROW_VALUES = ("severity", "faulty_service__name", "month", "ttd_", "ttr_")
+ROW_VALUES = ("severity", "faulty_service__name", "impact_started_at", "ttd_", "ttr_")
 
 
 class _Figures:
-    """Runs of microseconds gathered per group by their raw keys (severity, service
-    name, month); names, sorting and summaries once per group at the end."""
+    """Sorted runs of microseconds gathered per group by their raw keys (severity,
+    service name, month); merging, names and summaries once per group at the end."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.groupings: tuple[dict[Any, list[list[int]]], ...] = ({}, {}, {})
+        self.groupings: tuple[dict[Any, Runs], ...] = ({}, {}, {})
 
     def add(
         self,
@@ -483,47 +562,53 @@ class _Figures:
         service: str,
         month: date | None,
         count: int,
-        ttd: list[int],
-        ttr: list[int],
+        ttd: list[list[float]],
+        ttr: list[list[float]],
     ) -> None:
         self.count += count
-        for grouping, key in zip(self.groupings, (severity, service, month), strict=True):
-            if key is None:
-                continue
-            group = grouping.get(key)
-            if group is None:
-                grouping[key] = group = [[], []]
-            group[0] += ttd
-            group[1] += ttr
+        self.add_runs(0, severity, ttd, ttr)
+        self.add_runs(1, service, ttd, ttr)
+        if month is not None:
+            self.add_runs(2, month, ttd, ttr)
 
-    def add_row(
-        self,
-        severity: int,
-        service: str,
-        month: datetime | None,
-        ttd: timedelta | None,
-        ttr: timedelta | None,
+    def add_runs(
+        self, grouping: int, key: Any, ttd: list[list[float]], ttr: list[list[float]]
     ) -> None:
-        self.add(
-            severity,
-            service,
-            month.date() if month is not None else None,
-            1,
-            [ttd // MICROSECOND] if ttd is not None else [],
-            [ttr // MICROSECOND] if ttr is not None else [],
-        )
+        """Sorted runs to one group: ``grouping`` 0 by severity, 1 by service, 2 by month."""
+        runs = self.groupings[grouping].get(key)
+        if runs is None:
+            self.groupings[grouping][key] = runs = ([], [])
+        runs[0].extend(ttd)
+        runs[1].extend(ttr)
+
+    def add_rows(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Incidents read one by one (``ROW_VALUES``), gathered into cells first."""
+        cells: dict[tuple[int, str, date | None], list[Any]] = {}
+        for severity, service, started_at, ttd, ttr in rows:
+            key = (severity, service, month_of(started_at) if started_at is not None else None)
+            cell = cells.get(key)
+            if cell is None:
+                cell = cells[key] = [0, [], []]
+            cell[0] += 1
+            if ttd is not None:
+                cell[1].append(float(ttd // MICROSECOND))
+            if ttr is not None:
+                cell[2].append(float(ttr // MICROSECOND))
+        for (severity, service, month), (count, ttds, ttrs) in cells.items():
+            self.add(severity, service, month, count, [sorted(ttds)], [sorted(ttrs)])
 
     def metrics(self, *, missing: list[Row], missing_count: int) -> Metrics:
-        by_severity, by_service, by_month = self.groupings
-        for grouping in self.groupings:
-            for values in grouping.values():
-                values[0].sort()
-                values[1].sort()
+        by_severity, by_service, by_month = (
+            {key: (_merged(ttds), _merged(ttrs)) for key, (ttds, ttrs) in grouping.items()}
+            for grouping in self.groupings
+        )
         # Every duration belongs to one severity: the whole is their sorted runs merged.
-        ttd = sorted(chain.from_iterable(values[0] for values in by_severity.values()))
-        ttr = sorted(chain.from_iterable(values[1] for values in by_severity.values()))
+        ttd = _merged([values[0] for values in by_severity.values()])
+        ttr = _merged([values[1] for values in by_severity.values()])
 
-        def listed(grouping: dict[Any, list[list[int]]], name_of: Any) -> list[Group]:
+        def listed(
+            grouping: dict[Any, tuple[list[float], list[float]]], name_of: Any
+        ) -> list[Group]:
             named = [(name_of(key), ttds, ttrs) for key, (ttds, ttrs) in grouping.items()]
             return [(name, summarize(ttds), summarize(ttrs)) for name, ttds, ttrs in sorted(named)]
 

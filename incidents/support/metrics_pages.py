@@ -10,16 +10,13 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import QueryDict
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from incidents import access
-from incidents.models import IncidentQuerySet, Service, Severity, Team
-from incidents.support import charts, metrics, metrics_tables
+from incidents.models import IncidentQuerySet, Severity
+from incidents.support import metrics, metrics_content
 from incidents.support.watched import Watched
 
 # The metrics pages people have open lately. A shape: the query, the restricted
@@ -40,7 +37,7 @@ class MetricsFilter(forms.Form):
         required=False,
     )
     since = forms.DateField(required=False, label=gettext_lazy("From"))
-    until = forms.DateField(required=False, label=gettext_lazy("To"))
+    until = forms.DateField(required=False, label=pgettext_lazy("the end of a period", "To"))
     team = forms.SlugField(required=False)
     service = forms.SlugField(required=False)
     severity = forms.TypedChoiceField(
@@ -76,59 +73,18 @@ def _content(
     request: the worker renders it too (``warm``), and it needs no context processor."""
     form = MetricsFilter(params)
     valid = form.is_valid()
-    filters = form.cleaned_data if valid else {}
-    query = params.urlencode()
-    missing_url = _missing_url(filters)
     figures = metrics.compute(
         visible if valid else visible.none(), **(form.filters() if valid else {})
     )
-    content = render_to_string(
-        "incidents/support/_metrics_content.html",
-        {
-            "form": form,
-            "m": figures,
-            "query": query,
-            "since": filters.get("since"),
-            "until": filters.get("until"),
-            "period": filters.get("period", ""),
-            "periods": [
-                (
-                    value,
-                    label,
-                    urlencode({**_kept(params, "team", "service", "severity"), "period": value}),
-                )
-                for value, label in form.fields["period"].choices  # type: ignore[attr-defined]
-            ],
-            "missing_url": missing_url,
-            "edit_missing": edit_missing,
-            "teams": Team.objects.values("slug", "name"),
-            "services": Service.objects.values("slug", "name"),
-            "ttd_chart": charts.histogram_svg(figures.ttd_histogram, _("TTD distribution")),
-            "ttr_chart": charts.histogram_svg(figures.ttr_histogram, _("TTR distribution")),
-            "trend_chart": charts.trend_svg(figures.by_month, _("Monthly median TTD and TTR")),
-            "by_severity_rows": metrics_tables.groups(figures.by_severity),
-            "by_service_rows": metrics_tables.groups(figures.by_service),
-            "by_month_rows": metrics_tables.groups(figures.by_month),
-            "missing_rows": metrics_tables.missing(figures.missing, edit=edit_missing),
-        },
+    content = metrics_content.content(
+        form,
+        figures,
+        params,
+        form.cleaned_data if valid else {},
+        form.fields["period"].choices,  # type: ignore[attr-defined]
+        edit_missing=edit_missing,
     )
     return figures, content, 400 if form.errors else 200
-
-
-def _kept(params: QueryDict, *names: str) -> dict[str, str]:
-    return {name: value for name in names if (value := params.get(name, ""))}
-
-
-def _missing_url(filters: dict[str, Any]) -> str:
-    """The incident list showing every incident the page counts as missing times."""
-    query = {"missing": "times"}
-    for name in ("since", "until"):
-        if filters.get(name):
-            query[name] = filters[name].isoformat()
-    for name in ("team", "service", "severity"):
-        if filters.get(name):
-            query[name] = str(filters[name])
-    return f"{reverse('incidents:list')}?{urlencode(query)}"
 
 
 def _may_edit(user: User | AnonymousUser) -> bool:

@@ -1,5 +1,6 @@
 """Small presentation helpers shared by every page."""
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -8,7 +9,7 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from incidents.models import Incident
 from incidents.selectors import managing
@@ -54,7 +55,12 @@ def duration(value: timedelta | None) -> str:
     """A duration a person reads at a glance; unknown stays unknown, never zero."""
     if value is None:
         return gettext("unknown")
-    minutes = int(value.total_seconds() // 60)
+    return _duration(int(value.total_seconds() // 60), get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _duration(minutes: int, language: str | None) -> str:
+    # A metrics page says some 200 durations, many alike: each said once per language.
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     parts = []

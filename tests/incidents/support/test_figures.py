@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from incidents import actions
 from incidents.models import Incident, Status
-from incidents.support import figures
+from incidents.support import figures, metrics
 from incidents.support.figures import IncidentFigures
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
 from tests.incidents.support.metrics_reference import assert_figures_match
@@ -148,6 +148,7 @@ def test_figures_equal_a_recomputation_after_any_changes(world, steps):
     # Rolled back, the change log counts again from where the last example began: pages
     # and months kept under those versions belong to a database that never committed.
     cache.clear()
+    metrics.MONTHS.clear()
     try:
         made = []
         for step in steps:
@@ -199,6 +200,31 @@ def test_cached_page_shows_a_change_once_committed(
         services[0].save()  # the admin's way: no action, no event
     page = client.get("/support/metrics/")
     assert [name for name, *_ in page.context["m"].by_service] == ["Renamed"]
+
+
+def test_after_a_change_only_the_months_it_touched_are_read_again(world):
+    """The months a page read stay in the process under their version: a page computed
+    after a change reads the changed month, and no other, from the database or cache."""
+    support, manager, services = world
+    now = timezone.now()
+    old, recent = (
+        make_incident(
+            by=support,
+            faulty_service=services[0],
+            impact_started_at=now - ago,
+            detected_at=now - ago + timedelta(minutes=5),
+        )
+        for ago in (timedelta(days=70), timedelta(days=5))
+    )
+    assert metrics.compute(Incident.objects.all()).ttd.count == 2
+    actions.update_incident(recent, by=manager, detected_at=now - timedelta(days=5, minutes=-9))
+    # Behind the versions' back (no action, no change logged): only where the old month
+    # is read from shows.
+    IncidentFigures.objects.filter(incident=old).delete()
+    cache.clear()
+    assert metrics.compute(Incident.objects.all()).ttd.count == 2
+    metrics.MONTHS.clear()
+    assert metrics.compute(Incident.objects.all()).ttd.count == 1
 
 
 def _at_once(*calls):

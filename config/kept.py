@@ -1,0 +1,33 @@
+"""What a process keeps beside the cache, under the cache's own keys.
+
+Only for keys that name one content each (a version that only grows is part of the
+key): nothing kept is ever stale, so nothing is invalidated; past ``limit`` entries the
+oldest kept goes. A process just started keeps nothing, as after ``clear``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Generic, TypeVar
+
+Value = TypeVar("Value")
+
+
+class Kept(Generic[Value]):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._values: dict[str, Value] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Value | None:
+        return self._values.get(key)
+
+    def put(self, key: str, value: Value) -> None:
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self.limit:
+                del self._values[next(iter(self._values))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
