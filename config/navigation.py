@@ -5,6 +5,7 @@ app's pages never means editing the shared template.
 """
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -52,6 +53,18 @@ def _url(name: str, urlconf: str | None, prefix: str) -> str:
 
 def url(name: str) -> str:
     return _url(name, get_urlconf(), get_script_prefix())
+
+
+# Stands for the key in ``key_url``'s one ``reverse``: keys (``HOT-12``) are letters,
+# digits and a dash, which a URL path carries as they are.
+_KEY = "~key~"
+
+
+def key_url(name: str) -> Callable[[str], str]:
+    """The URL of page ``name`` for any incident key: one ``reverse`` for a list of
+    rows, not one a row."""
+    before, after = reverse(name, args=[_KEY]).split(_KEY)
+    return lambda key: f"{before}{key}{after}"
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:

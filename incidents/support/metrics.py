@@ -317,10 +317,11 @@ def compute(
             for pk, *rest in Service.objects.values_list("pk", "name", "slug", "team__slug")
         }
         picked = team or service or severity is not None
+        names = {pk: name for pk, (name, *_) in services.items()}
         for month, kept in month_cells(first, last).items():
             # A deleted service took its incidents' figures with it: its cells stay out.
             if not picked and kept.services <= services.keys():
-                kept.add_to(figures, month, {pk: name for pk, (name, *_) in services.items()})
+                kept.add_to(figures, month, names)
                 continue
             for (started, cell_severity, service_id), (count, ttds, ttrs) in kept.cells.items():
                 name, slug, team_slug = services.get(service_id, (None, None, None))
@@ -387,9 +388,9 @@ class Month:
                 started_runs[1].append(ttrs)
         return (
             count,
-            {key: _merge(runs) for key, runs in by_severity.items()},
-            {key: _merge(runs) for key, runs in by_service.items()},
-            _merge(started_runs) if started_runs else None,
+            {key: _one_run(runs) for key, runs in by_severity.items()},
+            {key: _one_run(runs) for key, runs in by_service.items()},
+            _one_run(started_runs) if started_runs else None,
         )
 
     def add_to(self, figures: _Figures, month: date, names: dict[int, str]) -> None:
@@ -405,7 +406,7 @@ class Month:
             figures.add_runs(2, month, *started)
 
 
-def _merge(runs: Runs) -> Runs:
+def _one_run(runs: Runs) -> Runs:
     return [_merged(runs[0])], [_merged(runs[1])]
 
 
@@ -463,19 +464,29 @@ def _read_cells(months: list[date]) -> dict[date, Cells]:
     for month, started, severity, service_id, ttd, ttr in stored.values_list(
         "month", "started", "severity", "service_id", "ttd_us", "ttr_us"
     ):
-        cell = cells[month].get((started, severity, service_id))
-        if cell is None:
-            cell = cells[month][(started, severity, service_id)] = [0, [], []]
-        cell[0] += 1
-        if ttd is not None:
-            cell[1].append(float(ttd))
-        if ttr is not None:
-            cell[2].append(float(ttr))
+        _gather(cells[month], (started, severity, service_id), ttd, ttr)
     for gathered in cells.values():
-        for cell in gathered.values():
-            cell[1].sort()
-            cell[2].sort()
+        _sort(gathered)
     return cells
+
+
+def _gather(cells: dict[Any, list[Any]], key: Any, ttd: int | None, ttr: int | None) -> None:
+    """One incident's microseconds into its cell (``Cells``), as floats; ``_sort`` them
+    once every incident is in."""
+    cell = cells.get(key)
+    if cell is None:
+        cell = cells[key] = [0, [], []]
+    cell[0] += 1
+    if ttd is not None:
+        cell[1].append(float(ttd))
+    if ttr is not None:
+        cell[2].append(float(ttr))
+
+
+def _sort(cells: dict[Any, list[Any]]) -> None:
+    for _count, ttds, ttrs in cells.values():
+        ttds.sort()
+        ttrs.sort()
 
 
 def _day_start(day: date) -> datetime:
@@ -585,17 +596,15 @@ class _Figures:
         """Incidents read one by one (``ROW_VALUES``), gathered into cells first."""
         cells: dict[tuple[int, str, date | None], list[Any]] = {}
         for severity, service, started_at, ttd, ttr in rows:
-            key = (severity, service, month_of(started_at) if started_at is not None else None)
-            cell = cells.get(key)
-            if cell is None:
-                cell = cells[key] = [0, [], []]
-            cell[0] += 1
-            if ttd is not None:
-                cell[1].append(float(ttd // MICROSECOND))
-            if ttr is not None:
-                cell[2].append(float(ttr // MICROSECOND))
+            _gather(
+                cells,
+                (severity, service, month_of(started_at) if started_at is not None else None),
+                ttd // MICROSECOND if ttd is not None else None,
+                ttr // MICROSECOND if ttr is not None else None,
+            )
+        _sort(cells)
         for (severity, service, month), (count, ttds, ttrs) in cells.items():
-            self.add(severity, service, month, count, [sorted(ttds)], [sorted(ttrs)])
+            self.add(severity, service, month, count, [ttds], [ttrs])
 
     def metrics(self, *, missing: list[Row], missing_count: int) -> Metrics:
         by_severity, by_service, by_month = (

@@ -18,24 +18,19 @@ from typing import Any
 from django import forms
 from django.http import QueryDict
 from django.template import engines
-from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext, pgettext
 from markupsafe import Markup
 
-from config.navigation import url
+from config.navigation import key_url, url
 from incidents.models import Service, Severity, Team
 from incidents.support import charts
 from incidents.support.metrics import Metrics
 from incidents.templatetags.hotline import duration
 
 CONTENT = "incidents/support/metrics_content.html"
-
-# Stands for the key in the one URL the missing rows build: keys (``HOT-12``) are
-# letters, digits and a dash, which a URL path carries as they are.
-_KEY = "~key~"
 
 
 @functools.lru_cache(maxsize=8)
@@ -135,6 +130,17 @@ def _period(figures: Metrics, since: date | None, until: date | None, period: st
     return said + "."
 
 
+def _latest(figures: Metrics, missing_url: str) -> Markup:
+    """Where the list of incidents missing times stops short of all of them."""
+    # The link is the translation's; the URL in it is escaped (``Markup``'s %).
+    return Markup(
+        gettext(
+            'The latest %(shown)s of %(total)s. <a href="%(missing_url)s">All %(total)s '
+            "in the incident list</a> (the CSV export has their times too)."
+        )
+    ) % {"shown": len(figures.missing), "total": figures.missing_count, "missing_url": missing_url}
+
+
 def _incidents(count: int) -> str:
     return ngettext("%(counter)s incident", "%(counter)s incidents", count) % {"counter": count}
 
@@ -153,10 +159,9 @@ def content(
     and labels; ``edit_missing``: the incidents missing times link where their times
     are filled in, else to the incident page."""
     query = params.urlencode()
+    missing_url = _missing_url(filters)
     since, until, period = filters.get("since"), filters.get("until"), filters.get("period", "")
     kept = {name: value for name in ("team", "service", "severity") if (value := params.get(name))}
-    link = reverse("incidents:edit" if edit_missing else "incidents:detail", args=[_KEY])
-    before, after = link.split(_KEY)
     context = {
         "t": _words(get_language() or ""),
         "m": figures,
@@ -174,16 +179,12 @@ def content(
         "said": _period(figures, since, until, period),
         "incidents": _incidents,
         "duration": duration,
-        "latest": gettext(
-            'The latest %(shown)s of %(total)s. <a href="%(missing_url)s">All %(total)s '
-            "in the incident list</a> (the CSV export has their times too)."
-        ),
-        "missing_url": _missing_url(filters),
-        "link": lambda key: f"{before}{key}{after}",
+        "latest": _latest(figures, missing_url),
+        "missing_url": missing_url,
+        "link": key_url("incidents:edit" if edit_missing else "incidents:detail"),
         "ttd_chart": charts.histogram_svg(figures.ttd_histogram, gettext("TTD distribution")),
         "ttr_chart": charts.histogram_svg(figures.ttr_histogram, gettext("TTR distribution")),
         "trend_chart": charts.trend_svg(figures.by_month, gettext("Monthly median TTD and TTR")),
-        "Markup": Markup,
     }
     # Rendered by the template, with autoescape on.
     return mark_safe(engines["jinja2"].get_template(CONTENT).render(context))

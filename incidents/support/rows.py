@@ -30,17 +30,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext, pgettext
 from markupsafe import Markup, escape
 
-from config.navigation import url
+from config.navigation import key_url, url
 from incidents.models import Status
 from incidents.support.dashboard import Board, Row
 
 ACTIVE = "incidents/support/active_rows.html"
 RESOLVED = "incidents/support/resolved_rows.html"
 BOARD = "incidents/support/board.html"
-
-# Stands for the key in the one ``reverse`` a list makes: keys (``HOT-12``) are
-# letters, digits and a dash, which a URL path carries as they are.
-_KEY = "~key~"
 
 
 def _template(name: str) -> Any:
@@ -104,11 +100,10 @@ def _per_count(word: Callable[[int], str]) -> Callable[[int], str]:
 
 
 def _context() -> dict[str, object]:
-    before, after = reverse("incidents:detail", args=[_KEY]).split(_KEY)
     return {
         "t": _words(get_language() or ""),
         "statuses": {str(value): str(label) for value, label in Status.choices},
-        "detail_url": lambda key: f"{before}{key}{after}",
+        "detail_url": key_url("incidents:detail"),
         "when": _exact_times(timezone.get_current_timezone()),
     }
 
