@@ -69,6 +69,7 @@ from django.http import HttpRequest, JsonResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 
+from bench.processes import celery_worker, children, cpu_seconds  # noqa: E402
 from config import urls as portal_urls  # noqa: E402
 
 DUPLICATES_GOAL = 1.3
@@ -187,32 +188,6 @@ def run_clients(port: int, requests: list[tuple[str, bytes]], clients: int, phas
     phase.seconds += time.perf_counter() - started
 
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: set[int]) -> float:
-    """User and system CPU time of these processes so far (Linux's /proc)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
-
-
-def children(parent: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                found.add(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
 def wait_until_applied(integration_id: int, seconds: float = 900) -> float:
     """Seconds until no alert of the integration is pending."""
     from oncall.integrations.models import Alert, AlertOutcome
@@ -321,25 +296,7 @@ class Bench:
             )
         )
         # The real worker, as ``make run`` starts it (one process: the machine has 2 cores).
-        self.processes.append(
-            subprocess.Popen(
-                [
-                    str(ROOT / ".venv/bin/celery"),
-                    "-A",
-                    "config",
-                    "worker",
-                    "--pool",
-                    "solo",
-                    "--loglevel",
-                    "WARNING",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
+        self.processes.append(celery_worker(env))
         deadline = time.monotonic() + 60
         while not self.answers():
             if time.monotonic() > deadline or self.processes[0].poll() is not None:

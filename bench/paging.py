@@ -3,8 +3,11 @@
 Run: ``.venv/bin/python bench/paging.py [--incidents 200]`` for the embedded default
 (throw-away SQLite, filesystem broker), or with ``DATABASE_URL`` and ``REDIS_URL`` set
 for PostgreSQL and Redis (use a scratch database: the script migrates and fills it).
-A real Celery worker runs in a thread; the on-call person has an e-mail and a signed
-webhook contact method, pointed at a local SMTP server and a local HTTP server.
+A real Celery worker runs as ``make run`` starts it, in a process of its own (in a
+thread of this one it shared the interpreter's lock with the eight threads opening
+incidents, and waited on them rather than on its own work); the on-call person has an
+e-mail and a signed webhook contact method, pointed at a local SMTP server and a local
+HTTP server in this process.
 
 Two ways, p50 / p99 / max in milliseconds per channel: one incident at a time (each
 committed once the last one's pages arrived: the latency of one page) and all of them at
@@ -39,13 +42,12 @@ import django
 django.setup()
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
-from celery.contrib.testing.worker import start_worker  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from config.celery import app as celery_app  # noqa: E402
+from bench.processes import celery_worker, cpu_seconds  # noqa: E402
 from incidents import actions  # noqa: E402
 from incidents.models import Service, Team  # noqa: E402
 from oncall import actions as oncall_actions  # noqa: E402
@@ -166,13 +168,17 @@ def measure(incidents: int) -> tuple[dict[str, dict[str, list[float]]], float]:
     """({"one at a time"|"all at once": {channel: ms}}, the worker's idle CPU share)."""
     smtp, http = timed_receivers()
     with smtp, http:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
-        settings.EMAIL_USE_TLS = False
         service = setup(http)
         reporter = User.objects.get(username="bench-im")
         found: dict[str, dict[str, list[float]]] = {}
-        with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+        # Its mail goes to the local receiver.
+        worker = celery_worker({**os.environ, "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}"})
+        try:
+            # Until the worker answers: its first page, not timed.
+            key, _ = open_incident(service, reporter, -1)
+            wait_for_pages([key], 60)
+            if not all(key in times for times in accepted.values()):
+                raise SystemExit("the worker delivered no page within 60 s")
             one_by_one = []
             for number in range(incidents):
                 one_by_one.append(open_incident(service, reporter, number))
@@ -184,11 +190,14 @@ def measure(incidents: int) -> tuple[dict[str, dict[str, list[float]]], float]:
                 )
             wait_for_pages([key for key, _ in at_once], 300)
             found["all at once"] = latencies(at_once)
-            # Nothing queued now: what the process (worker, receivers) burns doing nothing.
+            # Nothing queued now: what the worker burns doing nothing.
             time.sleep(1)
-            cpu, wall = time.process_time(), time.perf_counter()
+            cpu, wall = cpu_seconds({worker.pid}), time.perf_counter()
             time.sleep(IDLE_SECONDS)
-            idle = (time.process_time() - cpu) / (time.perf_counter() - wall)
+            idle = (cpu_seconds({worker.pid}) - cpu) / (time.perf_counter() - wall)
+        finally:
+            worker.terminate()
+            worker.wait(30)
     return found, idle
 
 
