@@ -295,7 +295,6 @@ class Bench:
                 env=env,
             )
         )
-        # The real worker, as ``make run`` starts it (one process: the machine has 2 cores).
         self.processes.append(celery_worker(env))
         deadline = time.monotonic() + 60
         while not self.answers():

@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python bench/paging.py [--incidents 200]`` for the embedded default
 (throw-away SQLite, filesystem broker), or with ``DATABASE_URL`` and ``REDIS_URL`` set
 for PostgreSQL and Redis (use a scratch database: the script migrates and fills it).
-A real Celery worker runs as ``make run`` starts it, in a process of its own (in a
+A real Celery worker runs in a process of its own, as in a deployment (in a
 thread of this one it shared the interpreter's lock with the eight threads opening
 incidents, and waited on them rather than on its own work); the on-call person has an
 e-mail and a signed webhook contact method, pointed at a local SMTP server and a local

@@ -34,8 +34,9 @@ def children(parent: int) -> set[int]:
 
 
 def celery_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """The real worker, as ``make run`` starts it, in one process (the machine has 2
-    cores): the database, broker and folder (``VAR_DIR``) that ``env`` names."""
+    """The real worker, the one ``make run`` starts, with the solo pool (one process:
+    the machine has 2 cores), on the database, broker and folder (``VAR_DIR``) that
+    ``env`` names."""
     return subprocess.Popen(
         [
             str(ROOT / ".venv/bin/celery"),
