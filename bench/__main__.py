@@ -1,7 +1,8 @@
 """Every benchmark in ``bench/``, one table: ``python -m bench [--full] [--only NAME]``
 (``make bench``, ``make bench ARGS=--full``).
 
-Each benchmark is a module with ``results(full: bool) -> list[dict]``, one dict per goal
+Each benchmark is a module with ``results(full: bool) -> list[dict]`` (a module whose
+name starts with ``_`` is a helper they share, not a benchmark), one dict per goal
 with the keys ``path, ms, baseline_ms, ratio, goal, holds, range`` (``range``: the
 lowest and highest ratio of the alternated rounds, or of the figure when there is no
 ratio; a ``note`` may say more). Each runs in a process of its own: the modules set up

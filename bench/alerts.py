@@ -69,7 +69,7 @@ from django.http import HttpRequest, JsonResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 
-from bench.processes import celery_worker, children, cpu_seconds  # noqa: E402
+from bench._processes import celery_worker, children, cpu_seconds  # noqa: E402
 from config import urls as portal_urls  # noqa: E402
 
 DUPLICATES_GOAL = 1.3

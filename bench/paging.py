@@ -47,7 +47,7 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from bench.processes import celery_worker, cpu_seconds  # noqa: E402
+from bench._processes import celery_worker, cpu_seconds  # noqa: E402
 from incidents import actions  # noqa: E402
 from incidents.models import Service, Team  # noqa: E402
 from oncall import actions as oncall_actions  # noqa: E402
