@@ -5,6 +5,7 @@ app's pages never means editing the shared template.
 """
 
 import functools
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -19,6 +20,7 @@ from django.utils.functional import Promise, SimpleLazyObject
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
+from markupsafe import escape
 
 TOPNAV = "includes/topnav.html"
 
@@ -91,12 +93,50 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     }
 
 
+# Stand for the per-request values in a kept top bar (``_topnav``): random, so no name
+# or label can hold them.
+_TOKEN_MARK = f"csrf-{secrets.token_hex(8)}"
+_NEXT_MARK = f"next-{secrets.token_hex(8)}"
+
+
 def _topnav(request: HttpRequest, user: Any, items: list[dict[str, Any]], token: Any) -> SafeString:
     """The top bar in Jinja2 (``templates/jinja2/includes/topnav.html``): it is on every
     page, and Django's template language took longer over it than over most pages'
-    own content."""
-    current = get_language()
-    name = user.get_username()
+    own content. Rendered once per process for each person, set of links and language
+    (``_kept_topnav``); the CSRF token and the page's own path, all that differs
+    between two of their pages, are filled in per request."""
+    html = _kept_topnav(
+        engines["jinja2"].get_template(TOPNAV).template,  # type: ignore[attr-defined]  # the Jinja2 backend's
+        get_language(),
+        get_urlconf(),
+        get_script_prefix(),
+        user.pk,
+        user.get_username(),
+        user.get_full_name(),
+        user.is_staff,
+        tuple((str(item["label"]), item["url"], item["active"]) for item in items),
+    )
+    return mark_safe(
+        html.replace(_TOKEN_MARK, escape(str(token))).replace(
+            _NEXT_MARK, escape(request.get_full_path())
+        )
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _kept_topnav(
+    template: Any,
+    current: str,
+    _urlconf: str | None,
+    _prefix: str,
+    _user_pk: int,
+    name: str,
+    full_name: str,
+    is_staff: bool,
+    items: tuple[tuple[str, str, bool], ...],
+) -> str:
+    # The template (a new object when reloaded in development), the language, the URL
+    # configuration and the person are the key; the current ones are what renders.
     context = {
         "t": SimpleNamespace(
             main=_("Main"),
@@ -105,14 +145,14 @@ def _topnav(request: HttpRequest, user: Any, items: list[dict[str, Any]], token:
             log_out=_("Log out"),
             signed_in_as=_("Signed in as %(name)s: your preferences") % {"name": name},
         ),
-        "items": items,
-        "admin_url": url("admin:index") if user.is_staff else "",
+        "items": [{"label": label, "url": link, "active": active} for label, link, active in items],
+        "admin_url": url("admin:index") if is_staff else "",
         "home_url": url("incidents:list"),
         "language_url": url("language_switch"),
         "preferences_url": url("preferences"),
         "logout_url": url("logout"),
-        "csrf_token": str(token),
-        "next": request.get_full_path(),
+        "csrf_token": _TOKEN_MARK,
+        "next": _NEXT_MARK,
         # Each language named in itself ("English", "한국어"): whoever reads the page
         # may not read the current one.
         "languages": [
@@ -120,7 +160,7 @@ def _topnav(request: HttpRequest, user: Any, items: list[dict[str, Any]], token:
             for code, _name in settings.LANGUAGES
             if code != current
         ],
-        "person": user.get_full_name() or name,
+        "person": full_name or name,
     }
-    # Rendered by the template, with autoescape on.
-    return mark_safe(engines["jinja2"].get_template(TOPNAV).render(context))
+    # Autoescape on: the marks pass through unchanged (letters, digits and a dash).
+    return template.render(context)

@@ -166,7 +166,8 @@ else:
     # A file cache is shared by every process on the machine, unlike local memory.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            # Django's, without compression (config/cache.py).
+            "BACKEND": "config.cache.FileCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }

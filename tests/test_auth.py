@@ -4,7 +4,7 @@ soon as a grant changes, whichever way it changes."""
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from config import auth
 from config.auth import CachedPermissionsBackend
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +133,43 @@ def test_without_the_cache_permissions_come_from_the_database(monkeypatch):
 
     monkeypatch.setattr(auth, "cache", Down())
     assert kept(user) == ModelBackend().get_all_permissions(fresh(user))
+
+
+def test_the_dashboard_reads_the_permissions_with_its_own_keys(client_for, support, monkeypatch):
+    """One cache round trip less: the page's first read brings the permissions too."""
+    client = client_for(support)
+    client.get("/support/")
+    asked = []
+    backend = caches["default"]
+    get_many = backend.get_many
+    monkeypatch.setattr(backend, "get_many", lambda keys: asked.append(keys) or get_many(keys))
+    assert client.get("/support/").status_code == 200
+    with_permissions = [keys for keys in asked if auth.VERSION_KEY in keys]
+    assert len(with_permissions) == 1
+    assert "support-board:version" in with_permissions[0]
+
+
+def test_a_set_read_along_counts_only_under_the_current_version():
+    user = UserFactory(group="support")
+    kept(user)
+    again = fresh(user)
+    auth.take(again, cache.get_many(auth.cache_keys(again)))
+    assert again._perm_cache == kept(user)
+    auth.changed()
+    moved = fresh(user)
+    auth.take(moved, cache.get_many(auth.cache_keys(moved)))
+    assert not hasattr(moved, "_perm_cache")
+    assert auth.cache_keys(again) == []  # kept for this request already
+
+
+def test_a_permission_taken_back_counts_on_the_dashboards_next_page(
+    client_for, support, django_capture_on_commit_callbacks
+):
+    make_incident(by=support)
+    client = client_for(support)
+    assert 'class="label-inline"' in client.get("/support/").content.decode()
+    viewer = Group.objects.create(name="viewer")
+    viewer.permissions.set(Permission.objects.filter(codename="view_incident"))
+    with django_capture_on_commit_callbacks(execute=True):
+        support.groups.set([viewer])
+    assert 'class="label-inline"' not in client.get("/support/").content.decode()

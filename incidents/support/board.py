@@ -228,8 +228,9 @@ def _head(
 
 @require_GET
 def support_dashboard(request: PortalRequest) -> HttpResponse:
+    # Read first: it brings the permissions ``_may_view`` asks for.
+    marker, catalogue, noted = dashboard.page_reads(request.user)
     _may_view(request.user)
-    marker, catalogue, noted = dashboard.page_reads()
     product, team, errors = _filters(request.GET, catalogue)
     can_label = access.can_label(request.user)
     context = {

@@ -37,6 +37,7 @@ from django.db.models.signals import post_delete, post_save
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
+from config import auth
 from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
 from incidents.support.watched import Watched
 
@@ -252,10 +253,15 @@ def catalogue(version: int | None = None) -> Catalogue:
     return fresh
 
 
-def page_reads(now: datetime | None = None) -> tuple[str, Catalogue, Noted | None]:
+def page_reads(
+    user: User | AnonymousUser, now: datetime | None = None
+) -> tuple[str, Catalogue, Noted | None]:
     """The page's marker, the filters' catalogue and the noted restricted incidents,
-    read from the cache together."""
-    found = cache.get_many([VERSION_KEY, CATALOGUE_KEY, CATALOGUE_SINCE_KEY, RESTRICTED_KEY])
+    read from the cache together, with ``user``'s permissions (``auth.take``)."""
+    found = cache.get_many(
+        [VERSION_KEY, CATALOGUE_KEY, CATALOGUE_SINCE_KEY, RESTRICTED_KEY, *auth.cache_keys(user)]
+    )
+    auth.take(user, found)
     marker = change_marker(now, version=found.get(VERSION_KEY))
     fresh = _fresh_catalogue(found.get(CATALOGUE_KEY), found.get(CATALOGUE_SINCE_KEY))
     return marker, fresh or catalogue(_version(marker)), found.get(RESTRICTED_KEY)

@@ -4,6 +4,10 @@ import re
 from pathlib import Path
 
 import pytest
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
 
 from config import navigation
 from incidents import panels
@@ -107,3 +111,54 @@ def test_the_top_bar_shows_the_admin_link_to_staff_only(client_for, manager):
     manager.is_staff = True
     manager.save()
     assert 'href="/admin/"' in client_for(manager).get("/incidents/").content.decode()
+
+
+def _bar(body):
+    return re.search(r'<header class="topnav">.*?</header>', body, re.S).group(0)
+
+
+def test_the_kept_top_bar_carries_each_requests_token_and_path(client_for, manager):
+    """The bar is rendered once per person, links and language: two pages of the same
+    person differ in it only by their own token and path, which are escaped."""
+    first, second = client_for(manager), client_for(manager)
+    one = first.get("/incidents/")
+    two = second.get("/incidents/?q=a&b'c&status=open")
+    bars = [_bar(response.content.decode()) for response in (one, two)]
+    tokens = [
+        re.search(r'"X-CSRFToken": "([^"]+)"', r.content.decode()).group(1) for r in (one, two)
+    ]
+    paths = [escape(response.wsgi_request.get_full_path()) for response in (one, two)]
+    assert paths[1] == "/incidents/?q=a&amp;b&#39;c&amp;status=open"
+    for bar, token, path in zip(bars, tokens, paths, strict=True):
+        assert bar.count(token) == 2
+        assert f'name="next" value="{path}"' in bar
+        assert "csrf-" not in bar
+        assert "next-" not in bar
+    assert tokens[1] not in bars[0]
+    assert bars[1].replace(tokens[1], tokens[0]).replace(paths[1], paths[0]) == bars[0]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    first=st.text(max_size=12),
+    last=st.text(max_size=12),
+    query=st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=12
+    ),
+)
+def test_the_kept_top_bar_shows_the_person_as_they_are_now(manager, first, last, query):
+    """Whatever the name and the page's query: the bar names the person as saved last,
+    escaped, and its language form returns to the page asked for."""
+    manager.first_name, manager.last_name = first, last
+    manager.save()
+    client = Client()
+    client.force_login(manager)
+    response = client.get("/incidents/", {"q": query})
+    bar = _bar(response.content.decode())
+    shown = manager.get_full_name() or manager.username
+    assert f">{escape(shown)}</a>" in bar
+    assert f'name="next" value="{escape(response.wsgi_request.get_full_path())}"' in bar

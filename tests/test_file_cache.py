@@ -1,0 +1,79 @@
+"""The embedded default's file cache (config/cache.py): Django's, storing plain pickles
+instead of zlib streams, and behaving as Django's in everything else."""
+
+import pickle
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from config.cache import FileCache
+
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.binary(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@pytest.fixture
+def files(tmp_path):
+    return FileCache(str(tmp_path), {})
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(key=st.text(min_size=1, max_size=40), value=VALUES, timeout=st.sampled_from([None, 60]))
+def test_what_is_set_is_read_back_and_stored_as_a_plain_pickle(files, key, value, timeout):
+    files.set(key, value, timeout)
+    assert files.get(key) == value
+    assert files.get_many([key, "absent"]) == {key: value}
+    with open(files._key_to_file(key), "rb") as f:
+        expiry = pickle.load(f)
+        assert pickle.load(f) == value  # no zlib stream
+        assert f.read() == b""
+    assert expiry is None if timeout is None else expiry > time.time()
+
+
+def test_an_expired_value_is_gone_and_its_file_removed(files):
+    files.set("board", "<tr>", 1)
+    path = files._key_to_file("board")
+    files.set("other", 1)
+    with open(path, "r+b") as f:  # as if written two seconds ago
+        f.write(pickle.dumps(time.time() - 1, files.pickle_protocol))
+    assert files.get("board", "missing") == "missing"
+    assert not files.has_key("board")
+    assert files.get("other") == 1
+
+
+def test_touch_keeps_the_value_under_a_new_expiry(files):
+    files.set("shapes", {"a": (1.0, 2)}, 60)
+    assert files.touch("shapes", None)
+    assert files.get("shapes") == {"a": (1.0, 2)}
+    with open(files._key_to_file("shapes"), "rb") as f:
+        assert pickle.load(f) is None
+        pickle.load(f)
+        assert f.read() == b""  # the shorter expiry left nothing behind
+    assert not files.touch("absent")
+
+
+def test_add_incr_and_delete_behave_as_djangos(files):
+    assert files.add("version", 5)
+    assert not files.add("version", 7)
+    assert files.incr("version") == 6
+    files.delete("version")
+    assert files.get("version") is None
+
+
+def test_files_written_compressed_by_djangos_cache_are_never_read(files, tmp_path):
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    FileBasedCache(str(tmp_path), {}).set("marker", "old")
+    assert files.get("marker") is None
+    files.set("marker", "new")
+    assert FileBasedCache(str(tmp_path), {}).get("marker") == "old"
+    assert files.get("marker") == "new"
