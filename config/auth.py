@@ -94,14 +94,21 @@ def cache_keys(user_obj: Any) -> list[str]:
 
 def take(user_obj: Any, found: dict[str, Any]) -> None:
     """Keep for this request the permissions read along (``cache_keys``) when current;
-    otherwise the first ``has_perm`` reads them as always."""
-    if cache_keys(user_obj) and (perms := _current(found, user_obj.pk)) is not None:
+    otherwise what was found, so that the first ``has_perm`` reads the database without
+    asking the cache again."""
+    if not (keys := cache_keys(user_obj)):
+        return
+    if (perms := _current(found, user_obj.pk)) is not None:
         user_obj._perm_cache = perms
+    else:
+        user_obj._perm_read_along = {key: found.get(key) for key in keys}
 
 
 def _kept(user_obj: Any) -> set[str]:
     try:
-        found = cache.get_many([VERSION_KEY, _key(user_obj.pk)])
+        found = getattr(user_obj, "_perm_read_along", None) or cache.get_many(
+            [VERSION_KEY, _key(user_obj.pk)]
+        )
     except Exception:  # the cache only saves work
         logger.warning("Permissions read without the cache", exc_info=True)
         return _read(user_obj)
@@ -110,9 +117,11 @@ def _kept(user_obj: Any) -> set[str]:
     perms = _read(user_obj)
     version = found.get(VERSION_KEY)
     if version is None:
-        # ``add``: never overwrite a version a commit has just moved.
-        cache.add(VERSION_KEY, time.time_ns(), timeout=None)
-        version = cache.get(VERSION_KEY)
+        # ``add``: never overwrite a version a commit has just moved (then read that).
+        started = time.time_ns()
+        version = (
+            started if cache.add(VERSION_KEY, started, timeout=None) else cache.get(VERSION_KEY)
+        )
     if version is not None:
         cache.set(_key(user_obj.pk), (version, perms), KEPT_SECONDS)
     return perms

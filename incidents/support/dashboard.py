@@ -99,7 +99,9 @@ def _start_version() -> int | None:
     return version if cache.add(VERSION_KEY, version, timeout=None) else None
 
 
-def change_marker(now: datetime | None = None, *, version: int | None = None) -> str:
+def change_marker(
+    now: datetime | None = None, *, version: int | None = None, read_along: bool = False
+) -> str:
     """What a poll compares: it moves whenever anything the board shows changes, and
     once a minute (the "new" highlight and the last day's resolved list follow the
     clock).
@@ -108,7 +110,7 @@ def change_marker(now: datetime | None = None, *, version: int | None = None) ->
     after each commit (``incidents_changed``); when the cache has lost it (evicted, a
     restarted Redis) it starts again from the clock (``_fresh_version``)."""
     now = now or timezone.now()
-    if version is None:  # not read along with something else (``page_reads``)
+    if version is None and not read_along:  # not read with other keys (``page_reads``)
         version = cache.get(VERSION_KEY)
     if version is None:
         version = _start_version() or cache.get(VERSION_KEY, _fresh_version())
@@ -169,21 +171,26 @@ def _version(marker: str) -> int:
 
 
 def visibility(
-    user: User | AnonymousUser, *, marker: str, noted: Noted | None = None
+    user: User | AnonymousUser,
+    *,
+    marker: str,
+    noted: Noted | None = None,
+    read_along: bool = False,
 ) -> tuple[int, ...] | None:
     """People with the same visibility see the same board, so they can share its
     rendering: everyone who may see restricted incidents (None), or everyone who may
     see the same restricted ones among those a board can show (their ids, usually
     none). Which restricted incidents a board can show is noted after each change
-    (``bump_marker``; ``noted`` when read along with the marker): usually no query at
-    all, a second one only when there are some.
+    (``bump_marker``; ``noted`` when ``read_along`` with the marker, and then not read
+    again when missing or older): usually no query at all, a second one only when there
+    are some.
 
     Incidents only leave the boards with time (a day after their end), so a note stays
     true for its version, if wider than needed."""
     if user.has_perm("incidents.view_restricted_incident"):
         return None
     version = _version(marker)
-    if noted is None or noted[0] != version:
+    if not read_along and (noted is None or noted[0] != version):
         noted = cache.get(RESTRICTED_KEY)
     restricted = noted[1] if noted is not None and noted[0] == version else None
     if restricted is None:
@@ -238,7 +245,12 @@ def catalogue(version: int | None = None) -> Catalogue:
     if fresh is not None:
         return fresh
     if version is None:
-        version = _version(change_marker(version=found.get(VERSION_KEY)))
+        version = _version(change_marker(version=found.get(VERSION_KEY), read_along=True))
+    return _read_catalogue(version)
+
+
+def _read_catalogue(version: int) -> Catalogue:
+    """The catalogue from the database, kept under the marker's ``version`` read before."""
     fresh = (
         [
             Choice(*row)
@@ -262,9 +274,10 @@ def page_reads(
         [VERSION_KEY, CATALOGUE_KEY, CATALOGUE_SINCE_KEY, RESTRICTED_KEY, *auth.cache_keys(user)]
     )
     auth.take(user, found)
-    marker = change_marker(now, version=found.get(VERSION_KEY))
+    marker = change_marker(now, version=found.get(VERSION_KEY), read_along=True)
     fresh = _fresh_catalogue(found.get(CATALOGUE_KEY), found.get(CATALOGUE_SINCE_KEY))
-    return marker, fresh or catalogue(_version(marker)), found.get(RESTRICTED_KEY)
+    # Missing or old: read from the database at once, the cache was just asked.
+    return marker, fresh or _read_catalogue(_version(marker)), found.get(RESTRICTED_KEY)
 
 
 def _catalogue_committed() -> None:

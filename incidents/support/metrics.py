@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -251,22 +252,23 @@ def page(
     visible: IncidentQuerySet,
     *,
     vary: tuple[Any, ...],
-    render: Callable[[], tuple[Metrics, str, int]],
+    render: Callable[[tuple[int, ...]], tuple[Metrics, str, int]],
 ) -> Page:
     """The page's figures, their rendering and its status (``render``), computed once per
     version of the figures (``figures.FiguresChange``) for every viewer who sees the same
     restricted incidents and asks the same (``vary``: the query, what else the rendering
     depends on). On a page already shown: one query and one cache read, nothing parsed
-    or rendered; a rendering that answers an error is not kept."""
+    or rendered; a rendering that answers an error is not kept. ``render`` is given the
+    restricted incidents the viewer sees (``compute``'s ``restricted``)."""
     if visible.query.is_empty():
-        return Page(*render(), ())
+        return Page(*render(()), ())
     version, restricted = _version_and_restricted(visible)
     context = (translation.get_language(), timezone.get_current_timezone_name())
     token = repr((stored.database(), version, restricted, context, vary))
     key = f"metrics:{sha256(token.encode()).hexdigest()}"
     cached: tuple[Metrics, str, int] | None = cache.get(key)
     if cached is None:
-        cached = render()
+        cached = render(restricted)
         if cached[2] == 200:
             cache.set(key, cached, timeout=CACHED_FOR)
     figures, content, status = cached
@@ -300,6 +302,7 @@ def compute(
     team: str = "",
     service: str = "",
     severity: int | None = None,
+    restricted: tuple[int, ...] | None = None,
 ) -> Metrics:
     """Every figure of the page from the stored figures, in a constant number of queries
     whatever the number of incidents.
@@ -307,7 +310,9 @@ def compute(
     ``visible`` is what the viewer may see (``Incident.objects.visible_to``): every
     unrestricted incident, whose stored figures serve whole months (``month_cells``), and
     the restricted ones they may see. Those, and the incidents of a period's partly
-    covered first and last months, are read one by one with one indexed query."""
+    covered first and last months, are read one by one with one indexed query: none
+    when the period has no partly covered month and the viewer sees no restricted
+    incident (``restricted``, where known: the ids, as ``page`` reads them)."""
     start, end = period_bounds(since, until)
     first, last = _whole_months(start, end)
     figures = _Figures()
@@ -332,7 +337,9 @@ def compute(
                 figures.add(cell_severity, name, month if started else None, count, [ttds], [ttrs])
 
     incidents = filtered(visible, team=team, service=service, severity=severity).order_by()
-    figures.add_rows(_one_by_one(incidents, start, end, first, last).values_list(*ROW_VALUES))
+    one_by_one = _one_by_one(incidents, start, end, first, last, restricted=restricted != ())
+    if one_by_one is not None:
+        figures.add_rows(one_by_one.values_list(*ROW_VALUES))
 
     missing = filtered(visible, since=since, until=until, team=team, service=service)
     if severity is not None:
@@ -532,10 +539,13 @@ def _one_by_one(
     end: datetime | None,
     first: date | None,
     last: date | None,
-) -> IncidentQuerySet:
+    *,
+    restricted: bool = True,
+) -> IncidentQuerySet | None:
     """The incidents the stored figures do not serve: the restricted ones (the viewer's own
-    filter chose which) in the period, and every one in the period's partly covered
-    months. Each part is a range on ``PERIOD_AT`` (the ``incident_period`` index, and
+    filter chose which) in the period, unless the viewer sees none (``restricted``),
+    and every one in the period's partly covered months; None when that is nothing.
+    Each part is a range on ``PERIOD_AT`` (the ``incident_period`` index, and
     ``incident_restricted_period`` for the restricted), so PostgreSQL ORs two index
     scans instead of reading the period."""
     in_range = Q()
@@ -551,7 +561,10 @@ def _one_by_one(
             edges |= in_range & Q(period_at__lt=_instant(first))
         if last is not None:
             edges |= in_range & Q(period_at__gte=_instant(last))
-    wanted = (in_range & Q(restricted=True)) | edges if edges else in_range & Q(restricted=True)
+    parts = [part for part in (in_range & Q(restricted=True) if restricted else Q(), edges) if part]
+    if not parts:
+        return None
+    wanted = functools.reduce(operator.or_, parts)
     return incidents.alias(period_at=PERIOD_AT).filter(wanted).annotate(ttd_=TTD, ttr_=TTR)
 
 

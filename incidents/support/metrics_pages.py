@@ -67,14 +67,21 @@ class MetricsFilter(forms.Form):
 
 
 def _content(
-    params: QueryDict, visible: IncidentQuerySet, *, edit_missing: bool
+    params: QueryDict,
+    visible: IncidentQuerySet,
+    restricted: tuple[int, ...],
+    *,
+    edit_missing: bool,
 ) -> tuple[metrics.Metrics, str, int]:
     """The page's content (filters, period, figures and charts) and its status. No
-    request: the worker renders it too (``warm``), and it needs no context processor."""
+    request: the worker renders it too (``warm``), and it needs no context processor.
+    ``restricted``: the restricted incidents the viewer sees (``metrics.page``)."""
     form = MetricsFilter(params)
     valid = form.is_valid()
     figures = metrics.compute(
-        visible if valid else visible.none(), **(form.filters() if valid else {})
+        visible if valid else visible.none(),
+        **(form.filters() if valid else {}),
+        restricted=restricted,
     )
     content = metrics_content.content(
         form,
@@ -104,7 +111,7 @@ def shown(user: User | AnonymousUser, params: QueryDict) -> metrics.Page:
         visible,
         # Named periods end today: the same query means another period tomorrow.
         vary=(sorted(params.lists()), timezone.localdate(), edit_missing),
-        render=lambda: _content(params, visible, edit_missing=edit_missing),
+        render=lambda restricted: _content(params, visible, restricted, edit_missing=edit_missing),
     )
 
 

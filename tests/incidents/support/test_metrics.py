@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from incidents import actions
 from incidents.models import Incident, Status
 from incidents.support import figures as stored_figures
-from incidents.support import metrics
+from incidents.support import metrics, metrics_pages
 from incidents.support import tasks as support_tasks
 from tests.factories import ServiceFactory, TeamFactory, make_incident
 from tests.incidents.support.metrics_reference import assert_figures_match
@@ -267,3 +268,31 @@ def test_a_worker_computes_the_open_pages_after_a_change(
     security.groups.clear()
     support.groups.clear()
     assert support_tasks.warm_metrics_pages() == "0 pages checked"
+
+
+@pytest.mark.parametrize("query", ["period=all", "since=2026-03-10&until=2026-05-05", "period=30"])
+def test_a_page_reads_incidents_one_by_one_only_where_the_stored_figures_fall_short(
+    client_for, support, security, known, query, time_machine
+):
+    """The page's figures are the whole computation's for each viewer; a viewer who sees
+    no restricted incident has none read one by one, and over whole months nothing is."""
+    time_machine.move_to(datetime(2026, 6, 1, 12, tzinfo=UTC))
+    secret = T0 + timedelta(days=30)
+    make_incident(
+        by=security,
+        restricted=True,
+        impact_started_at=secret,
+        detected_at=secret + timedelta(minutes=7),
+    )
+    for viewer in (support, security):
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            page = client_for(viewer).get(f"/support/metrics/?{query}")
+        assert page.status_code == 200
+        form = metrics_pages.MetricsFilter(QueryDict(query))
+        assert form.is_valid()
+        reference = metrics.compute(Incident.objects.visible_to(viewer), **form.filters())
+        assert page.context["m"] == reference
+        one_by_one = [q for q in queries.captured_queries if '"ttd_"' in q["sql"]]
+        whole_months = query == "period=all"
+        assert len(one_by_one) == (0 if viewer == support and whole_months else 1)

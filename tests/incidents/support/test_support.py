@@ -860,3 +860,37 @@ def test_demo_cases_are_labelled_to_open_incidents_once():
     assert labelled.count() == 5
     assert all(case.label.is_open for case in labelled)
     assert LabelChange.objects.count() == 5
+
+
+@pytest.mark.parametrize("who", ["support", "security"])
+def test_a_page_on_a_cold_cache_asks_the_cache_for_each_key_once(
+    client_for, support, who, monkeypatch
+):
+    """After a lost cache (a restarted Redis) the first page reads what it needs from the
+    database and the cache once: the marker, catalogue, note of restricted incidents
+    and permissions are asked for together, and what was missing is not asked again."""
+    viewer = support if who == "support" else UserFactory(group="support")
+    if who == "security":
+        viewer.user_permissions.add(Permission.objects.get(codename="view_restricted_incident"))
+    make_incident(by=support, summary="Checkout down")
+    client = client_for(viewer)
+    assert client.get("/support/").status_code == 200
+    cache.clear()
+    asked = []
+    backend = caches["default"]
+    get = backend.get
+
+    def get_one(key, *args, **kwargs):
+        asked.append(key)
+        return get(key, *args, **kwargs)
+
+    def get_many(keys):
+        asked.extend(keys)  # one round trip, whichever way the backend reads them
+        return {key: value for key in keys if (value := get(key)) is not None}
+
+    monkeypatch.setattr(backend, "get", get_one)
+    monkeypatch.setattr(backend, "get_many", get_many)
+    response = client.get("/support/")
+    assert response.status_code == 200
+    assert board_keys(response)
+    assert len(asked) == len(set(asked)), " ".join(asked)
