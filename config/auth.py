@@ -106,7 +106,7 @@ def take(user_obj: Any, found: dict[str, Any]) -> None:
 
 def _kept(user_obj: Any) -> set[str]:
     try:
-        found = getattr(user_obj, "_perm_read_along", None) or cache.get_many(
+        found = user_obj.__dict__.pop("_perm_read_along", None) or cache.get_many(
             [VERSION_KEY, _key(user_obj.pk)]
         )
     except Exception:  # the cache only saves work

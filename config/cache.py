@@ -10,7 +10,8 @@ Files (the embedded default): Django's file cache compresses every value with zl
 A board is about 120 KB of HTML: compressing it took longer than rendering its changed
 rows, and inflating it a fifth of a warm page's own time (measured). Values are stored
 as plain pickles instead, under a suffix of their own, so files written compressed are
-never read (and culling counts only these).
+never read (and culling counts only these). Processes of code before and after the
+change so share no entry: restart them together (``make run`` does).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Any
 
 from django.core.cache.backends import filebased, redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.files import locks
 
 
 class _Client(redis.RedisCacheClient):
@@ -81,19 +81,11 @@ class FileCache(filebased.FileBasedCache):
         file.write(pickle.dumps(value, self.pickle_protocol))
 
     def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        try:
-            with open(self._key_to_file(key, version), "r+b") as f:  # type: ignore[attr-defined]  # not in the stubs
-                try:
-                    locks.lock(f, locks.LOCK_EX)
-                    if self._is_expired(f):  # type: ignore[attr-defined]  # not in the stubs
-                        return False
-                    value = pickle.load(f)
-                    f.seek(0)
-                    self._write_content(f, timeout, value)
-                    # The expiry may be written shorter than before (None for a time).
-                    f.truncate()
-                    return True
-                finally:
-                    locks.unlock(f)
-        except FileNotFoundError:
+        # Written anew and renamed, as ``set`` does: Django's rewrites the file in place,
+        # where a reader without the lock can meet half of it.
+        missing = object()
+        value = self.get(key, missing, version)
+        if value is missing:
             return False
+        self.set(key, value, timeout, version)
+        return True

@@ -1,6 +1,7 @@
 """The embedded default's file cache (config/cache.py): Django's, storing plain pickles
 instead of zlib streams, and behaving as Django's in everything else."""
 
+import os
 import pickle
 import time
 
@@ -53,7 +54,9 @@ def test_an_expired_value_is_gone_and_its_file_removed(files):
     with open(path, "r+b") as f:  # as if written two seconds ago
         f.write(pickle.dumps(time.time() - 1, files.pickle_protocol))
     assert files.get("board", "missing") == "missing"
+    assert not os.path.exists(path)
     assert not files.has_key("board")
+    assert not files.touch("board")
     assert files.get("other") == 1
 
 
@@ -65,6 +68,8 @@ def test_touch_keeps_the_value_under_a_new_expiry(files):
         assert pickle.load(f) is None
         pickle.load(f)
         assert f.read() == b""  # the shorter expiry left nothing behind
+    assert files.touch("shapes", 60)
+    assert files.get("shapes") == {"a": (1.0, 2)}
     assert not files.touch("absent")
 
 

@@ -165,3 +165,16 @@ def test_the_kept_top_bar_shows_the_person_as_they_are_now(manager, first, last,
     shown = manager.get_full_name() or manager.username
     assert f">{escape(shown)}</a>" in bar
     assert f'name="next" value="{escape(response.wsgi_request.get_full_path())}"' in bar
+
+
+def test_two_people_never_share_a_kept_top_bar(client_for, manager, other_manager):
+    for person in (manager, other_manager):
+        person.first_name, person.last_name = "Alex", "Kim"
+        person.save()
+    bars = {
+        person.username: _bar(client_for(person).get("/incidents/").content.decode())
+        for person in (manager, other_manager)
+    }
+    for username, bar in bars.items():
+        assert f'title="Signed in as {username}: your preferences"' in bar
+    assert bars[manager.username] != bars[other_manager.username]
