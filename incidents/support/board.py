@@ -90,8 +90,7 @@ def _board_html(
     team: dashboard.Choice | None,
     marker: str,
     *,
-    noted: dashboard.Noted | None = None,
-    noted_read: bool = False,
+    noted: dashboard.Noted | dashboard.NotRead | None = dashboard.NOT_READ,
     choices: dashboard.Catalogue | None = None,
     viewer: bool = True,
 ) -> SafeString:
@@ -100,10 +99,10 @@ def _board_html(
     (``rows``): only the rows that changed are rendered again. For a ``viewer`` (not the
     worker's warm-up) the shape is noted, and the board kept in the process.
     ``choices``: the catalogue, where read already (the rows name its products);
-    ``noted``: the restricted incidents' note, when ``noted_read`` with the marker."""
+    ``noted``: the restricted incidents' note, where read along with the marker."""
     can_label = access.can_label(user)
     query = _query(product, team)
-    seen = dashboard.visibility(user, marker=marker, noted=noted, read_along=noted_read)
+    seen = dashboard.visibility(user, marker=marker, noted=noted)
     shape: Shape = (
         query,
         seen,
@@ -238,7 +237,7 @@ def support_dashboard(request: PortalRequest) -> HttpResponse:
     context = {
         "head_html": _head(catalogue, product, team, can_label),
         "board_html": _board_html(
-            request.user, product, team, marker, noted=noted, noted_read=True, choices=catalogue
+            request.user, product, team, marker, noted=noted, choices=catalogue
         ),
         "filter_errors": errors,
     }

@@ -9,13 +9,14 @@ says "unknown".
 from __future__ import annotations
 
 import contextlib
+import enum
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
@@ -56,6 +57,16 @@ RECENTLY_RESOLVED = timedelta(hours=24)
 RESOLVED_SHOWN = 20
 # A severe incident this young is highlighted: support should notice it at once.
 NEW_FOR = timedelta(minutes=15)
+
+
+class _NotRead(enum.Enum):
+    NOT_READ = enum.auto()
+
+
+# A key not read yet: a value read along with others (``page_reads``) may be missing
+# (None) and is then not asked for again.
+NOT_READ: Final = _NotRead.NOT_READ
+NotRead = Literal[_NotRead.NOT_READ]
 
 # The cached version of everything the board shows; see ``change_marker``.
 VERSION_KEY = "support-board:version"
@@ -99,9 +110,7 @@ def _start_version() -> int | None:
     return version if cache.add(VERSION_KEY, version, timeout=None) else None
 
 
-def change_marker(
-    now: datetime | None = None, *, version: int | None = None, read_along: bool = False
-) -> str:
+def change_marker(now: datetime | None = None, *, version: int | NotRead | None = NOT_READ) -> str:
     """What a poll compares: it moves whenever anything the board shows changes, and
     once a minute (the "new" highlight and the last day's resolved list follow the
     clock).
@@ -110,7 +119,7 @@ def change_marker(
     after each commit (``incidents_changed``); when the cache has lost it (evicted, a
     restarted Redis) it starts again from the clock (``_fresh_version``)."""
     now = now or timezone.now()
-    if version is None and not read_along:  # not read with other keys (``page_reads``)
+    if version is NOT_READ:
         version = cache.get(VERSION_KEY)
     if version is None:
         version = _start_version() or cache.get(VERSION_KEY, _fresh_version())
@@ -174,14 +183,13 @@ def visibility(
     user: User | AnonymousUser,
     *,
     marker: str,
-    noted: Noted | None = None,
-    read_along: bool = False,
+    noted: Noted | NotRead | None = NOT_READ,
 ) -> tuple[int, ...] | None:
     """People with the same visibility see the same board, so they can share its
     rendering: everyone who may see restricted incidents (None), or everyone who may
     see the same restricted ones among those a board can show (their ids, usually
     none). Which restricted incidents a board can show is noted after each change
-    (``bump_marker``; ``noted`` when ``read_along`` with the marker, and then not read
+    (``bump_marker``; ``noted`` when read along with the marker, and then not read
     again when missing or older): usually no query at all, a second one only when there
     are some.
 
@@ -190,9 +198,8 @@ def visibility(
     if user.has_perm("incidents.view_restricted_incident"):
         return None
     version = _version(marker)
-    if not read_along and (noted is None or noted[0] != version):
-        noted = cache.get(RESTRICTED_KEY)
-    restricted = noted[1] if noted is not None and noted[0] == version else None
+    note: Noted | None = cache.get(RESTRICTED_KEY) if noted is NOT_READ else noted
+    restricted = note[1] if note is not None and note[0] == version else None
     if restricted is None:
         restricted = _note_restricted(version)
     if not restricted:
@@ -245,7 +252,7 @@ def catalogue(version: int | None = None) -> Catalogue:
     if fresh is not None:
         return fresh
     if version is None:
-        version = _version(change_marker(version=found.get(VERSION_KEY), read_along=True))
+        version = _version(change_marker(version=found.get(VERSION_KEY)))
     return _read_catalogue(version)
 
 
@@ -274,7 +281,7 @@ def page_reads(
         [VERSION_KEY, CATALOGUE_KEY, CATALOGUE_SINCE_KEY, RESTRICTED_KEY, *auth.cache_keys(user)]
     )
     auth.take(user, found)
-    marker = change_marker(now, version=found.get(VERSION_KEY), read_along=True)
+    marker = change_marker(now, version=found.get(VERSION_KEY))
     fresh = _fresh_catalogue(found.get(CATALOGUE_KEY), found.get(CATALOGUE_SINCE_KEY))
     # Missing or old: read from the database at once, the cache was just asked.
     return marker, fresh or _read_catalogue(_version(marker)), found.get(RESTRICTED_KEY)

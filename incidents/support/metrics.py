@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -561,10 +560,10 @@ def _one_by_one(
             edges |= in_range & Q(period_at__lt=_instant(first))
         if last is not None:
             edges |= in_range & Q(period_at__gte=_instant(last))
-    parts = [part for part in (in_range & Q(restricted=True) if restricted else Q(), edges) if part]
-    if not parts:
+    wanted = in_range & Q(restricted=True) if restricted else Q()
+    wanted |= edges  # an empty Q() on either side drops out
+    if not wanted:
         return None
-    wanted = functools.reduce(operator.or_, parts)
     return incidents.alias(period_at=PERIOD_AT).filter(wanted).annotate(ttd_=TTD, ttr_=TTR)
 
 
