@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     Aggregate,
     CharField,
@@ -39,6 +39,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from config import auth
+from config.transactions import on_commit_once
 from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
 from incidents.support.watched import Watched
 
@@ -143,13 +144,14 @@ def bump_marker() -> None:
 def incidents_changed() -> None:
     """Move the marker once the current transaction commits: a poll that sees the new
     marker is sure to read the new rows. Called by the actions for every change of an
-    incident, its labelled cases or its published updates (one cache increment each;
-    a rolled-back change moves nothing).
+    incident, its labelled cases or its published updates; the marker moves once per
+    transaction (one cache increment, and while boards are open one warm-up request and
+    one read of the restricted incidents); a rolled-back change moves nothing.
 
-    ``robust``: the change is committed whatever happens to the cache; a cache outage
-    must neither turn it into an error nor stop the callbacks queued after this one
-    (the outbox's wake-ups)."""
-    transaction.on_commit(bump_marker, robust=True)
+    Robust (``on_commit_once``): the change is committed whatever happens to the cache;
+    a cache outage must neither turn it into an error nor stop the callbacks queued
+    after this one (the outbox's wake-ups)."""
+    on_commit_once(bump_marker)
 
 
 # The restricted incidents a board can show, as of a version of the marker:
@@ -291,6 +293,7 @@ def _catalogue_committed() -> None:
     # Longer than a catalogue lives: one stored late under an earlier version expires first.
     cache.set(CATALOGUE_SINCE_KEY, _next_version(), 2 * CATALOGUE_SECONDS)
     cache.delete(CATALOGUE_KEY)
+    bump_marker()
 
 
 def catalogue_changed(**_: object) -> None:
@@ -301,8 +304,7 @@ def catalogue_changed(**_: object) -> None:
     The stale mark takes a version of its own, and the marker moves once more after
     it: a board rendered between the mark's move and the mark, with the old names, is
     kept under a version nobody polls for (one move could not mark and move at once)."""
-    transaction.on_commit(_catalogue_committed, robust=True)
-    incidents_changed()
+    on_commit_once(_catalogue_committed)
 
 
 def watch_catalogue() -> None:

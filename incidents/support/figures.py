@@ -35,6 +35,7 @@ from django.db import connection, models, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
+from config.transactions import on_commit_once
 from incidents import events
 from incidents.models import Incident, Service, Team
 
@@ -217,12 +218,13 @@ def on_change(listener: Callable[[], None]) -> None:
 def changed(months: Iterable[date] = ()) -> None:
     """Start a new version of the figures, and of each month named, with the change (an
     INSERT: it locks nothing another change waits for), and once it commits tell the
-    listeners (``on_change``). Rolled back with it, a change starts none."""
+    listeners (``on_change``), once per transaction. Rolled back with it, a change
+    starts none."""
     FiguresChange.objects.bulk_create(
         [FiguresChange(month=month) for month in months] or [FiguresChange()]
     )
     for listener in _committed_listeners:
-        transaction.on_commit(listener, robust=True)
+        on_commit_once(listener)
 
 
 def database() -> str:
