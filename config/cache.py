@@ -12,10 +12,19 @@ rows, and inflating it a fifth of a warm page's own time (measured). Values are 
 as plain pickles instead, under a suffix of their own, so files written compressed are
 never read (and culling counts only these). Processes of code before and after the
 change so share no entry: restart them together (``make run`` does).
+
+Django's file cache also lists its directory before every write, and past
+``MAX_ENTRIES`` deletes a random third of the files: the board's marker, catalogue and
+open-boards note as likely as a board of a version nobody will ask for again (each
+change writes new ones). Here the directory is looked at once every ``CULL_EVERY``
+writes of a process, and a cull deletes the expired files, then the least recently
+written ones.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import pickle
 from typing import Any
 
@@ -64,6 +73,33 @@ class RedisCache(redis.RedisCache):
 
 class FileCache(filebased.FileBasedCache):
     cache_suffix = ".pickle"
+
+    def __init__(self, dir: str, params: dict[str, Any]) -> None:
+        super().__init__(dir, params)
+        self._cull_every = int(params.get("OPTIONS", {}).get("CULL_EVERY", 32))
+        self._writes = itertools.count()  # next() is atomic: threads share it
+
+    def _cull(self) -> None:
+        if next(self._writes) % self._cull_every:
+            return
+        paths = self._list_cache_files()  # type: ignore[attr-defined]  # not in the stubs
+        if len(paths) < self._max_entries:
+            return
+        if not self._cull_frequency:
+            self.clear()
+            return
+        written = []
+        for path in paths:
+            try:
+                with open(path, "rb") as f:
+                    if not self._is_expired(f):  # type: ignore[attr-defined]  # removes an expired file
+                        written.append((os.fstat(f.fileno()).st_mtime_ns, path))
+            except FileNotFoundError:  # removed by another process meanwhile
+                continue
+        # Room for the write this cull makes way for, at least.
+        kept = self._max_entries - max(self._max_entries // self._cull_frequency, 1)
+        for _, path in sorted(written)[: max(len(written) - kept, 0)]:
+            self._delete(path)  # type: ignore[attr-defined]  # not in the stubs
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         fname = self._key_to_file(key, version)  # type: ignore[attr-defined]  # not in the stubs

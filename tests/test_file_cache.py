@@ -89,3 +89,66 @@ def test_files_written_compressed_by_djangos_cache_are_never_read(files, tmp_pat
     files.set("marker", "new")
     assert FileBasedCache(str(tmp_path), {}).get("marker") == "old"
     assert files.get("marker") == "new"
+
+
+def _culling(tmp_path, max_entries, every):
+    return FileCache(
+        str(tmp_path),
+        {"OPTIONS": {"MAX_ENTRIES": max_entries, "CULL_FREQUENCY": 3, "CULL_EVERY": every}},
+    )
+
+
+def test_a_full_cache_drops_the_expired_then_the_least_recently_written(tmp_path):
+    files = _culling(tmp_path, max_entries=6, every=1)
+    for key in ("k0", "k1", "k3", "k4", "k5"):
+        files.set(key, key)
+    files.set("k2", "k2", 0)  # expired already
+    # Written in this order, oldest first (file times are coarser than these writes).
+    for age, key in enumerate(reversed(("k3", "k0", "k4", "k1", "k5", "k2"))):
+        stamp = time.time() - 60 * age
+        os.utime(files._key_to_file(key), (stamp, stamp))
+
+    files.set("version", 1)  # six files: the cull keeps four, then writes
+
+    kept = {key: files.get(key) for key in ("k0", "k1", "k2", "k3", "k4", "k5", "version")}
+    assert kept == {
+        "k0": "k0",
+        "k1": "k1",
+        "k2": None,
+        "k3": None,
+        "k4": "k4",
+        "k5": "k5",
+        "version": 1,
+    }
+
+
+def test_the_directory_is_looked_at_once_every_few_writes(tmp_path):
+    files = _culling(tmp_path, max_entries=2, every=4)
+    for n in range(4):  # the first write looks (an empty directory), the next three not
+        files.set(f"board-{n}", n)
+        stamp = time.time() - 60 * (4 - n)  # in order (file times are coarser than writes)
+        os.utime(files._key_to_file(f"board-{n}"), (stamp, stamp))
+    assert len(files._list_cache_files()) == 4
+    files.set("board-4", 4)  # looks: four files, one kept (room for this one), then it
+    assert len(files._list_cache_files()) == 2
+    assert files.get("board-3") == 3  # the last written before it
+    assert files.get("board-4") == 4
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    writes=st.lists(
+        st.tuples(st.sampled_from("abcdefghij"), st.sampled_from([None, 0, 60])), max_size=40
+    ),
+    max_entries=st.integers(min_value=1, max_value=6),
+)
+def test_a_cache_never_holds_more_than_its_limit_and_keeps_the_last_write(
+    tmp_path_factory, writes, max_entries
+):
+    files = _culling(tmp_path_factory.mktemp("cache"), max_entries=max_entries, every=1)
+    for key, timeout in writes:
+        files.set(key, key, timeout)
+        assert len(files._list_cache_files()) <= max_entries
+        assert files.get(key) == (None if timeout == 0 else key)
