@@ -17,19 +17,25 @@ Django's file cache also lists its directory before every write, and past
 ``MAX_ENTRIES`` deletes a random third of the files: the board's marker, catalogue and
 open-boards note as likely as a board of a version nobody will ask for again (each
 change writes new ones). Here the directory is looked at once every ``CULL_EVERY``
-writes of a process, and a cull deletes the expired files, then the least recently
-written ones.
+writes of a cache object (so it may exceed the limit by that many writes of each
+process meanwhile), and a cull deletes unreadable and expired files, then those due
+to expire soonest (for one timeout, the least recently written; the marker and the
+permissions' version, kept without a timeout, last).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
+import logging
+import math
 import pickle
+import time
 from typing import Any
 
 from django.core.cache.backends import filebased, redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+
+logger = logging.getLogger(__name__)
 
 
 class _Client(redis.RedisCacheClient):
@@ -76,30 +82,53 @@ class FileCache(filebased.FileBasedCache):
 
     def __init__(self, dir: str, params: dict[str, Any]) -> None:
         super().__init__(dir, params)
-        self._cull_every = int(params.get("OPTIONS", {}).get("CULL_EVERY", 32))
-        self._writes = itertools.count()  # next() is atomic: threads share it
+        self._cull_every = max(int(params.get("OPTIONS", {}).get("CULL_EVERY", 32)), 1)
+        # Writes of this cache object (Django gives each thread its own).
+        self._writes = itertools.count()
 
     def _cull(self) -> None:
         if next(self._writes) % self._cull_every:
             return
+        try:
+            self._cull_now()
+        except OSError:  # the directory itself is away: the write that follows says so
+            logger.warning("Could not cull the file cache", exc_info=True)
+
+    def _cull_now(self) -> None:
         paths = self._list_cache_files()  # type: ignore[attr-defined]  # not in the stubs
         if len(paths) < self._max_entries:
             return
         if not self._cull_frequency:
             self.clear()
             return
-        written = []
+        ranked = []
         for path in paths:
-            try:
-                with open(path, "rb") as f:
-                    if not self._is_expired(f):  # type: ignore[attr-defined]  # removes an expired file
-                        written.append((os.fstat(f.fileno()).st_mtime_ns, path))
-            except FileNotFoundError:  # removed by another process meanwhile
-                continue
+            expiry = self._expiry(path)
+            if expiry is not None:
+                ranked.append((expiry, path))
         # Room for the write this cull makes way for, at least.
         kept = self._max_entries - max(self._max_entries // self._cull_frequency, 1)
-        for _, path in sorted(written)[: max(len(written) - kept, 0)]:
+        for _, path in sorted(ranked)[: max(len(ranked) - kept, 0)]:
             self._delete(path)  # type: ignore[attr-defined]  # not in the stubs
+
+    def _expiry(self, path: str) -> float | None:
+        """When the file at ``path`` expires, for a cull: soonest first, never (no
+        timeout: the marker, the permissions' version) last, and a file that cannot be
+        read (truncated by a crash, written by a newer pickle) before all. None when it
+        is gone or has just expired (and is removed)."""
+        try:
+            with open(path, "rb") as f:
+                expiry = pickle.load(f)
+        except FileNotFoundError:  # removed by another process meanwhile
+            return None
+        except Exception:  # any unreadable file: noise for a cache, dropped first
+            return -math.inf
+        if expiry is None:
+            return math.inf
+        if expiry < time.time():
+            self._delete(path)  # type: ignore[attr-defined]  # not in the stubs
+            return None
+        return float(expiry)
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         fname = self._key_to_file(key, version)  # type: ignore[attr-defined]  # not in the stubs

@@ -14,7 +14,12 @@ def on_commit_once(func: Callable[[], None]) -> None:
     here, so no rollback can drop that one and keep this one. (Django drops a callback
     with its savepoint's rollback; one from a savepoint since released is registered
     again, at worst running twice, never not at all.) ``robust``: the change is
-    committed whatever the callback meets (a cache or broker outage)."""
+    committed whatever the callback meets (a cache or broker outage).
+
+    In a test wrapped in a transaction (``django_db`` without ``transaction=True``)
+    nothing commits, so a call made at the test's own level stands for every later one
+    in that test, and ``django_capture_on_commit_callbacks`` sees none of them: make the
+    change inside the capture too, or mark the test transactional."""
     connection = transaction.get_connection()
     if connection.in_atomic_block:
         open_savepoints = set(connection.savepoint_ids)

@@ -98,41 +98,37 @@ def _culling(tmp_path, max_entries, every):
     )
 
 
-def test_a_full_cache_drops_the_expired_then_the_least_recently_written(tmp_path):
+def test_a_full_cache_drops_the_unreadable_and_expired_then_the_soonest_to_expire(tmp_path):
     files = _culling(tmp_path, max_entries=6, every=1)
-    for key in ("k0", "k1", "k3", "k4", "k5"):
-        files.set(key, key)
-    files.set("k2", "k2", 0)  # expired already
-    # Written in this order, oldest first (file times are coarser than these writes).
-    for age, key in enumerate(reversed(("k3", "k0", "k4", "k1", "k5", "k2"))):
-        stamp = time.time() - 60 * age
-        os.utime(files._key_to_file(key), (stamp, stamp))
+    timeouts = {"k3": 100, "k0": 200, "k4": 300, "k1": 400, "k5": None, "k2": 0}  # 0: expired
+    for key, timeout in timeouts.items():
+        files.set(key, key, timeout)
+    junk = tmp_path / f"junk{files.cache_suffix}"
+    junk.write_bytes(b"\x80\x05truncated by a crash")
 
-    files.set("version", 1)  # six files: the cull keeps four, then writes
+    files.set("version", 1)  # seven files: the cull keeps four, then writes
 
-    kept = {key: files.get(key) for key in ("k0", "k1", "k2", "k3", "k4", "k5", "version")}
+    kept = {key: files.get(key) for key in [*timeouts, "version"]}
     assert kept == {
-        "k0": "k0",
-        "k1": "k1",
-        "k2": None,
         "k3": None,
+        "k0": "k0",
         "k4": "k4",
+        "k1": "k1",
         "k5": "k5",
+        "k2": None,
         "version": 1,
     }
+    assert not junk.exists()
 
 
 def test_the_directory_is_looked_at_once_every_few_writes(tmp_path):
     files = _culling(tmp_path, max_entries=2, every=4)
     for n in range(4):  # the first write looks (an empty directory), the next three not
-        files.set(f"board-{n}", n)
-        stamp = time.time() - 60 * (4 - n)  # in order (file times are coarser than writes)
-        os.utime(files._key_to_file(f"board-{n}"), (stamp, stamp))
+        files.set(f"board-{n}", n, 100 + n)
     assert len(files._list_cache_files()) == 4
     files.set("board-4", 4)  # looks: four files, one kept (room for this one), then it
     assert len(files._list_cache_files()) == 2
-    assert files.get("board-3") == 3  # the last written before it
-    assert files.get("board-4") == 4
+    assert files.get("board-3") == 3  # the last to expire before it
 
 
 @settings(

@@ -290,10 +290,12 @@ def page_reads(
 
 
 def _catalogue_committed() -> None:
-    # Longer than a catalogue lives: one stored late under an earlier version expires first.
-    cache.set(CATALOGUE_SINCE_KEY, _next_version(), 2 * CATALOGUE_SECONDS)
-    cache.delete(CATALOGUE_KEY)
-    bump_marker()
+    try:
+        # Longer than a catalogue lives: one stored late under an earlier version expires first.
+        cache.set(CATALOGUE_SINCE_KEY, _next_version(), 2 * CATALOGUE_SECONDS)
+        cache.delete(CATALOGUE_KEY)
+    finally:  # the rows show product names: the boards move even when the mark failed
+        bump_marker()
 
 
 def catalogue_changed(**_: object) -> None:
