@@ -96,3 +96,114 @@ def test_a_failing_statement_in_a_round_trip_raises_djangos_error_and_the_connec
     with pytest.raises(ProgrammingError):
         _failing_round_trip()
     assert Incident.objects.get(pk=incident.pk).key == incident.key
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def _board_of(user):
+    from incidents.support import dashboard
+
+    board = dashboard.board(user)
+    return board.active, board.active_total, board.resolved
+
+
+def _ended(manager, summary):
+    from django.utils import timezone
+
+    from incidents import actions
+    from incidents.models import Status
+
+    incident = make_incident(by=manager, summary=summary)
+    actions.claim_incident(incident, by=manager)
+    return actions.transition_incident(
+        incident, to=Status.RESOLVED, by=manager, impact_ended_at=timezone.now()
+    )
+
+
+# Outside a test's transaction: a rollback clears psycopg's prepared statements.
+@pytest.mark.django_db(transaction=True)
+def test_the_board_prepares_its_two_statements_and_nothing_else(manager, support):
+    from django.test.utils import CaptureQueriesContext
+
+    make_incident(by=manager, summary="Checkout is failing")
+    _ended(manager, "Search was slow")
+    connection.close()  # a new session: nothing prepared yet
+    first = _board_of(support)
+    for _ in range(20):  # ordinary statements, however often they run, are not prepared
+        Incident.objects.filter(summary="Checkout is failing").exists()
+    with CaptureQueriesContext(connection) as queries:
+        again = _board_of(support)
+    assert again == first
+    assert [len(row.key) > 0 for row in first[0] + first[2]] == [True, True]
+    assert len(queries) == 2  # logged and counted as any cursor's
+    statements = _prepared()
+    assert len(statements) == 2
+    assert all('FROM "incidents_incident"' in statement for statement in statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_board_reads_again_after_a_rollback_and_on_a_new_connection(manager, support):
+    from django.db import transaction
+
+    make_incident(by=manager, summary="Checkout is failing")
+    first = _board_of(support)
+
+    def undone():
+        with transaction.atomic():
+            Incident.objects.update(summary="Never")
+            raise LookupError
+
+    with pytest.raises(LookupError):
+        undone()
+    assert _board_of(support) == first
+    assert len(_prepared()) == 2  # prepared again after psycopg dropped them
+    connection.close()
+    assert _board_of(support) == first
+    assert len(_prepared()) == 2
+
+
+@pytest.fixture
+def unprepared():
+    """Runs a function on a connection set up as behind a pooler without prepared
+    statements (``prepare_threshold: None`` in OPTIONS), then back as configured."""
+    options = connection.settings_dict["OPTIONS"]
+
+    def run(function):
+        connection.close()
+        options["prepare_threshold"] = None
+        try:
+            return function(), _prepared()
+        finally:
+            del options["prepare_threshold"]
+            connection.close()
+
+    return run
+
+
+@pytest.mark.django_db(transaction=True)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    incidents=st.lists(
+        st.tuples(st.integers(1, 3), st.booleans(), st.booleans()), min_size=0, max_size=6
+    )
+)
+def test_prepared_and_unprepared_boards_read_the_same(
+    manager, support, security, unprepared, incidents
+):
+    for number, (severity, restricted, ended) in enumerate(incidents):
+        if ended:
+            _ended(manager, f"Ended {number}")
+        else:
+            make_incident(
+                by=manager, summary=f"Open {number}", severity=severity, restricted=restricted
+            )
+    for viewer in (support, security):
+        prepared = _board_of(viewer)
+        assert len(_prepared()) == 2
+        assert unprepared(lambda viewer=viewer: _board_of(viewer)) == (prepared, [])

@@ -557,10 +557,12 @@ def _cutoff_param(now: datetime) -> Any:
 
 def _run(statements: Sequence[_Statement], now: datetime) -> list[list[Sequence[Any]]]:
     """Each statement's rows, their values in the order of its ``names``: in one round
-    trip where the database can (``round_trip``, PostgreSQL's)."""
+    trip and prepared where the database can (``round_trip`` and ``prepared_cursor``,
+    PostgreSQL's)."""
     together = getattr(connection, "round_trip", contextlib.nullcontext)
+    cursor_for = getattr(connection, "prepared_cursor", connection.cursor)
     with contextlib.ExitStack() as cursors:
-        opened = [cursors.enter_context(connection.cursor()) for _ in statements]
+        opened = [cursors.enter_context(cursor_for()) for _ in statements]
         with together():
             for cursor, statement in zip(opened, statements, strict=True):
                 params = list(statement.params)
