@@ -104,6 +104,19 @@ def _prepared() -> list[str]:
         return [statement for (statement,) in cursor.fetchall()]
 
 
+def _plans() -> list[tuple[int, int]]:
+    """Generic and custom plans of each prepared statement."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements")
+        return cursor.fetchall()
+
+
+def _plan_cache_mode() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
 def _board_of(user):
     from incidents.support import dashboard
 
@@ -143,6 +156,9 @@ def test_the_board_prepares_its_two_statements_and_nothing_else(manager, support
     statements = _prepared()
     assert len(statements) == 2
     assert all('FROM "incidents_incident"' in statement for statement in statements)
+    # Planned once each, whatever the cutoff: no plan per execution.
+    assert [custom for _generic, custom in _plans()] == [0, 0]
+    assert all(generic >= 2 for generic, _custom in _plans())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -176,7 +192,9 @@ def unprepared():
         connection.close()
         options["prepare_threshold"] = None
         try:
-            return function(), _prepared()
+            result = function()
+            assert _plan_cache_mode() == "auto"  # PostgreSQL's own, as Django leaves it
+            return result, _prepared()
         finally:
             del options["prepare_threshold"]
             connection.close()
@@ -207,3 +225,40 @@ def test_prepared_and_unprepared_boards_read_the_same(
         prepared = _board_of(viewer)
         assert len(_prepared()) == 2
         assert unprepared(lambda viewer=viewer: _board_of(viewer)) == (prepared, [])
+
+
+# What parameters may hold: text with quotes, percent signs and backslashes (no NUL,
+# which PostgreSQL refuses in text), numbers, times, booleans, nothing.
+_VALUES = st.one_of(
+    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=20),
+    st.integers(-(2**63), 2**63 - 1),
+    st.booleans(),
+    st.none(),
+    st.datetimes(
+        min_value=datetime(1970, 1, 1),  # noqa: DTZ001 (hypothesis: naive bounds, aware values)
+        max_value=datetime(2200, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=st.lists(_VALUES, min_size=1, max_size=6),
+    kept=st.sets(st.integers(0, 5)),
+    percent=st.booleans(),
+)
+def test_parameters_written_in_read_as_the_bound_ones(values, kept, percent):
+    from config.postgresql.base import PreparedCursor
+
+    keep = {index for index in kept if index < len(values)}
+    sql = "SELECT " + ", ".join(["%s"] * len(values)) + (", '100%%'" if percent else "")
+    inlined, params = connection.inline_params(sql, values, keep=keep)
+    assert params == [values[index] for index in sorted(keep)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        bound = cursor.fetchone()
+    connection.ensure_connection()
+    with PreparedCursor(connection.connection) as cursor:
+        cursor.execute(inlined, params)
+        assert cursor.fetchone() == bound

@@ -539,6 +539,10 @@ def _compile(queryset: QuerySet[Incident], *, cutoff: bool) -> _Statement:
     places = [index for index, param in enumerate(params) if param == _cutoff_param(_SENTINEL)]
     if len(places) != (1 if cutoff else 0):
         raise ImproperlyConfigured(f"The board's cutoff is {len(places)} parameters of {sql}")
+    # Prepared where the database can (``_run``): the cutoff its only parameter.
+    if (inline := getattr(connection, "inline_params", None)) is not None:
+        sql, params = inline(sql, params, keep=places)
+        places = [0] if places else []
     query = queryset.query
     return _Statement(
         compiler,
