@@ -152,7 +152,8 @@ def test_the_board_prepares_its_two_statements_and_nothing_else(manager, support
         again = _board_of(support)
     assert again == first
     assert [len(row.key) > 0 for row in first[0] + first[2]] == [True, True]
-    assert len(queries) == 2  # logged and counted as any cursor's
+    # Logged and counted as any cursor's, with their SQL.
+    assert [query["sql"].startswith("SELECT ") for query in queries] == [True, True]
     statements = _prepared()
     assert len(statements) == 2
     assert all('FROM "incidents_incident"' in statement for statement in statements)

@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 from psycopg.pq import Format
 
 TIMESTAMPTZ = psycopg.postgres.types["timestamptz"].oid
@@ -47,7 +47,21 @@ class PreparedCursor(base.ServerBindingCursor):  # type: ignore[name-defined]  #
         return super().execute(query, params, prepare=prepare, **kw)
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> Any:
+        # psycopg keeps no text of a prepared statement's execution: Django's own way
+        # for cursors binding on the server, its parameters written in.
+        if isinstance(cursor, PreparedCursor):
+            try:
+                return self.compose_sql(sql, params)
+            except psycopg.errors.DataError:
+                return None
+        return super().last_executed_query(cursor, sql, params)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def get_connection_params(self) -> dict[str, Any]:
         # Django turns prepared statements off for every statement (``None``), which
         # also ignores psycopg's ``prepare=True``. A setting's own value still wins:
