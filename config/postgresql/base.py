@@ -1,6 +1,6 @@
 """Django's PostgreSQL backend, reading timestamps with psycopg's C loader, sending
-several statements in one round trip where a page needs them all, and preparing (and
-planning once) the statements a hot page asks to have prepared.
+several statements in one round trip where a page needs them all, and preparing the
+statements a hot page asks to have prepared.
 
 Django registers a Python subclass of psycopg's ``timestamptz`` loader (to attach the
 connection's time zone), which parses every timestamp in Python: a third of the
@@ -22,7 +22,9 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base, operations
+from django.utils.asyncio import async_unsafe
 from psycopg.pq import Format
 
 TIMESTAMPTZ = psycopg.postgres.types["timestamptz"].oid
@@ -31,8 +33,10 @@ TIMESTAMPTZ = psycopg.postgres.types["timestamptz"].oid
 FAST_LOADER = psycopg.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)
 # psycopg prepares a statement once it has run this many times on a connection; no
 # statement gets there, so only those run through ``prepared_cursor`` are prepared.
+# What a threshold (any but None) costs: psycopg counts the executions of the last 100
+# distinct statements per connection, and once one is prepared, a rollback also drops
+# them on the server (DEALLOCATE ALL, in the same round trip).
 ONLY_WHEN_ASKED = 2**62
-PLANNED_ONCE = "-c plan_cache_mode=force_generic_plan"
 # A parameter's place in Django's SQL, or a percent sign written as two.
 _PLACE = re.compile(r"%[s%]")
 
@@ -70,11 +74,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         params = super().get_connection_params()
         if "prepare_threshold" not in self.settings_dict["OPTIONS"]:
             params["prepare_threshold"] = ONLY_WHEN_ASKED
-            # A prepared statement is planned once, for every value of its parameters
-            # (PostgreSQL's default plans it again for each value, as long as that
-            # looks cheaper): statements whose plan depends on a value write it in
-            # (``inline_params``). Only prepared statements use the plan cache.
-            params["options"] = f"{params.get('options', '')} {PLANNED_ONCE}".strip()
         return params
 
     def create_cursor(self, name: str | None = None) -> Any:
@@ -85,13 +84,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
             cursor.adapters.register_loader(TIMESTAMPTZ, FAST_LOADER)
         return cursor
 
+    @async_unsafe
     def prepared_cursor(self) -> Any:
         """A cursor whose statements are prepared on this connection, for a page's
-        few statements run on every request. The support board's two spent 0.55 ms
-        of their 1.1 ms in the database planning; prepared with their constants
-        written in, the page before its re-render took 1.0 ms less (4.87 against
-        5.89 ms, medians of 8 alternated rounds on bench/support.py's data). Django
-        logs and counts their statements as any cursor's."""
+        few statements run on every request: parsed once, and planned once where
+        PostgreSQL finds one plan fits every value of the parameters (its default
+        ``plan_cache_mode``; a statement with no parameters, always). Values that
+        decide the plan are best written in (``inline_params``). Django logs and
+        counts their statements as any cursor's."""
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
@@ -104,8 +104,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     ) -> tuple[str, list[Any]]:
         """``sql`` with its parameters written in as the literals Django's client-side
         binding sends, but those at the indexes in ``keep``, which stay parameters
-        (returned in order). For a prepared statement: planned with its other values in
-        view, PostgreSQL uses one plan for every execution instead of planning each."""
+        (returned in order). For a prepared statement: PostgreSQL plans it with the
+        written-in values in view, and one left without parameters only once."""
         values = iter(enumerate(params))
 
         def put(place: re.Match[str]) -> str:
@@ -117,7 +117,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
             # The statement runs with parameters: a percent sign in a literal is doubled.
             return self.ops.compose_sql("%s", [value]).replace("%", "%%")
 
+        if (places := _PLACE.findall(sql).count("%s")) != len(params):
+            raise ImproperlyConfigured(f"{len(params)} parameters for {places} places: {sql}")
         return _PLACE.sub(put, sql), [params[index] for index in sorted(keep)]
+
+    def forget_prepared(self) -> bool:
+        """Drop this connection's prepared statements, on the server and in psycopg
+        (which reads the DEALLOCATE ALL it sends), so they are prepared again at their
+        next execution: after a migration changed the type of a column they read,
+        PostgreSQL refuses to run them ("cached plan must not change result type")
+        until then. Not inside a transaction, which such an error has aborted: its
+        rollback drops them. Whether they were dropped."""
+        if self.in_atomic_block or not self.get_autocommit():
+            return False
+        with self.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        return True
 
     @contextlib.contextmanager
     def round_trip(self) -> Iterator[None]:

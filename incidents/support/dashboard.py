@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
-from django.db import connection
+from django.db import NotSupportedError, connection
 from django.db.models import (
     Aggregate,
     CharField,
@@ -526,23 +526,30 @@ def _statements(
         kept.clear()
     try:
         active, resolved = _queries(user, product_id, team_id, _SENTINEL)
-        statements = (_compile(active, cutoff=False), _compile(resolved, cutoff=True))
+        statements = (
+            _compile(active, cutoff=False, viewer=user.pk),
+            _compile(resolved, cutoff=True, viewer=user.pk),
+        )
     except EmptyResultSet:  # someone who may see no incident
         statements = None
     kept[shape] = statements
     return statements
 
 
-def _compile(queryset: QuerySet[Incident], *, cutoff: bool) -> _Statement:
+def _compile(queryset: QuerySet[Incident], *, cutoff: bool, viewer: object) -> _Statement:
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
     places = [index for index, param in enumerate(params) if param == _cutoff_param(_SENTINEL)]
     if len(places) != (1 if cutoff else 0):
         raise ImproperlyConfigured(f"The board's cutoff is {len(places)} parameters of {sql}")
-    # Prepared where the database can (``_run``): the cutoff its only parameter.
+    # Prepared where the database can (``_run``), its constants written in but the
+    # cutoff and the viewer's id: one statement for everyone of the same permissions
+    # and filters (psycopg keeps 100 a connection). A filter's id equal to the
+    # viewer's stays a parameter too, which changes nothing but the plan's reuse.
     if (inline := getattr(connection, "inline_params", None)) is not None:
-        sql, params = inline(sql, params, keep=places)
-        places = [0] if places else []
+        kept = [*places, *(i for i, p in enumerate(params) if type(p) is int and p == viewer)]
+        sql, params = inline(sql, params, keep=kept)
+        places = [sorted(kept).index(place) for place in places]
     query = queryset.query
     return _Statement(
         compiler,
@@ -563,6 +570,21 @@ def _run(statements: Sequence[_Statement], now: datetime) -> list[list[Sequence[
     """Each statement's rows, their values in the order of its ``names``: in one round
     trip and prepared where the database can (``round_trip`` and ``prepared_cursor``,
     PostgreSQL's)."""
+    try:
+        fetched = _fetch(statements, now)
+    except NotSupportedError:
+        # Prepared before a migration changed a column they read: prepared again.
+        if not getattr(connection, "forget_prepared", lambda: False)():
+            raise
+        fetched = _fetch(statements, now)
+    # Values as the ORM gives them (datetimes from SQLite's text, booleans).
+    return [
+        list(statement.compiler.results_iter(results=[rows]))
+        for statement, rows in zip(statements, fetched, strict=True)
+    ]
+
+
+def _fetch(statements: Sequence[_Statement], now: datetime) -> list[list[Sequence[Any]]]:
     together = getattr(connection, "round_trip", contextlib.nullcontext)
     cursor_for = getattr(connection, "prepared_cursor", connection.cursor)
     with contextlib.ExitStack() as cursors:
@@ -573,12 +595,7 @@ def _run(statements: Sequence[_Statement], now: datetime) -> list[list[Sequence[
                 if statement.cutoff_at is not None:
                     params[statement.cutoff_at] = _cutoff_param(now)
                 cursor.execute(statement.sql, params)
-        fetched = [cursor.fetchall() for cursor in opened]
-    # Values as the ORM gives them (datetimes from SQLite's text, booleans).
-    return [
-        list(statement.compiler.results_iter(results=[rows]))
-        for statement, rows in zip(statements, fetched, strict=True)
-    ]
+        return [cursor.fetchall() for cursor in opened]
 
 
 def _picks(statement: _Statement, *names: str) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
