@@ -123,15 +123,17 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's, reading timestamps in C (config/postgresql/base.py).
-        DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Django's, reading times faster (config/postgresql/base.py, config/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = {
+        "django.db.backends.postgresql": "config.postgresql",
+        "django.db.backends.sqlite3": "config.sqlite",
+    }.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 else:
     # Web, worker and beat share this file: WAL lets readers run beside the writer,
     # IMMEDIATE takes the write lock at BEGIN so two writers queue instead of failing.
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "config.sqlite",
             "NAME": str(VAR_DIR / "db.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",

@@ -270,6 +270,6 @@ def pytest_sessionfinish(session, exitstatus):
     from django.conf import settings
 
     name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
-    if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if name and settings.DATABASES["default"]["ENGINE"] == "config.sqlite":
         for leftover in Path(name).parent.glob(f"{Path(name).name}*"):
             leftover.unlink(missing_ok=True)

@@ -2,7 +2,7 @@
 reads are the times written, aware and in UTC, through the ORM and raw SQL alike."""
 
 import os
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import pytest
@@ -24,29 +24,6 @@ pytestmark = [
 def test_the_portal_runs_on_it():
     assert connection.vendor == "postgresql"
     assert type(connections["default"]).__module__ == "config.postgresql.base"
-
-
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    moment=st.datetimes(
-        min_value=datetime(1970, 1, 1),  # noqa: DTZ001 (hypothesis: naive bounds, aware values)
-        max_value=datetime(2200, 1, 1),  # noqa: DTZ001
-        timezones=st.just(UTC),
-    ),
-    offset_minutes=st.integers(-12 * 60, 14 * 60),
-)
-def test_a_time_reads_back_as_written(manager, moment, offset_minutes):
-    incident = make_incident(by=manager)
-    written = moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
-    Incident.objects.filter(pk=incident.pk).update(updated_at=written)
-    read = Incident.objects.values_list("updated_at", flat=True).get(pk=incident.pk)
-    assert read == written
-    assert read.utcoffset() == timedelta(0)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT updated_at FROM incidents_incident WHERE id = %s", [incident.pk])
-        assert cursor.fetchone()[0] == written
 
 
 def _round_trip():
