@@ -128,6 +128,12 @@ if DATABASE_URL:
         "django.db.backends.postgresql": "config.postgresql",
         "django.db.backends.sqlite3": "config.sqlite",
     }.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
+    # Off behind a pooler in transaction mode that cannot keep prepared statements
+    # (PgBouncer before 1.21, or without max_prepared_statements).
+    if DATABASES["default"]["ENGINE"] == "config.postgresql" and not env_bool(
+        "DATABASE_PREPARED_STATEMENTS", True
+    ):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 else:
     # Web, worker and beat share this file: WAL lets readers run beside the writer,
     # IMMEDIATE takes the write lock at BEGIN so two writers queue instead of failing.

@@ -322,3 +322,29 @@ def test_parameters_written_in_must_fill_the_places():
     for sql, params in [("SELECT %s, %s", [1]), ("SELECT %s, '%%'", [1, 2]), ("SELECT 1", [3])]:
         with pytest.raises(ImproperlyConfigured, match="places"):
             connection.inline_params(sql, params)
+
+
+@pytest.mark.parametrize(
+    ("setting", "threshold"), [("false", "None"), ("true", "4611686018427387904")]
+)
+def test_prepared_statements_are_turned_off_for_a_pooler_without_them(setting, threshold):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.db import connection;"
+            " print(connection.get_connection_params().get('prepare_threshold'))",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DATABASE_PREPARED_STATEMENTS": setting},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.split()[-1] == threshold

@@ -70,7 +70,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # Django turns prepared statements off for every statement (``None``), which
         # also ignores psycopg's ``prepare=True``. A setting's own value still wins:
         # ``None`` behind a pooler in transaction mode without prepared-statement
-        # support (PgBouncer before 1.21, or without max_prepared_statements).
+        # support (DATABASE_PREPARED_STATEMENTS=false in config/settings.py).
         params = super().get_connection_params()
         if "prepare_threshold" not in self.settings_dict["OPTIONS"]:
             params["prepare_threshold"] = ONLY_WHEN_ASKED
