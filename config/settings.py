@@ -129,7 +129,7 @@ if DATABASE_URL:
         "django.db.backends.sqlite3": "config.sqlite",
     }.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
     # Off behind a pooler in transaction mode that cannot keep prepared statements
-    # (PgBouncer before 1.21, or without max_prepared_statements).
+    # (PgBouncer before 1.22, or without max_prepared_statements).
     if DATABASES["default"]["ENGINE"] == "config.postgresql" and not env_bool(
         "DATABASE_PREPARED_STATEMENTS", True
     ):

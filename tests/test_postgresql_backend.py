@@ -148,7 +148,7 @@ def test_viewers_of_the_same_permissions_share_the_prepared_statements(manager, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_board_is_prepared_again_after_a_rollback_a_savepoints_and_a_new_connection(
+def test_the_board_is_prepared_again_after_a_rollback_a_savepoint_and_a_new_connection(
     manager, support
 ):
     from django.db import transaction
@@ -181,33 +181,65 @@ def test_the_board_is_prepared_again_after_a_rollback_a_savepoints_and_a_new_con
 
 
 @pytest.fixture
-def other_session():
-    """A connection of its own to the same database, in autocommit."""
+def migrated():
+    """Changes the type of a column the board reads from a session of its own, as a
+    migration run from another process while the server runs; back after the test."""
     session = connection.get_new_connection(connection.get_connection_params())
     session.autocommit = True
-    yield session
-    session.close()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_board_reads_on_after_a_migration_changes_a_column_it_reads(
-    manager, support, other_session
-):
-    make_incident(by=manager, summary="Checkout is failing")
-    first = _board_of(support)
     table, column = "incidents_incident", Incident._meta.get_field("summary").column
-    kind = other_session.execute(
+    kind = session.execute(
         "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
         " WHERE attrelid = %s::regclass AND attname = %s",
         [table, column],
     ).fetchone()[0]
     try:
-        # As a migration run from another process while the server runs.
-        other_session.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE text')
-        assert _board_of(support) == first
-        assert len(_prepared()) == 2
+        yield lambda: session.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE text')
     finally:
-        other_session.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE {kind}')
+        session.execute(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE {kind}')
+        session.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_board_reads_on_after_a_migration_changes_a_column_it_reads(manager, support, migrated):
+    make_incident(by=manager, summary="Checkout is failing")
+    first = _board_of(support)
+    migrated()
+    assert _board_of(support) == first
+    assert len(_prepared()) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_the_error_stands_and_the_rollback_recovers(
+    manager, support, migrated
+):
+    from django.db import NotSupportedError, transaction
+
+    make_incident(by=manager, summary="Checkout is failing")
+    first = _board_of(support)
+    migrated()
+    with pytest.raises(NotSupportedError), transaction.atomic():
+        _board_of(support)  # the transaction is aborted: nothing to retry in
+    assert _board_of(support) == first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_a_refused_prepared_statement_closes_the_connection():
+    import psycopg
+    from django.db import NotSupportedError
+
+    def error(cause):
+        wrapped = NotSupportedError("refused")
+        wrapped.__cause__ = cause
+        return wrapped
+
+    connection.ensure_connection()
+    assert not connection.recover_prepared(error(psycopg.NotSupportedError("no pipeline")))
+    assert not connection.recover_prepared(error(ValueError()))
+    assert connection.connection is not None
+    refused = psycopg.errors.FeatureNotSupported("cached plan must not change result type")
+    assert refused.sqlstate == "0A000"
+    assert connection.recover_prepared(error(refused))
+    assert connection.connection is None
 
 
 @pytest.fixture
@@ -232,18 +264,32 @@ def unprepared():
     return run
 
 
-def _orm_rows(user, now):
+def _orm_rows(user, now, product_id=None):
     """The board's two lists as the ORM reads them, with Django's own SQL."""
     from incidents.support import dashboard
 
-    return [list(map(tuple, queryset)) for queryset in dashboard._queries(user, None, None, now)]
+    queries = dashboard._queries(user, product_id, None, now)
+    return [list(map(tuple, queryset)) for queryset in queries]
 
 
-def _prepared_rows(user, now):
+def _prepared_rows(user, now, product_id=None):
     from incidents.support import dashboard
 
-    statements = dashboard._statements(user, None, None)
+    statements = dashboard._statements(user, product_id, None)
     return [list(map(tuple, rows)) for rows in dashboard._run(statements, now)]
+
+
+def _involve(incident, person, how):
+    from incidents.models import Involvement, RoleAssignment
+
+    if how == "assignee":
+        Incident.objects.filter(pk=incident.pk).update(assignee=person)
+    elif how == "creator":
+        Incident.objects.filter(pk=incident.pk).update(created_by=person)
+    elif how == "role":
+        RoleAssignment.objects.create(incident=incident, person=person, role="comms_internal")
+    elif how == "involved":
+        Involvement.objects.create(incident=incident, person=person, reason="paged")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -252,7 +298,12 @@ def _prepared_rows(user, now):
 )
 @given(
     incidents=st.lists(
-        st.tuples(st.integers(1, 3), st.booleans(), st.booleans(), st.booleans()),
+        st.tuples(
+            st.integers(1, 3),
+            st.booleans(),
+            st.booleans(),
+            st.sampled_from([None, "assignee", "creator", "role", "involved"]),
+        ),
         min_size=0,
         max_size=6,
     )
@@ -260,21 +311,22 @@ def _prepared_rows(user, now):
 def test_the_prepared_board_reads_what_the_orm_reads(
     manager, support, security, unprepared, incidents
 ):
-    for number, (severity, restricted, ended, theirs) in enumerate(incidents):
-        if ended:
+    for number, (severity, restricted, ended, how) in enumerate(incidents):
+        incident = (
             _ended(manager, f"Ended {number}")
-        else:
-            incident = make_incident(
-                by=manager, summary=f"Open {number}", severity=severity, restricted=restricted
-            )
-            if theirs:
-                incident.assignee = support
-                incident.save(update_fields=["assignee"])
+            if ended
+            else make_incident(by=manager, summary=f"Open {number}", severity=severity)
+        )
+        Incident.objects.filter(pk=incident.pk).update(restricted=restricted)
+        if how is not None:
+            _involve(incident, support, how)
     now = datetime.now(UTC) + timedelta(minutes=1)
     for viewer in (support, security):
         for _ in range(7):  # past the executions PostgreSQL plans one by one
             assert _prepared_rows(viewer, now) == _orm_rows(viewer, now)
-        assert len(_prepared()) == 2
+        # A filter's id equal to the viewer's: bound as the viewer's is.
+        assert _prepared_rows(viewer, now, viewer.pk) == _orm_rows(viewer, now, viewer.pk)
+        assert len(_prepared()) == 4
         board = _board_of(viewer, now)
         assert unprepared(lambda viewer=viewer: _board_of(viewer, now)) == (board, [])
 
@@ -317,10 +369,8 @@ def test_parameters_written_in_read_as_the_bound_ones(values, kept, percent):
 
 
 def test_parameters_written_in_must_fill_the_places():
-    from django.core.exceptions import ImproperlyConfigured
-
     for sql, params in [("SELECT %s, %s", [1]), ("SELECT %s, '%%'", [1, 2]), ("SELECT 1", [3])]:
-        with pytest.raises(ImproperlyConfigured, match="places"):
+        with pytest.raises(ValueError, match="places"):
             connection.inline_params(sql, params)
 
 

@@ -18,15 +18,19 @@ pytestmark = [
 ]
 
 _NAIVE = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30))  # noqa: DTZ001
+_AWARE = st.builds(
+    datetime.replace,
+    _NAIVE,
+    tzinfo=st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m))),
+)
+# What a column may hold: a time as sqlite3 parsed it, or as text (with an offset too).
 _READ = st.one_of(
     st.none(),
     _NAIVE,
+    _AWARE,
     _NAIVE.map(lambda moment: moment.isoformat(" ")),
-    st.builds(
-        datetime.replace,
-        _NAIVE,
-        tzinfo=st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m))),
-    ),
+    _AWARE.map(lambda moment: moment.isoformat(" ")),
+    _AWARE.map(lambda moment: moment.isoformat()),
 )
 
 

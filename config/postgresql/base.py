@@ -22,7 +22,6 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base, operations
 from django.utils.asyncio import async_unsafe
 from psycopg.pq import Format
@@ -35,8 +34,9 @@ FAST_LOADER = psycopg.adapters.get_loader(TIMESTAMPTZ, Format.TEXT)
 # statement gets there, so only those run through ``prepared_cursor`` are prepared.
 # What a threshold (any but None) costs: psycopg counts the executions of the last 100
 # distinct statements per connection, and once one is prepared, a rollback also drops
-# them on the server (DEALLOCATE ALL, in the same round trip).
+# them on the server (DEALLOCATE ALL, a round trip more).
 ONLY_WHEN_ASKED = 2**62
+FEATURE_NOT_SUPPORTED = "0A000"
 # A parameter's place in Django's SQL, or a percent sign written as two.
 _PLACE = re.compile(r"%[s%]")
 
@@ -118,20 +118,25 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return self.ops.compose_sql("%s", [value]).replace("%", "%%")
 
         if (places := _PLACE.findall(sql).count("%s")) != len(params):
-            raise ImproperlyConfigured(f"{len(params)} parameters for {places} places: {sql}")
+            raise ValueError(f"{len(params)} parameters for {places} places: {sql}")
         return _PLACE.sub(put, sql), [params[index] for index in sorted(keep)]
 
-    def forget_prepared(self) -> bool:
-        """Drop this connection's prepared statements, on the server and in psycopg
-        (which reads the DEALLOCATE ALL it sends), so they are prepared again at their
-        next execution: after a migration changed the type of a column they read,
-        PostgreSQL refuses to run them ("cached plan must not change result type")
-        until then. Not inside a transaction, which such an error has aborted: its
-        rollback drops them. Whether they were dropped."""
-        if self.in_atomic_block or not self.get_autocommit():
+    def recover_prepared(self, error: Exception) -> bool:
+        """Whether ``error`` may be PostgreSQL refusing a statement this connection
+        prepared before a migration changed the type of a column it reads ("cached plan
+        must not change result type", SQLSTATE 0A000) and the connection is now closed,
+        so the next execution prepares it again on a new one. Not inside a transaction,
+        which the error has aborted: its rollback drops the prepared statements."""
+        if (
+            getattr(error.__cause__, "sqlstate", None) != FEATURE_NOT_SUPPORTED
+            or self.settings_dict["OPTIONS"].get("prepare_threshold", True) is None
+            or self.in_atomic_block
+            or not self.get_autocommit()
+        ):
             return False
-        with self.cursor() as cursor:
-            cursor.execute("DEALLOCATE ALL")
+        # Not DEALLOCATE ALL: psycopg before 3.3 does not read it and would go on
+        # executing the statements it prepared.
+        self.close()
         return True
 
     @contextlib.contextmanager

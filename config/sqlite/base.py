@@ -21,10 +21,12 @@ class DatabaseOperations(operations.DatabaseOperations):
             return None
         if not isinstance(value, datetime):
             value = parse_datetime(value)
-        if value.tzinfo is None:
+        if value is not None and value.tzinfo is None:
             # ``make_aware``'s own step; the zone is None without USE_TZ: still naive.
             return value.replace(tzinfo=self.connection.timezone)
-        return value
+        return (
+            value  # aware already, or text that is no time (None: Django gives that without USE_TZ)
+        )
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

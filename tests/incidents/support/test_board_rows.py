@@ -299,3 +299,72 @@ def test_labelling_records_who_and_when_on_each_change(support, manager):
     )
     assert change.at == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     assert Permission.objects.filter(codename="label_case").exists()
+
+
+def _orm_rows(user, now):
+    """The board's two lists as the ORM reads and converts them, with its own SQL."""
+    return [list(map(tuple, queryset)) for queryset in dashboard._queries(user, None, None, now)]
+
+
+def _board_rows(user, now):
+    statements = dashboard._statements(user, None, None)
+    return [list(map(tuple, rows)) for rows in dashboard._run(statements, now)]
+
+
+# A change to an incident on the board: what it does to the incident numbered ``which``.
+_CHANGES = st.tuples(
+    st.integers(0, 3),
+    st.sampled_from(["summary", "severity", "resolve", "restrict", "entry"]),
+    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12),
+)
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=st.lists(_CHANGES, max_size=8), kept=st.sampled_from([0, 3, 2000]))
+def test_the_board_reads_what_the_orm_reads_after_every_change(
+    monkeypatch, support, manager, changes, kept
+):
+    # Rows converted once are kept (``_converted``), within a bound: none, a few, many.
+    monkeypatch.setattr(dashboard, "CONVERTED_KEPT", kept)
+    dashboard.forget_statements()
+    incidents = [make_incident(by=manager, summary=f"Incident {n}") for n in range(4)]
+    now = timezone.now() + timedelta(minutes=1)
+    assert _board_rows(support, now) == _orm_rows(support, now)
+    for which, change, text in changes:
+        incident = type(incidents[which]).objects.get(pk=incidents[which].pk)
+        if change == "summary":
+            actions.update_incident(incident, by=manager, summary=text.strip() or "Untitled")
+        elif change == "severity":
+            actions.update_incident(incident, by=manager, severity=1 + len(text) % 3)
+        elif change == "resolve" and incident.status != Status.RESOLVED:
+            if incident.assignee is None:
+                actions.claim_incident(incident, by=manager)
+            actions.transition_incident(
+                incident, to=Status.RESOLVED, by=manager, impact_ended_at=timezone.now()
+            )
+        elif change == "restrict":
+            actions.update_incident(incident, by=manager, restricted=not incident.restricted)
+        else:
+            actions.add_timeline_entry(
+                incident, kind="observation", text=text.strip() or "Still failing", by=manager
+            )
+        assert _board_rows(support, now) == _orm_rows(support, now)
+        converted = dashboard._compiled.__dict__.get("converted", {})
+        assert len(converted) <= kept + dashboard.ACTIVE_SHOWN + dashboard.RESOLVED_SHOWN
+
+
+def test_after_a_change_the_board_converts_only_the_changed_row(support, manager):
+    dashboard.forget_statements()  # no rows kept from another test
+    incidents = [make_incident(by=manager, summary=f"Incident {n}") for n in range(5)]
+    dashboard.board(support)
+    active = dashboard._statements(support, None, None)[0]
+    if not active.converters:
+        pytest.skip("nothing to convert on this database")
+    assert len(dashboard._compiled.converted) == 5
+    actions.add_timeline_entry(incidents[2], kind="observation", text="Still failing", by=manager)
+    assert [row.summary for row in dashboard.board(support).active] == [
+        f"Incident {n}" for n in range(5)
+    ]
+    assert len(dashboard._compiled.converted) == 6  # the changed row's; the old ones stay
