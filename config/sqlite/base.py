@@ -1,9 +1,9 @@
 """Django's SQLite backend, making the times it reads aware in one step.
 
 sqlite3 already parses a timestamp column into a naive datetime (Django registers the
-parser); Django's converter then reads the USE_TZ setting and checks the value's
-offset and the zone for each value, through three calls. The support board reads 500 of them a page
-(100 rows of five times); the converter here gives the same aware datetime.
+parser); Django's converter then reads the USE_TZ setting and checks the value's offset
+and the zone for each value, through three calls. The support board reads 500 of them
+a page (100 rows of five times); the converter here gives the same aware datetime.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ class DatabaseOperations(operations.DatabaseOperations):
         if value is not None and value.tzinfo is None:
             # ``make_aware``'s own step; the zone is None without USE_TZ: still naive.
             return value.replace(tzinfo=self.connection.timezone)
-        return (
-            value  # aware already, or text that is no time (None: Django gives that without USE_TZ)
-        )
+        # Aware already, or text that is no time (None, as Django's without USE_TZ).
+        return value
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
