@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from incidents.models import Incident
 from tests.factories import make_incident
+from tests.incidents.support.test_board_rows import _board_rows, _orm_rows
 
 pytestmark = [
     pytest.mark.skipif(
@@ -264,21 +265,6 @@ def unprepared():
     return run
 
 
-def _orm_rows(user, now, product_id=None):
-    """The board's two lists as the ORM reads them, with Django's own SQL."""
-    from incidents.support import dashboard
-
-    queries = dashboard._queries(user, product_id, None, now)
-    return [list(map(tuple, queryset)) for queryset in queries]
-
-
-def _prepared_rows(user, now, product_id=None):
-    from incidents.support import dashboard
-
-    statements = dashboard._statements(user, product_id, None)
-    return [list(map(tuple, rows)) for rows in dashboard._run(statements, now)]
-
-
 def _involve(incident, person, how):
     from incidents.models import Involvement, RoleAssignment
 
@@ -323,9 +309,9 @@ def test_the_prepared_board_reads_what_the_orm_reads(
     now = datetime.now(UTC) + timedelta(minutes=1)
     for viewer in (support, security):
         for _ in range(7):  # past the executions PostgreSQL plans one by one
-            assert _prepared_rows(viewer, now) == _orm_rows(viewer, now)
+            assert _board_rows(viewer, now) == _orm_rows(viewer, now)
         # A filter's id equal to the viewer's: bound as the viewer's is.
-        assert _prepared_rows(viewer, now, viewer.pk) == _orm_rows(viewer, now, viewer.pk)
+        assert _board_rows(viewer, now, viewer.pk) == _orm_rows(viewer, now, viewer.pk)
         assert len(_prepared()) == 4
         board = _board_of(viewer, now)
         assert unprepared(lambda viewer=viewer: _board_of(viewer, now)) == (board, [])

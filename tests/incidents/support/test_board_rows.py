@@ -301,13 +301,16 @@ def test_labelling_records_who_and_when_on_each_change(support, manager):
     assert Permission.objects.filter(codename="label_case").exists()
 
 
-def _orm_rows(user, now):
+def _orm_rows(user, now, product_id=None):
     """The board's two lists as the ORM reads and converts them, with its own SQL."""
-    return [list(map(tuple, queryset)) for queryset in dashboard._queries(user, None, None, now)]
+    queries = dashboard._queries(user, product_id, None, now)
+    return [list(map(tuple, queryset)) for queryset in queries]
 
 
-def _board_rows(user, now):
-    statements = dashboard._statements(user, None, None)
+def _board_rows(user, now, product_id=None):
+    """The board's two lists as its compiled statements read them (prepared on
+    PostgreSQL, their converted rows kept)."""
+    statements = dashboard._statements(user, product_id, None)
     return [list(map(tuple, rows)) for rows in dashboard._run(statements, now)]
 
 
