@@ -7,15 +7,18 @@ it planning (about 2 ms on PostgreSQL, measured). So the set is kept in the cach
 person, under a version that moves after any change of who holds which permission
 (``watch``): one cache read per request, read together with the version.
 
-The result and the per-request cache on the user object are Django's; everything else
-is Django's too. Without the cache (an outage) it is read from the database.
+Where it is read, the query is compiled once per thread and prepared on PostgreSQL
+(``config.statements``): a page whose cache was lost sends it along with its own reads
+(``read_along``). The result and the per-request cache on the user object are
+Django's. Without the cache (an outage) it is read from the database.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -24,6 +27,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+
+from config.statements import Run, Statement, compile_query, fetch, kept
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +70,60 @@ def watch() -> None:
     post_migrate.connect(changed, dispatch_uid="perms-migrate")
 
 
-def _read(user_obj: Any) -> set[str]:
-    if user_obj.is_superuser:
-        perms = Permission.objects.all()
-    else:
-        perms = Permission.objects.filter(Q(user=user_obj) | Q(group__user=user_obj))
-    # Not ``iterator()``: on PostgreSQL that is a server-side cursor, three round trips
-    # (declare, fetch, close) for a few dozen rows.
-    return {
-        f"{app_label}.{codename}"
-        for app_label, codename in perms.values_list(
-            "content_type__app_label", "codename"
-        ).order_by()
-    }
+# Compiled in place of a person's id (``config.statements``).
+_SOMEONE = -7_654_321
+
+
+def _statement(superuser: bool) -> Statement:
+    def compile_() -> Statement:
+        if superuser:
+            perms = Permission.objects.all()
+        else:
+            perms = Permission.objects.filter(Q(user=_SOMEONE) | Q(group__user=_SOMEONE))
+        return compile_query(
+            perms.values_list("content_type__app_label", "codename").order_by(),
+            sentinels=[] if superuser else [_SOMEONE],
+        )
+
+    return kept(("permissions", superuser), compile_)
+
+
+def _run(user_obj: Any) -> Run:
+    statement = _statement(user_obj.is_superuser)
+    return statement, statement.params_for(*([] if user_obj.is_superuser else [user_obj.pk]))
+
+
+def _named(rows: Iterable[Sequence[Any]]) -> set[str]:
+    return {f"{app_label}.{codename}" for app_label, codename in rows}
+
+
+class PermissionsRead(NamedTuple):
+    """A person's permissions to read from the database (``run``, which a page may
+    send along with its own reads: ``config.statements.fetch``), and the version they
+    are kept under, read or started before them (None: the cache is away)."""
+
+    user: Any
+    version: int | None
+    run: Run
+
+    def keep(self, rows: Iterable[Sequence[Any]]) -> set[str]:
+        """The permissions from ``run``'s rows, kept for this request and in the cache."""
+        perms = self.user._perm_cache = _named(rows)
+        if self.version is not None:
+            cache.set(_key(self.user.pk), (self.version, perms), KEPT_SECONDS)
+        return perms
+
+
+def _reading(user_obj: Any, found: dict[str, Any]) -> PermissionsRead:
+    version = found.get(VERSION_KEY)
+    if version is None:
+        # ``add``: never overwrite a version a commit has just moved (then read that).
+        # Before the read: a grant committed meanwhile moves the version past it.
+        started = time.time_ns()
+        version = (
+            started if cache.add(VERSION_KEY, started, timeout=None) else cache.get(VERSION_KEY)
+        )
+    return PermissionsRead(user_obj, version, _run(user_obj))
 
 
 def _current(found: dict[str, Any], user_pk: int) -> set[str] | None:
@@ -106,6 +152,17 @@ def take(user_obj: Any, found: dict[str, Any]) -> None:
         user_obj._perm_read_along = {key: found.get(key) for key in keys}
 
 
+def read_along(user_obj: Any) -> PermissionsRead | None:
+    """The read of ``user_obj``'s permissions when those read along (``take``) were not
+    current: a page sends it with its own reads, in one round trip."""
+    # Not through ``__dict__``: a request's user is a lazy object around the person.
+    found = getattr(user_obj, "_perm_read_along", None)
+    if found is None:
+        return None
+    del user_obj._perm_read_along
+    return _reading(user_obj, found)
+
+
 def _kept(user_obj: Any) -> set[str]:
     try:
         found = user_obj.__dict__.pop("_perm_read_along", None) or cache.get_many(
@@ -113,20 +170,11 @@ def _kept(user_obj: Any) -> set[str]:
         )
     except Exception:  # the cache only saves work
         logger.warning("Permissions read without the cache", exc_info=True)
-        return _read(user_obj)
+        return _named(fetch([_run(user_obj)])[0])
     if (current := _current(found, user_obj.pk)) is not None:
         return current
-    perms = _read(user_obj)
-    version = found.get(VERSION_KEY)
-    if version is None:
-        # ``add``: never overwrite a version a commit has just moved (then read that).
-        started = time.time_ns()
-        version = (
-            started if cache.add(VERSION_KEY, started, timeout=None) else cache.get(VERSION_KEY)
-        )
-    if version is not None:
-        cache.set(_key(user_obj.pk), (version, perms), KEPT_SECONDS)
-    return perms
+    read = _reading(user_obj, found)
+    return read.keep(fetch([read.run])[0])
 
 
 class CachedPermissionsBackend(ModelBackend):

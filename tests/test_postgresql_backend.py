@@ -76,11 +76,16 @@ def test_a_failing_statement_in_a_round_trip_raises_djangos_error_and_the_connec
     assert Incident.objects.get(pk=incident.pk).key == incident.key
 
 
-def _prepared() -> list[tuple[str, str]]:
-    """The name and text of each statement prepared on the connection."""
+def _prepared(board_only: bool = True) -> list[tuple[str, str]]:
+    """The name and text of each statement prepared on the connection: the board's
+    (reading incidents), or all (the permissions' too: ``config.auth``)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT name, statement FROM pg_prepared_statements ORDER BY name")
-        return cursor.fetchall()
+        return [
+            (name, statement)
+            for name, statement in cursor.fetchall()
+            if not board_only or 'FROM "incidents_incident"' in statement
+        ]
 
 
 def _board_of(user, now=None):
@@ -106,6 +111,7 @@ def _ended(manager, summary):
 # Outside a test's transaction: a rollback clears psycopg's prepared statements.
 @pytest.mark.django_db(transaction=True)
 def test_the_board_prepares_its_two_statements_and_nothing_else(manager, support):
+    """Nothing but them and the viewer's permissions' read (``config.auth``)."""
     from django.test.utils import CaptureQueriesContext
 
     make_incident(by=manager, summary="Checkout is failing")
@@ -127,9 +133,14 @@ def test_the_board_prepares_its_two_statements_and_nothing_else(manager, support
     assert [query["sql"].startswith("SELECT ") for query in queries] == [True, True]
     assert ["%s" in query["sql"] or "%%" in query["sql"] for query in queries] == [False] * 2
     assert cutoff in queries[1]["sql"]
-    statements = [statement for _name, statement in _prepared()]
-    assert len(statements) == 2
-    assert all('FROM "incidents_incident"' in statement for statement in statements)
+    statements = [statement for _name, statement in _prepared(board_only=False)]
+    # The permissions', the resolved list's, the active list's (with its total).
+    assert sorted(statement.count('FROM "incidents_incident"') for statement in statements) == [
+        0,
+        1,
+        2,
+    ]
+    assert sum('FROM "auth_permission"' in statement for statement in statements) == 1
 
 
 @pytest.mark.django_db(transaction=True)

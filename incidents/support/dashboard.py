@@ -8,7 +8,6 @@ says "unknown".
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import threading
 import time
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
-from django.db import NotSupportedError, connection
+from django.db import connection
 from django.db.models import (
     Aggregate,
     CharField,
@@ -35,10 +34,11 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 from django.db.models.signals import post_delete, post_save
-from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from config import auth
+from config.statements import Run, Statement, compile_query, fetch, kept
+from config.statements import forget as forget_compiled
 from config.transactions import on_commit_once
 from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
 from incidents.support.watched import Watched
@@ -163,18 +163,27 @@ RESTRICTED_SECONDS = 120
 Noted = tuple[int, list[int]]
 
 
-def _restricted_on_boards() -> list[int]:
-    on_a_board = Q(status__in=OPEN_STATUSES) | _recently_resolved(timezone.now())
-    return list(Incident.objects.filter(on_a_board, restricted=True).values_list("pk", flat=True))
+def _restricted_run(now: datetime) -> Run:
+    def compile_() -> Statement:
+        on_a_board = Q(status__in=OPEN_STATUSES) | _recently_resolved(_SENTINEL)
+        restricted = Incident.objects.filter(on_a_board, restricted=True).values_list("pk")
+        return compile_query(restricted.order_by(), sentinels=[_cutoff_param(_SENTINEL)])
+
+    statement = kept("board-restricted", compile_)
+    return statement, statement.params_for(_cutoff_param(now))
+
+
+def _keep_note(version: int, restricted: list[int]) -> Noted:
+    # Read after the change's commit (or the marker's start): they hold for its version.
+    # A note of an older version may overwrite a newer one in a race: readers of the
+    # newer version then read the database once more, and note it again.
+    cache.set(RESTRICTED_KEY, (version, restricted), timeout=RESTRICTED_SECONDS)
+    return version, restricted
 
 
 def _note_restricted(version: int) -> list[int]:
-    # Read after the change's commit: they hold for its version. A note of an older
-    # version may overwrite a newer one in a race: readers of the newer version then
-    # read the database once more, and note it again.
-    restricted = _restricted_on_boards()
-    cache.set(RESTRICTED_KEY, (version, restricted), timeout=RESTRICTED_SECONDS)
-    return restricted
+    restricted = [pk for (pk,) in fetch([_restricted_run(timezone.now())])[0]]
+    return _keep_note(version, restricted)[1]
 
 
 def _version(marker: str) -> int:
@@ -258,35 +267,65 @@ def catalogue(version: int | None = None) -> Catalogue:
     return _read_catalogue(version)
 
 
-def _read_catalogue(version: int) -> Catalogue:
-    """The catalogue from the database, kept under the marker's ``version`` read before."""
-    fresh = (
-        [
-            Choice(*row)
-            for row in Product.objects.order_by("name", "pk").values_list("pk", "slug", "name")
-        ],
-        [
-            Choice(*row)
-            for row in Team.objects.order_by("name", "pk").values_list("pk", "slug", "name")
-        ],
+def _catalogue_statement(model: type[Product] | type[Team]) -> Statement:
+    return kept(
+        ("board-catalogue", model),
+        lambda: compile_query(
+            model.objects.order_by("name", "pk").values_list("pk", "slug", "name")
+        ),
     )
+
+
+def _catalogue_runs() -> list[Run]:
+    statements = [_catalogue_statement(Product), _catalogue_statement(Team)]
+    return [(statement, statement.params) for statement in statements]
+
+
+def _keep_catalogue(version: int, products: list[Any], teams: list[Any]) -> Catalogue:
+    """The catalogue from its runs' rows (``_catalogue_runs``), kept under the marker's
+    ``version`` read before."""
+    fresh = ([Choice(*row) for row in products], [Choice(*row) for row in teams])
     cache.set(CATALOGUE_KEY, (version, fresh), CATALOGUE_SECONDS)
     return fresh
+
+
+def _read_catalogue(version: int) -> Catalogue:
+    """The catalogue from the database, kept under the marker's ``version`` read before."""
+    return _keep_catalogue(version, *fetch(_catalogue_runs()))
 
 
 def page_reads(
     user: User | AnonymousUser, now: datetime | None = None
 ) -> tuple[str, Catalogue, Noted | None]:
     """The page's marker, the filters' catalogue and the noted restricted incidents,
-    read from the cache together, with ``user``'s permissions (``auth.take``)."""
+    read from the cache together, with ``user``'s permissions (``auth.take``). Those
+    missing or old (a cold cache) are read from the database at once, in one round trip,
+    and kept: the restricted incidents too, unless ``user`` may see them all."""
     found = cache.get_many(
         [VERSION_KEY, CATALOGUE_KEY, CATALOGUE_SINCE_KEY, RESTRICTED_KEY, *auth.cache_keys(user)]
     )
     auth.take(user, found)
     marker = change_marker(now, version=found.get(VERSION_KEY))
-    fresh = _fresh_catalogue(found.get(CATALOGUE_KEY), found.get(CATALOGUE_SINCE_KEY))
-    # Missing or old: read from the database at once, the cache was just asked.
-    return marker, fresh or _read_catalogue(_version(marker)), found.get(RESTRICTED_KEY)
+    version = _version(marker)
+    choices = _fresh_catalogue(found.get(CATALOGUE_KEY), found.get(CATALOGUE_SINCE_KEY))
+    noted: Noted | None = found.get(RESTRICTED_KEY)
+    permissions = auth.read_along(user)
+    note = (noted is None or noted[0] != version) and (
+        permissions is not None or not user.has_perm("incidents.view_restricted_incident")
+    )
+    runs = [
+        *([permissions.run] if permissions is not None else []),
+        *(_catalogue_runs() if choices is None else []),
+        *([_restricted_run(now or timezone.now())] if note else []),
+    ]
+    read = iter(fetch(runs) if runs else [])
+    if permissions is not None:
+        permissions.keep(next(read))
+    if choices is None:
+        choices = _keep_catalogue(version, next(read), next(read))
+    if note:
+        noted = _keep_note(version, [pk for (pk,) in next(read)])
+    return marker, choices, noted
 
 
 def _catalogue_committed() -> None:
@@ -478,17 +517,6 @@ def _queries(
     )
 
 
-class _Statement(NamedTuple):
-    compiler: SQLCompiler
-    sql: str
-    params: tuple[Any, ...]
-    # Where the resolved list's cutoff is among the parameters (None: not in this one).
-    cutoff_at: int | None
-    names: list[str]
-    # The database's converters of its columns (SQLite's: times, booleans).
-    converters: dict[int, Any]
-
-
 # Compiling the board's queries (visibility, five subqueries) took ten times as long
 # as running them. So each is compiled once per thread and shape, and run again with
 # only its time parameter replaced. The shape is everything the SQL depends on: who
@@ -504,12 +532,13 @@ def forget_statements() -> None:
     """Drop this thread's compiled statements and converted rows (a process just started
     has none)."""
     _compiled.__dict__.clear()
+    forget_compiled()
 
 
 def _statements(
     user: User | AnonymousUser, product_id: int | None, team_id: int | None
-) -> tuple[_Statement, _Statement] | None:
-    kept: dict[tuple[object, ...], tuple[_Statement, _Statement] | None]
+) -> tuple[Statement, Statement] | None:
+    kept: dict[tuple[object, ...], tuple[Statement, Statement] | None]
     kept = _compiled.__dict__.setdefault("statements", {})
     shape = (
         connection.alias,
@@ -539,31 +568,18 @@ def _statements(
     return statements
 
 
-def _compile(queryset: QuerySet[Incident], *, cutoff: bool, viewer: object) -> _Statement:
-    compiler = queryset.query.get_compiler(connection=connection)
-    sql, params = compiler.as_sql()
-    places = [index for index, param in enumerate(params) if param == _cutoff_param(_SENTINEL)]
-    if len(places) != (1 if cutoff else 0):
-        raise ImproperlyConfigured(f"The board's cutoff is {len(places)} parameters of {sql}")
-    # Prepared where the database can (``_run``), its constants written in but the
-    # cutoff and the viewer's id: one statement for everyone of the same permissions
-    # and filters (psycopg keeps 100 a connection, and keys them by the parameters'
-    # types too: ids past 32767 bind as a wider integer). A filter's id equal to the
-    # viewer's stays a parameter too, which changes nothing but the plan's reuse.
-    if (inline := getattr(connection, "inline_params", None)) is not None:
-        kept = {*places, *(i for i, p in enumerate(params) if type(p) is int and p == viewer)}
-        sql, params = inline(sql, params, keep=kept)
-        places = [sorted(kept).index(place) for place in places]
-    query = queryset.query
-    return _Statement(
-        compiler,
-        sql,
-        tuple(params),
-        places[0] if places else None,
-        [*query.extra_select, *query.values_select, *query.annotation_select],
-        # As ``results_iter`` finds them.
-        compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]]),
+def _compile(queryset: QuerySet[Incident], *, cutoff: bool, viewer: object) -> Statement:
+    # Prepared where the database can, its constants written in but the cutoff and the
+    # viewer's id: one statement for everyone of the same permissions and filters
+    # (psycopg keeps 100 a connection, and keys them by the parameters' types too: ids
+    # past 32767 bind as a wider integer). A filter's id equal to the viewer's stays a
+    # parameter too, which changes nothing but the plan's reuse.
+    statement = compile_query(
+        queryset, sentinels=[_cutoff_param(_SENTINEL)] if cutoff else [], bound={viewer}
     )
+    if cutoff and len(statement.places[0]) != 1:
+        raise ImproperlyConfigured(f"The board's cutoff is not one parameter of {statement.sql}")
+    return statement
 
 
 def _cutoff_param(now: datetime) -> Any:
@@ -572,17 +588,18 @@ def _cutoff_param(now: datetime) -> Any:
     return field.get_db_prep_value(now - RECENTLY_RESOLVED, connection)
 
 
-def _run(statements: Sequence[_Statement], now: datetime) -> list[list[Sequence[Any]]]:
+def _run(statements: Sequence[Statement], now: datetime) -> list[list[Sequence[Any]]]:
     """Each statement's rows, their values in the order of its ``names``: in one round
-    trip and prepared where the database can (``round_trip`` and ``prepared_cursor``,
-    PostgreSQL's)."""
-    try:
-        fetched = _fetch(statements, now)
-    except NotSupportedError as error:
-        # Prepared before a migration changed a column they read: prepared again.
-        if not getattr(connection, "recover_prepared", lambda _error: False)(error):
-            raise
-        fetched = _fetch(statements, now)
+    trip and prepared where the database can (``config.statements.fetch``)."""
+    fetched = fetch(
+        [
+            (
+                statement,
+                statement.params_for(_cutoff_param(now)) if statement.places else statement.params,
+            )
+            for statement in statements
+        ]
+    )
     return [
         _converted(statement, rows) for statement, rows in zip(statements, fetched, strict=True)
     ]
@@ -592,7 +609,7 @@ def _run(statements: Sequence[_Statement], now: datetime) -> list[list[Sequence[
 CONVERTED_KEPT = 2000
 
 
-def _converted(statement: _Statement, rows: list[Sequence[Any]]) -> list[Sequence[Any]]:
+def _converted(statement: Statement, rows: list[Sequence[Any]]) -> list[Sequence[Any]]:
     """The values as the ORM gives them (SQLite's times made aware, its booleans). A row
     the board read before is converted once, kept by its statement's SQL, the zone and
     the values read (viewers of the same permissions share them): after a change the board reads
@@ -614,21 +631,7 @@ def _converted(statement: _Statement, rows: list[Sequence[Any]]) -> list[Sequenc
     return [kept[key] for key in keys]
 
 
-def _fetch(statements: Sequence[_Statement], now: datetime) -> list[list[Sequence[Any]]]:
-    together = getattr(connection, "round_trip", contextlib.nullcontext)
-    cursor_for = getattr(connection, "prepared_cursor", connection.cursor)
-    with contextlib.ExitStack() as cursors:
-        opened = [cursors.enter_context(cursor_for()) for _ in statements]
-        with together():
-            for cursor, statement in zip(opened, statements, strict=True):
-                params = list(statement.params)
-                if statement.cutoff_at is not None:
-                    params[statement.cutoff_at] = _cutoff_param(now)
-                cursor.execute(statement.sql, params)
-        return [cursor.fetchall() for cursor in opened]
-
-
-def _picks(statement: _Statement, *names: str) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+def _picks(statement: Statement, *names: str) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """What takes the values of ``names`` (two or more), in that order, from a row of
     ``statement``."""
     return itemgetter(*[statement.names.index(name) for name in names])

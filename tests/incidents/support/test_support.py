@@ -862,6 +862,72 @@ def test_demo_cases_are_labelled_to_open_incidents_once():
     assert LabelChange.objects.count() == 5
 
 
+@pytest.fixture
+def database_reads(monkeypatch):
+    """The statements each read through ``config.statements`` sent together, by the
+    tables they read."""
+    from config import statements
+
+    sent = []
+    fetch = statements._fetch
+
+    def recorded(runs):
+        sent.append([statement.compiler.query.model._meta.db_table for statement, _ in runs])
+        return fetch(runs)
+
+    monkeypatch.setattr(statements, "_fetch", recorded)
+    return sent
+
+
+@pytest.mark.parametrize("who", ["support", "security"])
+def test_a_page_on_a_cold_cache_reads_what_the_cache_lost_in_one_round_trip(
+    client_for, support, manager, who, database_reads
+):
+    """The permissions, products, teams and restricted incidents a board can show are
+    read together and kept: the page's second round trip is the board's."""
+    from config import auth
+
+    viewer = support if who == "support" else UserFactory(group="security")
+    secret = make_incident(by=manager, summary="Payroll leak", restricted=True)
+    make_incident(by=manager, summary="Checkout down", products=[ProductFactory(name="Pay")])
+    client = client_for(viewer)
+    assert client.get("/support/").status_code == 200
+    cache.clear()
+    database_reads.clear()
+    page = client.get("/support/").content.decode()
+    assert database_reads == [
+        ["auth_permission", "incidents_product", "incidents_team", "incidents_incident"],
+        ["incidents_incident", "incidents_incident"],
+    ]
+    assert ("Payroll leak" in page) is (who == "security")
+    assert "Pay" in page
+    assert "Checkout down" in page
+    marker = dashboard.change_marker()
+    assert cache.get(dashboard.RESTRICTED_KEY) == (dashboard._version(marker), [secret.pk])
+    assert dashboard.catalogue()[0][0].name == "Pay"
+    perms = auth._current(
+        cache.get_many(auth.cache_keys(type(viewer).objects.get(pk=viewer.pk))), viewer.pk
+    )
+    assert ("incidents.view_restricted_incident" in perms) is (who == "security")
+    database_reads.clear()
+    client.get("/support/")
+    assert database_reads == []
+
+
+@pytest.mark.parametrize("who", ["support", "security"])
+def test_an_old_note_of_restricted_incidents_is_read_again_only_for_who_needs_it(
+    client_for, support, manager, who, database_reads
+):
+    viewer = support if who == "support" else UserFactory(group="security")
+    make_incident(by=manager, summary="Payroll leak", restricted=True)
+    client = client_for(viewer)
+    client.get("/support/")
+    cache.set(dashboard.RESTRICTED_KEY, (0, []))  # of a version long gone
+    database_reads.clear()
+    assert client.get("/support/").status_code == 200
+    assert database_reads == ([["incidents_incident"]] if who == "support" else [])
+
+
 @pytest.mark.parametrize("who", ["support", "security"])
 def test_a_page_on_a_cold_cache_asks_the_cache_for_each_key_once(
     client_for, support, who, monkeypatch
