@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Hashable, Sequence
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import NotSupportedError, connection
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connections
 from django.db.models import QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -59,7 +59,10 @@ def compile_query(
     them with the values in view and one statement serves every run, but those equal
     to a value in ``bound`` (an id that other compiled statements share: the prepared
     statement is then theirs too)."""
-    compiler = queryset.query.get_compiler(connection=connection)
+    # The thread's own connection, not the proxy ``django.db.connection``: the compiler
+    # asks it hundreds of things, each a thread-local lookup through the proxy (a sixth
+    # of compiling the board's statements).
+    compiler = queryset.query.get_compiler(connection=connections[DEFAULT_DB_ALIAS])
     sql, params = compiler.as_sql()
     places = [tuple(i for i, p in enumerate(params) if p == sentinel) for sentinel in sentinels]
     if not all(places):

@@ -621,8 +621,10 @@ def _converted(statement: Statement, rows: list[Sequence[Any]]) -> list[Sequence
     kept = _compiled.__dict__.setdefault("converted", {})
     if len(kept) > CONVERTED_KEPT:
         kept.clear()
-    # The zone the converters make times aware in is the connection's.
-    keys = [(statement.sql, connection.timezone, row) for row in rows]
+    # The zone the converters make times aware in is the connection's (read once: each
+    # read goes through the thread-local proxy).
+    zone = connection.timezone
+    keys = [(statement.sql, zone, row) for row in rows]
     if missing := [key for key in keys if key not in kept]:
         converted = statement.compiler.apply_converters(
             [row for _sql, _zone, row in missing], statement.converters
@@ -662,16 +664,21 @@ def board(
     extra = _picks(active_statement, "assignee_name", "product_ids", "active_total")
     last_update_at = active_statement.names.index("last_update_at") if _last_update else None
     names = _product_names([extra(values)[1] for values in active], choices)
+    # Rows share their few sets of products: each named once.
+    named: dict[str | None, tuple[str, ...]] = {}
     rows = []
     for values in active:
         fields = shown(values)
         assignee_name, product_ids, _total = extra(values)
+        products = named.get(product_ids)
+        if products is None:
+            products = named[product_ids] = _named(product_ids, names)
         rows.append(
             Row._make(
                 (
                     *fields,
                     assignee_name,
-                    _named(product_ids, names),
+                    products,
                     values[last_update_at] if last_update_at is not None else None,
                     fields[_SEVERITY] <= 2 and fields[_CREATED_AT] >= new_since,
                 )
