@@ -96,11 +96,14 @@ def _next_version() -> int:
     used). Other caches are one process's (tests) or the embedded default's files."""
     at_least = getattr(cache, "incr_at_least", None)
     if at_least is not None:
-        return int(at_least(VERSION_KEY, _fresh_version()))
-    try:
-        return cache.incr(VERSION_KEY)
-    except ValueError:  # not cached
-        return _start_version() or cache.incr(VERSION_KEY)
+        version = int(at_least(VERSION_KEY, _fresh_version()))
+    else:
+        try:
+            version = cache.incr(VERSION_KEY)
+        except ValueError:  # not cached
+            version = _start_version() or cache.incr(VERSION_KEY)
+    _keep_version(version)
+    return version
 
 
 def _start_version() -> int | None:
@@ -111,6 +114,30 @@ def _start_version() -> int | None:
     return version if cache.add(VERSION_KEY, version, timeout=None) else None
 
 
+# The marker's version as this process last read or moved it, and until when (on the
+# monotonic clock) an unchanged poll may be answered from it without asking the cache
+# (``kept_marker``): a change committed by another process reaches this one's polls at
+# most this much later (a poll comes every few seconds); one of this process's, at once.
+MARKER_KEPT_SECONDS = 0.5
+_kept_version: tuple[float, int] | None = None
+
+
+def _keep_version(version: int) -> None:
+    global _kept_version
+    _kept_version = (time.monotonic() + MARKER_KEPT_SECONDS, version)
+
+
+def kept_marker(now: datetime | None = None) -> str | None:
+    """The marker of the version this process read or moved within the last
+    ``MARKER_KEPT_SECONDS``, or None. Good for answering "nothing changed" to a poll
+    that holds it; any other poll asks the cache (``change_marker``), so a board is
+    never rendered for a version older than one a viewer has seen."""
+    kept = _kept_version
+    if kept is None or time.monotonic() >= kept[0]:
+        return None
+    return _marker(kept[1], now)
+
+
 def change_marker(now: datetime | None = None, *, version: int | NotRead | None = NOT_READ) -> str:
     """What a poll compares: it moves whenever anything the board shows changes, and
     once a minute (the "new" highlight and the last day's resolved list follow the
@@ -119,12 +146,15 @@ def change_marker(now: datetime | None = None, *, version: int | NotRead | None 
     Read from the cache, so an unchanged poll makes no query. The actions move it
     after each commit (``incidents_changed``); when the cache has lost it (evicted, a
     restarted Redis) it starts again from the clock (``_fresh_version``)."""
-    now = now or timezone.now()
-    if version is NOT_READ:
-        version = cache.get(VERSION_KEY)
-    if version is None:
-        version = _start_version() or cache.get(VERSION_KEY, _fresh_version())
-    return f"{version}-{int(now.timestamp() // 60)}"
+    read: int | None = cache.get(VERSION_KEY) if version is NOT_READ else version
+    if read is None:
+        read = _start_version() or cache.get(VERSION_KEY, _fresh_version())
+    _keep_version(read)
+    return _marker(read, now)
+
+
+def _marker(version: int, now: datetime | None) -> str:
+    return f"{version}-{int((now or timezone.now()).timestamp() // 60)}"
 
 
 def bump_marker() -> None:

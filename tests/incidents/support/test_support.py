@@ -423,11 +423,13 @@ def test_unchanged_poll_is_204_from_the_cached_marker_without_a_query(
 
 
 def test_a_lost_marker_starts_again_from_the_clock_never_from_an_earlier_version(
-    htmx_for, support, django_capture_on_commit_callbacks
+    htmx_for, support, django_capture_on_commit_callbacks, monkeypatch
 ):
     """A version names one state of the boards, in the cache and in every process that
     kept a board under it: after a loss it starts again past every earlier one (from
-    the clock), without a query; open boards are read again once."""
+    the clock), without a query; open boards are read again once (polls past the
+    moment a process answers them from the marker it read: ``kept_marker``)."""
+    monkeypatch.setattr(dashboard, "MARKER_KEPT_SECONDS", 0)
     make_incident(by=support)
     client = htmx_for(support)
     marker = dashboard.change_marker()
@@ -446,6 +448,75 @@ def test_a_lost_marker_starts_again_from_the_clock_never_from_an_earlier_version
         make_incident(by=support, summary="Second")
     assert dashboard.change_marker() not in (marker, moved, again)
     assert not [sql for sql in _own(queries) if 'MAX("incidents_incident"."updated_at")' in sql]
+
+
+@pytest.fixture
+def cache_reads(monkeypatch):
+    """The keys asked of the cache."""
+    asked = []
+    backend = caches["default"]
+    get, get_many = backend.get, backend.get_many
+    monkeypatch.setattr(
+        backend, "get", lambda key, *a, **kw: asked.append(key) or get(key, *a, **kw)
+    )
+    monkeypatch.setattr(backend, "get_many", lambda keys: asked.extend(keys) or get_many(keys))
+    return asked
+
+
+def test_an_unchanged_poll_soon_after_another_asks_nothing_of_the_cache(
+    htmx_for, support, cache_reads
+):
+    make_incident(by=support)
+    client = htmx_for(support)
+    marker = dashboard.change_marker()
+    cache_reads.clear()
+    assert client.get(f"/support/board/?since={marker}").status_code == 204
+    assert cache_reads == []
+
+
+def test_a_change_made_elsewhere_reaches_the_polls_once_the_kept_marker_is_old(
+    htmx_for, support, monkeypatch, cache_reads
+):
+    """Another process moved the marker (in the cache only): this one's polls answer
+    "unchanged" from the marker it read until that is ``MARKER_KEPT_SECONDS`` old."""
+    make_incident(by=support, summary="Checkout down")
+    client = htmx_for(support)
+    marker = dashboard.change_marker()
+    cache.incr(dashboard.VERSION_KEY)
+    assert client.get(f"/support/board/?since={marker}").status_code == 204
+    monkeypatch.setattr(dashboard, "MARKER_KEPT_SECONDS", 0)
+    dashboard.change_marker(version=int(marker.split("-")[0]))  # read a moment ago
+    cache_reads.clear()
+    response = client.get(f"/support/board/?since={marker}")
+    assert response.status_code == 200
+    assert dashboard.VERSION_KEY in cache_reads
+    assert "Checkout down" in response.content.decode()
+
+
+def test_a_poll_holding_another_marker_than_the_kept_one_asks_the_cache(
+    htmx_for, support, cache_reads
+):
+    """A viewer who read a newer marker from another process is never sent the board
+    of the version this one kept: the poll asks the cache."""
+    make_incident(by=support)
+    client = htmx_for(support)
+    marker = dashboard.change_marker()
+    newer = f"{cache.incr(dashboard.VERSION_KEY)}-{marker.split('-')[1]}"
+    cache_reads.clear()
+    assert client.get(f"/support/board/?since={newer}").status_code == 204
+    assert dashboard.VERSION_KEY in cache_reads
+
+
+def test_a_change_made_here_reaches_the_next_poll_at_once(
+    htmx_for, support, django_capture_on_commit_callbacks
+):
+    incident = make_incident(by=support, summary="Checkout down")
+    client = htmx_for(support)
+    marker = dashboard.change_marker()
+    assert client.get(f"/support/board/?since={marker}").status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.add_timeline_entry(incident, kind=EntryKind.OBSERVATION, text="Still", by=support)
+    assert client.get(f"/support/board/?since={marker}").status_code == 200
 
 
 def test_a_cache_outage_never_fails_a_committed_change(
