@@ -24,11 +24,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
-from config.statements import Run, Statement, compile_query, fetch, kept
+from config.statements import Run, Statement, compile_query, compiled, fetch
 
 logger = logging.getLogger(__name__)
 
@@ -85,22 +85,23 @@ def _statement(superuser: bool) -> Statement:
             sentinels=[] if superuser else [_SOMEONE],
         )
 
-    return kept(("permissions", superuser), compile_)
+    return compiled(("permissions", superuser), compile_)
 
 
-def _run(user_obj: Any) -> Run:
+def _permissions_run(user_obj: Any) -> Run:
     statement = _statement(user_obj.is_superuser)
     return statement, statement.params_for(*([] if user_obj.is_superuser else [user_obj.pk]))
 
 
-def _named(rows: Iterable[Sequence[Any]]) -> set[str]:
+def _perm_names(rows: Iterable[Sequence[Any]]) -> set[str]:
     return {f"{app_label}.{codename}" for app_label, codename in rows}
 
 
 class PermissionsRead(NamedTuple):
     """A person's permissions to read from the database (``run``, which a page may
     send along with its own reads: ``config.statements.fetch``), and the version they
-    are kept under, read or started before them (None: the cache is away)."""
+    are kept under, read or started before them (None: started by another process and
+    gone again at once; the set is then not kept)."""
 
     user: Any
     version: int | None
@@ -108,7 +109,7 @@ class PermissionsRead(NamedTuple):
 
     def keep(self, rows: Iterable[Sequence[Any]]) -> set[str]:
         """The permissions from ``run``'s rows, kept for this request and in the cache."""
-        perms = self.user._perm_cache = _named(rows)
+        perms = self.user._perm_cache = _perm_names(rows)
         if self.version is not None:
             cache.set(_key(self.user.pk), (self.version, perms), KEPT_SECONDS)
         return perms
@@ -123,7 +124,7 @@ def _reading(user_obj: Any, found: dict[str, Any]) -> PermissionsRead:
         version = (
             started if cache.add(VERSION_KEY, started, timeout=None) else cache.get(VERSION_KEY)
         )
-    return PermissionsRead(user_obj, version, _run(user_obj))
+    return PermissionsRead(user_obj, version, _permissions_run(user_obj))
 
 
 def _current(found: dict[str, Any], user_pk: int) -> set[str] | None:
@@ -164,17 +165,21 @@ def read_along(user_obj: Any) -> PermissionsRead | None:
 
 
 def _kept(user_obj: Any) -> set[str]:
+    # Not prepared inside a transaction (an action asking ``has_perm``): a statement
+    # prepared before a migration changed a column it reads can be prepared again only
+    # outside one (``config.postgresql``'s ``recover_prepared``).
+    prepare = not connection.in_atomic_block
     try:
         found = user_obj.__dict__.pop("_perm_read_along", None) or cache.get_many(
             [VERSION_KEY, _key(user_obj.pk)]
         )
     except Exception:  # the cache only saves work
         logger.warning("Permissions read without the cache", exc_info=True)
-        return _named(fetch([_run(user_obj)])[0])
+        return _perm_names(fetch([_permissions_run(user_obj)], prepare=prepare)[0])
     if (current := _current(found, user_obj.pk)) is not None:
         return current
     read = _reading(user_obj, found)
-    return read.keep(fetch([read.run])[0])
+    return read.keep(fetch([read.run], prepare=prepare)[0])
 
 
 class CachedPermissionsBackend(ModelBackend):

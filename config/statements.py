@@ -3,7 +3,7 @@
 Building and compiling a queryset costs the ORM far more than running a small indexed
 query (the support board's: ten times as much; a person's permissions: most of the
 1.7 ms their read took on PostgreSQL). A page's hot reads are compiled once per thread
-(``kept``) with stand-in values (``compile_query``'s ``sentinels``), whose places then
+(``compiled``) with stand-in values (``compile_query``'s ``sentinels``), whose places then
 take each run's values (``Statement.params_for``), and those a page needs together are
 sent at once (``fetch``): in one round trip and prepared (parsed and planned once per
 connection) on PostgreSQL (``config.postgresql``), one after another elsewhere.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Collection, Hashable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connection, connections
@@ -50,29 +50,38 @@ class Statement(NamedTuple):
 
 
 def compile_query(
-    queryset: QuerySet[Any], *, sentinels: Sequence[Any] = (), bound: Collection[Any] = ()
+    queryset: QuerySet[Any],
+    *,
+    sentinels: Sequence[Any] = (),
+    counts: Sequence[int] | None = None,
+    bound: Collection[Any] = (),
 ) -> Statement:
-    """``queryset`` compiled for this thread's connection. ``sentinels``: values
-    compiled in place of those each run gives (as the database adapter is given them,
-    each among the parameters, and equal to nothing else there). Where the database
-    prepares statements, the other parameters are written in, so the database plans
-    them with the values in view and one statement serves every run, but those equal
-    to a value in ``bound`` (an id that other compiled statements share: the prepared
-    statement is then theirs too)."""
+    """``queryset`` compiled for this thread's connection to the default database (the
+    only one the portal has). ``sentinels``: values compiled in place of those each run
+    gives (as the database adapter is given them), found among the parameters by value
+    (``_is``): each at least once, or exactly as often as ``counts`` says (0: a check
+    that the query does not use it). Where the database prepares statements, the other
+    parameters are written in, so the database plans them with the values in view and
+    one statement serves every run, but those equal to a value in ``bound`` (an id that
+    other compiled statements share: the prepared statement is then theirs too)."""
     # The thread's own connection, not the proxy ``django.db.connection``: the compiler
     # asks it hundreds of things, each a thread-local lookup through the proxy (a sixth
     # of compiling the board's statements).
-    compiler = queryset.query.get_compiler(connection=connections[DEFAULT_DB_ALIAS])
+    database = connections[DEFAULT_DB_ALIAS]
+    compiler = queryset.query.get_compiler(connection=database)
     sql, params = compiler.as_sql()
-    places = [tuple(i for i, p in enumerate(params) if p == sentinel) for sentinel in sentinels]
-    if not all(places):
-        raise ImproperlyConfigured(f"A sentinel of {sentinels} is none of the parameters of {sql}")
-    if (inline := getattr(connection, "inline_params", None)) is not None:
-        kept = {place for found in places for place in found}
-        kept |= {i for i, p in enumerate(params) if type(p) is int and p in bound}
-        sql, params = inline(sql, params, keep=kept)
-        order = sorted(kept)
-        places = [tuple(order.index(place) for place in found) for found in places]
+    places = [tuple(i for i, p in enumerate(params) if _is(p, sentinel)) for sentinel in sentinels]
+    found = [len(each) for each in places]
+    if (found != list(counts)) if counts is not None else not all(found):
+        raise ImproperlyConfigured(f"Sentinels {sentinels} found {found} times in {sql}")
+    if len({place for each in places for place in each}) != sum(found):
+        raise ImproperlyConfigured(f"Sentinels {sentinels} share a parameter of {sql}")
+    if (inline := getattr(database, "inline_params", None)) is not None:
+        left = {place for each in places for place in each}
+        left |= {i for i, p in enumerate(params) if type(p) is int and p in bound}
+        sql, params = inline(sql, params, keep=left)
+        order = sorted(left)
+        places = [tuple(order.index(place) for place in each) for each in places]
     query = queryset.query
     return Statement(
         compiler,
@@ -85,21 +94,32 @@ def compile_query(
     )
 
 
+def _kind(value: Any) -> type:
+    return bool if isinstance(value, bool) else float if isinstance(value, float) else object
+
+
+def _is(param: Any, sentinel: Any) -> bool:
+    # By value (psycopg's Int2 is an int), but never a boolean or a float for an
+    # integer, which Python finds equal (True == 1 == 1.0).
+    return bool(param == sentinel) and _kind(param) is _kind(sentinel)
+
+
 # Each thread's compiled statements: a statement holds its thread's connection.
 _threads = threading.local()
 # Past this many a thread's statements are compiled again.
 KEPT = 256
+T = TypeVar("T")
 
 
-def kept(key: Hashable, compile_: Callable[[], Statement]) -> Statement:
-    """The statement compiled by ``compile_`` once per thread, database and ``key``."""
-    statements: dict[Hashable, Statement] = _threads.__dict__.setdefault("statements", {})
-    key = (connection.alias, key)
-    statement = statements.get(key)
-    if statement is None:
-        if len(statements) >= KEPT:
-            statements.clear()
-        statement = statements[key] = compile_()
+def compiled(key: Hashable, compile_: Callable[[], T]) -> T:
+    """What ``compile_`` gives (statements, or None where a query can have no rows),
+    once per thread and ``key``."""
+    statements: dict[Hashable, Any] = _threads.__dict__.setdefault("statements", {})
+    if key in statements:
+        return cast(T, statements[key])
+    if len(statements) >= KEPT:
+        statements.clear()
+    statement = statements[key] = compile_()
     return statement
 
 
@@ -111,24 +131,36 @@ def forget() -> None:
 Run = tuple[Statement, Sequence[Any]]
 
 
-def fetch(runs: Sequence[Run]) -> list[list[Sequence[Any]]]:
-    """The rows of each statement run with its parameters, as the database sends them
-    (``Statement.converted`` makes them the ORM's): in one round trip and prepared
-    where the database can (``round_trip`` and ``prepared_cursor``, PostgreSQL's)."""
+def fetch(
+    runs: Sequence[Run], *, prepare: bool = True, convert: bool = True
+) -> list[list[Sequence[Any]]]:
+    """The rows of each statement run with its parameters, as the ORM gives them (as
+    the database sends them without ``convert``: for a caller that converts them its
+    own way): in one round trip and, with ``prepare``, prepared where the database can
+    (``round_trip`` and ``prepared_cursor``, PostgreSQL's)."""
     try:
-        return _fetch(runs)
+        fetched = _fetch(runs, prepare)
     except NotSupportedError as error:
         # Prepared before a migration changed a column they read: prepared again.
         if not getattr(connection, "recover_prepared", lambda _error: False)(error):
             raise
-        return _fetch(runs)
+        fetched = _fetch(runs, prepare)
+    if not convert:
+        return fetched
+    return [statement.converted(rows) for (statement, _), rows in zip(runs, fetched, strict=True)]
 
 
-def _fetch(runs: Sequence[Run]) -> list[list[Sequence[Any]]]:
+def fetch_named(wanted: dict[str, list[Run]]) -> dict[str, list[list[Sequence[Any]]]]:
+    """``fetch`` for reads a page makes together: each name's rows, by name."""
+    fetched = iter(fetch([run for runs in wanted.values() for run in runs]) if wanted else [])
+    return {name: [next(fetched) for _ in runs] for name, runs in wanted.items()}
+
+
+def _fetch(runs: Sequence[Run], prepare: bool) -> list[list[Sequence[Any]]]:
     together = getattr(connection, "round_trip", contextlib.nullcontext)
-    cursor_for = getattr(connection, "prepared_cursor", connection.cursor)
+    cursor_for = getattr(connection, "prepared_cursor", None) if prepare else None
     with contextlib.ExitStack() as cursors:
-        opened = [cursors.enter_context(cursor_for()) for _ in runs]
+        opened = [cursors.enter_context((cursor_for or connection.cursor)()) for _ in runs]
         with together():
             for cursor, (statement, params) in zip(opened, runs, strict=True):
                 cursor.execute(statement.sql, params)

@@ -110,8 +110,10 @@ def _ended(manager, summary):
 
 # Outside a test's transaction: a rollback clears psycopg's prepared statements.
 @pytest.mark.django_db(transaction=True)
-def test_the_board_prepares_its_two_statements_and_nothing_else(manager, support):
-    """Nothing but them and the viewer's permissions' read (``config.auth``)."""
+def test_the_board_prepares_its_statements_and_the_permissions_read_and_nothing_else(
+    manager, support
+):
+    """Its two statements and the viewer's permissions' read (``config.auth``)."""
     from django.test.utils import CaptureQueriesContext
 
     make_incident(by=manager, summary="Checkout is failing")
@@ -157,6 +159,31 @@ def test_viewers_of_the_same_permissions_share_the_prepared_statements(manager, 
         {"Checkout is failing"}
     ]
     assert len(_prepared()) == 2
+    # And one read of permissions for all of them.
+    everything = [statement for _name, statement in _prepared(board_only=False)]
+    assert sum('FROM "auth_permission"' in statement for statement in everything) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_permissions_read_inside_a_transaction_are_not_prepared(manager):
+    """An action asks ``has_perm`` inside its transaction: a statement prepared there
+    could not be prepared again after a migration (``recover_prepared``)."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from config.auth import CachedPermissionsBackend
+
+    def read():
+        cache.clear()  # nothing kept: read from the database
+        person = type(manager).objects.get(pk=manager.pk)
+        return CachedPermissionsBackend().get_all_permissions(person)
+
+    connection.close()  # a new session: nothing prepared yet
+    with transaction.atomic():
+        inside = read()
+        assert _prepared(board_only=False) == []
+    assert read() == inside
+    assert len(_prepared(board_only=False)) == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.db.models import BooleanField, Value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,6 +85,21 @@ def test_a_sentinel_that_is_no_parameter_is_refused():
         statements.compile_query(_queryset(3, _SOME_TIME), sentinels=[_SOME_SEVERITY])
 
 
+def test_a_sentinel_is_counted_where_asked_and_never_taken_for_another_type():
+    queryset = Incident.objects.filter(severity=1, summary__contains="1").annotate(
+        flag=Value(True, output_field=BooleanField())
+    )
+    # 1 is the severity only: neither ``True`` nor the text "1" is taken for it.
+    statement = statements.compile_query(queryset, sentinels=[1], counts=[1])
+    assert [len(places) for places in statement.places] == [1]
+    unused = statements.compile_query(queryset, sentinels=[_SOME_SEVERITY], counts=[0])
+    assert unused.places == ((),)
+    with pytest.raises(ImproperlyConfigured):
+        statements.compile_query(queryset, sentinels=[1], counts=[2])
+    with pytest.raises(ImproperlyConfigured):
+        statements.compile_query(queryset, sentinels=[1, 1])  # one parameter, two sentinels
+
+
 def test_a_statement_is_compiled_once_per_thread_and_key():
     statements.forget()
     compiled = []
@@ -92,12 +108,12 @@ def test_a_statement_is_compiled_once_per_thread_and_key():
         compiled.append(threading.get_ident())
         return _compiled()
 
-    first = statements.kept("incidents", compile_)
-    assert statements.kept("incidents", compile_) is first
+    first = statements.compiled("incidents", compile_)
+    assert statements.compiled("incidents", compile_) is first
 
     def elsewhere():
         try:
-            statements.kept("incidents", compile_)
+            statements.compiled("incidents", compile_)
         finally:
             connection.close()  # the thread's own
 
@@ -107,5 +123,5 @@ def test_a_statement_is_compiled_once_per_thread_and_key():
     assert len(compiled) == 2
     assert compiled[0] != compiled[1]
     statements.forget()  # a process just started
-    assert statements.kept("incidents", compile_) is not first
+    assert statements.compiled("incidents", compile_) is not first
     assert len(compiled) == 3

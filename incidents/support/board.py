@@ -79,9 +79,11 @@ KEPT: Kept[str] = Kept(limit=16)
 
 
 def forget() -> None:
-    """Drop the boards and shapes this process keeps (a process just started has none)."""
+    """Drop the boards, shapes and marker this process keeps (a process just started
+    has none)."""
     KEPT.clear()
     dashboard.BOARDS.forget()
+    dashboard.forget_kept_marker()
 
 
 def _board_html(

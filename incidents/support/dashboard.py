@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -37,7 +37,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from config import auth
-from config.statements import Run, Statement, compile_query, fetch, kept
+from config.statements import Run, Statement, compile_query, compiled, fetch, fetch_named
 from config.statements import forget as forget_compiled
 from config.transactions import on_commit_once
 from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
@@ -94,6 +94,7 @@ def _next_version() -> int:
     """The version after a change: one more, or the clock if that is more, in one atomic
     step on Redis (a cache restored from an older snapshot holds a version already
     used). Other caches are one process's (tests) or the embedded default's files."""
+    moved_at = time.monotonic()
     at_least = getattr(cache, "incr_at_least", None)
     if at_least is not None:
         version = int(at_least(VERSION_KEY, _fresh_version()))
@@ -102,7 +103,7 @@ def _next_version() -> int:
             version = cache.incr(VERSION_KEY)
         except ValueError:  # not cached
             version = _start_version() or cache.incr(VERSION_KEY)
-    _keep_version(version)
+    _keep_version(version, moved_at)
     return version
 
 
@@ -120,11 +121,24 @@ def _start_version() -> int | None:
 # most this much later (a poll comes every few seconds); one of this process's, at once.
 MARKER_KEPT_SECONDS = 0.5
 _kept_version: tuple[float, int] | None = None
+_keeping = threading.Lock()
 
 
-def _keep_version(version: int) -> None:
+def _keep_version(version: int, read_at: float) -> None:
+    """Keep ``version``, read from the cache (or moved) at ``read_at`` on the monotonic
+    clock, unless this process keeps a newer one: versions only grow, and a thread
+    that read an older one before another's change must not bring it back."""
     global _kept_version
-    _kept_version = (time.monotonic() + MARKER_KEPT_SECONDS, version)
+    with _keeping:
+        kept = _kept_version
+        if kept is None or version >= kept[1]:
+            _kept_version = (read_at + MARKER_KEPT_SECONDS, version)
+
+
+def forget_kept_marker() -> None:
+    """Drop the version this process keeps (a process just started keeps none)."""
+    global _kept_version
+    _kept_version = None
 
 
 def kept_marker(now: datetime | None = None) -> str | None:
@@ -143,13 +157,17 @@ def change_marker(now: datetime | None = None, *, version: int | NotRead | None 
     once a minute (the "new" highlight and the last day's resolved list follow the
     clock).
 
-    Read from the cache, so an unchanged poll makes no query. The actions move it
-    after each commit (``incidents_changed``); when the cache has lost it (evicted, a
-    restarted Redis) it starts again from the clock (``_fresh_version``)."""
+    Read from the cache, so an unchanged poll makes no query; ``version``: the cache's,
+    read by the caller already. The actions move it after each commit
+    (``incidents_changed``); when the cache has lost it (evicted, a restarted Redis) it
+    starts again from the clock (``_fresh_version``)."""
+    read_at = time.monotonic()
+    asked = version is NOT_READ
     read: int | None = cache.get(VERSION_KEY) if version is NOT_READ else version
     if read is None:
-        read = _start_version() or cache.get(VERSION_KEY, _fresh_version())
-    _keep_version(read)
+        read, asked = _start_version() or cache.get(VERSION_KEY, _fresh_version()), True
+    if asked:  # kept only as read here, when it was read
+        _keep_version(read, read_at)
     return _marker(read, now)
 
 
@@ -199,7 +217,7 @@ def _restricted_run(now: datetime) -> Run:
         restricted = Incident.objects.filter(on_a_board, restricted=True).values_list("pk")
         return compile_query(restricted.order_by(), sentinels=[_cutoff_param(_SENTINEL)])
 
-    statement = kept("board-restricted", compile_)
+    statement = compiled("board-restricted", compile_)
     return statement, statement.params_for(_cutoff_param(now))
 
 
@@ -298,7 +316,7 @@ def catalogue(version: int | None = None) -> Catalogue:
 
 
 def _catalogue_statement(model: type[Product] | type[Team]) -> Statement:
-    return kept(
+    return compiled(
         ("board-catalogue", model),
         lambda: compile_query(
             model.objects.order_by("name", "pk").values_list("pk", "slug", "name")
@@ -330,7 +348,7 @@ def page_reads(
     """The page's marker, the filters' catalogue and the noted restricted incidents,
     read from the cache together, with ``user``'s permissions (``auth.take``). Those
     missing or old (a cold cache) are read from the database at once, in one round trip,
-    and kept: the restricted incidents too, unless ``user`` may see them all."""
+    and kept; the restricted incidents too, unless ``user`` is known to see every one."""
     found = cache.get_many(
         [VERSION_KEY, CATALOGUE_KEY, CATALOGUE_SINCE_KEY, RESTRICTED_KEY, *auth.cache_keys(user)]
     )
@@ -340,21 +358,23 @@ def page_reads(
     choices = _fresh_catalogue(found.get(CATALOGUE_KEY), found.get(CATALOGUE_SINCE_KEY))
     noted: Noted | None = found.get(RESTRICTED_KEY)
     permissions = auth.read_along(user)
-    note = (noted is None or noted[0] != version) and (
-        permissions is not None or not user.has_perm("incidents.view_restricted_incident")
+    sees_all = (user.is_active and user.is_superuser) or (
+        permissions is None and user.has_perm("incidents.view_restricted_incident")
     )
-    runs = [
-        *([permissions.run] if permissions is not None else []),
-        *(_catalogue_runs() if choices is None else []),
-        *([_restricted_run(now or timezone.now())] if note else []),
-    ]
-    read = iter(fetch(runs) if runs else [])
+    wanted = {}
     if permissions is not None:
-        permissions.keep(next(read))
+        wanted["permissions"] = [permissions.run]
     if choices is None:
-        choices = _keep_catalogue(version, next(read), next(read))
-    if note:
-        noted = _keep_note(version, [pk for (pk,) in next(read)])
+        wanted["catalogue"] = _catalogue_runs()
+    if (noted is None or noted[0] != version) and not sees_all:
+        wanted["restricted"] = [_restricted_run(now or timezone.now())]
+    read = fetch_named(wanted)
+    if permissions is not None:
+        permissions.keep(*read["permissions"])
+    if choices is None:
+        choices = _keep_catalogue(version, *read["catalogue"])
+    if "restricted" in read:
+        noted = _keep_note(version, [pk for (pk,) in read["restricted"][0]])
     return marker, choices, noted
 
 
@@ -548,30 +568,28 @@ def _queries(
 
 
 # Compiling the board's queries (visibility, five subqueries) took ten times as long
-# as running them. So each is compiled once per thread and shape, and run again with
-# only its time parameter replaced. The shape is everything the SQL depends on: who
-# reads it (``visible_to`` reads only the person and their permissions), the filters
-# and the number of rows shown. A compiled statement holds its thread's connection.
-_compiled = threading.local()
-STATEMENTS_KEPT = 256
+# as running them. So each is compiled once per thread and shape
+# (``config.statements``), and run again with only its time parameter replaced. The
+# shape is everything the SQL depends on: who reads it (``visible_to`` reads only the
+# person and their permissions), the filters and the number of rows shown.
 # Compiled in place of ``now``, then found among the parameters and replaced.
 _SENTINEL = datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+# Each thread's rows converted as the ORM gives them (``_converted``).
+_converted_rows = threading.local()
 
 
 def forget_statements() -> None:
     """Drop this thread's compiled statements and converted rows (a process just started
     has none)."""
-    _compiled.__dict__.clear()
+    _converted_rows.__dict__.clear()
     forget_compiled()
 
 
 def _statements(
     user: User | AnonymousUser, product_id: int | None, team_id: int | None
 ) -> tuple[Statement, Statement] | None:
-    kept: dict[tuple[object, ...], tuple[Statement, Statement] | None]
-    kept = _compiled.__dict__.setdefault("statements", {})
     shape = (
-        connection.alias,
+        "board",
         user.pk,
         user.is_active,
         user.is_superuser,
@@ -582,34 +600,30 @@ def _statements(
         RESOLVED_SHOWN,
         _last_update,
     )
-    if shape in kept:
-        return kept[shape]
-    if len(kept) >= STATEMENTS_KEPT:
-        kept.clear()
-    try:
-        active, resolved = _queries(user, product_id, team_id, _SENTINEL)
-        statements = (
-            _compile(active, cutoff=False, viewer=user.pk),
-            _compile(resolved, cutoff=True, viewer=user.pk),
+
+    def compile_() -> tuple[Statement, Statement] | None:
+        try:
+            active, resolved = _queries(user, product_id, team_id, _SENTINEL)
+        except EmptyResultSet:  # someone who may see no incident
+            return None
+        return (
+            _compile(active, cutoffs=0, viewer=user.pk),
+            _compile(resolved, cutoffs=1, viewer=user.pk),
         )
-    except EmptyResultSet:  # someone who may see no incident
-        statements = None
-    kept[shape] = statements
-    return statements
+
+    return compiled(shape, compile_)
 
 
-def _compile(queryset: QuerySet[Incident], *, cutoff: bool, viewer: object) -> Statement:
+def _compile(queryset: QuerySet[Incident], *, cutoffs: int, viewer: object) -> Statement:
     # Prepared where the database can, its constants written in but the cutoff and the
     # viewer's id: one statement for everyone of the same permissions and filters
     # (psycopg keeps 100 a connection, and keys them by the parameters' types too: ids
     # past 32767 bind as a wider integer). A filter's id equal to the viewer's stays a
-    # parameter too, which changes nothing but the plan's reuse.
-    statement = compile_query(
-        queryset, sentinels=[_cutoff_param(_SENTINEL)] if cutoff else [], bound={viewer}
+    # parameter too, which changes nothing but the plan's reuse. The active list must
+    # not depend on the time (it is read at any time), the resolved list once.
+    return compile_query(
+        queryset, sentinels=[_cutoff_param(_SENTINEL)], counts=[cutoffs], bound={viewer}
     )
-    if cutoff and len(statement.places[0]) != 1:
-        raise ImproperlyConfigured(f"The board's cutoff is not one parameter of {statement.sql}")
-    return statement
 
 
 def _cutoff_param(now: datetime) -> Any:
@@ -621,14 +635,9 @@ def _cutoff_param(now: datetime) -> Any:
 def _run(statements: Sequence[Statement], now: datetime) -> list[list[Sequence[Any]]]:
     """Each statement's rows, their values in the order of its ``names``: in one round
     trip and prepared where the database can (``config.statements.fetch``)."""
+    cutoff = _cutoff_param(now)
     fetched = fetch(
-        [
-            (
-                statement,
-                statement.params_for(_cutoff_param(now)) if statement.places else statement.params,
-            )
-            for statement in statements
-        ]
+        [(statement, statement.params_for(cutoff)) for statement in statements], convert=False
     )
     return [
         _converted(statement, rows) for statement, rows in zip(statements, fetched, strict=True)
@@ -648,7 +657,7 @@ def _converted(statement: Statement, rows: list[Sequence[Any]]) -> list[Sequence
     if not statement.converters:
         return rows
     kept: dict[tuple[str, Any, Sequence[Any]], Sequence[Any]]
-    kept = _compiled.__dict__.setdefault("converted", {})
+    kept = _converted_rows.__dict__.setdefault("converted", {})
     if len(kept) > CONVERTED_KEPT:
         kept.clear()
     # The zone the converters make times aware in is the connection's (read once: each

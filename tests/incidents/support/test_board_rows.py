@@ -354,7 +354,7 @@ def test_the_board_reads_what_the_orm_reads_after_every_change(
                 incident, kind="observation", text=text.strip() or "Still failing", by=manager
             )
         assert _board_rows(support, now) == _orm_rows(support, now)
-        converted = dashboard._compiled.__dict__.get("converted", {})
+        converted = dashboard._converted_rows.__dict__.get("converted", {})
         assert len(converted) <= kept + dashboard.ACTIVE_SHOWN + dashboard.RESOLVED_SHOWN
 
 
@@ -365,9 +365,9 @@ def test_after_a_change_the_board_converts_only_the_changed_row(support, manager
     active = dashboard._statements(support, None, None)[0]
     if not active.converters:
         pytest.skip("nothing to convert on this database")
-    assert len(dashboard._compiled.converted) == 5
+    assert len(dashboard._converted_rows.converted) == 5
     actions.add_timeline_entry(incidents[2], kind="observation", text="Still failing", by=manager)
     assert [row.summary for row in dashboard.board(support).active] == [
         f"Incident {n}" for n in range(5)
     ]
-    assert len(dashboard._compiled.converted) == 6  # the changed row's; the old ones stay
+    assert len(dashboard._converted_rows.converted) == 6  # the changed row's; the old ones stay
