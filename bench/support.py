@@ -62,6 +62,7 @@ from django.urls import clear_url_caches, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 import config.urls  # noqa: E402
+from config import statements  # noqa: E402
 from incidents import actions  # noqa: E402
 from incidents.models import EntryKind, Incident, Product, Service, Status, Team  # noqa: E402
 from incidents.support import actions as support_actions  # noqa: E402
@@ -353,7 +354,7 @@ def run(full: bool, repeat: int) -> list[dict[str, Any]]:
         # And a web process just started: no rows kept, no statement compiled.
         cache.clear()
         rows.forget()
-        dashboard.forget_statements()
+        statements.forget()
 
     def change_one_and_warm() -> None:
         # A worker's warm-up after the change (incidents.support.tasks.warm_support_boards),

@@ -43,10 +43,26 @@ class Statement(NamedTuple):
         return params
 
     def converted(self, rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
-        """The values as the ORM gives them."""
+        """The values as the ORM gives them (SQLite's times made aware, its booleans). A
+        row read before is converted once, kept per thread by the statement's SQL, the
+        zone and the values read: after a change the support board reads the same rows
+        but one, and on SQLite converting its 100 rows took 0.43 of its 1.45 ms."""
         if not self.converters:
             return list(rows)
-        return list(self.compiler.apply_converters(rows, self.converters))
+        kept: dict[tuple[str, Any, Sequence[Any]], Sequence[Any]]
+        kept = _threads.__dict__.setdefault("converted", {})
+        if len(kept) > CONVERTED_KEPT:
+            kept.clear()
+        # The zone the converters make times aware in is the connection's (read once:
+        # each read goes through the thread-local proxy).
+        zone = connection.timezone
+        keys = [(self.sql, zone, row) for row in rows]
+        if missing := [key for key in keys if key not in kept]:
+            converted = self.compiler.apply_converters(
+                [row for _sql, _zone, row in missing], self.converters
+            )
+            kept.update(zip(missing, map(tuple, converted), strict=True))
+        return [kept[key] for key in keys]
 
 
 def compile_query(
@@ -104,10 +120,13 @@ def _is(param: Any, sentinel: Any) -> bool:
     return bool(param == sentinel) and _kind(param) is _kind(sentinel)
 
 
-# Each thread's compiled statements: a statement holds its thread's connection.
+# Each thread's compiled statements (a statement holds its thread's connection) and
+# converted rows.
 _threads = threading.local()
 # Past this many a thread's statements are compiled again.
 KEPT = 256
+# Rows converted and kept by each thread (a few MB), past which they are dropped.
+CONVERTED_KEPT = 2000
 T = TypeVar("T")
 
 
@@ -124,20 +143,18 @@ def compiled(key: Hashable, compile_: Callable[[], T]) -> T:
 
 
 def forget() -> None:
-    """Drop this thread's compiled statements (a process just started has none)."""
+    """Drop this thread's compiled statements and converted rows (a process just started
+    has none)."""
     _threads.__dict__.clear()
 
 
 Run = tuple[Statement, Sequence[Any]]
 
 
-def fetch(
-    runs: Sequence[Run], *, prepare: bool = True, convert: bool = True
-) -> list[list[Sequence[Any]]]:
-    """The rows of each statement run with its parameters, as the ORM gives them (as
-    the database sends them without ``convert``: for a caller that converts them its
-    own way): in one round trip and, with ``prepare``, prepared where the database can
-    (``round_trip`` and ``prepared_cursor``, PostgreSQL's)."""
+def fetch(runs: Sequence[Run], *, prepare: bool = True) -> list[list[Sequence[Any]]]:
+    """The rows of each statement run with its parameters, as the ORM gives them
+    (``Statement.converted``): in one round trip and, with ``prepare``, prepared where
+    the database can (``round_trip`` and ``prepared_cursor``, PostgreSQL's)."""
     try:
         fetched = _fetch(runs, prepare)
     except NotSupportedError as error:
@@ -145,8 +162,6 @@ def fetch(
         if not getattr(connection, "recover_prepared", lambda _error: False)(error):
             raise
         fetched = _fetch(runs, prepare)
-    if not convert:
-        return fetched
     return [statement.converted(rows) for (statement, _), rows in zip(runs, fetched, strict=True)]
 
 

@@ -38,7 +38,6 @@ from django.utils import timezone
 
 from config import auth
 from config.statements import Run, Statement, compile_query, compiled, fetch, fetch_named
-from config.statements import forget as forget_compiled
 from config.transactions import on_commit_once
 from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
 from incidents.support.watched import Watched
@@ -221,7 +220,10 @@ def _restricted_run(now: datetime) -> Run:
     return statement, statement.params_for(_cutoff_param(now))
 
 
-def _keep_note(version: int, restricted: list[int]) -> Noted:
+def _keep_note(version: int, rows: list[Sequence[Any]]) -> Noted:
+    """The restricted incidents a board can show, from ``_restricted_run``'s rows, noted
+    for ``version``."""
+    restricted = [pk for (pk,) in rows]
     # Read after the change's commit (or the marker's start): they hold for its version.
     # A note of an older version may overwrite a newer one in a race: readers of the
     # newer version then read the database once more, and note it again.
@@ -230,8 +232,7 @@ def _keep_note(version: int, restricted: list[int]) -> Noted:
 
 
 def _note_restricted(version: int) -> list[int]:
-    restricted = [pk for (pk,) in fetch([_restricted_run(timezone.now())])[0]]
-    return _keep_note(version, restricted)[1]
+    return _keep_note(version, fetch([_restricted_run(timezone.now())])[0])[1]
 
 
 def _version(marker: str) -> int:
@@ -374,7 +375,7 @@ def page_reads(
     if choices is None:
         choices = _keep_catalogue(version, *read["catalogue"])
     if "restricted" in read:
-        noted = _keep_note(version, [pk for (pk,) in read["restricted"][0]])
+        noted = _keep_note(version, read["restricted"][0])
     return marker, choices, noted
 
 
@@ -574,15 +575,6 @@ def _queries(
 # person and their permissions), the filters and the number of rows shown.
 # Compiled in place of ``now``, then found among the parameters and replaced.
 _SENTINEL = datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
-# Each thread's rows converted as the ORM gives them (``_converted``).
-_converted_rows = threading.local()
-
-
-def forget_statements() -> None:
-    """Drop this thread's compiled statements and converted rows (a process just started
-    has none)."""
-    _converted_rows.__dict__.clear()
-    forget_compiled()
 
 
 def _statements(
@@ -636,40 +628,7 @@ def _run(statements: Sequence[Statement], now: datetime) -> list[list[Sequence[A
     """Each statement's rows, their values in the order of its ``names``: in one round
     trip and prepared where the database can (``config.statements.fetch``)."""
     cutoff = _cutoff_param(now)
-    fetched = fetch(
-        [(statement, statement.params_for(cutoff)) for statement in statements], convert=False
-    )
-    return [
-        _converted(statement, rows) for statement, rows in zip(statements, fetched, strict=True)
-    ]
-
-
-# Rows converted and kept by each thread (a few MB), past which they are dropped.
-CONVERTED_KEPT = 2000
-
-
-def _converted(statement: Statement, rows: list[Sequence[Any]]) -> list[Sequence[Any]]:
-    """The values as the ORM gives them (SQLite's times made aware, its booleans). A row
-    the board read before is converted once, kept by its statement's SQL, the zone and
-    the values read (viewers of the same permissions share them): after a change the board reads
-    the same rows but one, and on SQLite converting 100 rows took 0.43 of the board's
-    1.45 ms."""
-    if not statement.converters:
-        return rows
-    kept: dict[tuple[str, Any, Sequence[Any]], Sequence[Any]]
-    kept = _converted_rows.__dict__.setdefault("converted", {})
-    if len(kept) > CONVERTED_KEPT:
-        kept.clear()
-    # The zone the converters make times aware in is the connection's (read once: each
-    # read goes through the thread-local proxy).
-    zone = connection.timezone
-    keys = [(statement.sql, zone, row) for row in rows]
-    if missing := [key for key in keys if key not in kept]:
-        converted = statement.compiler.apply_converters(
-            [row for _sql, _zone, row in missing], statement.converters
-        )
-        kept.update(zip(missing, map(tuple, converted), strict=True))
-    return [kept[key] for key in keys]
+    return fetch([(statement, statement.params_for(cutoff)) for statement in statements])
 
 
 def _picks(statement: Statement, *names: str) -> Callable[[Sequence[Any]], tuple[Any, ...]]:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext, ngettext, pgettext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config import statements
 from incidents import actions
 from incidents.models import Status
 from incidents.support import actions as support_actions
@@ -329,9 +330,10 @@ _CHANGES = st.tuples(
 def test_the_board_reads_what_the_orm_reads_after_every_change(
     monkeypatch, support, manager, changes, kept
 ):
-    # Rows converted once are kept (``_converted``), within a bound: none, a few, many.
-    monkeypatch.setattr(dashboard, "CONVERTED_KEPT", kept)
-    dashboard.forget_statements()
+    # Rows converted once are kept (``Statement.converted``), within a bound: none, a
+    # few, many.
+    monkeypatch.setattr(statements, "CONVERTED_KEPT", kept)
+    statements.forget()
     incidents = [make_incident(by=manager, summary=f"Incident {n}") for n in range(4)]
     now = timezone.now() + timedelta(minutes=1)
     assert _board_rows(support, now) == _orm_rows(support, now)
@@ -354,20 +356,20 @@ def test_the_board_reads_what_the_orm_reads_after_every_change(
                 incident, kind="observation", text=text.strip() or "Still failing", by=manager
             )
         assert _board_rows(support, now) == _orm_rows(support, now)
-        converted = dashboard._converted_rows.__dict__.get("converted", {})
+        converted = statements._threads.__dict__.get("converted", {})
         assert len(converted) <= kept + dashboard.ACTIVE_SHOWN + dashboard.RESOLVED_SHOWN
 
 
 def test_after_a_change_the_board_converts_only_the_changed_row(support, manager):
-    dashboard.forget_statements()  # no rows kept from another test
+    statements.forget()  # no rows kept from another test
     incidents = [make_incident(by=manager, summary=f"Incident {n}") for n in range(5)]
     dashboard.board(support)
     active = dashboard._statements(support, None, None)[0]
     if not active.converters:
         pytest.skip("nothing to convert on this database")
-    assert len(dashboard._converted_rows.converted) == 5
+    assert len(statements._threads.converted) == 5
     actions.add_timeline_entry(incidents[2], kind="observation", text="Still failing", by=manager)
     assert [row.summary for row in dashboard.board(support).active] == [
         f"Incident {n}" for n in range(5)
     ]
-    assert len(dashboard._converted_rows.converted) == 6  # the changed row's; the old ones stay
+    assert len(statements._threads.converted) == 6  # the changed row's; the old ones stay
