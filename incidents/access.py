@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
@@ -29,9 +31,24 @@ def can_view_incidents(user: User) -> bool:
     return user.has_perm("incidents.view_incident")
 
 
-def visible_incidents(user: User) -> IncidentQuerySet:
+def check_view_incidents(user: User) -> None:
     if not can_view_incidents(user):
         raise PermissionDenied(_("You may not view incidents."))
+
+
+def visibility_shape(user: User) -> tuple[Any, ...]:
+    """Everything ``Incident.objects.visible_to`` reads of ``user`` (the person and their
+    permissions): statements compiled from it are kept under it."""
+    return (
+        user.pk,
+        user.is_active,
+        getattr(user, "is_superuser", False),
+        frozenset(user.get_all_permissions()),
+    )
+
+
+def visible_incidents(user: User) -> IncidentQuerySet:
+    check_view_incidents(user)
     return Incident.objects.visible_to(user)
 
 

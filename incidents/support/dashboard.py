@@ -39,6 +39,7 @@ from django.utils import timezone
 from config import auth
 from config.statements import Run, Statement, compile_query, compiled, fetch, fetch_named
 from config.transactions import on_commit_once
+from incidents import access
 from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
 from incidents.support.watched import Watched
 
@@ -582,10 +583,7 @@ def _statements(
 ) -> tuple[Statement, Statement] | None:
     shape = (
         "board",
-        user.pk,
-        user.is_active,
-        user.is_superuser,
-        frozenset(user.get_all_permissions()),
+        access.visibility_shape(user),
         product_id,
         team_id,
         ACTIVE_SHOWN,

@@ -7,10 +7,11 @@ incident's figure).
 
 The figures come from each incident's TTD and TTR kept up to date at write time
 (``figures``: month, severity, faulty service and the durations in microseconds). A
-period's whole months are read from them; the incidents of its partly covered first
-and last months, and the restricted ones the viewer may see (the stored figures hold
-none), are read one by one with one indexed query. Neither reads a model instance nor
-computes a duration. The exact medians still take every duration of the period through
+period's months are read from them, whole or, for its partly covered first and last
+months, the incidents from one instant to another, and kept per month version (a change
+reads again only the months it touched); the restricted incidents the viewer may see
+(the stored figures hold none) are read one by one with one indexed query. Neither
+reads a model instance. The exact medians still take every duration of the period through
 Python, so ``page`` keeps what it computed, and the page's whole content, under the
 figures' version read from the database: the next viewer with the same query reads it
 from the cache until a change commits.
@@ -21,21 +22,32 @@ from __future__ import annotations
 import functools
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from hashlib import sha256
 from itertools import chain, pairwise
 from typing import Any, NamedTuple
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Window
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Value, Window
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from config.kept import Kept
-from incidents.models import CLOSED_STATUSES, IncidentQuerySet, Service, Severity
+from config.statements import Run, Statement, compile_query, compiled, fetch, fetch_named
+from incidents import access
+from incidents.models import (
+    CLOSED_STATUSES,
+    Incident,
+    IncidentQuerySet,
+    Service,
+    Severity,
+    Team,
+)
 from incidents.periods import MISSING_TIMES, PERIOD_AT, in_period
 from incidents.support import figures as stored
 from incidents.support.figures import FiguresChange, IncidentFigures, month_of
@@ -223,7 +235,7 @@ def _severity(value: int) -> str:
     return str(Severity(value).label)
 
 
-def _row(values_row: tuple[Any, ...]) -> Row:
+def _row(values_row: Sequence[Any]) -> Row:
     _, key, summary, severity, status, service, team, started, detected, ended, created = values_row
     return Row(
         key=key,
@@ -248,7 +260,7 @@ class Page(NamedTuple):
 
 
 def page(
-    visible: IncidentQuerySet,
+    user: User | AnonymousUser,
     *,
     vary: tuple[Any, ...],
     render: Callable[[tuple[int, ...]], tuple[Metrics, str, int]],
@@ -256,12 +268,10 @@ def page(
     """The page's figures, their rendering and its status (``render``), computed once per
     version of the figures (``figures.FiguresChange``) for every viewer who sees the same
     restricted incidents and asks the same (``vary``: the query, what else the rendering
-    depends on). On a page already shown: one query and one cache read, nothing parsed
-    or rendered; a rendering that answers an error is not kept. ``render`` is given the
-    restricted incidents the viewer sees (``compute``'s ``restricted``)."""
-    if visible.query.is_empty():
-        return Page(*render(()), ())
-    version, restricted = _version_and_restricted(visible)
+    depends on). On a page already shown: one round trip and one cache read, nothing
+    parsed or rendered; a rendering that answers an error is not kept. ``render`` is
+    given the restricted incidents ``user`` sees (``compute``'s ``restricted``)."""
+    version, restricted = _version_and_restricted(user)
     context = (translation.get_language(), timezone.get_current_timezone_name())
     token = repr((stored.database(), version, restricted, context, vary))
     key = f"metrics:{sha256(token.encode()).hexdigest()}"
@@ -274,27 +284,40 @@ def page(
     return Page(figures, content, status, restricted)
 
 
-def _version_and_restricted(visible: IncidentQuerySet) -> tuple[int, tuple[int, ...]]:
-    """The figures' version and the restricted incidents the viewer sees, in one query.
-    Read before the figures: what they read is at least as new as the version."""
-    restricted, params = (
-        visible.filter(restricted=True).order_by().values_list("pk").query.sql_with_params()
-    )
-    log = connection.ops.quote_name(FiguresChange._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 0, (SELECT COALESCE(SUM(changes), 0) FROM {log})"
-            f" UNION ALL SELECT 1, seen.* FROM ({restricted}) AS seen",
-            params,
-        )
-        found = cursor.fetchall()
-    # PostgreSQL's SUM of a bigint is a numeric, and the union makes the ids one too.
-    version = next(int(value) for kind, value in found if kind == 0)
-    return version, tuple(sorted(int(value) for kind, value in found if kind == 1))
+def _version_and_restricted(user: User | AnonymousUser) -> tuple[int, tuple[int, ...]]:
+    """The figures' version and the restricted incidents ``user`` sees, in one round trip
+    (the version first: what is read after is at least as new). Compiled once per
+    thread and viewer (``config.statements``): building the viewer's visibility and
+    compiling it cost more than the page read from the cache."""
+    version, seen = _version_statements(user)
+    runs = [(version, version.params)]
+    if seen is not None:
+        runs.append((seen, seen.params))
+    found = fetch(runs, prepare=not connection.in_atomic_block)
+    total = found[0][0][0] if found[0] else None
+    restricted = tuple(sorted(pk for (pk,) in found[1])) if seen is not None else ()
+    return int(total or 0), restricted
+
+
+def _version_statements(
+    user: User | AnonymousUser,
+) -> tuple[Statement, Statement | None]:
+
+    def compile_() -> tuple[Statement, Statement | None]:
+        # One row, NULL without any change: the sum over every change logged.
+        total = FiguresChange.objects.order_by().values(one=Value(1)).annotate(n=Sum("changes"))
+        restricted = Incident.objects.visible_to(user).filter(restricted=True).order_by()
+        try:
+            seen = compile_query(restricted.values_list("pk"), bound={user.pk})
+        except EmptyResultSet:  # someone who may see no incident
+            seen = None
+        return compile_query(total.values_list("n")), seen
+
+    return compiled(("metrics-version", access.visibility_shape(user)), compile_)
 
 
 def compute(
-    visible: IncidentQuerySet,
+    user: User | AnonymousUser,
     *,
     since: date | None = None,
     until: date | None = None,
@@ -303,56 +326,230 @@ def compute(
     severity: int | None = None,
     restricted: tuple[int, ...] | None = None,
 ) -> Metrics:
-    """Every figure of the page from the stored figures, in a constant number of queries
-    whatever the number of incidents.
+    """Every figure of the page ``user`` sees from the stored figures, in a constant
+    number of queries whatever the number of incidents.
 
-    ``visible`` is what the viewer may see (``Incident.objects.visible_to``): every
-    unrestricted incident, whose stored figures serve whole months (``month_cells``), and
-    the restricted ones they may see. Those, and the incidents of a period's partly
-    covered first and last months, are read one by one with one indexed query: none
-    when the period has no partly covered month and the viewer sees no restricted
-    incident (``restricted``, where known: the ids, as ``page`` reads them)."""
+    What the viewer may see (``Incident.objects.visible_to``) is every unrestricted
+    incident, whose stored figures serve the period's months, whole or in part
+    (``month_cells``), and the restricted ones they may see, read one by one with one
+    indexed query: none when the viewer sees no restricted incident (``restricted``,
+    where known: the ids, as ``page`` reads them). The reads are compiled once per
+    thread, viewer and shape of the filters (``config.statements``: building them cost
+    more than running them) and sent together."""
     start, end = period_bounds(since, until)
     first, last = _whole_months(start, end)
+    whole = first is None or last is None or first < last
+    parts = _parts(start, end)
+    filters = _Filters(start, end, team, service)
+    shape = _Shape(
+        filters.shape(),
+        severity,
+        whole,
+        first is not None,
+        last is not None,
+        len(parts),
+        restricted != (),
+    )
+    statements = _statements(user, shape)
+    if statements is None:  # someone who may see no incident
+        return nothing()
+    runs = {
+        "versions": [
+            _run(
+                statements.versions,
+                *[
+                    _param(_MONTH_FIELD, month)
+                    for month in _months_asked(whole, first, last, [month for month, *_ in parts])
+                ],
+            )
+        ],
+        "services": [_run(statements.services)],
+        "missing": [_run(statements.missing, *filters.values())],
+    }
+    if statements.restricted is not None:
+        runs["restricted"] = [_run(statements.restricted, *filters.values())]
+    fetched = fetch_named(runs)
+
     figures = _Figures()
-    if not visible.query.is_empty() and (first is None or last is None or first < last):
-        services = {
-            pk: rest
-            for pk, *rest in Service.objects.values_list("pk", "name", "slug", "team__slug")
-        }
-        picked = team or service or severity is not None
-        names = {pk: name for pk, (name, *_) in services.items()}
-        for month, kept in month_cells(first, last).items():
-            # A deleted service took its incidents' figures with it: its cells stay out.
-            if not picked and kept.services <= services.keys():
-                kept.add_to(figures, month, names)
+    services = {pk: rest for pk, *rest in fetched["services"][0]}
+    picked = team or service or severity is not None
+    names = {pk: name for pk, (name, *_) in services.items()}
+    for month, kept in month_cells(fetched["versions"][0], parts).items():
+        # A deleted service took its incidents' figures with it: its cells stay out.
+        if not picked and kept.services <= services.keys():
+            kept.add_to(figures, month, names)
+            continue
+        for (started, cell_severity, service_id), (count, ttds, ttrs) in kept.cells.items():
+            name, slug, team_slug = services.get(service_id, (None, None, None))
+            if name is None or (team and team_slug != team) or (service and slug != service):
                 continue
-            for (started, cell_severity, service_id), (count, ttds, ttrs) in kept.cells.items():
-                name, slug, team_slug = services.get(service_id, (None, None, None))
-                if name is None or (team and team_slug != team) or (service and slug != service):
-                    continue
-                if severity is not None and cell_severity != severity:
-                    continue
-                figures.add(cell_severity, name, month if started else None, count, [ttds], [ttrs])
+            if severity is not None and cell_severity != severity:
+                continue
+            figures.add(cell_severity, name, month if started else None, count, [ttds], [ttrs])
+    if "restricted" in fetched:
+        figures.add_rows(fetched["restricted"][0])
+    # The latest ones, each with how many there are in all.
+    shown = fetched["missing"][0]
+    return figures.metrics(
+        missing=[_row(values_row[:-1]) for values_row in shown],
+        missing_count=shown[0][-1] if shown else 0,
+    )
 
-    incidents = filtered(visible, team=team, service=service, severity=severity).order_by()
-    one_by_one = _one_by_one(incidents, start, end, first, last, restricted=restricted != ())
-    if one_by_one is not None:
-        figures.add_rows(one_by_one.values_list(*ROW_VALUES))
 
-    missing = filtered(visible, since=since, until=until, team=team, service=service)
+def nothing() -> Metrics:
+    """The figures of no incident at all (a query the page refuses)."""
+    return _Figures().metrics(missing=[], missing_count=0)
+
+
+class _Filters(NamedTuple):
+    """The page's filters its statements take as values; None or "" where not asked. A
+    severity is one of a few: statements are compiled for each (Django refuses a
+    sentinel outside the column's range, and one inside it could be an id)."""
+
+    start: datetime | None
+    end: datetime | None
+    team: str
+    service: str
+
+    def shape(self) -> tuple[bool, ...]:
+        return tuple(value is not None and value != "" for value in self)
+
+    def values(self) -> list[Any]:
+        """The values asked, in order, as the statements' sentinels stand for them."""
+        return [
+            _param(field, value)
+            for field, value in zip(_FILTER_FIELDS, self, strict=True)
+            if value is not None and value != ""
+        ]
+
+
+# Compiled in place of each run's values (``config.statements.compile_query``): instants
+# and months no period has, and slugs no one gives.
+_SENTINELS = _Filters(
+    datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+    datetime(1970, 1, 3, 4, 5, 6, 789012, tzinfo=UTC),
+    "metrics-sentinel-team",
+    "metrics-sentinel-service",
+)
+_FILTER_FIELDS = (
+    Incident._meta.get_field("created_at"),
+    Incident._meta.get_field("created_at"),
+    Team._meta.get_field("slug"),
+    Service._meta.get_field("slug"),
+)
+_MONTHS = (date(1901, 1, 1), date(1901, 2, 1), date(1901, 3, 1), date(1901, 4, 1))
+_MONTH_FIELD = FiguresChange._meta.get_field("month")
+
+
+def _param(field: Any, value: Any) -> Any:
+    # As the database adapter is given it (SQLite's times are text).
+    return field.get_db_prep_value(value, connection)
+
+
+def _run(statement: Statement, *params: Any) -> Run:
+    return statement, statement.params_for(*params)
+
+
+def _months_asked(
+    whole: bool, first: date | None, last: date | None, parts: Sequence[date]
+) -> list[date]:
+    """The months whose versions a period reads: its whole months' bounds (where it has
+    whole months and they are bounded) and the months it covers in part."""
+    return [month for month in (first, last) if whole and month is not None] + list(parts)
+
+
+class _Statements(NamedTuple):
+    versions: Statement
+    services: Statement
+    missing: Statement
+    restricted: Statement | None
+
+
+class _Shape(NamedTuple):
+    """What the statements' SQL depends on besides the viewer."""
+
+    asked: tuple[bool, ...]  # which of the filters' values (``_Filters``) are given
+    severity: int | None
+    whole: bool  # the period has whole months
+    first: bool  # they have a first (the period a start)
+    last: bool  # and a last
+    parts: int  # the months it covers in part
+    restricted: bool  # the viewer may see restricted incidents in it
+
+
+def _statements(user: User | AnonymousUser, shape: _Shape) -> _Statements | None:
+    """The page's statements for ``user`` (None if they may see no incident), compiled
+    once per thread, visibility and ``shape``."""
+
+    def compile_() -> _Statements | None:
+        try:
+            return _compile(user, shape)
+        except EmptyResultSet:  # someone who may see no incident
+            return None
+
+    return compiled(("metrics", access.visibility_shape(user), shape), compile_)
+
+
+def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
+    asked, severity, whole, first, last, parts, restricted = shape
+    start, end, team, service = (
+        sentinel if wanted else None for sentinel, wanted in zip(_SENTINELS, asked, strict=True)
+    )
+    sentinels = [_param(f, v) for f, v in zip(_FILTER_FIELDS, _SENTINELS, strict=True)]
+    sentinels = [value for value, wanted in zip(sentinels, asked, strict=True) if wanted]
+
+    # The months' versions: those wholly in the period and those it covers in part.
+    asked_first = _MONTHS[0] if first else None
+    asked_last = _MONTHS[1] if last else None
+    in_part = _MONTHS[2 : 2 + parts]
+    in_range = Q()
+    if whole and asked_first is not None:
+        in_range &= Q(month__gte=asked_first)
+    if whole and asked_last is not None:
+        in_range &= Q(month__lt=asked_last)
+    wanted = Q(month__in=in_part) if parts else Q()
+    if whole:  # an open period has no partly covered month
+        wanted = (in_range | wanted) if in_range and wanted else in_range
+    log = FiguresChange.objects.filter(wanted, month__isnull=False).order_by()
+    versions = log.values("month").annotate(n=Sum("changes")).values_list("month", "n")
+    month_params = [
+        _param(_MONTH_FIELD, month)
+        for month in _months_asked(whole, asked_first, asked_last, in_part)
+    ]
+
+    visible = Incident.objects.visible_to(user)
+    if visible.query.is_empty():
+        raise EmptyResultSet
+    chosen = visible.alias(period_at=PERIOD_AT)
+    if start is not None:
+        chosen = chosen.filter(period_at__gte=start)
+    if end is not None:
+        chosen = chosen.filter(period_at__lt=end)
+    if team:
+        chosen = chosen.filter(faulty_service__team__slug=team)
+    if service:
+        chosen = chosen.filter(faulty_service__slug=service)
     if severity is not None:
-        missing = missing.filter(severity=severity)
-    # The latest ones, each with how many there are in all: one query.
-    shown = list(
-        missing.filter(MISSING_TIMES)
+        chosen = chosen.filter(severity=severity)
+    missing = (
+        chosen.filter(MISSING_TIMES)
         .order_by("-number")
         .annotate(missing_count=Window(Count("pk")))
         .values_list(*COLUMNS, "missing_count")[:MISSING_SHOWN]
     )
-    return figures.metrics(
-        missing=[_row(values_row[:-1]) for values_row in shown],
-        missing_count=shown[0][-1] if shown else 0,
+    seen = chosen.filter(restricted=True).annotate(ttd_=TTD, ttr_=TTR).order_by()
+    return _Statements(
+        compile_query(versions, sentinels=month_params, counts=[1] * len(month_params)),
+        compile_query(Service.objects.order_by().values_list("pk", "name", "slug", "team__slug")),
+        compile_query(missing, sentinels=sentinels, counts=[1] * len(sentinels), bound={user.pk}),
+        compile_query(
+            seen.values_list(*ROW_VALUES),
+            sentinels=sentinels,
+            counts=[1] * len(sentinels),
+            bound={user.pk},
+        )
+        if restricted
+        else None,
     )
 
 
@@ -429,28 +626,25 @@ MONTHS: Kept[Month] = Kept(limit=60)
 MONTH_FORMAT = 2
 
 
-def month_cells(first: date | None, last: date | None) -> dict[date, Month]:
-    """The stored figures of the months from ``first`` (included) to ``last`` (excluded),
-    gathered per month and kept in the cache under the month's version (its committed
-    changes, ``figures.FiguresChange``), and in the process (``MONTHS``): after a
-    change, only the months it touched are read again. The versions are read first, so
-    what is read after is at least as new."""
-    log = FiguresChange.objects.filter(month__isnull=False)
-    if first is not None:
-        log = log.filter(month__gte=first)
-    if last is not None:
-        log = log.filter(month__lt=last)
-    versions = log.order_by().values("month").annotate(n=Sum("changes")).values_list("month", "n")
+def month_cells(
+    versions: Iterable[Sequence[Any]], parts: Sequence[Partial] = ()
+) -> dict[date, Month]:
+    """The stored figures of the months whose ``versions`` (their committed changes,
+    ``figures.FiguresChange``) were read: whole, or the ``parts`` of months a period
+    covers partly (the incidents of the month from one instant to another), gathered
+    per month and kept in the cache under the month's version and in the process
+    (``MONTHS``): after a change, only the months it touched are read again. Read after
+    the versions: what is read is at least as new."""
+    ranges = {month: (after, before) for month, after, before in parts}
     scope = sha256(stored.database().encode()).hexdigest()[:16]
     keys: dict[date, str] = {
-        month: f"metrics:month:{MONTH_FORMAT}:{scope}:{month.isoformat()}:{n}"
+        month: f"metrics:month:{MONTH_FORMAT}:{scope}:{month.isoformat()}:{n}{_span(month, ranges)}"
         for month, n in versions
-        if month is not None  # filtered out above; the field allows it
     }
     months = {month: kept for month, key in keys.items() if (kept := MONTHS.get(key)) is not None}
     found = cache.get_many([key for month, key in keys.items() if month not in months])
     read = _read_cells(
-        [month for month, key in keys.items() if not (month in months or key in found)]
+        [month for month, key in keys.items() if not (month in months or key in found)], ranges
     )
     if read:
         cache.set_many({keys[month]: cells for month, cells in read.items()}, timeout=CACHED_FOR)
@@ -462,11 +656,31 @@ def month_cells(first: date | None, last: date | None) -> dict[date, Month]:
     return months
 
 
-def _read_cells(months: list[date]) -> dict[date, Cells]:
+def _span(month: date, ranges: dict[date, tuple[datetime, datetime]]) -> str:
+    # A part of a month is kept apart from the whole month and from its other parts.
+    if month not in ranges:
+        return ""
+    return "".join(f":{at.astimezone(UTC).isoformat()}" for at in ranges[month])
+
+
+def _read_cells(
+    months: list[date], ranges: dict[date, tuple[datetime, datetime]]
+) -> dict[date, Cells]:
+    """The cells of ``months``: whole, or from one instant to the other for those in
+    ``ranges`` (a range on the incidents' ``PERIOD_AT``, which the ``incident_period``
+    index serves)."""
     if not months:
         return {}
     cells: dict[date, Cells] = {month: {} for month in months}
-    stored = IncidentFigures.objects.filter(month__in=months).order_by()
+    wanted = Q(month__in=[month for month in months if month not in ranges])
+    for month in months:
+        if month in ranges:
+            after, before = ranges[month]
+            part = Incident.objects.alias(period_at=PERIOD_AT).filter(
+                period_at__gte=after, period_at__lt=before
+            )
+            wanted |= Q(month=month, incident__in=part.values("pk"))
+    stored = IncidentFigures.objects.filter(wanted).order_by()
     for month, started, severity, service_id, ttd, ttr in stored.values_list(
         "month", "started", "severity", "service_id", "ttd_us", "ttr_us"
     ):
@@ -514,8 +728,8 @@ def _month_start(at: datetime, *, after: bool) -> date:
     """The UTC month that ``at`` falls in, or the next one if ``after`` and ``at`` is
     not that month's first instant."""
     month = month_of(at)
-    if after and datetime.combine(month, time.min, tzinfo=UTC) < at:
-        month = (month + timedelta(days=32)).replace(day=1)
+    if after and _instant(month) < at:
+        month = _next_month(month)
     return month
 
 
@@ -532,39 +746,25 @@ def _instant(month: date) -> datetime:
     return datetime.combine(month, time.min, tzinfo=UTC)
 
 
-def _one_by_one(
-    incidents: IncidentQuerySet,
-    start: datetime | None,
-    end: datetime | None,
-    first: date | None,
-    last: date | None,
-    *,
-    restricted: bool = True,
-) -> IncidentQuerySet | None:
-    """The incidents the stored figures do not serve: the restricted ones (the viewer's own
-    filter chose which) in the period, unless the viewer sees none (``restricted``),
-    and every one in the period's partly covered months; None when that is nothing.
-    Each part is a range on ``PERIOD_AT`` (the ``incident_period`` index, and
-    ``incident_restricted_period`` for the restricted), so PostgreSQL ORs two index
-    scans instead of reading the period."""
-    in_range = Q()
-    if start is not None:
-        in_range &= Q(period_at__gte=start)
-    if end is not None:
-        in_range &= Q(period_at__lt=end)
-    edges = Q()
-    if first is not None and last is not None and first >= last:
-        edges = in_range  # no whole month: the period is read one by one
-    else:
-        if first is not None:
-            edges |= in_range & Q(period_at__lt=_instant(first))
-        if last is not None:
-            edges |= in_range & Q(period_at__gte=_instant(last))
-    wanted = in_range & Q(restricted=True) if restricted else Q()
-    wanted |= edges  # an empty Q() on either side drops out
-    if not wanted:
-        return None
-    return incidents.alias(period_at=PERIOD_AT).filter(wanted).annotate(ttd_=TTD, ttr_=TTR)
+# A month the period covers partly, and the instants it covers from and up to.
+Partial = tuple[date, datetime, datetime]
+
+
+def _parts(start: datetime | None, end: datetime | None) -> list[Partial]:
+    """The months the period covers in part (its first and its last, unless it starts
+    or ends on a month's first instant), each with the instants it covers."""
+    edges = {month_of(at) for at in (start, end) if at is not None}
+    parts = []
+    for month in sorted(edges):
+        after, before = _instant(month), _instant(_next_month(month))
+        covered = (max(after, start) if start else after, min(before, end) if end else before)
+        if covered != (after, before) and covered[0] < covered[1]:
+            parts.append((month, *covered))
+    return parts
+
+
+def _next_month(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1)
 
 
 # What the page reads of each incident read one by one.
@@ -604,7 +804,7 @@ class _Figures:
         runs[0].extend(ttd)
         runs[1].extend(ttr)
 
-    def add_rows(self, rows: Iterable[tuple[Any, ...]]) -> None:
+    def add_rows(self, rows: Iterable[Sequence[Any]]) -> None:
         """Incidents read one by one (``ROW_VALUES``), gathered into cells first."""
         cells: dict[tuple[int, str, date | None], list[Any]] = {}
         for severity, service, started_at, ttd, ttr in rows:

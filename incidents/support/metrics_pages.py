@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from incidents import access
-from incidents.models import IncidentQuerySet, Severity
+from incidents.models import Severity
 from incidents.support import metrics, metrics_content
 from incidents.support.watched import Watched
 
@@ -68,7 +68,7 @@ class MetricsFilter(forms.Form):
 
 def _content(
     params: QueryDict,
-    visible: IncidentQuerySet,
+    user: User | AnonymousUser,
     restricted: tuple[int, ...],
     *,
     edit_missing: bool,
@@ -78,10 +78,10 @@ def _content(
     ``restricted``: the restricted incidents the viewer sees (``metrics.page``)."""
     form = MetricsFilter(params)
     valid = form.is_valid()
-    figures = metrics.compute(
-        visible if valid else visible.none(),
-        **(form.filters() if valid else {}),
-        restricted=restricted,
+    figures = (
+        metrics.compute(user, **form.filters(), restricted=restricted)
+        if valid
+        else metrics.nothing()
     )
     content = metrics_content.content(
         form,
@@ -105,13 +105,13 @@ def _may_edit(user: User | AnonymousUser) -> bool:
 def shown(user: User | AnonymousUser, params: QueryDict) -> metrics.Page:
     """The page's figures, content and status for ``user`` asking ``params``: computed
     once per version of the figures (``metrics.page``), else read from the cache."""
-    visible = access.visible_incidents(user)
+    access.check_view_incidents(user)
     edit_missing = _may_edit(user)
     return metrics.page(
-        visible,
+        user,
         # Named periods end today: the same query means another period tomorrow.
         vary=(sorted(params.lists()), timezone.localdate(), edit_missing),
-        render=lambda restricted: _content(params, visible, restricted, edit_missing=edit_missing),
+        render=lambda restricted: _content(params, user, restricted, edit_missing=edit_missing),
     )
 
 
