@@ -8,6 +8,7 @@ oldest kept goes. A process just started keeps nothing, as after ``clear``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
@@ -16,13 +17,13 @@ Value = TypeVar("Value")
 class Kept(Generic[Value]):
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._values: dict[str, Value] = {}
+        self._values: dict[Hashable, Value] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Value | None:
+    def get(self, key: Hashable) -> Value | None:
         return self._values.get(key)
 
-    def put(self, key: str, value: Value) -> None:
+    def put(self, key: Hashable, value: Value) -> None:
         with self._lock:
             self._values[key] = value
             while len(self._values) > self.limit:

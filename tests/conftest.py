@@ -110,7 +110,7 @@ def _clean_cache(settings):
     # What a process keeps beside the cache, noted or read from it.
     board.forget()
     metrics_pages.PAGES.forget()
-    metrics.MONTHS.clear()
+    metrics.forget()
     yield
     cache.clear()
 

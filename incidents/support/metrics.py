@@ -21,19 +21,29 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from hashlib import sha256
-from itertools import chain, pairwise
-from typing import Any, NamedTuple
+from itertools import chain, groupby, pairwise
+from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum, Value, Window
+from django.db.models import (
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Sum,
+    Value,
+    Window,
+)
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
@@ -185,6 +195,9 @@ class Metrics:
     by_month: list[Group]
     missing: list[Row] = field(default_factory=list)
     missing_count: int = 0
+    # What the page's filters offer: (slug, name), by name.
+    teams: list[tuple[str, str]] = field(default_factory=list)
+    services: list[tuple[str, str]] = field(default_factory=list)
 
 
 # The period ------------------------------------------------------------------------------
@@ -293,7 +306,7 @@ def _version_and_restricted(user: User | AnonymousUser) -> tuple[int, tuple[int,
     runs = [(version, version.params)]
     if seen is not None:
         runs.append((seen, seen.params))
-    found = fetch(runs, prepare=not connection.in_atomic_block)
+    found = fetch(runs)
     total = found[0][0][0] if found[0] else None
     restricted = tuple(sorted(pk for (pk,) in found[1])) if seen is not None else ()
     return int(total or 0), restricted
@@ -363,7 +376,7 @@ def compute(
                 ],
             )
         ],
-        "services": [_run(statements.services)],
+        "catalogue": _catalogue_runs(),
         "missing": [_run(statements.missing, *filters.values())],
     }
     if statements.restricted is not None:
@@ -371,13 +384,14 @@ def compute(
     fetched = fetch_named(runs)
 
     figures = _Figures()
-    services = {pk: rest for pk, *rest in fetched["services"][0]}
+    services = {pk: rest for pk, *rest in fetched["catalogue"][0]}
     picked = team or service or severity is not None
     names = {pk: name for pk, (name, *_) in services.items()}
+    unfiltered: dict[date, Month] = {}
     for month, kept in month_cells(fetched["versions"][0], parts).items():
         # A deleted service took its incidents' figures with it: its cells stay out.
         if not picked and kept.services <= services.keys():
-            kept.add_to(figures, month, names)
+            unfiltered[month] = kept
             continue
         for (started, cell_severity, service_id), (count, ttds, ttrs) in kept.cells.items():
             name, slug, team_slug = services.get(service_id, (None, None, None))
@@ -386,6 +400,8 @@ def compute(
             if severity is not None and cell_severity != severity:
                 continue
             figures.add(cell_severity, name, month if started else None, count, [ttds], [ttrs])
+    if unfiltered:
+        figures.add_months(unfiltered, names)
     if "restricted" in fetched:
         figures.add_rows(fetched["restricted"][0])
     # The latest ones, each with how many there are in all.
@@ -393,12 +409,24 @@ def compute(
     return figures.metrics(
         missing=[_row(values_row[:-1]) for values_row in shown],
         missing_count=shown[0][-1] if shown else 0,
+        catalogue=fetched["catalogue"],
     )
 
 
 def nothing() -> Metrics:
-    """The figures of no incident at all (a query the page refuses)."""
-    return _Figures().metrics(missing=[], missing_count=0)
+    """The figures of no incident at all (a query the page refuses), with what its
+    filters offer."""
+    return _Figures().metrics(missing=[], missing_count=0, catalogue=fetch(_catalogue_runs()))
+
+
+def _catalogue_runs() -> list[Run]:
+    """The services (id, name, slug, team's slug) and the teams (slug, name), by name."""
+
+    def compile_() -> tuple[Statement, Statement]:
+        services = Service.objects.values_list("pk", "name", "slug", "team__slug")
+        return compile_query(services), compile_query(Team.objects.values_list("slug", "name"))
+
+    return [(statement, statement.params) for statement in compiled("metrics-catalogue", compile_)]
 
 
 class _Filters(NamedTuple):
@@ -460,7 +488,6 @@ def _months_asked(
 
 class _Statements(NamedTuple):
     versions: Statement
-    services: Statement
     missing: Statement
     restricted: Statement | None
 
@@ -537,10 +564,11 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
         .annotate(missing_count=Window(Count("pk")))
         .values_list(*COLUMNS, "missing_count")[:MISSING_SHOWN]
     )
-    seen = chosen.filter(restricted=True).annotate(ttd_=TTD, ttr_=TTR).order_by()
+    # In ``ROW_VALUES``' order: the incidents of a cell next to each other.
+    seen = chosen.filter(restricted=True).annotate(ttd_=TTD, ttr_=TTR)
+    seen = seen.order_by("severity", "faulty_service__name", "impact_started_at")
     return _Statements(
         compile_query(versions, sentinels=month_params, counts=[1] * len(month_params)),
-        compile_query(Service.objects.order_by().values_list("pk", "name", "slug", "team__slug")),
         compile_query(missing, sentinels=sentinels, counts=[1] * len(sentinels), bound={user.pk}),
         compile_query(
             seen.values_list(*ROW_VALUES),
@@ -562,55 +590,105 @@ Cells = dict[tuple[bool, int, int], list[Any]]
 Runs = tuple[list[list[float]], list[list[float]]]
 
 
-class Month:
-    """A month's stored figures as a process keeps them (``MONTHS``): the cells, which a
-    page with filters picks from, and the runs a page without filters adds, merged once
-    per severity, per service and for the whole month. A few long sorted runs merge
-    several times faster than the many short ones of the cells (about 7 incidents
-    each), and a whole month needs no merging at all. Shared: never changed."""
+# Sorted TTDs and TTRs.
+Sorted = tuple[list[float], list[float]]
 
-    def __init__(self, cells: Cells) -> None:
+
+class Span(NamedTuple):
+    """Consecutive months' figures as a page without filters adds them: merged per
+    severity, per service (by id) and in all. Shared: never changed."""
+
+    incidents: int
+    by_severity: dict[int, Sorted]
+    by_service: dict[int, Sorted]
+    total: Sorted
+
+
+class Month:
+    """A month's stored figures as a process keeps them (``MONTHS``), under ``key`` (its
+    key in the cache): the cells, which a page with filters picks from, and their
+    ``span`` and ``started`` runs, which a page without filters adds. Shared: never
+    changed."""
+
+    def __init__(self, cells: Cells, key: str) -> None:
         self.cells = cells
+        self.key = key
         self.services = {service_id for _started, _severity, service_id in cells}
 
     @functools.cached_property
-    def _merged(self) -> tuple[int, dict[int, Runs], dict[int, Runs], Runs | None]:
-        count = 0
+    def span(self) -> Span:
         by_severity: dict[int, Runs] = {}
         by_service: dict[int, Runs] = {}
-        started_runs: Runs | None = None
-        for (started, severity, service_id), (cell_count, ttds, ttrs) in self.cells.items():
-            count += cell_count
+        for (_started, severity, service_id), (_count, ttds, ttrs) in self.cells.items():
             for grouping, key in ((by_severity, severity), (by_service, service_id)):
                 runs = grouping.setdefault(key, ([], []))
                 runs[0].append(ttds)
                 runs[1].append(ttrs)
-            if started:
-                started_runs = started_runs or ([], [])
-                started_runs[0].append(ttds)
-                started_runs[1].append(ttrs)
-        return (
-            count,
+        every = [cell[1] for cell in self.cells.values()], [cell[2] for cell in self.cells.values()]
+        return Span(
+            sum(cell[0] for cell in self.cells.values()),
             {key: _one_run(runs) for key, runs in by_severity.items()},
             {key: _one_run(runs) for key, runs in by_service.items()},
-            _one_run(started_runs) if started_runs else None,
+            _one_run(every),
         )
 
-    def add_to(self, figures: _Figures, month: date, names: dict[int, str]) -> None:
-        """Add every figure of the month (a page without filters); ``names``: the
-        services' by id, which must name every service of the month."""
-        count, by_severity, by_service, started = self._merged
-        figures.count += count
-        for severity, (ttds, ttrs) in by_severity.items():
-            figures.add_runs(0, severity, ttds, ttrs)
-        for service_id, (ttds, ttrs) in by_service.items():
-            figures.add_runs(1, names[service_id], ttds, ttrs)
-        if started is not None:
-            figures.add_runs(2, month, *started)
+    @functools.cached_property
+    def started(self) -> Sorted | None:
+        """The figures of the incidents with an impact start (the month's own)."""
+        runs = [cell for (started, *_), cell in self.cells.items() if started]
+        if not runs:
+            return None
+        return _one_run(([cell[1] for cell in runs], [cell[2] for cell in runs]))
 
 
-def _one_run(runs: Runs) -> Runs:
-    return [_merged(runs[0])], [_merged(runs[1])]
+def _one_run(runs: Runs) -> Sorted:
+    return _merged(runs[0]), _merged(runs[1])
+
+
+# Spans of consecutive months a process merged lately, by their months' keys: a page
+# without filters merges its months as a balanced tree of spans, so after a change it
+# merges again only the spans holding the month the change touched (about one month in
+# two of the period in all, not every month's figures once per level of a heap merge).
+SPANS: Kept[Span] = Kept(limit=64)
+
+
+def forget() -> None:
+    """Drop the months and spans this process keeps (a process just started has none)."""
+    MONTHS.clear()
+    SPANS.clear()
+
+
+def spanned(months: Sequence[Month]) -> Span:
+    """The span of ``months`` (consecutive, in order): each half's, merged (``SPANS``)."""
+    if len(months) == 1:
+        return months[0].span
+    key = tuple(month.key for month in months)
+    span = SPANS.get(key)
+    if span is None:
+        middle = len(months) // 2
+        span = _joined(spanned(months[:middle]), spanned(months[middle:]))
+        SPANS.put(key, span)
+    return span
+
+
+def _joined(first: Span, then: Span) -> Span:
+    def groups(one: dict[int, Sorted], other: dict[int, Sorted]) -> dict[int, Sorted]:
+        return {key: _both(one.get(key), other.get(key)) for key in one.keys() | other.keys()}
+
+    return Span(
+        first.incidents + then.incidents,
+        groups(first.by_severity, then.by_severity),
+        groups(first.by_service, then.by_service),
+        _both(first.total, then.total),
+    )
+
+
+def _both(one: Sorted | None, other: Sorted | None) -> Sorted:
+    """Two groups' sorted figures as one (either may be missing, not both)."""
+    if one is None or other is None:
+        return cast(Sorted, one or other)
+    # Two sorted runs: the sort merges them in one pass.
+    return sorted(one[0] + other[0]), sorted(one[1] + other[1])
 
 
 def _merged(runs: list[list[float]]) -> list[float]:
@@ -651,7 +729,7 @@ def month_cells(
     for month, key in keys.items():
         cells = found.get(key, read.get(month))
         if cells is not None:
-            months[month] = Month(cells)
+            months[month] = Month(cells, key)
             MONTHS.put(key, months[month])
     return months
 
@@ -668,45 +746,75 @@ def _read_cells(
 ) -> dict[date, Cells]:
     """The cells of ``months``: whole, or from one instant to the other for those in
     ``ranges`` (a range on the incidents' ``PERIOD_AT``, which the ``incident_period``
-    index serves)."""
+    index serves). One statement per number of each (``_cells_statement``)."""
     if not months:
         return {}
+    whole = [month for month in months if month not in ranges]
+    parts = [(month, *ranges[month]) for month in months if month in ranges]
+    params = [_param(_MONTH_FIELD, month) for month in whole]
+    for month, after, before in parts:
+        params += [_param(_MONTH_FIELD, month), _param(_AT_FIELD, after), _param(_AT_FIELD, before)]
     cells: dict[date, Cells] = {month: {} for month in months}
-    wanted = Q(month__in=[month for month in months if month not in ranges])
-    for month in months:
-        if month in ranges:
-            after, before = ranges[month]
-            part = Incident.objects.alias(period_at=PERIOD_AT).filter(
-                period_at__gte=after, period_at__lt=before
-            )
-            wanted |= Q(month=month, incident__in=part.values("pk"))
-    stored = IncidentFigures.objects.filter(wanted).order_by()
-    for month, started, severity, service_id, ttd, ttr in stored.values_list(
-        "month", "started", "severity", "service_id", "ttd_us", "ttr_us"
-    ):
-        _gather(cells[month], (started, severity, service_id), ttd, ttr)
-    for gathered in cells.values():
-        _sort(gathered)
+    statement = _cells_statement(len(whole), len(parts))
+    for (month, *key), cell in _cells_of(fetch([_run(statement, *params)])[0]):
+        cells[month][tuple(key)] = cell
     return cells
 
 
-def _gather(cells: dict[Any, list[Any]], key: Any, ttd: int | None, ttr: int | None) -> None:
-    """One incident's microseconds into its cell (``Cells``), as floats; ``_sort`` them
-    once every incident is in."""
-    cell = cells.get(key)
-    if cell is None:
-        cell = cells[key] = [0, [], []]
-    cell[0] += 1
-    if ttd is not None:
-        cell[1].append(float(ttd))
-    if ttr is not None:
-        cell[2].append(float(ttr))
+# Compiled in place of the months and instants ``_read_cells`` reads: none any figures
+# have. A page reads at most one part of each of two months.
+_PART_SENTINELS = [
+    (
+        date(1700 + n, 1, 1),
+        datetime(1700 + n, 1, 2, tzinfo=UTC),
+        datetime(1700 + n, 1, 3, tzinfo=UTC),
+    )
+    for n in range(2)
+]
+_AT_FIELD = Incident._meta.get_field("created_at")
 
 
-def _sort(cells: dict[Any, list[Any]]) -> None:
-    for _count, ttds, ttrs in cells.values():
-        ttds.sort()
-        ttrs.sort()
+def _cells_statement(whole: int, parts: int) -> Statement:
+    """The stored figures of ``whole`` whole months and ``parts`` months from one instant
+    to another, as ``_cells_of`` takes them: by month and cell."""
+
+    def compile_() -> Statement:
+        months = [date(1800 + n, 1, 1) for n in range(whole)]
+        wanted = [Q(month__in=months)] if whole else []
+        sentinels: list[Any] = [_param(_MONTH_FIELD, month) for month in months]
+        for month, after, before in _PART_SENTINELS[:parts]:
+            part = Incident.objects.alias(period_at=PERIOD_AT)
+            part = part.filter(period_at__gte=after, period_at__lt=before)
+            wanted.append(Q(month=month, incident__in=part.values("pk")))
+            sentinels += [
+                _param(_MONTH_FIELD, month),
+                _param(_AT_FIELD, after),
+                _param(_AT_FIELD, before),
+            ]
+        stored = (
+            IncidentFigures.objects.filter(functools.reduce(operator.or_, wanted))
+            .order_by("month", "started", "severity", "service_id")
+            .values_list("month", "started", "severity", "service_id", "ttd_us", "ttr_us")
+        )
+        return compile_query(stored, sentinels=sentinels, counts=[1] * len(sentinels))
+
+    return compiled(("metrics-cells", whole, parts), compile_)
+
+
+def _cells_of(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[tuple[Any, ...], list[Any]]]:
+    """Rows of a cell's key and one incident's TTD and TTR in microseconds (or None),
+    those of a cell next to each other, as each cell's key and ``[incidents, sorted
+    TTDs, sorted TTRs]`` (``Cells``, floats). Converted here, not by the database
+    adapter: no converter runs per value."""
+    for key, group in groupby(rows, key=_key_of):
+        of_cell = list(group)
+        ttds = sorted([float(row[-2]) for row in of_cell if row[-2] is not None])
+        ttrs = sorted([float(row[-1]) for row in of_cell if row[-1] is not None])
+        yield key, [len(of_cell), ttds, ttrs]
+
+
+def _key_of(row: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(row[:-2])
 
 
 def _day_start(day: date) -> datetime:
@@ -778,6 +886,7 @@ class _Figures:
     def __init__(self) -> None:
         self.count = 0
         self.groupings: tuple[dict[Any, Runs], ...] = ({}, {}, {})
+        self.every: Runs = ([], [])
 
     def add(
         self,
@@ -793,6 +902,24 @@ class _Figures:
         self.add_runs(1, service, ttd, ttr)
         if month is not None:
             self.add_runs(2, month, ttd, ttr)
+        self.every[0].extend(ttd)
+        self.every[1].extend(ttr)
+
+    def add_months(self, months: dict[date, Month], names: dict[int, str]) -> None:
+        """Every figure of ``months`` (a page without filters), merged as a tree of
+        spans (``spanned``); ``names``: the services' by id, which must name every
+        service of the months."""
+        span = spanned([months[month] for month in sorted(months)])
+        self.count += span.incidents
+        for severity, (ttds, ttrs) in span.by_severity.items():
+            self.add_runs(0, severity, [ttds], [ttrs])
+        for service_id, (ttds, ttrs) in span.by_service.items():
+            self.add_runs(1, names[service_id], [ttds], [ttrs])
+        for month, kept in months.items():
+            if kept.started is not None:
+                self.add_runs(2, month, [kept.started[0]], [kept.started[1]])
+        self.every[0].append(span.total[0])
+        self.every[1].append(span.total[1])
 
     def add_runs(
         self, grouping: int, key: Any, ttd: list[list[float]], ttr: list[list[float]]
@@ -805,27 +932,30 @@ class _Figures:
         runs[1].extend(ttr)
 
     def add_rows(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Incidents read one by one (``ROW_VALUES``), gathered into cells first."""
-        cells: dict[tuple[int, str, date | None], list[Any]] = {}
-        for severity, service, started_at, ttd, ttr in rows:
-            _gather(
-                cells,
-                (severity, service, month_of(started_at) if started_at is not None else None),
+        """Incidents read one by one (``ROW_VALUES``, in its order), gathered into
+        cells first."""
+        keyed = (
+            (
+                severity,
+                service,
+                month_of(started_at) if started_at is not None else None,
                 ttd // MICROSECOND if ttd is not None else None,
                 ttr // MICROSECOND if ttr is not None else None,
             )
-        _sort(cells)
-        for (severity, service, month), (count, ttds, ttrs) in cells.items():
+            for severity, service, started_at, ttd, ttr in rows
+        )
+        for (severity, service, month), (count, ttds, ttrs) in _cells_of(keyed):
             self.add(severity, service, month, count, [ttds], [ttrs])
 
-    def metrics(self, *, missing: list[Row], missing_count: int) -> Metrics:
+    def metrics(
+        self, *, missing: list[Row], missing_count: int, catalogue: list[list[Sequence[Any]]]
+    ) -> Metrics:
+        """The figures; ``catalogue``: the rows of ``_catalogue_runs``."""
         by_severity, by_service, by_month = (
             {key: (_merged(ttds), _merged(ttrs)) for key, (ttds, ttrs) in grouping.items()}
             for grouping in self.groupings
         )
-        # Every duration belongs to one severity: the whole is their sorted runs merged.
-        ttd = _merged([values[0] for values in by_severity.values()])
-        ttr = _merged([values[1] for values in by_severity.values()])
+        ttd, ttr = _merged(self.every[0]), _merged(self.every[1])
 
         def listed(
             grouping: dict[Any, tuple[list[float], list[float]]], name_of: Any
@@ -844,4 +974,6 @@ class _Figures:
             by_month=listed(by_month, _month),
             missing=missing,
             missing_count=missing_count,
+            teams=[(slug, name) for slug, name in catalogue[1]],
+            services=[(slug, name) for _pk, name, slug, _team in catalogue[0]],
         )

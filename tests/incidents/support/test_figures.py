@@ -161,7 +161,7 @@ def test_figures_equal_a_recomputation_after_any_changes(world, seer, bystander,
     # Rolled back, the change log counts again from where the last example began: pages
     # and months kept under those versions belong to a database that never committed.
     cache.clear()
-    metrics.MONTHS.clear()
+    metrics.forget()
     try:
         made = []
         for step in steps:
@@ -241,7 +241,7 @@ def test_after_a_change_only_the_months_it_touched_are_read_again(world, since_d
     IncidentFigures.objects.filter(incident=old).delete()
     cache.clear()
     assert metrics.compute(support, since=since).ttd.count == 2
-    metrics.MONTHS.clear()
+    metrics.forget()
     assert metrics.compute(support, since=since).ttd.count == 1
 
 
