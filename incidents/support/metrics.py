@@ -687,8 +687,11 @@ def _both(one: Sorted | None, other: Sorted | None) -> Sorted:
     """Two groups' sorted figures as one (either may be missing, not both)."""
     if one is None or other is None:
         return cast(Sorted, one or other)
-    # Two sorted runs: the sort merges them in one pass.
-    return sorted(one[0] + other[0]), sorted(one[1] + other[1])
+    ttds, ttrs = one[0] + other[0], one[1] + other[1]
+    # Two sorted runs: the sort merges them in one pass, in place.
+    ttds.sort()
+    ttrs.sort()
+    return ttds, ttrs
 
 
 def _merged(runs: list[list[float]]) -> list[float]:
