@@ -134,11 +134,11 @@ def prepare(full: bool) -> tuple[Client, int]:
     fill(user, incidents, active, cases)
     started = time.perf_counter()
     figures.rebuild()
+    print(f"{connection.vendor}: {incidents} incidents ({active} active), {cases} cases")
+    print(f"  metrics figures rebuilt in {time.perf_counter() - started:.1f} s")
     # As the beat does every five minutes: earlier runs' changes are one row a month.
     while figures.fold():
         pass
-    print(f"{connection.vendor}: {incidents} incidents ({active} active), {cases} cases")
-    print(f"  metrics figures rebuilt in {time.perf_counter() - started:.1f} s")
     client = Client()
     client.force_login(user)
     return client, incidents

@@ -2,7 +2,7 @@
 
 Only for keys that name one content each (a version that only grows is part of the
 key): nothing kept is ever stale, so nothing is invalidated; past ``limit`` entries the
-oldest kept goes. A process just started keeps nothing, as after ``clear``.
+least recently used goes. A process just started keeps nothing, as after ``clear``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,15 @@ class Kept(Generic[Value]):
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Value | None:
-        return self._values.get(key)
+        with self._lock:
+            value = self._values.pop(key, None)
+            if value is not None:
+                self._values[key] = value  # used now: the last to go
+            return value
 
     def put(self, key: Hashable, value: Value) -> None:
         with self._lock:
+            self._values.pop(key, None)
             self._values[key] = value
             while len(self._values) > self.limit:
                 del self._values[next(iter(self._values))]

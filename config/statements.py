@@ -32,6 +32,8 @@ class Statement(NamedTuple):
     names: list[str]
     # The database's converters of its columns (SQLite's: times, booleans).
     converters: dict[int, Any]
+    # Whether converted rows are kept (``converted``): not for rows seldom read twice.
+    remember: bool = True
 
     def params_for(self, *values: Any) -> list[Any]:
         """The parameters with each sentinel's places taken by ``values``, in order (as
@@ -49,6 +51,8 @@ class Statement(NamedTuple):
         but one, and on SQLite converting its 100 rows took 0.43 of its 1.45 ms."""
         if not self.converters:
             return list(rows)
+        if not self.remember:
+            return list(map(tuple, self.compiler.apply_converters(rows, self.converters)))
         kept: dict[tuple[str, Any, Sequence[Any]], Sequence[Any]]
         kept = _threads.__dict__.setdefault("converted", {})
         if len(kept) > CONVERTED_KEPT:
@@ -71,6 +75,7 @@ def compile_query(
     sentinels: Sequence[Any] = (),
     counts: Sequence[int] | None = None,
     bound: Collection[Any] = (),
+    remember: bool = True,
 ) -> Statement:
     """``queryset`` compiled for this thread's connection to the default database (the
     only one the portal has). ``sentinels``: values compiled in place of those each run
@@ -79,7 +84,8 @@ def compile_query(
     that the query does not use it). Where the database prepares statements, the other
     parameters are written in, so the database plans them with the values in view and
     one statement serves every run, but those equal to a value in ``bound`` (an id that
-    other compiled statements share: the prepared statement is then theirs too)."""
+    other compiled statements share: the prepared statement is then theirs too).
+    ``remember``: whether its converted rows are kept (``Statement.converted``)."""
     # The thread's own connection, not the proxy ``django.db.connection``: the compiler
     # asks it hundreds of things, each a thread-local lookup through the proxy (a sixth
     # of compiling the board's statements).
@@ -107,6 +113,7 @@ def compile_query(
         [*query.extra_select, *query.values_select, *query.annotation_select],
         # As ``results_iter`` finds them.
         compiler.get_converters([column for column, *_ in compiler.select[: compiler.col_count]]),
+        remember,
     )
 
 

@@ -58,7 +58,7 @@ from incidents.models import (
     Severity,
     Team,
 )
-from incidents.periods import MISSING_TIMES, PERIOD_AT, in_period
+from incidents.periods import MISSING_TIMES, PERIOD_AT
 from incidents.support import figures as stored
 from incidents.support.figures import FiguresChange, IncidentFigures, month_of
 
@@ -220,7 +220,29 @@ def filtered(
     service: str = "",
     severity: int | None = None,
 ) -> IncidentQuerySet:
-    incidents = in_period(incidents, since, until)
+    """The incidents the page counts for these filters (the CSV export's)."""
+    start, end = period_bounds(since, until)
+    return chosen(incidents, start, end, team=team, service=service, severity=severity)
+
+
+def chosen(
+    incidents: IncidentQuerySet,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    team: str = "",
+    service: str = "",
+    severity: int | None = None,
+) -> IncidentQuerySet:
+    """The incidents of the period from ``start`` to ``end`` (instants, None where it is
+    open: a range on ``PERIOD_AT``, which the ``incident_period`` index serves), of
+    the team, the service and the severity asked."""
+    period = incidents.alias(period_at=PERIOD_AT)
+    if start is not None:
+        period = period.filter(period_at__gte=start)
+    if end is not None:
+        period = period.filter(period_at__lt=end)
+    incidents = period
     if team:
         incidents = incidents.filter(faulty_service__team__slug=team)
     if service:
@@ -282,9 +304,12 @@ def page(
     version of the figures (``figures.FiguresChange``) for every viewer who sees the same
     restricted incidents and asks the same (``vary``: the query, what else the rendering
     depends on). On a page already shown: one round trip and one cache read, nothing
-    parsed or rendered; a rendering that answers an error is not kept. ``render`` is
-    given the restricted incidents ``user`` sees (``compute``'s ``restricted``)."""
+    parsed or rendered; a rendering that answers an error, or one for someone who may
+    see no incident, is not kept. ``render`` is given the restricted incidents ``user``
+    sees (``compute``'s ``restricted``)."""
     version, restricted = _version_and_restricted(user)
+    if restricted is None:  # someone who may see no incident: never another's page
+        return Page(*render(()), ())
     context = (translation.get_language(), timezone.get_current_timezone_name())
     token = repr((stored.database(), version, restricted, context, vary))
     key = f"metrics:{sha256(token.encode()).hexdigest()}"
@@ -297,36 +322,35 @@ def page(
     return Page(figures, content, status, restricted)
 
 
-def _version_and_restricted(user: User | AnonymousUser) -> tuple[int, tuple[int, ...]]:
-    """The figures' version and the restricted incidents ``user`` sees, in one round trip
-    (the version first: what is read after is at least as new). Compiled once per
-    thread and viewer (``config.statements``): building the viewer's visibility and
-    compiling it cost more than the page read from the cache."""
-    version, seen = _version_statements(user)
-    runs = [(version, version.params)]
-    if seen is not None:
-        runs.append((seen, seen.params))
-    found = fetch(runs)
+def _version_and_restricted(user: User | AnonymousUser) -> tuple[int, tuple[int, ...] | None]:
+    """The figures' version and the restricted incidents ``user`` sees (None if they may
+    see no incident), in one round trip (the version first: what is read after is at
+    least as new). Compiled once per thread, and the restricted incidents' once per
+    visibility (``config.statements``): building the viewer's visibility and compiling
+    it cost more than the page read from the cache."""
+    version = compiled("metrics-version", _version_statement)
+    seen = _restricted_statement(user)
+    found = fetch([(version, version.params)] + ([(seen, seen.params)] if seen else []))
     total = found[0][0][0] if found[0] else None
-    restricted = tuple(sorted(pk for (pk,) in found[1])) if seen is not None else ()
+    restricted = tuple(sorted(pk for (pk,) in found[1])) if seen is not None else None
     return int(total or 0), restricted
 
 
-def _version_statements(
-    user: User | AnonymousUser,
-) -> tuple[Statement, Statement | None]:
+def _version_statement() -> Statement:
+    # One row, NULL without any change: the sum over every change logged.
+    total = FiguresChange.objects.order_by().values(one=Value(1)).annotate(n=Sum("changes"))
+    return compile_query(total.values_list("n"))
 
-    def compile_() -> tuple[Statement, Statement | None]:
-        # One row, NULL without any change: the sum over every change logged.
-        total = FiguresChange.objects.order_by().values(one=Value(1)).annotate(n=Sum("changes"))
+
+def _restricted_statement(user: User | AnonymousUser) -> Statement | None:
+    def compile_() -> Statement | None:
         restricted = Incident.objects.visible_to(user).filter(restricted=True).order_by()
         try:
-            seen = compile_query(restricted.values_list("pk"), bound={user.pk})
+            return compile_query(restricted.values_list("pk"), bound={user.pk})
         except EmptyResultSet:  # someone who may see no incident
-            seen = None
-        return compile_query(total.values_list("n")), seen
+            return None
 
-    return compiled(("metrics-version", access.visibility_shape(user)), compile_)
+    return compiled(("metrics-restricted", access.visibility_shape(user)), compile_)
 
 
 def compute(
@@ -350,6 +374,8 @@ def compute(
     thread, viewer and shape of the filters (``config.statements``: building them cost
     more than running them) and sent together."""
     start, end = period_bounds(since, until)
+    if start is not None and end is not None and end <= start:
+        return nothing()  # a period that ends before it starts holds no incident
     first, last = _whole_months(start, end)
     whole = first is None or last is None or first < last
     parts = _parts(start, end)
@@ -519,9 +545,10 @@ def _statements(user: User | AnonymousUser, shape: _Shape) -> _Statements | None
 
 def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
     asked, severity, whole, first, last, parts, restricted = shape
-    start, end, team, service = (
-        sentinel if wanted else None for sentinel, wanted in zip(_SENTINELS, asked, strict=True)
-    )
+    start = _SENTINELS.start if asked[0] else None
+    end = _SENTINELS.end if asked[1] else None
+    team = _SENTINELS.team if asked[2] else ""
+    service = _SENTINELS.service if asked[3] else ""
     sentinels = [_param(f, v) for f, v in zip(_FILTER_FIELDS, _SENTINELS, strict=True)]
     sentinels = [value for value, wanted in zip(sentinels, asked, strict=True) if wanted]
 
@@ -547,25 +574,15 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
     visible = Incident.objects.visible_to(user)
     if visible.query.is_empty():
         raise EmptyResultSet
-    chosen = visible.alias(period_at=PERIOD_AT)
-    if start is not None:
-        chosen = chosen.filter(period_at__gte=start)
-    if end is not None:
-        chosen = chosen.filter(period_at__lt=end)
-    if team:
-        chosen = chosen.filter(faulty_service__team__slug=team)
-    if service:
-        chosen = chosen.filter(faulty_service__slug=service)
-    if severity is not None:
-        chosen = chosen.filter(severity=severity)
+    period = chosen(visible, start, end, team=team, service=service, severity=severity)
     missing = (
-        chosen.filter(MISSING_TIMES)
+        period.filter(MISSING_TIMES)
         .order_by("-number")
         .annotate(missing_count=Window(Count("pk")))
         .values_list(*COLUMNS, "missing_count")[:MISSING_SHOWN]
     )
     # In ``ROW_VALUES``' order: the incidents of a cell next to each other.
-    seen = chosen.filter(restricted=True).annotate(ttd_=TTD, ttr_=TTR)
+    seen = period.filter(restricted=True).annotate(ttd_=TTD, ttr_=TTR)
     seen = seen.order_by("severity", "faulty_service__name", "impact_started_at")
     return _Statements(
         compile_query(versions, sentinels=month_params, counts=[1] * len(month_params)),
@@ -645,10 +662,12 @@ def _one_run(runs: Runs) -> Sorted:
     return _merged(runs[0]), _merged(runs[1])
 
 
-# Spans of consecutive months a process merged lately, by their months' keys: a page
+# Spans of months a process merged lately, by their months' keys (a key names one
+# content: the database, the month's version and the part of it are in it): a page
 # without filters merges its months as a balanced tree of spans, so after a change it
-# merges again only the spans holding the month the change touched (about one month in
-# two of the period in all, not every month's figures once per level of a heap merge).
+# merges again only the spans holding the month the change touched, one per level of
+# the tree (about twice the period's durations copied in all, where a heap merge of every
+# month compares each duration once per level). The least recently used go first.
 SPANS: Kept[Span] = Kept(limit=64)
 
 
@@ -659,7 +678,7 @@ def forget() -> None:
 
 
 def spanned(months: Sequence[Month]) -> Span:
-    """The span of ``months`` (consecutive, in order): each half's, merged (``SPANS``)."""
+    """The span of ``months`` (in order): each half's, merged (``SPANS``)."""
     if len(months) == 1:
         return months[0].span
     key = tuple(month.key for month in months)
@@ -699,10 +718,11 @@ def _merged(runs: list[list[float]]) -> list[float]:
     return runs[0] if len(runs) == 1 else sorted(chain.from_iterable(runs))
 
 
-# The months this process read lately, by their key in the cache (a month's version
-# is in it): a page computed after a change reads only the months the change touched,
-# and unpickles none of the others (they were most of its time). Five years of months.
-MONTHS: Kept[Month] = Kept(limit=60)
+# The months this process read lately, by their key in the cache (a month's version,
+# and the part of it a period covers, are in it): a page computed after a change reads
+# only the months the change touched, and unpickles none of the others (they were most
+# of its time). About five years of months, or the last year's and its parts.
+MONTHS: Kept[Month] = Kept(limit=64)
 # In the months' cache keys: cells kept in an earlier shape are never read.
 MONTH_FORMAT = 2
 
@@ -799,7 +819,10 @@ def _cells_statement(whole: int, parts: int) -> Statement:
             .order_by("month", "started", "severity", "service_id")
             .values_list("month", "started", "severity", "service_id", "ttd_us", "ttr_us")
         )
-        return compile_query(stored, sentinels=sentinels, counts=[1] * len(sentinels))
+        # A month's rows are read once a version: none kept converted.
+        return compile_query(
+            stored, sentinels=sentinels, counts=[1] * len(sentinels), remember=False
+        )
 
     return compiled(("metrics-cells", whole, parts), compile_)
 
@@ -807,8 +830,8 @@ def _cells_statement(whole: int, parts: int) -> Statement:
 def _cells_of(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[tuple[Any, ...], list[Any]]]:
     """Rows of a cell's key and one incident's TTD and TTR in microseconds (or None),
     those of a cell next to each other, as each cell's key and ``[incidents, sorted
-    TTDs, sorted TTRs]`` (``Cells``, floats). Converted here, not by the database
-    adapter: no converter runs per value."""
+    TTDs, sorted TTRs]`` (``Cells``). The durations are made floats here, in the lists
+    that hold them, not by a converter called per value."""
     for key, group in groupby(rows, key=_key_of):
         of_cell = list(group)
         ttds = sorted([float(row[-2]) for row in of_cell if row[-2] is not None])

@@ -67,9 +67,10 @@ def reference(incidents):
     }
 
 
-def assert_figures_match(viewer, **filters):
-    """The figures ``viewer`` sees equal the slow way's over the incidents they may see."""
-    figures = metrics.compute(viewer, **filters)
+def assert_figures_match(viewer, restricted=None, **filters):
+    """The figures ``viewer`` sees equal the slow way's over the incidents they may see;
+    ``restricted``: the restricted incidents they see, where the page knows them."""
+    figures = metrics.compute(viewer, restricted=restricted, **filters)
     visible = Incident.objects.visible_to(viewer)
     for name, expected in reference(metrics.filtered(visible, **filters)).items():
         assert getattr(figures, name) == expected, (name, filters)

@@ -5,7 +5,7 @@ the cached page follows every change."""
 
 import io
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
@@ -174,10 +174,12 @@ def test_figures_equal_a_recomputation_after_any_changes(world, seer, bystander,
             {"team": "pay", "severity": 2},
         ):
             assert_figures_match(seer, **filters)
-            # A viewer who sees no restricted incident: the stored figures alone.
-            assert_figures_match(bystander, **filters)
-            # One who sees those they took part in (the support desk logged them all).
-            assert_figures_match(support, **filters)
+            # A viewer who sees no restricted incident, as the page knows: the stored
+            # figures alone, no restricted incident read.
+            assert_figures_match(bystander, restricted=(), **filters)
+            # One who sees those they took part in: the manager, assigned to those
+            # reopened (the support desk logged them all, so sees them all).
+            assert_figures_match(manager, **filters)
         assert_figures_are_a_recomputation()
     finally:
         transaction.savepoint_rollback(point)
@@ -217,10 +219,12 @@ def test_cached_page_shows_a_change_once_committed(
 
 
 @pytest.mark.parametrize("since_days", [None, 70])
-def test_after_a_change_only_the_months_it_touched_are_read_again(world, since_days):
+def test_after_a_change_only_the_months_it_touched_are_read_again(world, since_days, time_machine):
     """The months a page read stay in the process under their version, whole or the part
     a period covers: a page computed after a change reads the changed month, and no
     other, from the database or cache."""
+    # Mid-month, 70 days back too: the old incident's month is covered in part.
+    time_machine.move_to(datetime(2026, 6, 16, 12, tzinfo=UTC))
     support, manager, services = world
     now = timezone.now()
     old, recent = (
@@ -318,3 +322,32 @@ def test_a_batch_changing_several_incidents_does_not_deadlock_a_person(manager):
     _at_once(batch, person)  # a deadlock fails one of them with OperationalError
     assert IncidentFigures.objects.get(pk=y.pk).severity == 3  # the batch went second
     assert_figures_are_a_recomputation()
+
+
+def test_after_a_change_only_the_spans_holding_its_month_are_merged_again(
+    world, monkeypatch, time_machine
+):
+    """A page without filters merges its months as a tree of spans: after a change in
+    one month of four, the two spans holding it (its half, the whole) are merged again,
+    and the figures are the slow way's."""
+    time_machine.move_to(datetime(2026, 6, 16, 12, tzinfo=UTC))
+    support, manager, services = world
+    now = timezone.now()
+    made = [
+        make_incident(
+            by=support,
+            faulty_service=services[index % 3],
+            impact_started_at=now - timedelta(days=days),
+            detected_at=now - timedelta(days=days, minutes=-5 * (index + 1)),
+        )
+        for index, days in enumerate((100, 70, 40, 10, 95))
+    ]
+    joined = []
+    real = metrics._joined
+    monkeypatch.setattr(metrics, "_joined", lambda *spans: joined.append(1) or real(*spans))
+    assert_figures_match(support)
+    assert len(joined) == 3  # four months: two halves and the whole
+    joined.clear()
+    actions.update_incident(made[1], by=manager, detected_at=now - timedelta(days=69))
+    assert_figures_match(support)
+    assert len(joined) == 2

@@ -297,3 +297,54 @@ def test_a_page_reads_incidents_one_by_one_only_where_the_stored_figures_fall_sh
             assert getattr(page.context["m"], name) == expected, name
         one_by_one = [q for q in queries.captured_queries if '"ttd_"' in q["sql"]]
         assert len(one_by_one) == (0 if viewer == support else 1)
+
+
+def test_group_rows_are_escaped_and_said_in_each_language(client_for, support, manager):
+    """A group table's rows are rendered once per language and figures: a name is
+    escaped, and the same figures read in English and in Korean say each's words."""
+    service = ServiceFactory(name="<b>Pay & Co</b>", slug="pay-co")
+    start = timezone.now() - timedelta(days=3)
+    incident = make_incident(
+        by=support,
+        faulty_service=service,
+        impact_started_at=start,
+        detected_at=start + timedelta(minutes=12),
+    )
+    actions.claim_incident(incident, by=manager)
+    actions.transition_incident(
+        incident, to=Status.RESOLVED, by=manager, impact_ended_at=start + timedelta(hours=2)
+    )
+    pages = {
+        language: client_for(support, HTTP_ACCEPT_LANGUAGE=language)
+        .get("/support/metrics/?period=all")
+        .content.decode()
+        for language in ("en", "ko", "en")
+    }
+    for body in pages.values():
+        assert "&lt;b&gt;Pay &amp; Co&lt;/b&gt;" in body
+        assert "<b>Pay" not in body
+    by_service = {
+        language: re.search(r'id="by-service".*?</section>', body, re.S).group(0)
+        for language, body in pages.items()
+    }
+    assert "12 min" in by_service["en"]
+    assert "2 h" in by_service["en"]
+    assert "12 min" not in by_service["ko"]
+    assert "분" in by_service["ko"]
+
+
+def test_a_page_for_someone_who_may_see_no_incident_is_never_kept(outsider, support):
+    """Who may see no incident gets a page of their own each time, never one kept for
+    (or served to) a viewer who sees the unrestricted incidents."""
+    rendered = []
+
+    def render(restricted):
+        rendered.append(restricted)
+        return metrics.nothing(), "", 200
+
+    for _ in range(2):
+        metrics.page(outsider, vary=("period=all",), render=render)
+    assert rendered == [(), ()]
+    metrics.page(support, vary=("period=all",), render=render)
+    metrics.page(support, vary=("period=all",), render=render)
+    assert rendered == [(), (), ()]  # the viewer's page is kept, and only theirs
