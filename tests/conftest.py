@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 
 from config.catalogues import compile_catalogues
 from config.celery import app as celery_app
-from incidents.support import board, metrics, metrics_pages
+from incidents.support import board, metrics_months, metrics_pages
 from tests.factories import UserFactory
 from tests.receivers import SmtpReceiver
 
@@ -110,7 +110,7 @@ def _clean_cache(settings):
     # What a process keeps beside the cache, noted or read from it.
     board.forget()
     metrics_pages.PAGES.forget()
-    metrics.forget()
+    metrics_months.forget()
     yield
     cache.clear()
 

@@ -8,32 +8,29 @@ incident's figure).
 The figures come from each incident's TTD and TTR kept up to date at write time
 (``figures``: month, severity, faulty service and the durations in microseconds). A
 period's months are read from them, whole or, for its partly covered first and last
-months, the incidents from one instant to another, and kept per month version (a change
-reads again only the months it touched); the restricted incidents the viewer may see
-(the stored figures hold none) are read one by one with one indexed query. Neither
-reads a model instance. The exact medians still take every duration of the period through
-Python, so ``page`` keeps what it computed, and the page's whole content, under the
+months, the incidents from one instant to another, and kept per month version
+(``metrics_months``: a change reads again only the months it touched); the restricted
+incidents the viewer may see (the stored figures hold none) are read one by one with
+one indexed query. Neither reads a model instance. The exact medians still take every
+duration of the period through Python, so ``page`` keeps what it computed, and the page's whole content, under the
 figures' version read from the database: the next viewer with the same query reads it
 from the cache until a change commits.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import operator
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from hashlib import sha256
-from itertools import chain, groupby, pairwise
-from typing import Any, NamedTuple, cast
+from itertools import pairwise
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import (
     Count,
     DurationField,
@@ -47,7 +44,6 @@ from django.db.models import (
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from config.kept import Kept
 from config.statements import Run, Statement, compile_query, compiled, fetch, fetch_named
 from incidents import access
 from incidents.models import (
@@ -60,7 +56,20 @@ from incidents.models import (
 )
 from incidents.periods import MISSING_TIMES, PERIOD_AT
 from incidents.support import figures as stored
-from incidents.support.figures import FiguresChange, IncidentFigures, month_of
+from incidents.support.figures import FiguresChange, month_of
+from incidents.support.metrics_months import (
+    CACHED_FOR,
+    MONTH_FIELD,
+    Month,
+    Partial,
+    Runs,
+    cells_of,
+    merged,
+    month_cells,
+    param,
+    run,
+    spanned,
+)
 
 # Histogram bins, upper bounds; the last bin holds everything longer. The labels are
 # keys (CSV, tests); charts translate them as they draw.
@@ -76,9 +85,6 @@ BINS = [
 ]
 OVER = gettext_noop("over 1d")
 MISSING_SHOWN = 50
-# A computed page is kept until the figures change; this bounds what a forgotten
-# period (yesterday's "last 90 days") holds in the cache.
-CACHED_FOR = 24 * 3600
 # The page shows the last 90 days unless another period is chosen.
 DEFAULT_PERIOD = "90"
 PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
@@ -394,19 +400,19 @@ def compute(
         return nothing()
     runs = {
         "versions": [
-            _run(
+            run(
                 statements.versions,
                 *[
-                    _param(_MONTH_FIELD, month)
+                    param(MONTH_FIELD, month)
                     for month in _months_asked(whole, first, last, [month for month, *_ in parts])
                 ],
             )
         ],
         "catalogue": _catalogue_runs(),
-        "missing": [_run(statements.missing, *filters.values())],
+        "missing": [run(statements.missing, *filters.values())],
     }
     if statements.restricted is not None:
-        runs["restricted"] = [_run(statements.restricted, *filters.values())]
+        runs["restricted"] = [run(statements.restricted, *filters.values())]
     fetched = fetch_named(runs)
 
     figures = _Figures()
@@ -471,7 +477,7 @@ class _Filters(NamedTuple):
     def values(self) -> list[Any]:
         """The values asked, in order, as the statements' sentinels stand for them."""
         return [
-            _param(field, value)
+            param(field, value)
             for field, value in zip(_FILTER_FIELDS, self, strict=True)
             if value is not None and value != ""
         ]
@@ -492,16 +498,6 @@ _FILTER_FIELDS = (
     Service._meta.get_field("slug"),
 )
 _MONTHS = (date(1901, 1, 1), date(1901, 2, 1), date(1901, 3, 1), date(1901, 4, 1))
-_MONTH_FIELD = FiguresChange._meta.get_field("month")
-
-
-def _param(field: Any, value: Any) -> Any:
-    # As the database adapter is given it (SQLite's times are text).
-    return field.get_db_prep_value(value, connection)
-
-
-def _run(statement: Statement, *params: Any) -> Run:
-    return statement, statement.params_for(*params)
 
 
 def _months_asked(
@@ -549,7 +545,7 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
     end = _SENTINELS.end if asked[1] else None
     team = _SENTINELS.team if asked[2] else ""
     service = _SENTINELS.service if asked[3] else ""
-    sentinels = [_param(f, v) for f, v in zip(_FILTER_FIELDS, _SENTINELS, strict=True)]
+    sentinels = [param(f, v) for f, v in zip(_FILTER_FIELDS, _SENTINELS, strict=True)]
     sentinels = [value for value, wanted in zip(sentinels, asked, strict=True) if wanted]
 
     # The months' versions: those wholly in the period and those it covers in part.
@@ -567,7 +563,7 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
     log = FiguresChange.objects.filter(wanted, month__isnull=False).order_by()
     versions = log.values("month").annotate(n=Sum("changes")).values_list("month", "n")
     month_params = [
-        _param(_MONTH_FIELD, month)
+        param(MONTH_FIELD, month)
         for month in _months_asked(whole, asked_first, asked_last, in_part)
     ]
 
@@ -596,251 +592,6 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
         if restricted
         else None,
     )
-
-
-# A month's stored figures, gathered by what the page groups and filters them by:
-# (impact started, severity, service id) -> [incidents, sorted TTDs, sorted TTRs].
-# Durations are microseconds held as floats: exact up to 285 years, and Python sorts
-# floats about twice as fast as integers past 2**30 (18 minutes), the usual TTR.
-Cells = dict[tuple[bool, int, int], list[Any]]
-# A group's sorted runs of TTDs and of TTRs, merged when the page is summed up.
-Runs = tuple[list[list[float]], list[list[float]]]
-
-
-# Sorted TTDs and TTRs.
-Sorted = tuple[list[float], list[float]]
-
-
-class Span(NamedTuple):
-    """Consecutive months' figures as a page without filters adds them: merged per
-    severity, per service (by id) and in all. Shared: never changed."""
-
-    incidents: int
-    by_severity: dict[int, Sorted]
-    by_service: dict[int, Sorted]
-    total: Sorted
-
-
-class Month:
-    """A month's stored figures as a process keeps them (``MONTHS``), under ``key`` (its
-    key in the cache): the cells, which a page with filters picks from, and their
-    ``span`` and ``started`` runs, which a page without filters adds. Shared: never
-    changed."""
-
-    def __init__(self, cells: Cells, key: str) -> None:
-        self.cells = cells
-        self.key = key
-        self.services = {service_id for _started, _severity, service_id in cells}
-
-    @functools.cached_property
-    def span(self) -> Span:
-        by_severity: dict[int, Runs] = {}
-        by_service: dict[int, Runs] = {}
-        for (_started, severity, service_id), (_count, ttds, ttrs) in self.cells.items():
-            for grouping, key in ((by_severity, severity), (by_service, service_id)):
-                runs = grouping.setdefault(key, ([], []))
-                runs[0].append(ttds)
-                runs[1].append(ttrs)
-        every = [cell[1] for cell in self.cells.values()], [cell[2] for cell in self.cells.values()]
-        return Span(
-            sum(cell[0] for cell in self.cells.values()),
-            {key: _one_run(runs) for key, runs in by_severity.items()},
-            {key: _one_run(runs) for key, runs in by_service.items()},
-            _one_run(every),
-        )
-
-    @functools.cached_property
-    def started(self) -> Sorted | None:
-        """The figures of the incidents with an impact start (the month's own)."""
-        runs = [cell for (started, *_), cell in self.cells.items() if started]
-        if not runs:
-            return None
-        return _one_run(([cell[1] for cell in runs], [cell[2] for cell in runs]))
-
-
-def _one_run(runs: Runs) -> Sorted:
-    return _merged(runs[0]), _merged(runs[1])
-
-
-# Spans of months a process merged lately, by their months' keys (a key names one
-# content: the database, the month's version and the part of it are in it): a page
-# without filters merges its months as a balanced tree of spans, so after a change it
-# merges again only the spans holding the month the change touched, one per level of
-# the tree (about twice the period's durations copied in all, where a heap merge of every
-# month compares each duration once per level). The least recently used go first.
-SPANS: Kept[Span] = Kept(limit=64)
-
-
-def forget() -> None:
-    """Drop the months and spans this process keeps (a process just started has none)."""
-    MONTHS.clear()
-    SPANS.clear()
-
-
-def spanned(months: Sequence[Month]) -> Span:
-    """The span of ``months`` (in order): each half's, merged (``SPANS``)."""
-    if len(months) == 1:
-        return months[0].span
-    key = tuple(month.key for month in months)
-    span = SPANS.get(key)
-    if span is None:
-        middle = len(months) // 2
-        span = _joined(spanned(months[:middle]), spanned(months[middle:]))
-        SPANS.put(key, span)
-    return span
-
-
-def _joined(first: Span, then: Span) -> Span:
-    def groups(one: dict[int, Sorted], other: dict[int, Sorted]) -> dict[int, Sorted]:
-        return {key: _both(one.get(key), other.get(key)) for key in one.keys() | other.keys()}
-
-    return Span(
-        first.incidents + then.incidents,
-        groups(first.by_severity, then.by_severity),
-        groups(first.by_service, then.by_service),
-        _both(first.total, then.total),
-    )
-
-
-def _both(one: Sorted | None, other: Sorted | None) -> Sorted:
-    """Two groups' sorted figures as one (either may be missing, not both)."""
-    if one is None or other is None:
-        return cast(Sorted, one or other)
-    ttds, ttrs = one[0] + other[0], one[1] + other[1]
-    # Two sorted runs: the sort merges them in one pass, in place.
-    ttds.sort()
-    ttrs.sort()
-    return ttds, ttrs
-
-
-def _merged(runs: list[list[float]]) -> list[float]:
-    """Sorted runs as one sorted list; a single run as it is (shared, never changed)."""
-    return runs[0] if len(runs) == 1 else sorted(chain.from_iterable(runs))
-
-
-# The months this process read lately, by their key in the cache (a month's version,
-# and the part of it a period covers, are in it): a page computed after a change reads
-# only the months the change touched, and unpickles none of the others (they were most
-# of its time). About five years of months, or the last year's and its parts.
-MONTHS: Kept[Month] = Kept(limit=64)
-# In the months' cache keys: cells kept in an earlier shape are never read.
-MONTH_FORMAT = 2
-
-
-def month_cells(
-    versions: Iterable[Sequence[Any]], parts: Sequence[Partial] = ()
-) -> dict[date, Month]:
-    """The stored figures of the months whose ``versions`` (their committed changes,
-    ``figures.FiguresChange``) were read: whole, or the ``parts`` of months a period
-    covers partly (the incidents of the month from one instant to another), gathered
-    per month and kept in the cache under the month's version and in the process
-    (``MONTHS``): after a change, only the months it touched are read again. Read after
-    the versions: what is read is at least as new."""
-    ranges = {month: (after, before) for month, after, before in parts}
-    scope = sha256(stored.database().encode()).hexdigest()[:16]
-    keys: dict[date, str] = {
-        month: f"metrics:month:{MONTH_FORMAT}:{scope}:{month.isoformat()}:{n}{_span(month, ranges)}"
-        for month, n in versions
-    }
-    months = {month: kept for month, key in keys.items() if (kept := MONTHS.get(key)) is not None}
-    found = cache.get_many([key for month, key in keys.items() if month not in months])
-    read = _read_cells(
-        [month for month, key in keys.items() if not (month in months or key in found)], ranges
-    )
-    if read:
-        cache.set_many({keys[month]: cells for month, cells in read.items()}, timeout=CACHED_FOR)
-    for month, key in keys.items():
-        cells = found.get(key, read.get(month))
-        if cells is not None:
-            months[month] = Month(cells, key)
-            MONTHS.put(key, months[month])
-    return months
-
-
-def _span(month: date, ranges: dict[date, tuple[datetime, datetime]]) -> str:
-    # A part of a month is kept apart from the whole month and from its other parts.
-    if month not in ranges:
-        return ""
-    return "".join(f":{at.astimezone(UTC).isoformat()}" for at in ranges[month])
-
-
-def _read_cells(
-    months: list[date], ranges: dict[date, tuple[datetime, datetime]]
-) -> dict[date, Cells]:
-    """The cells of ``months``: whole, or from one instant to the other for those in
-    ``ranges`` (a range on the incidents' ``PERIOD_AT``, which the ``incident_period``
-    index serves). One statement per number of each (``_cells_statement``)."""
-    if not months:
-        return {}
-    whole = [month for month in months if month not in ranges]
-    parts = [(month, *ranges[month]) for month in months if month in ranges]
-    params = [_param(_MONTH_FIELD, month) for month in whole]
-    for month, after, before in parts:
-        params += [_param(_MONTH_FIELD, month), _param(_AT_FIELD, after), _param(_AT_FIELD, before)]
-    cells: dict[date, Cells] = {month: {} for month in months}
-    statement = _cells_statement(len(whole), len(parts))
-    for (month, *key), cell in _cells_of(fetch([_run(statement, *params)])[0]):
-        cells[month][tuple(key)] = cell
-    return cells
-
-
-# Compiled in place of the months and instants ``_read_cells`` reads: none any figures
-# have. A page reads at most one part of each of two months.
-_PART_SENTINELS = [
-    (
-        date(1700 + n, 1, 1),
-        datetime(1700 + n, 1, 2, tzinfo=UTC),
-        datetime(1700 + n, 1, 3, tzinfo=UTC),
-    )
-    for n in range(2)
-]
-_AT_FIELD = Incident._meta.get_field("created_at")
-
-
-def _cells_statement(whole: int, parts: int) -> Statement:
-    """The stored figures of ``whole`` whole months and ``parts`` months from one instant
-    to another, as ``_cells_of`` takes them: by month and cell."""
-
-    def compile_() -> Statement:
-        months = [date(1800 + n, 1, 1) for n in range(whole)]
-        wanted = [Q(month__in=months)] if whole else []
-        sentinels: list[Any] = [_param(_MONTH_FIELD, month) for month in months]
-        for month, after, before in _PART_SENTINELS[:parts]:
-            part = Incident.objects.alias(period_at=PERIOD_AT)
-            part = part.filter(period_at__gte=after, period_at__lt=before)
-            wanted.append(Q(month=month, incident__in=part.values("pk")))
-            sentinels += [
-                _param(_MONTH_FIELD, month),
-                _param(_AT_FIELD, after),
-                _param(_AT_FIELD, before),
-            ]
-        stored = (
-            IncidentFigures.objects.filter(functools.reduce(operator.or_, wanted))
-            .order_by("month", "started", "severity", "service_id")
-            .values_list("month", "started", "severity", "service_id", "ttd_us", "ttr_us")
-        )
-        # A month's rows are read once a version: none kept converted.
-        return compile_query(
-            stored, sentinels=sentinels, counts=[1] * len(sentinels), remember=False
-        )
-
-    return compiled(("metrics-cells", whole, parts), compile_)
-
-
-def _cells_of(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[tuple[Any, ...], list[Any]]]:
-    """Rows of a cell's key and one incident's TTD and TTR in microseconds (or None),
-    those of a cell next to each other, as each cell's key and ``[incidents, sorted
-    TTDs, sorted TTRs]`` (``Cells``). The durations are made floats here, in the lists
-    that hold them, not by a converter called per value."""
-    for key, group in groupby(rows, key=_key_of):
-        of_cell = list(group)
-        ttds = sorted([float(row[-2]) for row in of_cell if row[-2] is not None])
-        ttrs = sorted([float(row[-1]) for row in of_cell if row[-1] is not None])
-        yield key, [len(of_cell), ttds, ttrs]
-
-
-def _key_of(row: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(row[:-2])
 
 
 def _day_start(day: date) -> datetime:
@@ -878,10 +629,6 @@ def _whole_months(start: datetime | None, end: datetime | None) -> tuple[date | 
 
 def _instant(month: date) -> datetime:
     return datetime.combine(month, time.min, tzinfo=UTC)
-
-
-# A month the period covers partly, and the instants it covers from and up to.
-Partial = tuple[date, datetime, datetime]
 
 
 def _parts(start: datetime | None, end: datetime | None) -> list[Partial]:
@@ -970,7 +717,7 @@ class _Figures:
             )
             for severity, service, started_at, ttd, ttr in rows
         )
-        for (severity, service, month), (count, ttds, ttrs) in _cells_of(keyed):
+        for (severity, service, month), (count, ttds, ttrs) in cells_of(keyed):
             self.add(severity, service, month, count, [ttds], [ttrs])
 
     def metrics(
@@ -978,10 +725,10 @@ class _Figures:
     ) -> Metrics:
         """The figures; ``catalogue``: the rows of ``_catalogue_runs``."""
         by_severity, by_service, by_month = (
-            {key: (_merged(ttds), _merged(ttrs)) for key, (ttds, ttrs) in grouping.items()}
+            {key: (merged(ttds), merged(ttrs)) for key, (ttds, ttrs) in grouping.items()}
             for grouping in self.groupings
         )
-        ttd, ttr = _merged(self.every[0]), _merged(self.every[1])
+        ttd, ttr = merged(self.every[0]), merged(self.every[1])
 
         def listed(
             grouping: dict[Any, tuple[list[float], list[float]]], name_of: Any

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from incidents import actions
 from incidents.models import Incident, Status
-from incidents.support import figures, metrics
+from incidents.support import figures, metrics, metrics_months
 from incidents.support.figures import IncidentFigures
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
 from tests.incidents.support.metrics_reference import assert_figures_match
@@ -161,7 +161,7 @@ def test_figures_equal_a_recomputation_after_any_changes(world, seer, bystander,
     # Rolled back, the change log counts again from where the last example began: pages
     # and months kept under those versions belong to a database that never committed.
     cache.clear()
-    metrics.forget()
+    metrics_months.forget()
     try:
         made = []
         for step in steps:
@@ -245,7 +245,7 @@ def test_after_a_change_only_the_months_it_touched_are_read_again(world, since_d
     IncidentFigures.objects.filter(incident=old).delete()
     cache.clear()
     assert metrics.compute(support, since=since).ttd.count == 2
-    metrics.forget()
+    metrics_months.forget()
     assert metrics.compute(support, since=since).ttd.count == 1
 
 
@@ -343,8 +343,8 @@ def test_after_a_change_only_the_spans_holding_its_month_are_merged_again(
         for index, days in enumerate((100, 70, 40, 10, 95))
     ]
     joined = []
-    real = metrics._joined
-    monkeypatch.setattr(metrics, "_joined", lambda *spans: joined.append(1) or real(*spans))
+    real = metrics_months._joined
+    monkeypatch.setattr(metrics_months, "_joined", lambda *spans: joined.append(1) or real(*spans))
     assert_figures_match(support)
     assert len(joined) == 3  # four months: two halves and the whole
     joined.clear()
