@@ -12,9 +12,9 @@ months, the incidents from one instant to another, and kept per month version
 (``metrics_months``: a change reads again only the months it touched); the restricted
 incidents the viewer may see (the stored figures hold none) are read one by one with
 one indexed query. Neither reads a model instance. The exact medians still take every
-duration of the period through Python, so ``page`` keeps what it computed, and the page's whole content, under the
-figures' version read from the database: the next viewer with the same query reads it
-from the cache until a change commits.
+duration of the period through Python, so ``page`` keeps what it computed, and the
+page's whole content, under the figures' version read from the database: the next
+viewer with the same query reads it from the cache until a change commits.
 """
 
 from __future__ import annotations

@@ -60,8 +60,8 @@ Sorted = tuple[list[float], list[float]]
 
 
 class Span(NamedTuple):
-    """Consecutive months' figures as a page without filters adds them: merged per
-    severity, per service (by id) and in all. Shared: never changed."""
+    """Months' figures as a page without filters adds them: merged per severity, per
+    service (by id) and in all. Shared: never changed."""
 
     incidents: int
     by_severity: dict[int, Sorted]
@@ -82,6 +82,7 @@ class Month:
 
     @functools.cached_property
     def span(self) -> Span:
+        """The month as a span of its own: the leaves of the tree (``spanned``)."""
         by_severity: dict[int, Runs] = {}
         by_service: dict[int, Runs] = {}
         for (_started, severity, service_id), (_count, ttds, ttrs) in self.cells.items():
@@ -187,7 +188,8 @@ def month_cells(
     ranges = {month: (after, before) for month, after, before in parts}
     scope = sha256(stored.database().encode()).hexdigest()[:16]
     keys: dict[date, str] = {
-        month: f"metrics:month:{MONTH_FORMAT}:{scope}:{month.isoformat()}:{n}{_span(month, ranges)}"
+        month: f"metrics:month:{MONTH_FORMAT}:{scope}:{month.isoformat()}:{n}"
+        + _range_key(month, ranges)
         for month, n in versions
     }
     months = {month: kept for month, key in keys.items() if (kept := MONTHS.get(key)) is not None}
@@ -205,7 +207,7 @@ def month_cells(
     return months
 
 
-def _span(month: date, ranges: dict[date, tuple[datetime, datetime]]) -> str:
+def _range_key(month: date, ranges: dict[date, tuple[datetime, datetime]]) -> str:
     # A part of a month is kept apart from the whole month and from its other parts.
     if month not in ranges:
         return ""
