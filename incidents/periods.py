@@ -24,13 +24,29 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
+def period_bounds(
+    since: date | None, until: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """The period as instants: from the first day's start to the day after the last,
+    days in the viewer's zone; None where it is open."""
+    return (
+        _day_start(since) if since is not None else None,
+        _day_start(until + timedelta(days=1)) if until is not None else None,
+    )
+
+
 def in_period(incidents: _QS, since: date | None = None, until: date | None = None) -> _QS:
     """The period is the impact start (else the logging time), both dates included, days
-    in the viewer's zone: a range on ``PERIOD_AT``, which the ``incident_period``
-    index serves, not dates cast from the columns."""
-    if since is not None:
-        incidents = incidents.alias(period_at=PERIOD_AT).filter(period_at__gte=_day_start(since))
-    if until is not None:
-        end = _day_start(until + timedelta(days=1))
+    in the viewer's zone (``period_bounds``)."""
+    return in_range(incidents, *period_bounds(since, until))
+
+
+def in_range(incidents: _QS, start: datetime | None, end: datetime | None) -> _QS:
+    """The incidents from ``start`` to ``end`` (instants; None where open): a range on
+    ``PERIOD_AT``, which the ``incident_period`` index serves, not dates cast from the
+    columns."""
+    if start is not None:
+        incidents = incidents.alias(period_at=PERIOD_AT).filter(period_at__gte=start)
+    if end is not None:
         incidents = incidents.alias(period_at=PERIOD_AT).filter(period_at__lt=end)
     return incidents

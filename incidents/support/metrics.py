@@ -54,7 +54,7 @@ from incidents.models import (
     Severity,
     Team,
 )
-from incidents.periods import MISSING_TIMES, PERIOD_AT
+from incidents.periods import MISSING_TIMES, in_range, period_bounds
 from incidents.support import figures as stored
 from incidents.support.figures import FiguresChange, month_of
 from incidents.support.metrics_months import (
@@ -240,15 +240,9 @@ def chosen(
     service: str = "",
     severity: int | None = None,
 ) -> IncidentQuerySet:
-    """The incidents of the period from ``start`` to ``end`` (instants, None where it is
-    open: a range on ``PERIOD_AT``, which the ``incident_period`` index serves), of
+    """The incidents of the period from ``start`` to ``end`` (``periods.in_range``), of
     the team, the service and the severity asked."""
-    period = incidents.alias(period_at=PERIOD_AT)
-    if start is not None:
-        period = period.filter(period_at__gte=start)
-    if end is not None:
-        period = period.filter(period_at__lt=end)
-    incidents = period
+    incidents = in_range(incidents, start, end)
     if team:
         incidents = incidents.filter(faulty_service__team__slug=team)
     if service:
@@ -591,21 +585,6 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
         )
         if restricted
         else None,
-    )
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-
-
-def period_bounds(
-    since: date | None, until: date | None
-) -> tuple[datetime | None, datetime | None]:
-    """The period as instants: from the first day's start to the day after the last,
-    in the viewer's zone (as ``periods.in_period``); None where it is open."""
-    return (
-        _day_start(since) if since is not None else None,
-        _day_start(until + timedelta(days=1)) if until is not None else None,
     )
 
 
