@@ -20,12 +20,12 @@ viewer with the same query reads it from the cache until a change commits.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from hashlib import sha256
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -60,10 +60,12 @@ from incidents.support.figures import FiguresChange, month_of
 from incidents.support.metrics_months import (
     CACHED_FOR,
     MONTH_FIELD,
+    Durations,
     Month,
     Partial,
     Runs,
-    cells_of,
+    Sorted,
+    gathered,
     merged,
     month_cells,
     param,
@@ -157,31 +159,31 @@ def _to_second(value: timedelta) -> timedelta:
     return timedelta(seconds=round(value.total_seconds()))
 
 
-def summarize(ordered: list[float]) -> Summary:
+def summarize(ordered: Durations) -> Summary:
     """The summary of sorted microseconds. The median in the arithmetic of
     ``statistics.median`` over seconds; p90 the first value at or past 90% (as
     PostgreSQL's ``percentile_disc``)."""
-    if not ordered:
+    if not len(ordered):
         return Summary(count=0, median=None, p90=None)
     middle = len(ordered) // 2
     if len(ordered) % 2:
-        seconds = ordered[middle] / 1_000_000
+        seconds = int(ordered[middle]) / 1_000_000
     else:
-        seconds = (ordered[middle - 1] / 1_000_000 + ordered[middle] / 1_000_000) / 2
+        seconds = (int(ordered[middle - 1]) / 1_000_000 + int(ordered[middle]) / 1_000_000) / 2
     rank = max(1, math.ceil(0.9 * len(ordered)))
     return Summary(
         count=len(ordered),
         median=_to_second(timedelta(seconds=seconds)),
-        p90=timedelta(microseconds=ordered[rank - 1]),
+        p90=timedelta(microseconds=int(ordered[rank - 1])),
     )
 
 
 BOUNDS = [bound // MICROSECOND for bound, _ in BINS]
 
 
-def histogram(ordered: list[float]) -> list[tuple[str, int]]:
+def histogram(ordered: Durations) -> list[tuple[str, int]]:
     """Bin counts of sorted microseconds: the values below each bound, by bisection."""
-    below = [bisect_left(ordered, bound) for bound in BOUNDS] + [len(ordered)]
+    below = [*ordered.searchsorted(BOUNDS).tolist(), len(ordered)]
     counts = [below[0]] + [high - low for low, high in pairwise(below)]
     return list(zip([label for _, label in BINS] + [OVER], counts, strict=True))
 
@@ -646,8 +648,8 @@ class _Figures:
         service: str,
         month: date | None,
         count: int,
-        ttd: list[list[float]],
-        ttr: list[list[float]],
+        ttd: list[Durations],
+        ttr: list[Durations],
     ) -> None:
         self.count += count
         self.add_runs(0, severity, ttd, ttr)
@@ -673,9 +675,7 @@ class _Figures:
         self.every[0].append(span.total[0])
         self.every[1].append(span.total[1])
 
-    def add_runs(
-        self, grouping: int, key: Any, ttd: list[list[float]], ttr: list[list[float]]
-    ) -> None:
+    def add_runs(self, grouping: int, key: Any, ttd: list[Durations], ttr: list[Durations]) -> None:
         """Sorted runs to one group: ``grouping`` 0 by severity, 1 by service, 2 by month."""
         runs = self.groupings[grouping].get(key)
         if runs is None:
@@ -696,7 +696,7 @@ class _Figures:
             )
             for severity, service, started_at, ttd, ttr in rows
         )
-        for (severity, service, month), (count, ttds, ttrs) in cells_of(keyed):
+        for (severity, service, month), (count, ttds, ttrs) in gathered(keyed).items():
             self.add(severity, service, month, count, [ttds], [ttrs])
 
     def metrics(
@@ -709,11 +709,10 @@ class _Figures:
         )
         ttd, ttr = merged(self.every[0]), merged(self.every[1])
 
-        def listed(
-            grouping: dict[Any, tuple[list[float], list[float]]], name_of: Any
-        ) -> list[Group]:
+        def listed(grouping: dict[Any, Sorted], name_of: Any) -> list[Group]:
             named = [(name_of(key), ttds, ttrs) for key, (ttds, ttrs) in grouping.items()]
-            return [(name, summarize(ttds), summarize(ttrs)) for name, ttds, ttrs in sorted(named)]
+            named.sort(key=itemgetter(0))
+            return [(name, summarize(ttds), summarize(ttrs)) for name, ttds, ttrs in named]
 
         return Metrics(
             count=self.count,

@@ -329,7 +329,7 @@ def test_after_a_change_only_the_spans_holding_its_month_are_merged_again(
 ):
     """A page without filters merges its months as a tree of spans: after a change in
     one month of four, the two spans holding it (its half, the whole) are merged again,
-    and the figures are the slow way's."""
+    in them only the groups the change touched, and the figures are the slow way's."""
     time_machine.move_to(datetime(2026, 6, 16, 12, tzinfo=UTC))
     support, manager, services = world
     now = timezone.now()
@@ -342,12 +342,16 @@ def test_after_a_change_only_the_spans_holding_its_month_are_merged_again(
         )
         for index, days in enumerate((100, 70, 40, 10, 95))
     ]
-    joined = []
-    real = metrics_months._joined
+    joined, both = [], []
+    real, real_both = metrics_months._joined, metrics_months._both
     monkeypatch.setattr(metrics_months, "_joined", lambda *spans: joined.append(1) or real(*spans))
+    monkeypatch.setattr(metrics_months, "_both", lambda *pair: both.append(1) or real_both(*pair))
     assert_figures_match(support)
     assert len(joined) == 3  # four months: two halves and the whole
     joined.clear()
+    both.clear()
     actions.update_incident(made[1], by=manager, detected_at=now - timedelta(days=69))
     assert_figures_match(support)
     assert len(joined) == 2
+    # In each, only what the change touched: its severity, its service and the total.
+    assert len(both) == 2 * 3
