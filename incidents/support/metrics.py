@@ -20,6 +20,7 @@ viewer with the same query reads it from the cache until a change commits.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -159,22 +160,39 @@ def _to_second(value: timedelta) -> timedelta:
     return timedelta(seconds=round(value.total_seconds()))
 
 
+# Summaries of sorted arrays this process summed up, by the array's identity, while it
+# lives (a weak reference drops the entry with the array): a change leaves most of a
+# page's arrays the same objects (``metrics_months.PLACES``), and their summaries with them.
+_SUMMARIES: dict[int, tuple[weakref.ref[Durations], Summary]] = {}
+
+
 def summarize(ordered: Durations) -> Summary:
     """The summary of sorted microseconds. The median in the arithmetic of
     ``statistics.median`` over seconds; p90 the first value at or past 90% (as
     PostgreSQL's ``percentile_disc``)."""
-    if not len(ordered):
+    kept = _SUMMARIES.get(id(ordered))
+    if kept is not None and kept[0]() is ordered:
+        return kept[1]
+    summary = _summary(ordered)
+    key = id(ordered)
+    _SUMMARIES[key] = weakref.ref(ordered, lambda _gone: _SUMMARIES.pop(key, None)), summary
+    return summary
+
+
+def _summary(ordered: Durations) -> Summary:
+    count = len(ordered)
+    if not count:
         return Summary(count=0, median=None, p90=None)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        seconds = int(ordered[middle]) / 1_000_000
+    middle = count // 2
+    if count % 2:
+        seconds = ordered.item(middle) / 1_000_000
     else:
-        seconds = (int(ordered[middle - 1]) / 1_000_000 + int(ordered[middle]) / 1_000_000) / 2
-    rank = max(1, math.ceil(0.9 * len(ordered)))
+        seconds = (ordered.item(middle - 1) / 1_000_000 + ordered.item(middle) / 1_000_000) / 2
+    rank = max(1, math.ceil(0.9 * count))
     return Summary(
-        count=len(ordered),
+        count=count,
         median=_to_second(timedelta(seconds=seconds)),
-        p90=timedelta(microseconds=int(ordered[rank - 1])),
+        p90=timedelta(microseconds=ordered.item(rank - 1)),
     )
 
 

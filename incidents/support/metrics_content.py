@@ -163,6 +163,18 @@ def _group_row(name: str, ttd: Summary, ttr: Summary, _language: str) -> Markup:
     )
 
 
+# The charts, drawn once per language and figures (they translate their labels): after
+# a change, a histogram's bins and the months' medians are most often as before.
+@functools.lru_cache(maxsize=64)
+def _histogram(bins: tuple[tuple[str, int], ...], title: str, _language: str) -> SafeString:
+    return charts.histogram_svg(list(bins), title)
+
+
+@functools.lru_cache(maxsize=64)
+def _trend(months: tuple[Group, ...], title: str, _language: str) -> SafeString:
+    return charts.trend_svg(list(months), title)
+
+
 def _incidents(count: int) -> str:
     return ngettext("%(counter)s incident", "%(counter)s incidents", count) % {"counter": count}
 
@@ -184,8 +196,9 @@ def content(
     missing_url = _missing_url(filters)
     since, until, period = filters.get("since"), filters.get("until"), filters.get("period", "")
     kept = {name: value for name in ("team", "service", "severity") if (value := params.get(name))}
+    language = get_language() or ""
     context = {
-        "t": _words(get_language() or ""),
+        "t": _words(language),
         "m": figures,
         "query": query,
         "csv_url": url("support:metrics_csv") + (f"?{query}" if query else ""),
@@ -205,9 +218,15 @@ def content(
         "latest": _latest(figures, missing_url),
         "missing_url": missing_url,
         "link": key_url("incidents:edit" if edit_missing else "incidents:detail"),
-        "ttd_chart": charts.histogram_svg(figures.ttd_histogram, gettext("TTD distribution")),
-        "ttr_chart": charts.histogram_svg(figures.ttr_histogram, gettext("TTR distribution")),
-        "trend_chart": charts.trend_svg(figures.by_month, gettext("Monthly median TTD and TTR")),
+        "ttd_chart": _histogram(
+            tuple(figures.ttd_histogram), gettext("TTD distribution"), language
+        ),
+        "ttr_chart": _histogram(
+            tuple(figures.ttr_histogram), gettext("TTR distribution"), language
+        ),
+        "trend_chart": _trend(
+            tuple(figures.by_month), gettext("Monthly median TTD and TTR"), language
+        ),
     }
     # Rendered by the template, with autoescape on.
     return mark_safe(engines["jinja2"].get_template(CONTENT).render(context))

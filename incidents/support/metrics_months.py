@@ -137,6 +137,10 @@ def _shared(durations: Durations) -> Durations:
 NONE = _shared(np.empty(0, dtype=np.int64))
 
 
+# A month without figures.
+NO_CELLS = Cells([], [], NONE, [], NONE, [])
+
+
 def merged(runs: list[Durations]) -> Durations:
     """Sorted runs as one sorted array; a single run as it is."""
     if len(runs) == 1:
@@ -393,8 +397,7 @@ def _read_cells(
         month: gathered(row[1:] for row in of_month)
         for month, of_month in groupby(rows, key=itemgetter(0))
     }
-    nothing = gathered(())
-    return {month: cells.get(month, nothing) for month in months}
+    return {month: cells.get(month, NO_CELLS) for month in months}
 
 
 # Compiled in place of the months and instants ``_read_cells`` reads: none any figures
