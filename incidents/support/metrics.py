@@ -704,7 +704,7 @@ class _Figures:
     def add_rows(self, rows: Iterable[Sequence[Any]]) -> None:
         """Incidents read one by one (``ROW_VALUES``, in its order), gathered into
         cells first."""
-        keyed = (
+        keyed = [
             (
                 severity,
                 service,
@@ -713,7 +713,7 @@ class _Figures:
                 ttr // MICROSECOND if ttr is not None else None,
             )
             for severity, service, started_at, ttd, ttr in rows
-        )
+        ]
         for (severity, service, month), (count, ttds, ttrs) in gathered(keyed).items():
             self.add(severity, service, month, count, [ttds], [ttrs])
 
