@@ -307,7 +307,8 @@ def _row(values_row: Sequence[Any]) -> Row:
 
 
 class Page(NamedTuple):
-    figures: Metrics
+    # The figures where computed for this page (None: the page came from the cache).
+    figures: Metrics | None
     content: str
     status: int
     # The restricted incidents counted: the page is the same for everyone who sees these.
@@ -333,12 +334,12 @@ def page(
     context = (translation.get_language(), timezone.get_current_timezone_name())
     token = repr((stored.database(), version, restricted, context, vary))
     key = f"metrics:{sha256(token.encode()).hexdigest()}"
-    cached: tuple[Metrics, str, int] | None = cache.get(key)
-    if cached is None:
-        cached = render(restricted)
-        if cached[2] == 200:
-            cache.set(key, cached, timeout=CACHED_FOR)
-    figures, content, status = cached
+    cached: tuple[str, int] | None = cache.get(key)
+    if cached is not None:
+        return Page(None, *cached, restricted)
+    figures, content, status = render(restricted)
+    if status == 200:
+        cache.set(key, (content, status), timeout=CACHED_FOR)
     return Page(figures, content, status, restricted)
 
 
