@@ -355,3 +355,37 @@ def test_after_a_change_only_the_spans_holding_its_month_are_merged_again(
     assert len(joined) == 2
     # In each, only what the change touched: its severity, its service and the total.
     assert len(both) == 2 * 3
+
+
+_DURATION = st.none() | st.integers(min_value=0, max_value=2**50)
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.booleans(), st.integers(1, 4), st.integers(1, 5), _DURATION, _DURATION),
+        max_size=60,
+    ),
+    random=st.randoms(use_true_random=False),
+)
+def test_a_months_cells_are_its_rows_whatever_their_order(rows, random):
+    """A month's rows come from the database in no order (``gathered`` sorts them):
+    each cell holds its rows' incidents and sorted durations, as when they come sorted."""
+    shuffled = list(rows)
+    random.shuffle(shuffled)
+    cells = metrics_months.gathered(shuffled, ordered=False)
+    ordered = metrics_months.gathered(sorted(rows, key=lambda row: row[:3]))
+    expected = {}
+    for started, severity, service, ttd, ttr in rows:
+        cell = expected.setdefault((started, severity, service), [0, [], []])
+        cell[0] += 1
+        cell[1] += [ttd] if ttd is not None else []
+        cell[2] += [ttr] if ttr is not None else []
+    assert cells.keys == sorted(expected)
+    for gathered in (cells, ordered):
+        assert {
+            key: [count, ttds.tolist(), ttrs.tolist()]
+            for key, (count, ttds, ttrs) in gathered.items()
+        } == {
+            key: [count, sorted(ttds), sorted(ttrs)]
+            for key, (count, ttds, ttrs) in expected.items()
+        }
