@@ -12,9 +12,9 @@ months, the incidents from one instant to another, and kept per month version
 (``metrics_months``: a change reads again only the months it touched); the restricted
 incidents the viewer may see (the stored figures hold none) are read one by one with
 one indexed query. Neither reads a model instance. The exact medians still take every
-duration of the period through Python, so ``page`` keeps what it computed, and the
-page's whole content, under the figures' version read from the database: the next
-viewer with the same query reads it from the cache until a change commits.
+duration of the period (merged with numpy), so ``page`` keeps the page's whole content
+under the figures' version read from the database: the next viewer with the same query
+reads it from the cache until a change commits.
 """
 
 from __future__ import annotations
@@ -307,12 +307,17 @@ def _row(values_row: Sequence[Any]) -> Row:
 
 
 class Page(NamedTuple):
-    # The figures where computed for this page (None: the page came from the cache).
+    # The figures, where they were computed for this page (None: read from the cache).
     figures: Metrics | None
     content: str
     status: int
     # The restricted incidents counted: the page is the same for everyone who sees these.
     restricted: tuple[int, ...]
+
+
+# In the pages' cache keys: a page kept in an earlier shape is never read (3: the
+# content and status, without the figures).
+PAGE_FORMAT = 3
 
 
 def page(
@@ -321,19 +326,20 @@ def page(
     vary: tuple[Any, ...],
     render: Callable[[tuple[int, ...]], tuple[Metrics, str, int]],
 ) -> Page:
-    """The page's figures, their rendering and its status (``render``), computed once per
+    """The page's rendering and its status (``render``, which computes the figures), once per
     version of the figures (``figures.FiguresChange``) for every viewer who sees the same
     restricted incidents and asks the same (``vary``: the query, what else the rendering
     depends on). On a page already shown: one round trip and one cache read, nothing
     parsed or rendered; a rendering that answers an error, or one for someone who may
     see no incident, is not kept. ``render`` is given the restricted incidents ``user``
-    sees (``compute``'s ``restricted``)."""
+    sees (``compute``'s ``restricted``). The figures come along where computed for this
+    page (None when read from the cache)."""
     version, restricted = _version_and_restricted(user)
     if restricted is None:  # someone who may see no incident: never another's page
         return Page(*render(()), ())
     context = (translation.get_language(), timezone.get_current_timezone_name())
     token = repr((stored.database(), version, restricted, context, vary))
-    key = f"metrics:{sha256(token.encode()).hexdigest()}"
+    key = f"metrics:{PAGE_FORMAT}:{sha256(token.encode()).hexdigest()}"
     cached: tuple[str, int] | None = cache.get(key)
     if cached is not None:
         return Page(None, *cached, restricted)

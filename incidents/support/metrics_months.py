@@ -105,6 +105,8 @@ def gathered(rows: Sequence[Sequence[Any]], *, skip: int = 0, ordered: bool = Tr
         for index in (width - 2, width - 1)
     )
     if not ordered:
+        # The key's values are never None here (the stored figures' columns are NOT
+        # NULL): numpy would not order None among them.
         order = np.lexsort(columns[::-1])
         columns, ttds, ttrs = [column[order] for column in columns], ttds[order], ttrs[order]
     # A cell starts where any of its key's values differs from the row before.
@@ -171,7 +173,8 @@ class Month:
     """A month's stored figures as a process keeps them (``MONTHS``), under ``key`` (its
     key in the cache; ``place``: the key without the version): the cells, which a page
     with filters picks from, and their ``span`` and ``started`` runs, which a page
-    without filters adds. Shared: never changed."""
+    without filters adds. Shared: never changed (but for a ``span`` replaced by an equal
+    one, ``spanned``)."""
 
     def __init__(self, cells: Cells, key: str, place: str) -> None:
         self.cells = cells
@@ -242,8 +245,9 @@ class Place(NamedTuple):
 # holding the month it touched are merged again, one per level of the tree; in those,
 # only the groups whose figures changed (a change moves one incident: its severity's,
 # its service's and the total) are merged again, the others are taken as they were.
-# The least recently used go first.
-PLACES: Kept[Place] = Kept(limit=64)
+# The least recently used go first; a tree of n months holds 2n - 1 places (the months
+# too): room for the trees of several periods of five years.
+PLACES: Kept[Place] = Kept(limit=256)
 
 
 def forget() -> None:
@@ -260,9 +264,12 @@ def spanned(months: Sequence[Month]) -> Span:
     if before is not None and before.keys == keys:
         return before.span
     if len(months) == 1:
-        span = months[0].span if before is None else _alike(months[0].span, before.span)
-        PLACES.put(place, Place(keys, None, None, span))
-        return span
+        month = months[0]
+        if before is not None:
+            # The month keeps the figures equal to before's as those objects: one copy.
+            month.__dict__["span"] = _alike(month.span, before.span)
+        PLACES.put(place, Place(keys, None, None, month.span))
+        return month.span
     middle = len(months) // 2
     first, then = spanned(months[:middle]), spanned(months[middle:])
     span = _joined(first, then, before)
@@ -420,7 +427,7 @@ _AT_FIELD = Incident._meta.get_field("created_at")
 
 def _cells_statement(whole: int, parts: int) -> Statement:
     """The stored figures of ``whole`` whole months and ``parts`` months from one instant
-    to another, as ``_cells_of`` takes them: by month and cell."""
+    to another, by month (``gathered`` sorts a month's rows by cell)."""
 
     def compile_() -> Statement:
         months = [date(1800 + n, 1, 1) for n in range(whole)]

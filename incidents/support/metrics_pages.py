@@ -103,8 +103,9 @@ def _may_edit(user: User | AnonymousUser) -> bool:
 
 
 def shown(user: User | AnonymousUser, params: QueryDict) -> metrics.Page:
-    """The page's figures, content and status for ``user`` asking ``params``: computed
-    once per version of the figures (``metrics.page``), else read from the cache."""
+    """The page's content and status for ``user`` asking ``params`` (and its figures
+    where computed): computed once per version of the figures (``metrics.page``), else
+    read from the cache."""
     access.check_view_incidents(user)
     edit_missing = _may_edit(user)
     return metrics.page(
