@@ -170,11 +170,11 @@ def summarize(ordered: Durations) -> Summary:
     """The summary of sorted microseconds. The median in the arithmetic of
     ``statistics.median`` over seconds; p90 the first value at or past 90% (as
     PostgreSQL's ``percentile_disc``)."""
-    kept = _SUMMARIES.get(id(ordered))
+    key = id(ordered)
+    kept = _SUMMARIES.get(key)
     if kept is not None and kept[0]() is ordered:
         return kept[1]
     summary = _summary(ordered)
-    key = id(ordered)
     _SUMMARIES[key] = weakref.ref(ordered, lambda _gone: _SUMMARIES.pop(key, None)), summary
     return summary
 
@@ -573,14 +573,14 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
     asked_first = _MONTHS[0] if first else None
     asked_last = _MONTHS[1] if last else None
     in_part = _MONTHS[2 : 2 + parts]
-    in_range = Q()
+    whole_months = Q()
     if whole and asked_first is not None:
-        in_range &= Q(month__gte=asked_first)
+        whole_months &= Q(month__gte=asked_first)
     if whole and asked_last is not None:
-        in_range &= Q(month__lt=asked_last)
+        whole_months &= Q(month__lt=asked_last)
     wanted = Q(month__in=in_part) if parts else Q()
     if whole:  # an open period has no partly covered month
-        wanted = (in_range | wanted) if in_range and wanted else in_range
+        wanted = (whole_months | wanted) if whole_months and wanted else whole_months
     log = FiguresChange.objects.filter(wanted, month__isnull=False).order_by()
     versions = log.values("month").annotate(n=Sum("changes")).values_list("month", "n")
     month_params = [

@@ -301,36 +301,31 @@ def _same(figures: Sorted, before: Sorted | None) -> Sorted:
 
 def _joined(first: Span, then: Span, before: Place | None = None) -> Span:
     """Two spans as one; a group whose figures in both are those ``before`` was merged
-    from is taken from it."""
-
-    def groups(pick: Callable[[Span], dict[int, Sorted]]) -> dict[int, Sorted]:
-        one, other = pick(first), pick(then)
-        if before is None or before.first is None or before.then is None:
-            return {key: _both(one.get(key), other.get(key)) for key in one.keys() | other.keys()}
-        was_one, was_other, was = pick(before.first), pick(before.then), pick(before.span)
-        return {
-            key: was[key]
-            if one.get(key) is was_one.get(key)
-            and other.get(key) is was_other.get(key)
-            and key in was
-            else _both(one.get(key), other.get(key))
-            for key in one.keys() | other.keys()
-        }
-
-    total = (
-        before.span.total
-        if before is not None
-        and before.first is not None
-        and before.then is not None
-        and first.total is before.first.total
-        and then.total is before.then.total
-        else _both(first.total, then.total)
+    from (the same objects) is taken from it."""
+    merged_from = (
+        (before.first, before.then, before.span)
+        if before is not None and before.first is not None and before.then is not None
+        else None
     )
+
+    def groups(pick: Callable[[Span], dict[Any, Sorted]]) -> dict[Any, Sorted]:
+        one, other = pick(first), pick(then)
+        was_one, was_other, was = map(pick, merged_from) if merged_from else ({}, {}, {})
+        joined = {}
+        for key in one.keys() | other.keys():
+            as_before = (
+                key in was
+                and one.get(key) is was_one.get(key)
+                and other.get(key) is was_other.get(key)
+            )
+            joined[key] = was[key] if as_before else _both(one.get(key), other.get(key))
+        return joined
+
     return Span(
         first.incidents + then.incidents,
         groups(attrgetter("by_severity")),
         groups(attrgetter("by_service")),
-        total,
+        groups(lambda span: {None: span.total})[None],
     )
 
 
@@ -363,10 +358,10 @@ def month_cells(
     scope = sha256(stored.database().encode()).hexdigest()[:16]
     # A month's place: the database, the month and the part of it; its key: the place
     # at one version.
-    places = {month: f"{scope}:{month.isoformat()}{_range_key(month, ranges)}" for month in ranges}
+    places: dict[date, str] = {}
     keys: dict[date, str] = {}
     for month, n in versions:
-        places.setdefault(month, f"{scope}:{month.isoformat()}")
+        places[month] = f"{scope}:{month.isoformat()}{_range_key(month, ranges)}"
         keys[month] = f"metrics:month:{MONTH_FORMAT}:{places[month]}:{n}"
     months = {month: kept for month, key in keys.items() if (kept := MONTHS.get(key)) is not None}
     found = cache.get_many([key for month, key in keys.items() if month not in months])
