@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
+from config.cache_batch import Batch
 from config.statements import Run, Statement, compile_query, compiled, fetch
 
 logger = logging.getLogger(__name__)
@@ -107,11 +108,16 @@ class PermissionsRead(NamedTuple):
     version: int | None
     run: Run
 
-    def keep(self, rows: Iterable[Sequence[Any]]) -> set[str]:
-        """The permissions from ``run``'s rows, kept for this request and in the cache."""
+    def keep(self, rows: Iterable[Sequence[Any]], writes: Batch | None = None) -> set[str]:
+        """The permissions from ``run``'s rows, kept for this request and in the cache
+        (with ``writes``, when they are sent)."""
         perms = self.user._perm_cache = _perm_names(rows)
         if self.version is not None:
-            cache.set(_key(self.user.pk), (self.version, perms), KEPT_SECONDS)
+            kept = (_key(self.user.pk), (self.version, perms), KEPT_SECONDS)
+            if writes is None:
+                cache.set(*kept)
+            else:
+                writes.set(*kept)
         return perms
 
 
@@ -139,6 +145,16 @@ def cache_keys(user_obj: Any) -> list[str]:
     if not user_obj.is_active or user_obj.is_anonymous or hasattr(user_obj, "_perm_cache"):
         return []
     return [VERSION_KEY, _key(user_obj.pk)]
+
+
+def starts(user_obj: Any, found: dict[str, Any]) -> dict[str, int]:
+    """The version to start, when the keys read along (``cache_keys``) hold none: a page
+    starts it with its own (``config.cache_batch``) and puts what it found into
+    ``found`` before ``take``, one round trip instead of two. As in ``_reading``,
+    before the permissions are read."""
+    if not cache_keys(user_obj) or found.get(VERSION_KEY) is not None:
+        return {}
+    return {VERSION_KEY: time.time_ns()}
 
 
 def take(user_obj: Any, found: dict[str, Any]) -> None:

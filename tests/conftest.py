@@ -1,6 +1,7 @@
 """People named by role, an HTMX client and helpers every test folder shares."""
 
 import functools
+import os
 import threading
 import time
 
@@ -199,6 +200,25 @@ requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs real concurrent transactions: runs on PostgreSQL (set DATABASE_URL)",
 )
+
+
+@pytest.fixture
+def redis_sends(monkeypatch):
+    """What is sent to Redis, one entry a round trip (a pipeline's commands go in one);
+    skips the test without Redis."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis")
+    from redis.connection import Connection
+
+    sent = []
+    send = Connection.send_packed_command
+
+    def counted(self, command, *args, **kwargs):
+        sent.append(command)
+        return send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counted)
+    return sent
 
 
 @pytest.fixture

@@ -90,21 +90,19 @@ def _board_html(
     user: User,
     product: dashboard.Choice | None,
     team: dashboard.Choice | None,
-    marker: str,
+    reads: dashboard.PageReads,
     *,
-    noted: dashboard.Noted | dashboard.NotRead | None = dashboard.NOT_READ,
-    choices: dashboard.Catalogue | None = None,
     viewer: bool = True,
 ) -> SafeString:
     """The board, rendered once per change for everyone who sees the same rows (same
     visibility, filters, labelling right, time zone, language), by Jinja2
     (``rows``): only the rows that changed are rendered again. For a ``viewer`` (not the
-    worker's warm-up) the shape is noted, and the board kept in the process.
-    ``choices``: the catalogue, where read already (the rows name its products);
-    ``noted``: the restricted incidents' note, where read along with the marker."""
+    worker's warm-up) the shape is noted, and the board kept in the process. ``reads``:
+    what the page read already (the marker at least); its writes are sent with the
+    board's."""
     can_label = access.can_label(user)
     query = _query(product, team)
-    seen = dashboard.visibility(user, marker=marker, noted=noted)
+    seen = dashboard.visibility(user, marker=reads.marker, noted=reads.noted)
     shape: Shape = (
         query,
         seen,
@@ -112,18 +110,23 @@ def _board_html(
         timezone.get_current_timezone_name(),
         translation.get_language(),
     )
-    shared = (rows.digest(), marker, *shape)
+    shared = (rows.digest(), reads.marker, *shape)
     key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
     html = KEPT.get(key)
     # Along with a board read from the cache, and once a minute besides: a cache that
     # lost the shapes (a restarted Redis moves the marker too) has them again at once.
     remembering = viewer and (html is None or dashboard.BOARDS.due(shape))
-    wanted = [key] if html is None else []
-    if remembering:
+    # None is kept under a marker this page started.
+    wanted = [key] if html is None and not reads.started else []
+    if remembering and reads.shapes is dashboard.NOT_READ:
         wanted.append(dashboard.BOARDS.key)
     found = cache.get_many(wanted) if wanted else {}
+    writes = reads.writes
     if remembering:
-        dashboard.BOARDS.note(found.get(dashboard.BOARDS.key), shape, user.pk)
+        shapes = found.get(dashboard.BOARDS.key, reads.shapes)
+        dashboard.BOARDS.note(
+            None if shapes is dashboard.NOT_READ else shapes, shape, user.pk, writes
+        )
     if html is None:
         html = found.get(key)
         if html is not None and viewer:
@@ -133,11 +136,11 @@ def _board_html(
             user,
             product_id=product.pk if product else None,
             team_id=team.pk if team else None,
-            choices=choices,
+            choices=reads.catalogue,
         )
         html = rows.board(
             board,
-            marker=marker,
+            marker=reads.marker,
             query=query,
             can_label=can_label,
             poll_seconds=POLL_SECONDS,
@@ -145,9 +148,10 @@ def _board_html(
             full_list_url=f"{url('incidents:list')}?status=open" + (f"&{query}" if query else ""),
         )
         if board.shareable_with(seen):
-            cache.set(key, html, BOARD_SECONDS)
+            writes.set(key, html, BOARD_SECONDS)
             if viewer:
                 KEPT.put(key, html)
+    writes.send()
     # Rendered by the template, escaped as always.
     return mark_safe(html)
 
@@ -170,7 +174,8 @@ def warm_boards() -> int:
         if errors:  # a product or team gone since
             continue
         with timezone.override(zone), translation.override(language):
-            _board_html(user, product, team, marker, choices=catalogue, viewer=False)
+            reads = dashboard.PageReads(marker, catalogue)
+            _board_html(user, product, team, reads, viewer=False)
         warmed += 1
     return warmed
 
@@ -232,15 +237,14 @@ def _head(
 @require_GET
 def support_dashboard(request: PortalRequest) -> HttpResponse:
     # Read first: it brings the permissions ``_may_view`` asks for.
-    marker, catalogue, noted = dashboard.page_reads(request.user)
+    reads = dashboard.page_reads(request.user)
     _may_view(request.user)
+    catalogue = reads.catalogue or dashboard.catalogue()
     product, team, errors = _filters(request.GET, catalogue)
     can_label = access.can_label(request.user)
     context = {
         "head_html": _head(catalogue, product, team, can_label),
-        "board_html": _board_html(
-            request.user, product, team, marker, noted=noted, choices=catalogue
-        ),
+        "board_html": _board_html(request.user, product, team, reads),
         "filter_errors": errors,
     }
     return render(
@@ -264,4 +268,4 @@ def dashboard_board(request: PortalRequest) -> HttpResponse:
     product, team, errors = _filters(request.GET)
     if errors:
         return HttpResponse(" ".join(errors.values()), status=400)
-    return HttpResponse(_board_html(request.user, product, team, marker))
+    return HttpResponse(_board_html(request.user, product, team, dashboard.PageReads(marker)))

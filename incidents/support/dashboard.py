@@ -12,7 +12,7 @@ import enum
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
@@ -37,11 +37,12 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from config import auth
+from config.cache_batch import Batch
 from config.statements import Run, Statement, compile_query, compiled, fetch, fetch_named
 from config.transactions import on_commit_once
 from incidents import access
 from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
-from incidents.support.watched import Watched
+from incidents.support.watched import Shapes, Watched
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -221,19 +222,22 @@ def _restricted_run(now: datetime) -> Run:
     return statement, statement.params_for(_cutoff_param(now))
 
 
-def _keep_note(version: int, rows: list[Sequence[Any]]) -> Noted:
+def _keep_note(version: int, rows: list[Sequence[Any]], writes: Batch) -> Noted:
     """The restricted incidents a board can show, from ``_restricted_run``'s rows, noted
-    for ``version``."""
+    for ``version`` (kept when ``writes`` are sent)."""
     restricted = [pk for (pk,) in rows]
     # Read after the change's commit (or the marker's start): they hold for its version.
     # A note of an older version may overwrite a newer one in a race: readers of the
     # newer version then read the database once more, and note it again.
-    cache.set(RESTRICTED_KEY, (version, restricted), timeout=RESTRICTED_SECONDS)
+    writes.set(RESTRICTED_KEY, (version, restricted), RESTRICTED_SECONDS)
     return version, restricted
 
 
 def _note_restricted(version: int) -> list[int]:
-    return _keep_note(version, fetch([_restricted_run(timezone.now())])[0])[1]
+    writes = Batch()
+    noted = _keep_note(version, fetch([_restricted_run(timezone.now())])[0], writes)
+    writes.send()
+    return noted[1]
 
 
 def _version(marker: str) -> int:
@@ -331,29 +335,65 @@ def _catalogue_runs() -> list[Run]:
     return [(statement, statement.params) for statement in statements]
 
 
-def _keep_catalogue(version: int, products: list[Any], teams: list[Any]) -> Catalogue:
+def _keep_catalogue(
+    version: int, products: list[Any], teams: list[Any], writes: Batch
+) -> Catalogue:
     """The catalogue from its runs' rows (``_catalogue_runs``), kept under the marker's
-    ``version`` read before."""
+    ``version`` read before (when ``writes`` are sent)."""
     fresh = ([Choice(*row) for row in products], [Choice(*row) for row in teams])
-    cache.set(CATALOGUE_KEY, (version, fresh), CATALOGUE_SECONDS)
+    writes.set(CATALOGUE_KEY, (version, fresh), CATALOGUE_SECONDS)
     return fresh
 
 
 def _read_catalogue(version: int) -> Catalogue:
     """The catalogue from the database, kept under the marker's ``version`` read before."""
-    return _keep_catalogue(version, *fetch(_catalogue_runs()))
+    writes = Batch()
+    products, teams = fetch(_catalogue_runs())
+    fresh = _keep_catalogue(version, products, teams, writes)
+    writes.send()
+    return fresh
 
 
-def page_reads(
-    user: User | AnonymousUser, now: datetime | None = None
-) -> tuple[str, Catalogue, Noted | None]:
+@dataclass(frozen=True)
+class PageReads:
+    """What a page of the board has read before its board (``page_reads``); a poll or the
+    worker's warm-up knows the marker only."""
+
+    marker: str
+    # The filters' catalogue; the restricted incidents' note (None: none kept).
+    catalogue: Catalogue | None = None
+    noted: Noted | NotRead | None = NOT_READ
+    # Whether this page started the marker's version (a cold cache): no board is kept
+    # under it yet, so none is asked for.
+    started: bool = False
+    # The open boards' note (``BOARDS``), read along when the marker was started.
+    shapes: Shapes | NotRead | None = NOT_READ
+    # What the page read from the database, kept when the board's own writes are sent.
+    writes: Batch = field(default_factory=Batch)
+
+
+def page_reads(user: User | AnonymousUser, now: datetime | None = None) -> PageReads:
     """The page's marker, the filters' catalogue and the noted restricted incidents,
     read from the cache together, with ``user``'s permissions (``auth.take``). Those
     missing or old (a cold cache) are read from the database at once, in one round trip,
-    and kept; the restricted incidents too, unless ``user`` is known to see every one."""
+    and kept along with the board; the restricted incidents too, unless ``user`` is
+    known to see every one. On a cold cache the versions are started in one more round
+    trip, which reads the open boards' note too."""
     found = cache.get_many(
         [VERSION_KEY, CATALOGUE_KEY, CATALOGUE_SINCE_KEY, RESTRICTED_KEY, *auth.cache_keys(user)]
     )
+    starts = auth.starts(user, found)
+    if found.get(VERSION_KEY) is None:
+        starts[VERSION_KEY] = _fresh_version()
+    shapes: Shapes | NotRead | None = NOT_READ
+    if starts:
+        batch = Batch()
+        for key, value in starts.items():
+            batch.start(key, value)
+        batch.get(BOARDS.key)
+        started_found = batch.send()
+        shapes = started_found.get(BOARDS.key)
+        found |= {key: started_found.get(key) for key in starts}
     auth.take(user, found)
     marker = change_marker(now, version=found.get(VERSION_KEY))
     version = _version(marker)
@@ -371,13 +411,23 @@ def page_reads(
     if (noted is None or noted[0] != version) and not sees_all:
         wanted["restricted"] = [_restricted_run(now or timezone.now())]
     read = fetch_named(wanted)
+    writes = Batch()
     if permissions is not None:
-        permissions.keep(*read["permissions"])
+        (granted,) = read["permissions"]
+        permissions.keep(granted, writes)
     if choices is None:
-        choices = _keep_catalogue(version, *read["catalogue"])
+        products, teams = read["catalogue"]
+        choices = _keep_catalogue(version, products, teams, writes)
     if "restricted" in read:
-        noted = _keep_note(version, read["restricted"][0])
-    return marker, choices, noted
+        noted = _keep_note(version, read["restricted"][0], writes)
+    return PageReads(
+        marker,
+        choices,
+        noted,
+        started=version == starts.get(VERSION_KEY),
+        shapes=shapes,
+        writes=writes,
+    )
 
 
 def _catalogue_committed() -> None:

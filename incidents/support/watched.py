@@ -17,6 +17,8 @@ from typing import Any
 
 from django.core.cache import cache
 
+from config.cache_batch import Batch
+
 logger = logging.getLogger(__name__)
 
 KEPT = 8
@@ -48,10 +50,12 @@ class Watched:
         """Whether to note ``shape`` now (``note``)."""
         return time.time() - self._noted_at.get(shape, 0.0) >= REFRESH_SECONDS
 
-    def note(self, shapes: Shapes | None, shape: Hashable, user_pk: int) -> None:
+    def note(
+        self, shapes: Shapes | None, shape: Hashable, user_pk: int, writes: Batch | None = None
+    ) -> None:
         """Note that ``shape`` is open, given the shapes as just read from the cache
-        (``None`` if there were none). Racing writers may drop a shape: it is only not
-        warmed then."""
+        (``None`` if there were none), written at once or with ``writes``. Racing writers
+        may drop a shape: it is only not warmed then."""
         now = time.time()
         self._quiet_until = 0.0
         if len(self._noted_at) >= KEPT * 8:
@@ -66,7 +70,10 @@ class Watched:
             key=lambda item: item[1][0],
             reverse=True,
         )[:KEPT]
-        cache.set(self.key, dict(recent), SECONDS)
+        if writes is None:
+            cache.set(self.key, dict(recent), SECONDS)
+        else:
+            writes.set(self.key, dict(recent), SECONDS)
 
     def open_now(self, shape: Hashable, user_pk: int) -> None:
         """``note``, reading the shapes only when due."""

@@ -1038,13 +1038,31 @@ def test_an_old_note_of_restricted_incidents_is_read_again_only_for_who_needs_it
     assert database_reads == ([["incidents_incident"]] if who == "support" else [])
 
 
+def test_a_page_on_a_cold_cache_makes_three_round_trips_to_redis(client_for, support, redis_sends):
+    """The page's reads; the versions it starts, with the open boards' note; and what it
+    read from the database with the board it rendered, written at once."""
+    make_incident(by=support, summary="Checkout down")
+    client = client_for(support)
+    assert client.get("/support/").status_code == 200
+    cache.clear()
+    redis_sends.clear()
+    response = client.get("/support/")
+    assert board_keys(response)
+    assert len(redis_sends) == 3
+    redis_sends.clear()
+    assert client.get("/support/").status_code == 200
+    assert len(redis_sends) == 1  # the page's reads: the board is the process's
+
+
 @pytest.mark.parametrize("who", ["support", "security"])
 def test_a_page_on_a_cold_cache_asks_the_cache_for_each_key_once(
     client_for, support, who, monkeypatch
 ):
     """After a lost cache (a restarted Redis) the first page reads what it needs from the
     database and the cache once: the marker, catalogue, note of restricted incidents
-    and permissions are asked for together, and what was missing is not asked again."""
+    and permissions are asked for together, and what was missing is not asked again
+    (the versions missing are started, in one round trip that reads the open boards'
+    note too)."""
     viewer = support if who == "support" else UserFactory(group="support")
     if who == "security":
         viewer.user_permissions.add(Permission.objects.get(codename="view_restricted_incident"))
@@ -1066,6 +1084,13 @@ def test_a_page_on_a_cold_cache_asks_the_cache_for_each_key_once(
 
     monkeypatch.setattr(backend, "get", get_one)
     monkeypatch.setattr(backend, "get_many", get_many)
+    if (send_batch := getattr(backend, "send_batch", None)) is not None:  # Redis
+
+        def batch(commands):
+            asked.extend(key for op, key, *_ in commands if op == "get")
+            return send_batch(commands)
+
+        monkeypatch.setattr(backend, "send_batch", batch)
     response = client.get("/support/")
     assert response.status_code == 200
     assert board_keys(response)
