@@ -108,28 +108,23 @@ class PermissionsRead(NamedTuple):
     version: int | None
     run: Run
 
-    def keep(self, rows: Iterable[Sequence[Any]], writes: Batch | None = None) -> set[str]:
-        """The permissions from ``run``'s rows, kept for this request and in the cache
-        (with ``writes``, when they are sent)."""
+    def keep(self, rows: Iterable[Sequence[Any]], writes: Batch) -> set[str]:
+        """The permissions from ``run``'s rows, kept for this request, and in the cache
+        when ``writes`` are sent."""
         perms = self.user._perm_cache = _perm_names(rows)
         if self.version is not None:
-            kept = (_key(self.user.pk), (self.version, perms), KEPT_SECONDS)
-            if writes is None:
-                cache.set(*kept)
-            else:
-                writes.set(*kept)
+            writes.set(_key(self.user.pk), (self.version, perms), KEPT_SECONDS)
         return perms
 
 
 def _reading(user_obj: Any, found: dict[str, Any]) -> PermissionsRead:
     version = found.get(VERSION_KEY)
     if version is None:
-        # ``add``: never overwrite a version a commit has just moved (then read that).
+        # Started, never overwriting a version a commit has just moved (then read that).
         # Before the read: a grant committed meanwhile moves the version past it.
-        started = time.time_ns()
-        version = (
-            started if cache.add(VERSION_KEY, started, timeout=None) else cache.get(VERSION_KEY)
-        )
+        start = Batch()
+        start.start(VERSION_KEY, time.time_ns())
+        version = start.send().get(VERSION_KEY)
     return PermissionsRead(user_obj, version, _permissions_run(user_obj))
 
 
@@ -147,7 +142,7 @@ def cache_keys(user_obj: Any) -> list[str]:
     return [VERSION_KEY, _key(user_obj.pk)]
 
 
-def starts(user_obj: Any, found: dict[str, Any]) -> dict[str, int]:
+def versions_to_start(user_obj: Any, found: dict[str, Any]) -> dict[str, int]:
     """The version to start, when the keys read along (``cache_keys``) hold none: a page
     starts it with its own (``config.cache_batch``) and puts what it found into
     ``found`` before ``take``, one round trip instead of two. As in ``_reading``,
@@ -195,7 +190,10 @@ def _kept(user_obj: Any) -> set[str]:
     if (current := _current(found, user_obj.pk)) is not None:
         return current
     read = _reading(user_obj, found)
-    return read.keep(fetch([read.run], prepare=prepare)[0])
+    writes = Batch()
+    perms = read.keep(fetch([read.run], prepare=prepare)[0], writes)
+    writes.send()
+    return perms
 
 
 class CachedPermissionsBackend(ModelBackend):

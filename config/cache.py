@@ -83,7 +83,8 @@ class RedisCache(redis.RedisCache):
         return int(client.eval(_INCR_AT_LEAST, 1, full, floor))
 
     def send_batch(self, commands: list[Command]) -> dict[str, Any]:
-        """``config.cache_batch.Batch``'s commands in one pipeline: one round trip.
+        """``config.cache_batch.Batch``'s commands in one pipeline: one round trip, on
+        the primary (the server writes go to), reads too: a start reads what it stored.
         Not a transaction: a start's read may see a value another process stored since,
         which is as current."""
         client = self._cache.get_client(None, write=True)  # type: ignore[attr-defined]  # not in the stubs

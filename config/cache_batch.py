@@ -56,7 +56,8 @@ class Batch:
 
 
 def read_into(found: dict[str, Any], key: str, read: Any) -> None:
-    # A key read twice is what the last read found.
+    """Put what a read of ``key`` found (None: nothing) into ``found``, the results of
+    ``send``: a key read twice is what the last read found."""
     if read is None:
         found.pop(key, None)
     else:

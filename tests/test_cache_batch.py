@@ -1,7 +1,8 @@
 """A page's cache reads and writes sent together (config/cache_batch.py): the same as
-sent one by one, on whichever cache the settings name (files on SQLite, Redis with
-``REDIS_URL``), and in one round trip on Redis."""
+sent one by one, on the embedded default's file cache and on whichever cache the tests
+run with (Redis with ``REDIS_URL``), and in one round trip on Redis."""
 
+import pytest
 from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,13 +23,21 @@ COMMANDS = st.lists(
 )
 
 
+@pytest.fixture(params=["files", "configured"])
+def each_cache(request, settings, tmp_path):
+    if request.param == "files":
+        settings.CACHES = {
+            "default": {"BACKEND": "config.cache.FileCache", "LOCATION": str(tmp_path)}
+        }
+
+
 @settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(before=st.dictionaries(KEYS, VALUES), commands=COMMANDS)
-def test_a_batch_reads_and_writes_as_its_commands_one_by_one(before, commands):
+def test_a_batch_reads_and_writes_as_its_commands_one_by_one(each_cache, before, commands):
     cache.delete_many(["batch:a", "batch:b", "batch:c"])
     cache.set_many(before, timeout=None)
     held = dict(before)
@@ -54,7 +63,7 @@ def test_a_batch_reads_and_writes_as_its_commands_one_by_one(before, commands):
     assert batch.send() == {}  # sent once
 
 
-def test_a_started_key_has_no_timeout_and_keeps_a_value_stored_first():
+def test_a_started_key_has_no_timeout_and_keeps_a_value_stored_first(each_cache):
     cache.delete_many(["batch:started", "batch:there"])
     cache.set("batch:there", "first", timeout=None)
     batch = Batch()

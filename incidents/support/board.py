@@ -116,7 +116,8 @@ def _board_html(
     # Along with a board read from the cache, and once a minute besides: a cache that
     # lost the shapes (a restarted Redis moves the marker too) has them again at once.
     remembering = viewer and (html is None or dashboard.BOARDS.due(shape))
-    # None is kept under a marker this page started.
+    # A marker this page started has no board kept under it (but one another process
+    # rendered since, which costs one render).
     wanted = [key] if html is None and not reads.started else []
     if remembering and reads.shapes is dashboard.NOT_READ:
         wanted.append(dashboard.BOARDS.key)
@@ -239,7 +240,8 @@ def support_dashboard(request: PortalRequest) -> HttpResponse:
     # Read first: it brings the permissions ``_may_view`` asks for.
     reads = dashboard.page_reads(request.user)
     _may_view(request.user)
-    catalogue = reads.catalogue or dashboard.catalogue()
+    catalogue = reads.catalogue
+    assert catalogue is not None  # a page's reads hold it
     product, team, errors = _filters(request.GET, catalogue)
     can_label = access.can_label(request.user)
     context = {

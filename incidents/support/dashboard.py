@@ -376,24 +376,28 @@ def page_reads(user: User | AnonymousUser, now: datetime | None = None) -> PageR
     """The page's marker, the filters' catalogue and the noted restricted incidents,
     read from the cache together, with ``user``'s permissions (``auth.take``). Those
     missing or old (a cold cache) are read from the database at once, in one round trip,
-    and kept along with the board; the restricted incidents too, unless ``user`` is
-    known to see every one. On a cold cache the versions are started in one more round
-    trip, which reads the open boards' note too."""
+    and kept when the board's writes are sent (``PageReads.writes``: the caller sends
+    them, as ``board`` does with the board); the restricted incidents too, unless
+    ``user`` is known to see every one. On a cold cache the versions are started in one
+    more round trip, which reads the open boards' note too."""
     found = cache.get_many(
         [VERSION_KEY, CATALOGUE_KEY, CATALOGUE_SINCE_KEY, RESTRICTED_KEY, *auth.cache_keys(user)]
     )
-    starts = auth.starts(user, found)
+    starts = auth.versions_to_start(user, found)
     if found.get(VERSION_KEY) is None:
         starts[VERSION_KEY] = _fresh_version()
     shapes: Shapes | NotRead | None = NOT_READ
     if starts:
+        read_at = time.monotonic()
         batch = Batch()
         for key, value in starts.items():
             batch.start(key, value)
         batch.get(BOARDS.key)
-        started_found = batch.send()
-        shapes = started_found.get(BOARDS.key)
-        found |= {key: started_found.get(key) for key in starts}
+        begun = batch.send()
+        shapes = begun.get(BOARDS.key)
+        found |= {key: begun.get(key) for key in starts}
+        if VERSION_KEY in starts and found[VERSION_KEY] is not None:
+            _keep_version(found[VERSION_KEY], read_at)  # as ``change_marker`` keeps a start
     auth.take(user, found)
     marker = change_marker(now, version=found.get(VERSION_KEY))
     version = _version(marker)

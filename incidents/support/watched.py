@@ -50,12 +50,12 @@ class Watched:
         """Whether to note ``shape`` now (``note``)."""
         return time.time() - self._noted_at.get(shape, 0.0) >= REFRESH_SECONDS
 
-    def note(
-        self, shapes: Shapes | None, shape: Hashable, user_pk: int, writes: Batch | None = None
-    ) -> None:
-        """Note that ``shape`` is open, given the shapes as just read from the cache
-        (``None`` if there were none), written at once or with ``writes``. Racing writers
-        may drop a shape: it is only not warmed then."""
+    def note(self, shapes: Shapes | None, shape: Hashable, user_pk: int, writes: Batch) -> None:
+        """Note that ``shape`` is open, given the shapes as read from the cache (``None``
+        if there were none), written when ``writes`` are sent. Racing writers may drop a
+        shape (more likely the longer from the read to the write: a board's first page on
+        a cold cache writes after its render): it is only not warmed then, until it is
+        noted again within ``REFRESH_SECONDS``."""
         now = time.time()
         self._quiet_until = 0.0
         if len(self._noted_at) >= KEPT * 8:
@@ -70,15 +70,14 @@ class Watched:
             key=lambda item: item[1][0],
             reverse=True,
         )[:KEPT]
-        if writes is None:
-            cache.set(self.key, dict(recent), SECONDS)
-        else:
-            writes.set(self.key, dict(recent), SECONDS)
+        writes.set(self.key, dict(recent), SECONDS)
 
     def open_now(self, shape: Hashable, user_pk: int) -> None:
         """``note``, reading the shapes only when due."""
         if self.due(shape):
-            self.note(cache.get(self.key), shape, user_pk)
+            writes = Batch()
+            self.note(cache.get(self.key), shape, user_pk, writes)
+            writes.send()
 
     def shapes(self) -> Shapes:
         return cache.get(self.key) or {}

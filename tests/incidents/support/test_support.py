@@ -1054,6 +1054,39 @@ def test_a_page_on_a_cold_cache_makes_three_round_trips_to_redis(client_for, sup
     assert len(redis_sends) == 1  # the page's reads: the board is the process's
 
 
+def test_a_board_another_process_rendered_is_read_from_the_cache(
+    client_for, support, database_reads
+):
+    """Only a page that started the marker's version skips the cache's board: on a
+    version started before, the board another process rendered is read, not rendered."""
+    from incidents.support.board import KEPT
+
+    make_incident(by=support, summary="Checkout down")
+    client = client_for(support)
+    assert client.get("/support/").status_code == 200
+    KEPT.clear()  # another process, which keeps no board of its own
+    database_reads.clear()
+    response = client.get("/support/")
+    assert board_keys(response)
+    assert database_reads == []
+
+
+def test_a_grant_shows_on_the_board_whatever_the_cache_lost_since(
+    client_for, support, manager, django_capture_on_commit_callbacks
+):
+    """A person's permissions kept before a grant are never read again once the cache
+    lost their version: the page starts a new one and reads the grant."""
+    from config import auth
+
+    make_incident(by=manager, summary="Payroll leak", restricted=True)
+    client = client_for(support)
+    assert "Payroll leak" not in client.get("/support/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        support.user_permissions.add(Permission.objects.get(codename="view_restricted_incident"))
+    cache.delete(auth.VERSION_KEY)  # evicted, or a restarted Redis
+    assert "Payroll leak" in client.get("/support/").content.decode()
+
+
 @pytest.mark.parametrize("who", ["support", "security"])
 def test_a_page_on_a_cold_cache_asks_the_cache_for_each_key_once(
     client_for, support, who, monkeypatch

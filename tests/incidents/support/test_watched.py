@@ -18,7 +18,7 @@ def test_a_process_that_found_no_page_open_asks_the_cache_again_after_a_while(mo
     pages, elsewhere = Watched("test-pages"), Watched("test-pages")
     assert pages.ask_warm_up(task) is False
     # Opened in another process: this one does not read the cache for a while.
-    elsewhere.note(None, ("shape",), 1)
+    elsewhere.open_now(("shape",), 1)
     assert pages.ask_warm_up(task) is False
     clock[0] += watched.QUIET_SECONDS
     assert pages.ask_warm_up(task) is True
