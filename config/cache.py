@@ -12,7 +12,8 @@ A board is about 120 KB of HTML: compressing it took longer than rendering its c
 rows, and inflating it a fifth of a warm page's own time (measured). Values are stored
 as plain pickles instead, under a suffix of their own, so files written compressed are
 never read (and culling counts only these). Processes of code before and after the
-change so share no entry: restart them together (``make run`` does).
+change so share no entry: restart them together (``make run`` does). A value is read
+from the whole file at once, not loaded from a buffered file piece by piece.
 
 Django's file cache also lists its directory before every write, and past
 ``MAX_ENTRIES`` deletes a random third of the files: the board's marker, catalogue and
@@ -26,9 +27,11 @@ permissions' version, kept without a timeout, last).
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import math
+import os
 import pickle
 import time
 from typing import TYPE_CHECKING, Any
@@ -113,6 +116,23 @@ class RedisCache(redis.RedisCache):
         return found
 
 
+_READ_SIZE = 1 << 20
+
+
+def _read(path: str) -> bytes:
+    """The whole file, read at once: a pickle loaded from a buffered file is read in
+    pieces, which took four times as long for a board (137 against 33 µs) and twice as
+    long for a version (18 against 9 µs), measured."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, _READ_SIZE):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
 class FileCache(filebased.FileBasedCache):
     cache_suffix = ".pickle"
 
@@ -169,12 +189,16 @@ class FileCache(filebased.FileBasedCache):
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         fname = self._key_to_file(key, version)  # type: ignore[attr-defined]  # not in the stubs
         try:
-            with open(fname, "rb") as f:
-                if not self._is_expired(f):  # type: ignore[attr-defined]  # not in the stubs
-                    return pickle.load(f)
+            content = _read(fname)
         except FileNotFoundError:
-            pass
-        return default
+            return default
+        stored = io.BytesIO(content)
+        # Django's ``_is_expired``, for a file already read: an empty one has expired.
+        expiry = pickle.load(stored) if content else 0
+        if expiry is not None and expiry < time.time():
+            self._delete(fname)  # type: ignore[attr-defined]  # not in the stubs
+            return default
+        return pickle.load(stored)
 
     def _write_content(self, file: Any, timeout: Any, value: Any) -> None:
         expiry = self.get_backend_timeout(timeout)

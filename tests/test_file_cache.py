@@ -60,6 +60,21 @@ def test_an_expired_value_is_gone_and_its_file_removed(files):
     assert files.get("other") == 1
 
 
+def test_a_value_larger_than_one_read_is_read_whole(files):
+    # A read takes 1 MiB at most: this value needs several.
+    board = os.urandom(3 * 2**20 + 17)
+    files.set("board", board, 60)
+    assert files.get("board") == board
+
+
+def test_an_empty_file_has_expired_as_in_djangos(files):
+    files.set("board", "<tr>", 60)
+    path = files._key_to_file("board")
+    open(path, "wb").close()  # as a disk that filled up might leave it
+    assert files.get("board", "missing") == "missing"
+    assert not os.path.exists(path)
+
+
 def test_touch_keeps_the_value_under_a_new_expiry(files):
     files.set("shapes", {"a": (1.0, 2)}, 60)
     assert files.touch("shapes", None)
