@@ -218,15 +218,15 @@ def _insert(model: type[models.Model], objects: Iterable[models.Model]) -> None:
 
 def fill(user: User, incidents: int, active: int, cases: int) -> None:
     """Rows straight into the tables: the actions would take hours here."""
-    have = Incident.objects.count()
-    if have == incidents:
+    have, have_cases = Incident.objects.count(), SupportCase.objects.count()
+    if (have, have_cases) == (incidents, cases):
         # A second run: the first one's changes and labels left dead rows behind,
         # which autovacuum would have cleared by now (it may be off on a scratch server).
         _vacuum()
         return
-    if have:
-        # Another size's, or the alert and paging benchmarks' incidents on a shared
-        # database: they would show on the board too.
+    if have or have_cases:
+        # Another size's, a fill cut short, or the alert and paging benchmarks'
+        # incidents on a shared database (they would show on the board too).
         print(f"  emptying {have} incidents and what refers to them", flush=True)
         _empty(Incident)
     teams = [
@@ -300,7 +300,8 @@ def fill(user: User, incidents: int, active: int, cases: int) -> None:
 
 
 def _empty(model: type[models.Model]) -> None:
-    """Delete every row of ``model``'s table and of the tables that refer to it."""
+    """Delete every row of ``model``'s table and of every table that refers to it,
+    directly or through another."""
     sql = connection.ops.sql_flush(no_style(), [model._meta.db_table], allow_cascade=True)
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in sql:
