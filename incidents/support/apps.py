@@ -18,8 +18,10 @@ class SupportConfig(AppConfig):
         figures.subscribe()
         # The metrics pages people have open are computed again after each change.
         figures.on_change(metrics_pages.figures_changed)
-        # The support board's filter lists are cached until a product or team changes.
+        # The support board's filter lists are cached until a product or team changes,
+        # its rows until one's assignee is renamed.
         dashboard.watch_catalogue()
+        dashboard.watch_people()
         events.on_change(dashboard.incidents_changed)
 
         panels.register(

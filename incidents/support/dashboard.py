@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -464,6 +465,21 @@ def watch_catalogue() -> None:
         post_delete.connect(
             catalogue_changed, sender=model, dispatch_uid=f"board-{model.__name__}-delete"
         )
+
+
+def _person_saved(
+    created: bool = False, update_fields: frozenset[str] | None = None, **_: object
+) -> None:
+    """Rows show their assignee's username: a rename, once committed, moves the marker.
+    A new person is on no row, and a sign-in writes ``last_login`` only."""
+    if not created and (update_fields is None or "username" in update_fields):
+        incidents_changed()
+
+
+def watch_people() -> None:
+    """Called from ``AppConfig.ready()``: the admin renames people without an action.
+    (An assignee cannot be deleted: incidents protect theirs.)"""
+    post_save.connect(_person_saved, sender=get_user_model(), dispatch_uid="board-person-save")
 
 
 class Row(NamedTuple):

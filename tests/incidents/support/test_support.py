@@ -1128,3 +1128,28 @@ def test_a_page_on_a_cold_cache_asks_the_cache_for_each_key_once(
     assert response.status_code == 200
     assert board_keys(response)
     assert len(asked) == len(set(asked)), " ".join(asked)
+
+
+def test_a_renamed_assignee_shows_on_the_board_at_the_next_poll(
+    client_for, support, manager, django_capture_on_commit_callbacks
+):
+    incident = make_incident(by=support)
+    actions.claim_incident(incident, by=manager)
+    client = client_for(support)
+    assert f">{manager.username}<" in client.get("/support/").content.decode()  # rows cached
+    marker = dashboard.change_marker()
+    with django_capture_on_commit_callbacks(execute=True):
+        manager.username = "im-renamed"
+        manager.save()
+    board = client.get(f"/support/board/?since={marker}")
+    assert board.status_code == 200
+    assert ">im-renamed<" in board.content.decode()
+
+
+def test_a_sign_in_does_not_move_the_board(client_for, support, manager):
+    make_incident(by=support)
+    client = client_for(support)
+    client.get("/support/")
+    marker = dashboard.change_marker()
+    client_for(manager)  # signs in: writes last_login only
+    assert client.get(f"/support/board/?since={marker}").status_code == 204
