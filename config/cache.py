@@ -133,6 +133,10 @@ def _read(path: str) -> bytes:
     return b"".join(chunks)
 
 
+# What ``FileCache._load`` finds for a key without a value (None can be a value).
+_MISSING = object()
+
+
 class FileCache(filebased.FileBasedCache):
     cache_suffix = ".pickle"
 
@@ -187,11 +191,21 @@ class FileCache(filebased.FileBasedCache):
         return float(expiry)
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        value = self._load(key, version)
+        return default if value is _MISSING else value
+
+    def has_key(self, key: str, version: int | None = None) -> bool:
+        # Read as ``get`` reads (``add`` asks, for the small values it starts).
+        return self._load(key, version) is not _MISSING
+
+    def _load(self, key: str, version: int | None) -> Any:
+        """The value stored under ``key``, or ``_MISSING``: none, expired or cut short
+        (the last two removed)."""
         fname = self._key_to_file(key, version)  # type: ignore[attr-defined]  # not in the stubs
         try:
             content = _read(fname)
         except FileNotFoundError:
-            return default
+            return _MISSING
         stored = io.BytesIO(content)
         try:
             expiry = pickle.load(stored)
@@ -200,7 +214,7 @@ class FileCache(filebased.FileBasedCache):
         except (EOFError, pickle.UnpicklingError):
             pass  # a file cut short (a full disk, a crash): a miss, as an expired one
         self._delete(fname)  # type: ignore[attr-defined]  # not in the stubs
-        return default
+        return _MISSING
 
     def _write_content(self, file: Any, timeout: Any, value: Any) -> None:
         expiry = self.get_backend_timeout(timeout)

@@ -78,6 +78,10 @@ def test_a_file_cut_short_is_a_miss_and_removed(files, timeout):
             f.write(whole[:length])
         assert files.get("board", "missing") == "missing"
         assert not os.path.exists(path)
+        with open(path, "wb") as f:
+            f.write(whole[:length])
+        assert not files.has_key("board")  # as ``add`` asks
+        assert not os.path.exists(path)
 
 
 def test_touch_keeps_the_value_under_a_new_expiry(files):
