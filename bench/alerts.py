@@ -39,7 +39,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -49,7 +48,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+from bench import scratch_folder  # noqa: E402
+
+os.environ.setdefault("VAR_DIR", scratch_folder())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # Production settings (debug off), as the portal is served; plain HTTP on loopback.

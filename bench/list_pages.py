@@ -11,13 +11,14 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+from bench import scratch_folder
+
+os.environ.setdefault("VAR_DIR", scratch_folder())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 import django

@@ -16,14 +16,15 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+from bench import scratch_folder
+
+os.environ.setdefault("VAR_DIR", scratch_folder())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # Production settings, as bench/support.py: no query logging, no template debugging.

@@ -28,7 +28,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
@@ -36,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="hotline-bench-"))
+from bench import scratch_folder
+
+os.environ.setdefault("VAR_DIR", scratch_folder())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # Production settings: with debug on, Django logs every query and templates keep their
@@ -98,6 +99,36 @@ LABEL_MS = 100.0
 ROUNDS = 3
 # The goal of a row shown for reference only (the floor, the worker's warm-up).
 REFERENCE = "(reference)"
+
+
+# A support floor's people with the same permissions, each with the board open: more
+# than a process keeps statements for (``config.statements.KEPT``), were they per person.
+COLLEAGUES = 300
+
+
+class InTurn:
+    """Signed-in clients of ``count`` people with ``user``'s groups, each request the
+    next one's."""
+
+    def __init__(self, user: User, count: int) -> None:
+        groups = list(user.groups.all())
+        self.clients = []
+        for n in range(count):
+            person, _ = User.objects.get_or_create(username=f"bench-colleague-{n}")
+            person.groups.add(*groups)
+            client = Client()
+            client.force_login(person)
+            self.clients.append(client)
+        self.turn = iter(range(10**9))
+
+    def get(self, url: str) -> Any:
+        return self.clients[next(self.turn) % len(self.clients)].get(url)
+
+    def open_each(self, url: str) -> None:
+        """Every one opens ``url`` once, as a floor that keeps the board open (their
+        permissions are kept, the process saw them all)."""
+        for client in self.clients:
+            assert client.get(url).status_code == 200
 
 
 class Timer:
@@ -382,6 +413,7 @@ def run(full: bool, repeat: int) -> list[dict[str, Any]]:
 
     other_poll = Client(HTTP_HX_REQUEST="true")
     other_poll.force_login(colleague)
+    team = InTurn(user, COLLEAGUES)
 
     def change_one_polled_by_a_colleague() -> None:
         change_one()
@@ -393,6 +425,14 @@ def run(full: bool, repeat: int) -> list[dict[str, Any]]:
     measure("dashboard page, cold cache, new process", "/support/", goal=COLD, before=cold_and_new)
     measure("dashboard page, changed, not warmed", "/support/", goal=NOT_WARMED, before=change_one)
     measure("dashboard page, changed, warmed", "/support/", goal=WARM, before=change_one_and_warm)
+    team.open_each("/support/")
+    measure(
+        f"dashboard page, changed, not warmed, {COLLEAGUES} colleagues in turn",
+        "/support/",
+        goal=NOT_WARMED,
+        client=team,  # type: ignore[arg-type]  # a Client's get
+        before=change_one,
+    )
     measure(
         "dashboard page, changed, next viewer",
         "/support/",

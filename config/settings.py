@@ -182,8 +182,9 @@ else:
     BROKER_DIR = VAR_DIR / "broker"
     for folder in ("queue", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-    # kombu's filesystem transport, writing messages atomically (config/broker.py).
-    CELERY_BROKER_URL = "hotlinefs://"
+    # kombu's filesystem transport, writing messages atomically (config/broker.py). The
+    # host names nothing here, but kombu warns at every start without one.
+    CELERY_BROKER_URL = "hotlinefs://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
@@ -73,19 +73,19 @@ def compile_query(
     queryset: QuerySet[Any],
     *,
     sentinels: Sequence[Any] = (),
-    counts: Sequence[int] | None = None,
-    bound: Collection[Any] = (),
+    counts: Sequence[int | None] | None = None,
     remember: bool = True,
 ) -> Statement:
     """``queryset`` compiled for this thread's connection to the default database (the
     only one the portal has). ``sentinels``: values compiled in place of those each run
     gives (as the database adapter is given them), found among the parameters by value
     (``_is``): each at least once, or exactly as often as ``counts`` says (0: a check
-    that the query does not use it). Where the database prepares statements, the other
-    parameters are written in, so the database plans them with the values in view and
-    one statement serves every run, but those equal to a value in ``bound`` (an id that
-    other compiled statements share: the prepared statement is then theirs too).
-    ``remember``: whether its converted rows are kept (``Statement.converted``)."""
+    that the query does not use it; None: any number, as the viewer of a statement
+    shared by everyone with the same permissions, whose visibility may not compare
+    people at all). Where the database prepares statements, the other parameters are
+    written in, so the database plans them with the values in view and one statement
+    serves every run. ``remember``: whether its converted rows are kept
+    (``Statement.converted``)."""
     # The thread's own connection, not the proxy ``django.db.connection``: the compiler
     # asks it hundreds of things, each a thread-local lookup through the proxy (a sixth
     # of compiling the board's statements).
@@ -94,13 +94,16 @@ def compile_query(
     sql, params = compiler.as_sql()
     places = [tuple(i for i, p in enumerate(params) if _is(p, sentinel)) for sentinel in sentinels]
     found = [len(each) for each in places]
-    if (found != list(counts)) if counts is not None else not all(found):
+    if counts is None:
+        wrong = not all(found)
+    else:
+        wrong = any(n is not None and n != got for n, got in zip(counts, found, strict=True))
+    if wrong:
         raise ImproperlyConfigured(f"Sentinels {sentinels} found {found} times in {sql}")
     if len({place for each in places for place in each}) != sum(found):
         raise ImproperlyConfigured(f"Sentinels {sentinels} share a parameter of {sql}")
     if (inline := getattr(database, "inline_params", None)) is not None:
         left = {place for each in places for place in each}
-        left |= {i for i, p in enumerate(params) if type(p) is int and p in bound}
         sql, params = inline(sql, params, keep=left)
         order = sorted(left)
         places = [tuple(order.index(place) for place in each) for each in places]

@@ -36,11 +36,17 @@ def check_view_incidents(user: User) -> None:
         raise PermissionDenied(_("You may not view incidents."))
 
 
+# The person a compiled statement compares with (``Incident.objects.visible_to``'s
+# ``person``), each run's viewer in its place (``config.statements``): no one's id.
+VIEWER = -1_000_000_007
+
+
 def visibility_shape(user: User) -> tuple[Any, ...]:
-    """Everything ``Incident.objects.visible_to`` reads of ``user`` (the person and their
-    permissions): statements compiled from it are kept under it."""
+    """Everything ``Incident.objects.visible_to`` reads of ``user`` but the person (their
+    permissions): statements compiled from it with ``VIEWER`` for the person are kept
+    under it, one for everyone with the same permissions (compiled per person, a
+    thread's statements were compiled again and again past a few hundred viewers)."""
     return (
-        user.pk,
         user.is_active,
         getattr(user, "is_superuser", False),
         frozenset(user.get_all_permissions()),

@@ -96,6 +96,9 @@ def test_a_sentinel_is_counted_where_asked_and_never_taken_for_another_type():
     assert unused.places == ((),)
     with pytest.raises(ImproperlyConfigured):
         statements.compile_query(queryset, sentinels=[1], counts=[2])
+    # None: any number of places, none too (a viewer whom the visibility never names).
+    anywhere = statements.compile_query(queryset, sentinels=[1, -5], counts=[1, None])
+    assert [len(places) for places in anywhere.places] == [1, 0]
     with pytest.raises(ImproperlyConfigured):
         statements.compile_query(queryset, sentinels=[1, 1])  # one parameter, two sentinels
 

@@ -605,10 +605,17 @@ def _recently_resolved(now: datetime) -> Q:
 
 
 def _queries(
-    user: User | AnonymousUser, product_id: int | None, team_id: int | None, now: datetime
+    user: User | AnonymousUser,
+    product_id: int | None,
+    team_id: int | None,
+    now: datetime,
+    *,
+    person: int | None = None,
 ) -> tuple[QuerySet[Incident], QuerySet[Incident]]:
-    """The board's two queries: the first active incidents, the recently resolved."""
-    visible = Incident.objects.visible_to(user)
+    """The board's two queries: the first active incidents, the recently resolved.
+    ``person``: whom the visibility compares with, if not ``user``
+    (``Incident.objects.visible_to``)."""
+    visible = Incident.objects.visible_to(user, person=person)
     if product_id is not None:
         visible = visible.filter(affected_products=product_id)
     if team_id is not None:
@@ -642,8 +649,9 @@ def _queries(
 # Compiling the board's queries (visibility, five subqueries) took ten times as long
 # as running them. So each is compiled once per thread and shape
 # (``config.statements``), and run again with only its time parameter replaced. The
-# shape is everything the SQL depends on: who reads it (``visible_to`` reads only the
-# person and their permissions), the filters and the number of rows shown.
+# shape is everything the SQL depends on: the reader's permissions (``visible_to`` reads
+# those and compares with the person, a parameter), the filters and the number of rows
+# shown.
 # Compiled in place of ``now``, then found among the parameters and replaced.
 _SENTINEL = datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
@@ -663,26 +671,24 @@ def _statements(
 
     def compile_() -> tuple[Statement, Statement] | None:
         try:
-            active, resolved = _queries(user, product_id, team_id, _SENTINEL)
+            active, resolved = _queries(user, product_id, team_id, _SENTINEL, person=access.VIEWER)
         except EmptyResultSet:  # someone who may see no incident
             return None
-        return (
-            _compile(active, cutoffs=0, viewer=user.pk),
-            _compile(resolved, cutoffs=1, viewer=user.pk),
-        )
+        return _compile(active, cutoffs=0), _compile(resolved, cutoffs=1)
 
     return compiled(shape, compile_)
 
 
-def _compile(queryset: QuerySet[Incident], *, cutoffs: int, viewer: object) -> Statement:
+def _compile(queryset: QuerySet[Incident], *, cutoffs: int) -> Statement:
     # Prepared where the database can, its constants written in but the cutoff and the
     # viewer's id: one statement for everyone of the same permissions and filters
     # (psycopg keeps 100 a connection, and keys them by the parameters' types too: ids
-    # past 32767 bind as a wider integer). A filter's id equal to the viewer's stays a
-    # parameter too, which changes nothing but the plan's reuse. The active list must
-    # not depend on the time (it is read at any time), the resolved list once.
+    # past 32767 bind as a wider integer). The active list must not depend on the time
+    # (it is read at any time), the resolved list once.
     return compile_query(
-        queryset, sentinels=[_cutoff_param(_SENTINEL)], counts=[cutoffs], bound={viewer}
+        queryset,
+        sentinels=[_cutoff_param(_SENTINEL), access.VIEWER],
+        counts=[cutoffs, None],
     )
 
 
@@ -692,11 +698,14 @@ def _cutoff_param(now: datetime) -> Any:
     return field.get_db_prep_value(now - RECENTLY_RESOLVED, connection)
 
 
-def _run(statements: Sequence[Statement], now: datetime) -> list[list[Sequence[Any]]]:
-    """Each statement's rows, their values in the order of its ``names``: in one round
-    trip and prepared where the database can (``config.statements.fetch``)."""
+def _run(
+    statements: Sequence[Statement], now: datetime, viewer: int | None
+) -> list[list[Sequence[Any]]]:
+    """Each statement's rows for ``viewer``, their values in the order of its ``names``:
+    in one round trip and prepared where the database can
+    (``config.statements.fetch``)."""
     cutoff = _cutoff_param(now)
-    return fetch([(statement, statement.params_for(cutoff)) for statement in statements])
+    return fetch([(statement, statement.params_for(cutoff, viewer)) for statement in statements])
 
 
 def _picks(statement: Statement, *names: str) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
@@ -725,7 +734,7 @@ def board(
     if statements is None:  # someone who may see no incident
         return Board([], 0, [], _last_update is not None, new_since)
     active_statement, resolved_statement = statements
-    active, resolved = _run(statements, now)
+    active, resolved = _run(statements, now, user.pk)
     shown = _picks(active_statement, *SHOWN_FIELDS)
     extra = _picks(active_statement, "assignee_name", "product_ids", "active_total")
     last_update_at = active_statement.names.index("last_update_at") if _last_update else None

@@ -357,7 +357,7 @@ def _version_and_restricted(user: User | AnonymousUser) -> tuple[int, tuple[int,
     it cost more than the page read from the cache."""
     version = compiled("metrics-version", _version_statement)
     seen = _restricted_statement(user)
-    found = fetch([(version, version.params)] + ([(seen, seen.params)] if seen else []))
+    found = fetch([(version, version.params)] + ([run(seen, user.pk)] if seen else []))
     total = found[0][0][0] if found[0] else None
     restricted = tuple(sorted(pk for (pk,) in found[1])) if seen is not None else None
     return int(total or 0), restricted
@@ -371,9 +371,12 @@ def _version_statement() -> Statement:
 
 def _restricted_statement(user: User | AnonymousUser) -> Statement | None:
     def compile_() -> Statement | None:
-        restricted = Incident.objects.visible_to(user).filter(restricted=True).order_by()
+        visible = Incident.objects.visible_to(user, person=access.VIEWER)
+        restricted = visible.filter(restricted=True).order_by()
         try:
-            return compile_query(restricted.values_list("pk"), bound={user.pk})
+            return compile_query(
+                restricted.values_list("pk"), sentinels=[access.VIEWER], counts=[None]
+            )
         except EmptyResultSet:  # someone who may see no incident
             return None
 
@@ -398,7 +401,7 @@ def compute(
     (``month_cells``), and the restricted ones they may see, read one by one with one
     indexed query: none when the viewer sees no restricted incident (``restricted``,
     where known: the ids, as ``page`` reads them). The reads are compiled once per
-    thread, viewer and shape of the filters (``config.statements``: building them cost
+    thread, set of permissions and shape of the filters (``config.statements``: building them cost
     more than running them) and sent together."""
     start, end = period_bounds(since, until)
     if start is not None and end is not None and end <= start:
@@ -430,10 +433,10 @@ def compute(
             )
         ],
         "catalogue": _catalogue_runs(),
-        "missing": [run(statements.missing, *filters.values())],
+        "missing": [run(statements.missing, *filters.values(), user.pk)],
     }
     if statements.restricted is not None:
-        runs["restricted"] = [run(statements.restricted, *filters.values())]
+        runs["restricted"] = [run(statements.restricted, *filters.values(), user.pk)]
     fetched = fetch_named(runs)
 
     figures = _Figures()
@@ -588,7 +591,7 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
         for month in _months_asked(whole, asked_first, asked_last, in_part)
     ]
 
-    visible = Incident.objects.visible_to(user)
+    visible = Incident.objects.visible_to(user, person=access.VIEWER)
     if visible.query.is_empty():
         raise EmptyResultSet
     period = chosen(visible, start, end, team=team, service=service, severity=severity)
@@ -601,15 +604,14 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
     # In ``ROW_VALUES``' order: the incidents of a cell next to each other.
     seen = period.filter(restricted=True).annotate(ttd_=TTD, ttr_=TTR)
     seen = seen.order_by("severity", "faulty_service__name", "impact_started_at")
+    # The filters' values once each, and the viewer's id wherever the visibility
+    # compares with the person (nowhere for those who see every incident).
+    viewer: list[int | None] = [*[1] * len(sentinels), None]
+    sentinels.append(access.VIEWER)
     return _Statements(
         compile_query(versions, sentinels=month_params, counts=[1] * len(month_params)),
-        compile_query(missing, sentinels=sentinels, counts=[1] * len(sentinels), bound={user.pk}),
-        compile_query(
-            seen.values_list(*ROW_VALUES),
-            sentinels=sentinels,
-            counts=[1] * len(sentinels),
-            bound={user.pk},
-        )
+        compile_query(missing, sentinels=sentinels, counts=viewer),
+        compile_query(seen.values_list(*ROW_VALUES), sentinels=sentinels, counts=viewer)
         if restricted
         else None,
     )

@@ -312,7 +312,7 @@ def _board_rows(user, now, product_id=None):
     """The board's two lists as its compiled statements read them (prepared on
     PostgreSQL, their converted rows kept)."""
     statements = dashboard._statements(user, product_id, None)
-    return [list(map(tuple, rows)) for rows in dashboard._run(statements, now)]
+    return [list(map(tuple, rows)) for rows in dashboard._run(statements, now, user.pk)]
 
 
 # A change to an incident on the board: what it does to the incident numbered ``which``.
@@ -358,6 +358,47 @@ def test_the_board_reads_what_the_orm_reads_after_every_change(
         assert _board_rows(support, now) == _orm_rows(support, now)
         converted = statements._threads.__dict__.get("converted", {})
         assert len(converted) <= kept + dashboard.ACTIVE_SHOWN + dashboard.RESOLVED_SHOWN
+
+
+def test_colleagues_of_the_same_permissions_share_statements_and_see_their_own(
+    support, manager, monkeypatch
+):
+    """The board's statements are compiled once for everyone with the same permissions
+    (the viewer an id each run gives): a restricted incident shows to the colleague it
+    is assigned to only, and the metrics count it for them only."""
+    from incidents.support import metrics
+    from tests.factories import UserFactory
+    from tests.incidents.support.metrics_reference import assert_figures_match
+
+    statements.forget()
+    cache.clear()
+    colleagues = [support, *(UserFactory(group="support") for _ in range(2))]
+    restricted = make_incident(
+        by=manager,
+        summary="Payroll leak",
+        restricted=True,
+        impact_started_at=timezone.now() - timedelta(hours=2),
+        detected_at=timezone.now() - timedelta(hours=1),
+    )
+    make_incident(by=manager, summary="Checkout is failing")
+    restricted.assignee = colleagues[1]
+    restricted.save(update_fields=["assignee"])
+    compiled = []
+    real = dashboard._compile
+    monkeypatch.setattr(
+        dashboard, "_compile", lambda *args, **kw: compiled.append(1) or real(*args, **kw)
+    )
+    seen = [{row.summary for row in dashboard.board(colleague).active} for colleague in colleagues]
+    assert seen == [
+        {"Checkout is failing"},
+        {"Checkout is failing", "Payroll leak"},
+        {"Checkout is failing"},
+    ]
+    assert len(compiled) == 2  # the active and resolved lists, once for the three
+    for colleague in colleagues:
+        assert_figures_match(colleague)
+    counted = [metrics.compute(colleague).count for colleague in colleagues]
+    assert counted == [1, 2, 1]
 
 
 def test_after_a_change_the_board_converts_only_the_changed_row(support, manager):
