@@ -159,7 +159,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Cache and broker --------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {
+    CACHES: dict[str, dict[str, object]] = {
         "default": {
             # Django's, one client object per pool (config/cache.py).
             "BACKEND": "config.cache.RedisCache",
@@ -177,6 +177,9 @@ else:
             # Django's, without compression (config/cache.py).
             "BACKEND": "config.cache.FileCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            # An entry per person (their permissions) besides the boards: Django's 300
+            # culled the permissions of a floor of 300 people, read again on each page.
+            "OPTIONS": {"MAX_ENTRIES": 5000},
         }
     }
     BROKER_DIR = VAR_DIR / "broker"

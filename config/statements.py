@@ -79,13 +79,11 @@ def compile_query(
     """``queryset`` compiled for this thread's connection to the default database (the
     only one the portal has). ``sentinels``: values compiled in place of those each run
     gives (as the database adapter is given them), found among the parameters by value
-    (``_is``): each at least once, or exactly as often as ``counts`` says (0: a check
-    that the query does not use it; None: any number, as the viewer of a statement
-    shared by everyone with the same permissions, whose visibility may not compare
-    people at all). Where the database prepares statements, the other parameters are
-    written in, so the database plans them with the values in view and one statement
-    serves every run. ``remember``: whether its converted rows are kept
-    (``Statement.converted``)."""
+    (``_is``): each at least once, or as ``counts`` says: exactly so often (0: a check
+    that the query does not use it), or at least once where None. Where the database
+    prepares statements, the other parameters are written in, so the database plans
+    them with the values in view and one statement serves every run. ``remember``:
+    whether its converted rows are kept (``Statement.converted``)."""
     # The thread's own connection, not the proxy ``django.db.connection``: the compiler
     # asks it hundreds of things, each a thread-local lookup through the proxy (a sixth
     # of compiling the board's statements).
@@ -94,11 +92,8 @@ def compile_query(
     sql, params = compiler.as_sql()
     places = [tuple(i for i, p in enumerate(params) if _is(p, sentinel)) for sentinel in sentinels]
     found = [len(each) for each in places]
-    if counts is None:
-        wrong = not all(found)
-    else:
-        wrong = any(n is not None and n != got for n, got in zip(counts, found, strict=True))
-    if wrong:
+    wanted = counts if counts is not None else [None] * len(sentinels)
+    if any(got != n if n is not None else not got for n, got in zip(wanted, found, strict=True)):
         raise ImproperlyConfigured(f"Sentinels {sentinels} found {found} times in {sql}")
     if len({place for each in places for place in each}) != sum(found):
         raise ImproperlyConfigured(f"Sentinels {sentinels} share a parameter of {sql}")

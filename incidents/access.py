@@ -41,6 +41,15 @@ def check_view_incidents(user: User) -> None:
 VIEWER = -1_000_000_007
 
 
+def viewer_places(user: User) -> int | None:
+    """How often a statement compiled with ``VIEWER`` for ``user``'s permissions names
+    the viewer (``config.statements.compile_query``'s ``counts``): never for those who
+    see every incident, at least once (None) for the others. Checked when compiled, so
+    that no statement shared by everyone with these permissions holds one person's id
+    written in."""
+    return 0 if user.has_perm("incidents.view_restricted_incident") else None
+
+
 def visibility_shape(user: User) -> tuple[Any, ...]:
     """Everything ``Incident.objects.visible_to`` reads of ``user`` but the person (their
     permissions): statements compiled from it with ``VIEWER`` for the person are kept

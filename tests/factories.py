@@ -2,7 +2,7 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from incidents import actions
-from incidents.models import Product, Service, Team
+from incidents.models import Incident, Involvement, Product, RoleAssignment, Service, Team
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -62,3 +62,19 @@ def make_incident(*, by=None, products=(), **fields):
     return actions.create_incident(
         by=by or UserFactory(group="support"), affected_products=products, **fields
     )
+
+
+# The ways someone takes part in an incident, each of which lets them see it restricted.
+INVOLVEMENTS = ("assignee", "creator", "role", "involved")
+
+
+def involve(incident, person, how):
+    """``person`` takes part in ``incident`` in one of the ``INVOLVEMENTS``."""
+    if how == "assignee":
+        Incident.objects.filter(pk=incident.pk).update(assignee=person)
+    elif how == "creator":
+        Incident.objects.filter(pk=incident.pk).update(created_by=person)
+    elif how == "role":
+        RoleAssignment.objects.create(incident=incident, person=person, role="comms_internal")
+    elif how == "involved":
+        Involvement.objects.create(incident=incident, person=person, reason="paged")

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incidents.models import Incident
-from tests.factories import make_incident
+from tests.factories import involve, make_incident
 from tests.incidents.support.test_board_rows import _board_rows, _orm_rows
 
 pytestmark = [
@@ -303,19 +303,6 @@ def unprepared():
     return run
 
 
-def _involve(incident, person, how):
-    from incidents.models import Involvement, RoleAssignment
-
-    if how == "assignee":
-        Incident.objects.filter(pk=incident.pk).update(assignee=person)
-    elif how == "creator":
-        Incident.objects.filter(pk=incident.pk).update(created_by=person)
-    elif how == "role":
-        RoleAssignment.objects.create(incident=incident, person=person, role="comms_internal")
-    elif how == "involved":
-        Involvement.objects.create(incident=incident, person=person, reason="paged")
-
-
 @pytest.mark.django_db(transaction=True)
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -343,12 +330,12 @@ def test_the_prepared_board_reads_what_the_orm_reads(
         )
         Incident.objects.filter(pk=incident.pk).update(restricted=restricted)
         if how is not None:
-            _involve(incident, support, how)
+            involve(incident, support, how)
     now = datetime.now(UTC) + timedelta(minutes=1)
     for viewer in (support, security):
         for _ in range(7):  # past the executions PostgreSQL plans one by one
             assert _board_rows(viewer, now) == _orm_rows(viewer, now)
-        # A filter's id equal to the viewer's: bound as the viewer's is.
+        # A filter's id equal to the viewer's: written in, the viewer's a parameter.
         assert _board_rows(viewer, now, viewer.pk) == _orm_rows(viewer, now, viewer.pk)
         assert len(_prepared()) == 4
         board = _board_of(viewer, now)

@@ -96,9 +96,12 @@ def test_a_sentinel_is_counted_where_asked_and_never_taken_for_another_type():
     assert unused.places == ((),)
     with pytest.raises(ImproperlyConfigured):
         statements.compile_query(queryset, sentinels=[1], counts=[2])
-    # None: any number of places, none too (a viewer whom the visibility never names).
-    anywhere = statements.compile_query(queryset, sentinels=[1, -5], counts=[1, None])
-    assert [len(places) for places in anywhere.places] == [1, 0]
+    # None: at least once, as often as it comes.
+    twice = Incident.objects.filter(severity=1).exclude(number=1)
+    counted = statements.compile_query(twice, sentinels=[1], counts=[None])
+    assert [len(places) for places in counted.places] == [2]
+    with pytest.raises(ImproperlyConfigured):
+        statements.compile_query(queryset, sentinels=[1, -5], counts=[1, None])
     with pytest.raises(ImproperlyConfigured):
         statements.compile_query(queryset, sentinels=[1, 1])  # one parameter, two sentinels
 

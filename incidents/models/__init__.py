@@ -137,7 +137,9 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
     ) -> IncidentQuerySet:
         """Incidents the user may see at all; restricted ones only when involved.
         ``person``: the id the query compares with in place of the user's (a statement
-        compiled once for everyone with the user's permissions: ``access.VIEWER``)."""
+        compiled once for everyone with the user's permissions: ``access.VIEWER``).
+        Compares people with ``person`` only, and reads nothing else of the user than
+        ``access.visibility_shape`` holds: statements are shared under it."""
         if not user.is_authenticated or not user.has_perm("incidents.view_incident"):
             return self.none()
         if user.has_perm("incidents.view_restricted_incident"):

@@ -648,10 +648,10 @@ def _queries(
 
 # Compiling the board's queries (visibility, five subqueries) took ten times as long
 # as running them. So each is compiled once per thread and shape
-# (``config.statements``), and run again with only its time parameter replaced. The
-# shape is everything the SQL depends on: the reader's permissions (``visible_to`` reads
-# those and compares with the person, a parameter), the filters and the number of rows
-# shown.
+# (``config.statements``), and run again with only its time parameter and the viewer's
+# id replaced. The shape is everything the SQL depends on: the reader's permissions
+# (``visible_to`` reads those and compares with the person, a parameter), the filters and
+# the number of rows shown.
 # Compiled in place of ``now``, then found among the parameters and replaced.
 _SENTINEL = datetime(1970, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
@@ -674,21 +674,26 @@ def _statements(
             active, resolved = _queries(user, product_id, team_id, _SENTINEL, person=access.VIEWER)
         except EmptyResultSet:  # someone who may see no incident
             return None
-        return _compile(active, cutoffs=0), _compile(resolved, cutoffs=1)
+        viewer = access.viewer_places(user)
+        return (
+            _compile(active, cutoffs=0, viewer=viewer),
+            _compile(resolved, cutoffs=1, viewer=viewer),
+        )
 
     return compiled(shape, compile_)
 
 
-def _compile(queryset: QuerySet[Incident], *, cutoffs: int) -> Statement:
+def _compile(queryset: QuerySet[Incident], *, cutoffs: int, viewer: int | None) -> Statement:
     # Prepared where the database can, its constants written in but the cutoff and the
     # viewer's id: one statement for everyone of the same permissions and filters
     # (psycopg keeps 100 a connection, and keys them by the parameters' types too: ids
     # past 32767 bind as a wider integer). The active list must not depend on the time
-    # (it is read at any time), the resolved list once.
+    # (it is read at any time), the resolved list once; the viewer as
+    # ``access.viewer_places`` says.
     return compile_query(
         queryset,
         sentinels=[_cutoff_param(_SENTINEL), access.VIEWER],
-        counts=[cutoffs, None],
+        counts=[cutoffs, viewer],
     )
 
 

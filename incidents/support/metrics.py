@@ -352,9 +352,9 @@ def page(
 def _version_and_restricted(user: User | AnonymousUser) -> tuple[int, tuple[int, ...] | None]:
     """The figures' version and the restricted incidents ``user`` sees (None if they may
     see no incident), in one round trip (the version first: what is read after is at
-    least as new). Compiled once per thread, and the restricted incidents' once per
-    visibility (``config.statements``): building the viewer's visibility and compiling
-    it cost more than the page read from the cache."""
+    least as new). Compiled once per thread, and the restricted incidents' once per set
+    of permissions (``config.statements``): building the viewer's visibility and
+    compiling it cost more than the page read from the cache."""
     version = compiled("metrics-version", _version_statement)
     seen = _restricted_statement(user)
     found = fetch([(version, version.params)] + ([run(seen, user.pk)] if seen else []))
@@ -375,7 +375,9 @@ def _restricted_statement(user: User | AnonymousUser) -> Statement | None:
         restricted = visible.filter(restricted=True).order_by()
         try:
             return compile_query(
-                restricted.values_list("pk"), sentinels=[access.VIEWER], counts=[None]
+                restricted.values_list("pk"),
+                sentinels=[access.VIEWER],
+                counts=[access.viewer_places(user)],
             )
         except EmptyResultSet:  # someone who may see no incident
             return None
@@ -552,7 +554,7 @@ class _Shape(NamedTuple):
 
 def _statements(user: User | AnonymousUser, shape: _Shape) -> _Statements | None:
     """The page's statements for ``user`` (None if they may see no incident), compiled
-    once per thread, visibility and ``shape``."""
+    once per thread, set of permissions and ``shape``."""
 
     def compile_() -> _Statements | None:
         try:
@@ -606,12 +608,12 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
     seen = seen.order_by("severity", "faulty_service__name", "impact_started_at")
     # The filters' values once each, and the viewer's id wherever the visibility
     # compares with the person (nowhere for those who see every incident).
-    viewer: list[int | None] = [*[1] * len(sentinels), None]
+    counts = [*[1] * len(sentinels), access.viewer_places(user)]
     sentinels.append(access.VIEWER)
     return _Statements(
         compile_query(versions, sentinels=month_params, counts=[1] * len(month_params)),
-        compile_query(missing, sentinels=sentinels, counts=viewer),
-        compile_query(seen.values_list(*ROW_VALUES), sentinels=sentinels, counts=viewer)
+        compile_query(missing, sentinels=sentinels, counts=counts),
+        compile_query(seen.values_list(*ROW_VALUES), sentinels=sentinels, counts=counts)
         if restricted
         else None,
     )

@@ -24,7 +24,7 @@ from incidents.support import dashboard, rows
 from incidents.support import tasks as support_tasks
 from incidents.support.models import LabelChange, SupportCase
 from incidents.templatetags.hotline import when
-from tests.factories import ProductFactory, make_incident
+from tests.factories import INVOLVEMENTS, ProductFactory, UserFactory, involve, make_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +198,7 @@ def test_a_person_given_the_right_to_see_restricted_incidents_sees_them_at_once(
 ):
     secret = make_incident(by=manager, summary="Leaked credentials", restricted=True)
     assert secret.pk not in [row.pk for row in dashboard.board(support).active]
-    # The compiled statement is per person and permissions: a new right, a new one.
+    # The compiled statement is per set of permissions: a new right, a new one.
     support.groups.add(*security.groups.all())
     support = type(support).objects.get(pk=support.pk)  # permissions read afresh
     assert secret.pk in [row.pk for row in dashboard.board(support).active]
@@ -360,14 +360,15 @@ def test_the_board_reads_what_the_orm_reads_after_every_change(
         assert len(converted) <= kept + dashboard.ACTIVE_SHOWN + dashboard.RESOLVED_SHOWN
 
 
+@pytest.mark.parametrize("how", INVOLVEMENTS)
 def test_colleagues_of_the_same_permissions_share_statements_and_see_their_own(
-    support, manager, monkeypatch
+    support, manager, monkeypatch, how
 ):
-    """The board's statements are compiled once for everyone with the same permissions
-    (the viewer an id each run gives): a restricted incident shows to the colleague it
-    is assigned to only, and the metrics count it for them only."""
+    """The board's and the metrics page's statements are compiled once for everyone with
+    the same permissions (the viewer an id each run gives): a restricted incident shows
+    to the colleague who takes part in it only, in whichever way, and the metrics count
+    it for them only."""
     from incidents.support import metrics
-    from tests.factories import UserFactory
     from tests.incidents.support.metrics_reference import assert_figures_match
 
     statements.forget()
@@ -381,12 +382,16 @@ def test_colleagues_of_the_same_permissions_share_statements_and_see_their_own(
         detected_at=timezone.now() - timedelta(hours=1),
     )
     make_incident(by=manager, summary="Checkout is failing")
-    restricted.assignee = colleagues[1]
-    restricted.save(update_fields=["assignee"])
-    compiled = []
-    real = dashboard._compile
+    involve(restricted, colleagues[1], how)
+    compiled, compiled_metrics = [], []
+    real, real_metrics = dashboard._compile, metrics._compile
     monkeypatch.setattr(
         dashboard, "_compile", lambda *args, **kw: compiled.append(1) or real(*args, **kw)
+    )
+    monkeypatch.setattr(
+        metrics,
+        "_compile",
+        lambda *args, **kw: compiled_metrics.append(1) or real_metrics(*args, **kw),
     )
     seen = [{row.summary for row in dashboard.board(colleague).active} for colleague in colleagues]
     assert seen == [
@@ -399,6 +404,10 @@ def test_colleagues_of_the_same_permissions_share_statements_and_see_their_own(
         assert_figures_match(colleague)
     counted = [metrics.compute(colleague).count for colleague in colleagues]
     assert counted == [1, 2, 1]
+    assert len(compiled_metrics) == 1
+    # What keys the cached metrics page: the restricted incidents each one sees.
+    seen_restricted = [metrics._version_and_restricted(colleague)[1] for colleague in colleagues]
+    assert seen_restricted == [(), (restricted.pk,), ()]
 
 
 def test_after_a_change_the_board_converts_only_the_changed_row(support, manager):
