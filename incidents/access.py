@@ -44,9 +44,10 @@ VIEWER = -1_000_000_007
 def viewer_places(user: User) -> int | None:
     """How often a statement compiled with ``VIEWER`` for ``user``'s permissions names
     the viewer (``config.statements.compile_query``'s ``counts``): never for those who
-    see every incident, at least once (None) for the others. Checked when compiled, so
-    that no statement shared by everyone with these permissions holds one person's id
-    written in."""
+    see every incident, at least once (None) for the others. Checked when compiled: a
+    visibility that ignored ``person`` would otherwise share the compiling person's own
+    comparisons with everyone (one that compares with both is ``visible_to``'s rule to
+    keep out, and a test's to catch)."""
     return 0 if user.has_perm("incidents.view_restricted_incident") else None
 
 

@@ -403,8 +403,8 @@ def compute(
     (``month_cells``), and the restricted ones they may see, read one by one with one
     indexed query: none when the viewer sees no restricted incident (``restricted``,
     where known: the ids, as ``page`` reads them). The reads are compiled once per
-    thread, set of permissions and shape of the filters (``config.statements``: building them cost
-    more than running them) and sent together."""
+    thread, set of permissions and shape of the filters (``config.statements``:
+    building them cost more than running them) and sent together."""
     start, end = period_bounds(since, until)
     if start is not None and end is not None and end <= start:
         return nothing()  # a period that ends before it starts holds no incident

@@ -410,6 +410,30 @@ def test_colleagues_of_the_same_permissions_share_statements_and_see_their_own(
     assert seen_restricted == [(), (restricted.pk,), ()]
 
 
+def test_statements_shared_by_a_set_of_permissions_hold_no_ones_id(manager):
+    """Compiled for someone with an id no constant of the queries has, the board's and
+    the metrics page's statements name them nowhere: only the stand-in, whose places
+    each run fills with its viewer's id."""
+    from incidents.support import metrics
+
+    statements.forget()
+    person = UserFactory(id=987_654, group="support")
+    make_incident(by=manager, summary="Payroll leak", restricted=True)
+    shape = metrics._Shape((False,) * 4, None, True, False, False, 0, True)
+    versions, missing, seen = metrics._statements(person, shape)
+    visibility = [
+        *dashboard._statements(person, None, None),
+        missing,
+        seen,
+        metrics._restricted_statement(person),
+    ]
+    for statement in [*visibility, versions]:
+        assert person.pk not in statement.params
+        assert str(person.pk) not in statement.sql
+    for statement in visibility:
+        assert statement.places[-1]  # the stand-in's, the last sentinel
+
+
 def test_after_a_change_the_board_converts_only_the_changed_row(support, manager):
     statements.forget()  # no rows kept from another test
     incidents = [make_incident(by=manager, summary=f"Incident {n}") for n in range(5)]
