@@ -93,6 +93,8 @@ def compile_query(
     places = [tuple(i for i, p in enumerate(params) if _is(p, sentinel)) for sentinel in sentinels]
     found = [len(each) for each in places]
     wanted = counts if counts is not None else [None] * len(sentinels)
+    if len(wanted) != len(sentinels):
+        raise ImproperlyConfigured(f"{len(wanted)} counts for {len(sentinels)} sentinels")
     if any(got != n if n is not None else not got for n, got in zip(wanted, found, strict=True)):
         raise ImproperlyConfigured(f"Sentinels {sentinels} found {found} times in {sql}")
     if len({place for each in places for place in each}) != sum(found):

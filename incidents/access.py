@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
+from config.statements import Statement, compile_query
 from incidents.models import (
     HUMAN_KINDS,
     Incident,
@@ -36,26 +39,41 @@ def check_view_incidents(user: User) -> None:
         raise PermissionDenied(_("You may not view incidents."))
 
 
-# The person a compiled statement compares with (``Incident.objects.visible_to``'s
+# The person a shared statement compares with (``Incident.objects.visible_to``'s
 # ``person``), each run's viewer in its place (``config.statements``): no one's id.
 VIEWER = -1_000_000_007
 
 
-def viewer_places(user: User) -> int | None:
-    """How often a statement compiled with ``VIEWER`` for ``user``'s permissions names
-    the viewer (``config.statements.compile_query``'s ``counts``): never for those who
-    see every incident, at least once (None) for the others. Checked when compiled: a
-    visibility that ignored ``person`` would otherwise share the compiling person's own
-    comparisons with everyone (one that compares with both is ``visible_to``'s rule to
-    keep out, and a test's to catch)."""
-    return 0 if user.has_perm("incidents.view_restricted_incident") else None
+def shared_incidents(user: User) -> IncidentQuerySet:
+    """The incidents ``user`` may see, compared with ``VIEWER`` in place of the user: a
+    statement built from them is compiled with ``compile_shared`` and kept under
+    ``visibility_shape``, one for everyone with the same permissions."""
+    return Incident.objects.visible_to(user, person=VIEWER)
+
+
+def compile_shared(
+    queryset: QuerySet[Any],
+    user: User,
+    *,
+    sentinels: Sequence[Any] = (),
+    counts: Sequence[int | None] = (),
+) -> Statement:
+    """``config.statements.compile_query`` for a queryset built on
+    ``shared_incidents(user)``: each run passes the viewer's id last, after the values of
+    ``sentinels``. The statement names the viewer never for those who see every
+    incident, at least once for the others, checked here: a visibility that ignored
+    ``person`` would otherwise share the compiling person's own comparisons with
+    everyone (one that compares with both is ``visible_to``'s rule to keep out, and a
+    test's to catch). Raises ``EmptyResultSet`` for someone who may see no incident."""
+    viewer = 0 if user.has_perm("incidents.view_restricted_incident") else None
+    return compile_query(queryset, sentinels=[*sentinels, VIEWER], counts=[*counts, viewer])
 
 
 def visibility_shape(user: User) -> tuple[Any, ...]:
     """Everything ``Incident.objects.visible_to`` reads of ``user`` but the person (their
-    permissions): statements compiled from it with ``VIEWER`` for the person are kept
-    under it, one for everyone with the same permissions (compiled per person, a
-    thread's statements were compiled again and again past a few hundred viewers)."""
+    permissions): statements compiled with ``compile_shared`` are kept under it, one for
+    everyone with the same permissions (compiled per person, a thread's statements were
+    compiled again and again past a few hundred viewers)."""
     return (
         user.is_active,
         getattr(user, "is_superuser", False),

@@ -104,6 +104,8 @@ def test_a_sentinel_is_counted_where_asked_and_never_taken_for_another_type():
         statements.compile_query(queryset, sentinels=[1, -5], counts=[1, None])
     with pytest.raises(ImproperlyConfigured):
         statements.compile_query(queryset, sentinels=[1, 1])  # one parameter, two sentinels
+    with pytest.raises(ImproperlyConfigured):
+        statements.compile_query(queryset, sentinels=[1], counts=[1, 0])  # a count too many
 
 
 def test_a_statement_is_compiled_once_per_thread_and_key():

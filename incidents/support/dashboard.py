@@ -42,7 +42,14 @@ from config.cache_batch import Batch
 from config.statements import Run, Statement, compile_query, compiled, fetch, fetch_named
 from config.transactions import on_commit_once
 from incidents import access
-from incidents.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, Product, Team
+from incidents.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Incident,
+    IncidentQuerySet,
+    Product,
+    Team,
+)
 from incidents.support.watched import Shapes, Watched
 
 if TYPE_CHECKING:
@@ -605,17 +612,10 @@ def _recently_resolved(now: datetime) -> Q:
 
 
 def _queries(
-    user: User | AnonymousUser,
-    product_id: int | None,
-    team_id: int | None,
-    now: datetime,
-    *,
-    person: int | None = None,
+    visible: IncidentQuerySet, product_id: int | None, team_id: int | None, now: datetime
 ) -> tuple[QuerySet[Incident], QuerySet[Incident]]:
-    """The board's two queries: the first active incidents, the recently resolved.
-    ``person``: whom the visibility compares with, if not ``user``
-    (``Incident.objects.visible_to``)."""
-    visible = Incident.objects.visible_to(user, person=person)
+    """The board's two queries over the ``visible`` incidents: the first active ones,
+    the recently resolved."""
     if product_id is not None:
         visible = visible.filter(affected_products=product_id)
     if team_id is not None:
@@ -670,30 +670,26 @@ def _statements(
     )
 
     def compile_() -> tuple[Statement, Statement] | None:
+        visible = access.shared_incidents(user)
+        active, resolved = _queries(visible, product_id, team_id, _SENTINEL)
         try:
-            active, resolved = _queries(user, product_id, team_id, _SENTINEL, person=access.VIEWER)
+            return _compile(active, user, cutoffs=0), _compile(resolved, user, cutoffs=1)
         except EmptyResultSet:  # someone who may see no incident
             return None
-        viewer = access.viewer_places(user)
-        return (
-            _compile(active, cutoffs=0, viewer=viewer),
-            _compile(resolved, cutoffs=1, viewer=viewer),
-        )
 
     return compiled(shape, compile_)
 
 
-def _compile(queryset: QuerySet[Incident], *, cutoffs: int, viewer: int | None) -> Statement:
+def _compile(
+    queryset: QuerySet[Incident], user: User | AnonymousUser, *, cutoffs: int
+) -> Statement:
     # Prepared where the database can, its constants written in but the cutoff and the
     # viewer's id: one statement for everyone of the same permissions and filters
     # (psycopg keeps 100 a connection, and keys them by the parameters' types too: ids
     # past 32767 bind as a wider integer). The active list must not depend on the time
-    # (it is read at any time), the resolved list once; the viewer as
-    # ``access.viewer_places`` says.
-    return compile_query(
-        queryset,
-        sentinels=[_cutoff_param(_SENTINEL), access.VIEWER],
-        counts=[cutoffs, viewer],
+    # (it is read at any time), the resolved list once.
+    return access.compile_shared(
+        queryset, user, sentinels=[_cutoff_param(_SENTINEL)], counts=[cutoffs]
     )
 
 

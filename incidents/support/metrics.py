@@ -371,14 +371,9 @@ def _version_statement() -> Statement:
 
 def _restricted_statement(user: User | AnonymousUser) -> Statement | None:
     def compile_() -> Statement | None:
-        visible = Incident.objects.visible_to(user, person=access.VIEWER)
-        restricted = visible.filter(restricted=True).order_by()
+        restricted = access.shared_incidents(user).filter(restricted=True).order_by()
         try:
-            return compile_query(
-                restricted.values_list("pk"),
-                sentinels=[access.VIEWER],
-                counts=[access.viewer_places(user)],
-            )
+            return access.compile_shared(restricted.values_list("pk"), user)
         except EmptyResultSet:  # someone who may see no incident
             return None
 
@@ -593,7 +588,7 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
         for month in _months_asked(whole, asked_first, asked_last, in_part)
     ]
 
-    visible = Incident.objects.visible_to(user, person=access.VIEWER)
+    visible = access.shared_incidents(user)
     if visible.query.is_empty():
         raise EmptyResultSet
     period = chosen(visible, start, end, team=team, service=service, severity=severity)
@@ -606,14 +601,14 @@ def _compile(user: User | AnonymousUser, shape: _Shape) -> _Statements:
     # In ``ROW_VALUES``' order: the incidents of a cell next to each other.
     seen = period.filter(restricted=True).annotate(ttd_=TTD, ttr_=TTR)
     seen = seen.order_by("severity", "faulty_service__name", "impact_started_at")
-    # The filters' values once each, and the viewer's id wherever the visibility
-    # compares with the person (nowhere for those who see every incident).
-    counts = [*[1] * len(sentinels), access.viewer_places(user)]
-    sentinels.append(access.VIEWER)
+    # The filters' values once each, then the viewer's id (``access.compile_shared``).
+    counts = [1] * len(sentinels)
     return _Statements(
         compile_query(versions, sentinels=month_params, counts=[1] * len(month_params)),
-        compile_query(missing, sentinels=sentinels, counts=counts),
-        compile_query(seen.values_list(*ROW_VALUES), sentinels=sentinels, counts=counts)
+        access.compile_shared(missing, user, sentinels=sentinels, counts=counts),
+        access.compile_shared(
+            seen.values_list(*ROW_VALUES), user, sentinels=sentinels, counts=counts
+        )
         if restricted
         else None,
     )
