@@ -172,3 +172,30 @@ def test_a_cache_never_holds_more_than_its_limit_and_keeps_the_last_write(
         files.set(key, key, timeout)
         assert len(files._list_cache_files()) <= max_entries
         assert files.get(key) == (None if timeout == 0 else key)
+
+
+def test_a_write_replaces_the_value_and_leaves_one_file(files, tmp_path):
+    files.set("board", "old", 60)
+    files.set("board", "new", 60)
+    assert files.get("board") == "new"
+    assert [path.name for path in tmp_path.iterdir()] == [
+        os.path.basename(files._key_to_file("board"))
+    ]
+
+
+def test_a_write_that_fails_keeps_the_old_value_and_no_temporary_file(files, tmp_path):
+    files.set("board", "old", 60)
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        files.set("board", lambda: "unpicklable", 60)
+    assert files.get("board") == "old"
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_removed_directory_is_made_again(tmp_path):
+    files = FileCache(str(tmp_path / "cache"), {})
+    files.set("marker", 1)
+    for path in (tmp_path / "cache").iterdir():
+        path.unlink()
+    (tmp_path / "cache").rmdir()
+    files.set("marker", 2)
+    assert files.get("marker") == 2
