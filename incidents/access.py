@@ -56,7 +56,7 @@ def compile_shared(
     user: User,
     *,
     sentinels: Sequence[Any] = (),
-    counts: Sequence[int | None] = (),
+    counts: Sequence[int | None] | None = None,
 ) -> Statement:
     """``config.statements.compile_query`` for a queryset built on
     ``shared_incidents(user)``: each run passes the viewer's id last, after the values of
@@ -66,6 +66,7 @@ def compile_shared(
     everyone (one that compares with both is ``visible_to``'s rule to keep out, and a
     test's to catch). Raises ``EmptyResultSet`` for someone who may see no incident."""
     viewer = 0 if user.has_perm("incidents.view_restricted_incident") else None
+    counts = counts if counts is not None else [None] * len(sentinels)  # as compile_query's
     return compile_query(queryset, sentinels=[*sentinels, VIEWER], counts=[*counts, viewer])
 
 

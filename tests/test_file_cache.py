@@ -3,6 +3,7 @@ instead of zlib streams, and behaving as Django's in everything else."""
 
 import os
 import pickle
+import stat
 import time
 
 import pytest
@@ -199,3 +200,4 @@ def test_a_removed_directory_is_made_again(tmp_path):
     (tmp_path / "cache").rmdir()
     files.set("marker", 2)
     assert files.get("marker") == 2
+    assert stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700
