@@ -2,7 +2,7 @@
 the datetimes Django's own converter gives (tests/test_database_times.py: the times
 written)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection, connections
@@ -56,3 +56,19 @@ def test_what_it_reads_is_what_djangos_converter_gives(use_tz, value):
         ours, django = _both(value)
     assert ours == django
     assert getattr(ours, "tzinfo", None) == getattr(django, "tzinfo", None)
+
+
+def test_sqlite3_hands_over_text_and_the_orm_converts_it():
+    from tests.factories import make_incident
+
+    started = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+    incident = make_incident(restricted=True, impact_started_at=started)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT impact_started_at, restricted FROM incidents_incident WHERE id = %s",
+            [incident.pk],
+        )
+        assert cursor.fetchone() == ("2026-03-04 05:06:07.891011", 1)
+    read = Incident.objects.values_list("impact_started_at", "restricted").get(pk=incident.pk)
+    assert read == (started, True)
+    assert read[0].tzinfo is not None
