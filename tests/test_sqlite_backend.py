@@ -72,3 +72,15 @@ def test_sqlite3_hands_over_text_and_the_orm_converts_it():
     read = Incident.objects.values_list("impact_started_at", "restricted").get(pk=incident.pk)
     assert read == (started, True)
     assert read[0].tzinfo is not None
+
+
+def test_a_compiled_statement_converts_dates_read_as_text():
+    from datetime import date
+
+    from config import statements
+    from incidents.support.figures import FiguresChange
+
+    FiguresChange.objects.create(month=date(2026, 3, 1))
+    statement = statements.compile_query(FiguresChange.objects.values_list("month", "changes"))
+    [rows] = statements.fetch([(statement, statement.params)])
+    assert [tuple(row) for row in rows] == [(date(2026, 3, 1), 1)]

@@ -5,7 +5,10 @@ rows are fetched, then its converters check each value again. Here sqlite3 hands
 the stored text and the ORM's converters parse it, once: the compiled statements
 (``config.statements``) convert a row they have converted before not at all, which
 sqlite3's own parsing, before they see the row, made impossible (the board's 100 rows,
-five times each, after every change: a page 3.02-3.04x -> 2.95-2.97x, alternated).
+five times each, after every change: the first page after a change 3.11x / 3.37x ->
+2.95x / 3.08x in alternated bench runs). A raw cursor's read gets the stored text and
+integers here, where PostgreSQL gives typed values: read through the ORM or
+``config.statements``, which apply the converters.
 Django's converter reads the USE_TZ setting and checks the value's offset and the zone
 for each value, through three calls; the one here gives the same aware datetime.
 """
@@ -36,5 +39,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
 
     def get_connection_params(self) -> dict[str, Any]:
-        # No sqlite3 converters: the ORM's (above and Django's) take text.
+        # No sqlite3 converters, whatever OPTIONS say: the ORM's (above and Django's)
+        # take text.
         return {**super().get_connection_params(), "detect_types": 0}
