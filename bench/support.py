@@ -25,6 +25,7 @@ the warm-up's own time is printed too.
 """
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -119,10 +120,10 @@ class InTurn:
             client = Client()
             client.force_login(person)
             self.clients.append(client)
-        self.turn = iter(range(10**9))
+        self.turn = itertools.cycle(self.clients)
 
     def get(self, url: str) -> Any:
-        return self.clients[next(self.turn) % len(self.clients)].get(url)
+        return next(self.turn).get(url)
 
     def open_each(self, url: str) -> None:
         """Every one opens ``url`` once, as a floor that keeps the board open (their

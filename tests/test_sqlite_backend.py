@@ -1,8 +1,8 @@
-"""config/sqlite: Django's SQLite backend, making the times it reads aware in one step:
-the datetimes Django's own converter gives (tests/test_database_times.py: the times
-written)."""
+"""config/sqlite: Django's SQLite backend, reading times as text and making them aware
+in one step: the datetimes Django's own converter gives (tests/test_database_times.py:
+the times written)."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection, connections
@@ -10,7 +10,10 @@ from django.test import override_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from config import statements
 from incidents.models import Incident
+from incidents.support.figures import FiguresChange
+from tests.factories import make_incident
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backend"),
@@ -59,8 +62,6 @@ def test_what_it_reads_is_what_djangos_converter_gives(use_tz, value):
 
 
 def test_sqlite3_hands_over_text_and_the_orm_converts_it():
-    from tests.factories import make_incident
-
     started = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
     incident = make_incident(restricted=True, impact_started_at=started)
     with connection.cursor() as cursor:
@@ -75,11 +76,6 @@ def test_sqlite3_hands_over_text_and_the_orm_converts_it():
 
 
 def test_a_compiled_statement_converts_dates_read_as_text():
-    from datetime import date
-
-    from config import statements
-    from incidents.support.figures import FiguresChange
-
     FiguresChange.objects.create(month=date(2026, 3, 1))
     statement = statements.compile_query(FiguresChange.objects.values_list("month", "changes"))
     [rows] = statements.fetch([(statement, statement.params)])

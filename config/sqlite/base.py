@@ -9,6 +9,7 @@ five times each, after every change: the first page after a change 3.11x / 3.37x
 2.95x / 3.08x in alternated bench runs). A raw cursor's read gets the stored text and
 integers here, where PostgreSQL gives typed values: read through the ORM or
 ``config.statements``, which apply the converters.
+
 Django's converter reads the USE_TZ setting and checks the value's offset and the zone
 for each value, through three calls; the one here gives the same aware datetime.
 """
