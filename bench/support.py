@@ -378,6 +378,9 @@ def run(full: bool, repeat: int) -> list[dict[str, Any]]:
         f" {'range':>13} {'':>11}  goal"
     )
 
+    # The whole floor signed up before the first row: what reads everyone's grants or
+    # sessions pays for all of them in every row, as on a real floor.
+    team = InTurn(user, COLLEAGUES)
     shown = list(
         Incident.objects.open().order_by("severity", "created_at", "pk")[:20].only("pk", "key")
     )
@@ -414,7 +417,6 @@ def run(full: bool, repeat: int) -> list[dict[str, Any]]:
 
     other_poll = Client(HTTP_HX_REQUEST="true")
     other_poll.force_login(colleague)
-    team = InTurn(user, COLLEAGUES)
 
     def change_one_polled_by_a_colleague() -> None:
         change_one()

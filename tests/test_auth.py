@@ -42,6 +42,9 @@ def test_kept_permissions_are_djangos(kind):
         user.save()
     else:
         user.groups.clear()
+    # Someone else's grants, own and through a group of theirs, are not this person's.
+    other = UserFactory(group="incident manager")
+    other.user_permissions.add(Permission.objects.get(codename="delete_team"))
     expected = ModelBackend().get_all_permissions(fresh(user))
     assert kept(user) == expected
     again = fresh(user)
@@ -50,6 +53,9 @@ def test_kept_permissions_are_djangos(kind):
     assert len(queries) == 0  # kept
     if kind == "own and group":
         assert {"incidents.view_team", "incidents.change_team"} <= expected
+    if kind != "superuser":
+        assert "incidents.delete_team" not in expected
+        assert kept(other) == ModelBackend().get_all_permissions(fresh(other))
 
 
 def test_has_perm_reads_the_cache_once_per_request():
