@@ -94,12 +94,14 @@ def coverage_gaps(start: datetime | None = None, days: int = 14) -> list[Gap]:
 
 
 def rosters_of(user: User) -> QuerySet[Roster]:
-    """Rosters the person ever took part in or covered, ready for ``schedule``."""
-    return (
-        rosters_for_schedule()
-        .filter(Q(participants__user=user) | Q(overrides__user=user))
-        .distinct()
-    )
+    """Rosters the person ever took part in or covered, ready for ``schedule``.
+
+    Each side a subquery, not ``Q(participants__user=...) | Q(overrides__user=...)``:
+    joined, every roster's places were paired with every override it ever had before
+    the filter, a read that grew with the rosters' whole history."""
+    took_part = Participant.objects.filter(user=user).values("roster_id")
+    covered = Override.objects.filter(user=user).values("roster_id")
+    return rosters_for_schedule().filter(Q(pk__in=took_part) | Q(pk__in=covered))
 
 
 def user_schedule(user: User, start: datetime, end: datetime) -> list[tuple[Roster, schedule.Slot]]:
@@ -201,12 +203,7 @@ def next_responder(incident: Incident, person: User) -> User | None:
     the faulty service's team roster first."""
     now = timezone.now()
     team_id = incident.faulty_service.team_id
-    rosters = sorted(
-        rosters_for_schedule()
-        .filter(Q(participants__user=person) | Q(overrides__user=person))
-        .distinct(),
-        key=lambda roster: (roster.team_id != team_id, roster.pk),
-    )
+    rosters = sorted(rosters_of(person), key=lambda roster: (roster.team_id != team_id, roster.pk))
     for roster in rosters:
         for slot in schedule.schedule(roster, now, now + timedelta(days=60)):
             if slot.user is not None and slot.user != person:

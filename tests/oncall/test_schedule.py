@@ -166,3 +166,21 @@ def test_participants_take_one_place_each(weekly):
 def test_imoc_roster_is_built_in(imoc):
     assert imoc.is_imoc
     assert imoc.team is None
+
+
+def test_a_persons_rosters_are_those_they_took_part_in_or_covered_once_each(make_roster):
+    from oncall.selectors import rosters_of
+
+    weekly = make_roster("weekly", people=["ann", "bob"])
+    make_roster("daily", people=["bob"])
+    cover = make_roster("cover", people=["cid"])
+    make_roster("other", people=["cid"])
+    ann, bob = weekly.participants.get(position=0).user, weekly.participants.get(position=1).user
+    # Overrides on a roster one is part of, and on one one only covered, several each.
+    for day in (1, 3, 5):
+        at, until = utc(2026, 6, day), utc(2026, 6, day, 2)
+        actions.add_override(weekly, user=bob, starts_at=at, ends_at=until, by=bob)
+        actions.add_override(cover, user=ann, starts_at=at, ends_at=until, by=ann)
+    assert sorted(r.slug for r in rosters_of(ann)) == ["cover", "weekly"]
+    assert sorted(r.slug for r in rosters_of(bob)) == ["daily", "weekly"]
+    assert list(rosters_of(UserFactory(username="dee"))) == []
