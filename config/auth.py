@@ -97,6 +97,8 @@ def _statement(superuser: bool) -> Statement:
         return compile_query(
             perms.values_list("content_type__app_label", "codename").order_by(),
             sentinels=[] if superuser else [_SOMEONE],
+            # The person's own grants and their groups': both subqueries bound.
+            counts=[] if superuser else [2],
         )
 
     return compiled(("permissions", superuser), compile_)
