@@ -8,6 +8,7 @@ import pytest
 from incidents.actions import ActionRefused
 from oncall import actions
 from oncall.schedule import on_call, schedule
+from oncall.selectors import rosters_of
 from tests.factories import UserFactory
 
 
@@ -169,8 +170,6 @@ def test_imoc_roster_is_built_in(imoc):
 
 
 def test_a_persons_rosters_are_those_they_took_part_in_or_covered_once_each(make_roster):
-    from oncall.selectors import rosters_of
-
     weekly = make_roster("weekly", people=["ann", "bob"])
     make_roster("daily", people=["bob"])
     cover = make_roster("cover", people=["cid"])
