@@ -59,7 +59,14 @@ class SupportCase(models.Model):
 
 
 class LabelChange(models.Model):
-    """One label put on, moved or taken off a case; never edited."""
+    """One label put on, moved or taken off a case; never edited.
+
+    Only ``case`` is checked by the database. The incidents are the case's label before
+    and after the change, checked as the case's own column, and the change's transaction
+    holds their rows (it touches them); the person is the one signed in making it.
+    Checking each again cost about a fifth of labelling a thousand cases on PostgreSQL
+    (deferred checks at the commit, row by row: 110 -> 88 ms). Deleting an incident or
+    a person through Django still sets them to NULL here or refuses (``on_delete``)."""
 
     case = models.ForeignKey(
         SupportCase, on_delete=models.CASCADE, related_name="label_history", verbose_name=_("case")
@@ -67,6 +74,7 @@ class LabelChange(models.Model):
     from_incident = models.ForeignKey(
         Incident,
         on_delete=models.SET_NULL,
+        db_constraint=False,
         related_name="+",
         null=True,
         blank=True,
@@ -75,6 +83,7 @@ class LabelChange(models.Model):
     to_incident = models.ForeignKey(
         Incident,
         on_delete=models.SET_NULL,
+        db_constraint=False,
         related_name="+",
         null=True,
         blank=True,
@@ -83,6 +92,7 @@ class LabelChange(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_constraint=False,
         related_name="+",
         null=True,
         verbose_name=_("by"),

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.apps import apps as django_apps
 from django.db import connection
+from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
 
 from incidents import actions
@@ -466,3 +467,28 @@ def test_removing_a_label_twice_is_refused(htmx_for, support, labelled_case):
     assert "SD-7 has no label." in again.content.decode()
     with pytest.raises(actions.ActionRefused):
         support_actions.remove_label(labelled_case, by=support)
+
+
+# The label history's references (checked by the case, not the database) -------------
+
+
+def test_deleting_an_incident_empties_its_place_in_the_history(support, incident, other):
+    support_actions.label_cases(key=incident.key, references="SD-1", by=support, move=True)
+    history = LabelChange.objects.filter(case__reference="SD-1").order_by("pk")
+    assert list(history.values_list("from_incident", "to_incident")) == [
+        (None, other.pk),
+        (other.pk, incident.pk),
+    ]
+
+    other.delete()
+
+    assert list(history.values_list("from_incident", "to_incident")) == [
+        (None, None),
+        (None, incident.pk),
+    ]
+
+
+def test_a_person_with_label_history_cannot_be_deleted(support, other):
+    with pytest.raises(ProtectedError):
+        support.delete()
+    assert LabelChange.objects.filter(by=support).exists()
