@@ -218,6 +218,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.support.tasks.fold_metrics_changes",
         "schedule": 300.0,
     },
+    # Sessions in the database are kept until deleted, expired or not.
+    "clear-expired-sessions": {
+        "task": "incidents.tasks.clear_expired_sessions",
+        "schedule": 3600.0,
+    },
 }
 
 # E-mail ------------------------------------------------------------------------------

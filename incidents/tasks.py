@@ -1,4 +1,7 @@
+from importlib import import_module
+
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -11,3 +14,11 @@ def record_heartbeat() -> str:
     now = timezone.now().isoformat()
     cache.set(HEARTBEAT_KEY, now, timeout=None)
     return now
+
+
+@shared_task(ignore_result=True)
+def clear_expired_sessions() -> None:
+    """Beat sends this every hour: sessions kept in the database stay there, expired or
+    not, until something deletes them (Django's ``clearsessions``), so the table would
+    grow with every sign-in. One DELETE; running it twice deletes nothing more."""
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()

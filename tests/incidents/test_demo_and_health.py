@@ -1,10 +1,13 @@
-"""The first-start data (migration groups, ``load_demo``), ``/healthz`` and the heartbeat."""
+"""The first-start data (migration groups, ``load_demo``), ``/healthz``, the heartbeat and
+the expired sessions' clean-up."""
 
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
@@ -12,7 +15,7 @@ from django.test import Client
 from config.celery import app as celery_app
 from config.health import HEARTBEAT_KEY
 from incidents.models import Incident, Product, Service, Status, Team, TimelineEntry
-from incidents.tasks import record_heartbeat
+from incidents.tasks import clear_expired_sessions, record_heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -260,3 +263,27 @@ def test_second_heartbeat_just_updates_the_time(time_machine):
     assert cache.get(HEARTBEAT_KEY) == (FIRST_BEAT + timedelta(seconds=30)).isoformat()
     body = Client().get("/healthz").json()
     assert body["worker_heartbeat"] == "2025-03-14T09:30:30+00:00"
+
+
+# clear_expired_sessions -----------------------------------------------------------------
+
+
+def test_expired_sessions_are_deleted_and_live_ones_kept(client_for, support, time_machine):
+    time_machine.move_to(FIRST_BEAT, tick=False)
+    stale = client_for(support)  # signed in, then gone for longer than a session lasts
+    time_machine.move_to(FIRST_BEAT + timedelta(seconds=settings.SESSION_COOKIE_AGE + 1))
+    live = client_for(support)
+    assert Session.objects.count() == 2
+
+    clear_expired_sessions.apply()
+    clear_expired_sessions.apply()
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session.session_key]
+    assert live.get("/support/").status_code == 200
+    assert stale.get("/support/").status_code == 302  # to the sign-in page
+
+
+def test_beat_sends_the_clean_up_every_hour():
+    entry = celery_app.conf.beat_schedule["clear-expired-sessions"]
+    assert entry["schedule"] == 3600.0
+    assert entry["task"] in celery_app.tasks
