@@ -203,7 +203,15 @@ requires_postgres = pytest.mark.skipif(
 
 
 @pytest.fixture
-def redis_sends(monkeypatch):
+def one_minute(time_machine):
+    """The support board's marker moves every minute (``dashboard._marker``), and a page
+    after it reads the board again: a test that counts a page's reads starts at the
+    first second of a minute, so the pages it compares fall in the same one."""
+    time_machine.move_to(timezone.now().replace(second=0, microsecond=0))
+
+
+@pytest.fixture
+def redis_sends(monkeypatch, one_minute):
     """What is sent to Redis, one entry a round trip (a pipeline's commands go in one);
     skips the test without Redis. Connections are made by the time a test runs (the
     cache is cleared before each), so their handshakes are not counted."""

@@ -61,12 +61,13 @@ class SupportCase(models.Model):
 class LabelChange(models.Model):
     """One label put on, moved or taken off a case; never edited.
 
-    Only ``case`` is checked by the database. The incidents are the case's label before
-    and after the change, checked as the case's own column, and the change's transaction
-    holds their rows (it touches them); the person is the one signed in making it.
-    Checking each again cost about a fifth of labelling a thousand cases on PostgreSQL
-    (deferred checks at the commit, row by row: 110 -> 88 ms). Deleting an incident or
-    a person through Django still sets them to NULL here or refuses (``on_delete``)."""
+    Only ``case`` is checked by the database. The change that writes a row locks the
+    case and, in the same transaction, writes an entry on the timeline of each incident
+    the row names, by the same person: the database checks those entries' incident and
+    author, so checking the row's three again cost about a fifth of labelling a
+    thousand cases on PostgreSQL (deferred to the commit, row by row). Deleting an
+    incident or a person through Django still sets them to NULL here or refuses
+    (``on_delete``)."""
 
     case = models.ForeignKey(
         SupportCase, on_delete=models.CASCADE, related_name="label_history", verbose_name=_("case")

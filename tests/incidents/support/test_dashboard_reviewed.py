@@ -10,7 +10,8 @@ from incidents.support import dashboard
 from incidents.support import tasks as support_tasks
 from tests.factories import make_incident
 
-pytestmark = pytest.mark.django_db
+# The markers compared fall in one minute (``one_minute``).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_minute")]
 
 
 @pytest.fixture(autouse=True)

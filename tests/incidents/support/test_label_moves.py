@@ -489,6 +489,7 @@ def test_deleting_an_incident_empties_its_place_in_the_history(support, incident
 
 
 def test_a_person_with_label_history_cannot_be_deleted(support, other):
-    with pytest.raises(ProtectedError):
+    with pytest.raises(ProtectedError) as refused:
         support.delete()
     assert LabelChange.objects.filter(by=support).exists()
+    assert any(isinstance(row, LabelChange) for row in refused.value.protected_objects)

@@ -32,6 +32,9 @@ from tests.factories import (
 )
 from tests.receivers import SmtpReceiver
 
+# Markers and pages compared across requests fall in one minute (``one_minute``).
+pytestmark = pytest.mark.usefixtures("one_minute")
+
 
 def case(reference, **fields):
     fields.setdefault("customer_name", f"Customer {reference}")
