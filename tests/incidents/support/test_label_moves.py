@@ -493,3 +493,19 @@ def test_a_person_with_label_history_cannot_be_deleted(support, other):
         support.delete()
     assert LabelChange.objects.filter(by=support).exists()
     assert any(isinstance(row, LabelChange) for row in refused.value.protected_objects)
+
+
+def test_an_incident_id_with_no_incident_reads_as_gone_in_the_history(
+    client_for, support, incident, other
+):
+    support_actions.label_cases(key=incident.key, references="SD-1", by=support, move=True)
+    # Only written straight into the table: no constraint keeps the id from dangling.
+    LabelChange.objects.filter(to_incident=other).update(to_incident_id=10**9)
+    case = SupportCase.objects.get(reference="SD-1")
+
+    page = client_for(support).get(f"/support/cases/{case.pk}/history/")
+
+    body = " ".join(page.content.decode().split())
+    assert page.status_code == 200
+    assert "the incident is gone" in body
+    assert f">{incident.key}</a>" in body
