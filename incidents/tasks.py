@@ -1,8 +1,6 @@
-from importlib import import_module
-
 from celery import shared_task
-from django.conf import settings
 from django.core.cache import cache
+from django.core.management import call_command
 from django.utils import timezone
 
 from config.health import HEARTBEAT_KEY
@@ -21,4 +19,4 @@ def clear_expired_sessions() -> None:
     """Beat sends this every hour: sessions kept in the database stay there, expired or
     not, until something deletes them (Django's ``clearsessions``), so the table would
     grow with every sign-in. One DELETE; running it twice deletes nothing more."""
-    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    call_command("clearsessions")

@@ -1,5 +1,6 @@
 # The label history's incidents and person are no longer checked by the database: the
-# case's own label and labelled_by are, in the same transaction (LabelChange's docstring).
+# change that writes a row also writes timeline entries naming them, which are checked
+# (LabelChange's docstring).
 
 import django.db.models.deletion
 from django.conf import settings

@@ -469,7 +469,7 @@ def test_removing_a_label_twice_is_refused(htmx_for, support, labelled_case):
         support_actions.remove_label(labelled_case, by=support)
 
 
-# The label history's references (checked by the case, not the database) -------------
+# The label history's incidents and person (not checked by the database) ------------
 
 
 def test_deleting_an_incident_empties_its_place_in_the_history(support, incident, other):
