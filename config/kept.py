@@ -1,10 +1,11 @@
-"""What a process keeps beside the cache, under the cache's own keys.
+"""What a process keeps beside the cache.
 
-For keys that name one content each (a version that only grows is part of the key):
-nothing kept is ever stale, so nothing is invalidated. Or, where a reader checks what an
-entry was made from (``metrics_months.PLACES``: the months' keys), for a place whose
-content changes. Past ``limit`` entries the least recently used goes. A process just
-started keeps nothing, as after ``clear``.
+Under keys that name one content each (a version that only grows is part of the key):
+nothing kept is ever stale, so nothing is invalidated. Or under a place whose content
+changes, where a reader checks what the entry is (``metrics_months.MONTHS``: the
+month's version; ``metrics_months.PLACES``: the months a span was merged from). Past
+``limit`` entries the least recently used goes. A process just started keeps nothing,
+as after ``clear``.
 """
 
 from __future__ import annotations

@@ -190,11 +190,25 @@ class FiguresChange(models.Model):
     """One committed change the metrics page may show, appended in the change's own
     transaction: one row for each month whose stored figures it touched, else one without
     a month (a restricted incident, a service's or team's name). ``changes`` counts the
-    ones ``fold`` merged into this row."""
+    ones ``fold`` merged into this row. ``figures``: the incident whose figures the change
+    moved, where it moved one (a process that keeps the month patches it with that
+    incident's figures as they are now, ``metrics_months``)."""
 
     id = models.BigAutoField(primary_key=True)
     month = models.DateField(null=True, verbose_name=_("month"))
     changes = models.PositiveBigIntegerField(default=1, verbose_name=_("changes"))
+    # The incident's id, whether or not it still has figures (or exists): the log only
+    # grows and folds, and its join finds the figures as they are, or none.
+    figures = models.ForeignKey(
+        IncidentFigures,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        db_column="incident_id",
+        null=True,
+        related_name="+",
+        verbose_name=_("incident"),
+    )
 
     class Meta:
         app_label = "incidents"
@@ -215,13 +229,14 @@ def on_change(listener: Callable[[], None]) -> None:
         _committed_listeners.append(listener)
 
 
-def changed(months: Iterable[date] = ()) -> None:
+def changed(months: Iterable[date] = (), *, incident_id: int | None = None) -> None:
     """Start a new version of the figures, and of each month named, with the change (an
     INSERT: it locks nothing another change waits for), and once it commits tell the
     listeners (``on_change``), once per transaction. Rolled back with it, a change
-    starts none."""
+    starts none. ``incident_id``: the one incident whose figures the change moved."""
     FiguresChange.objects.bulk_create(
-        [FiguresChange(month=month) for month in months] or [FiguresChange()]
+        [FiguresChange(month=month, figures_id=incident_id) for month in months]
+        or [FiguresChange()]
     )
     for listener in _committed_listeners:
         on_commit_once(listener)
@@ -269,7 +284,8 @@ def _renamed(**_: Any) -> None:
 def _on_event(event: events.IncidentEvent) -> None:
     # Any change may show, with or without a month: a summary or a severity in the list
     # of missing times too, and a restricted incident's times to who may see it.
-    changed(record(event.incident, created=event.name == events.CREATED))
+    months = record(event.incident, created=event.name == events.CREATED)
+    changed(months, incident_id=event.incident.pk)
 
 
 # The events after which an incident's times, severity, service or restriction may

@@ -5,14 +5,16 @@ the cached page follows every change."""
 
 import io
 import threading
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from incidents import actions
@@ -324,16 +326,38 @@ def test_a_batch_changing_several_incidents_does_not_deadlock_a_person(manager):
     assert_figures_are_a_recomputation()
 
 
-def test_after_a_change_only_the_spans_holding_its_month_are_merged_again(
-    world, monkeypatch, time_machine
-):
-    """A page without filters merges its months as a tree of spans: after a change in
-    one month of four, the two spans holding it (its half, the whole) are merged again,
-    in them only the groups the change touched, and the figures are the slow way's."""
-    time_machine.move_to(datetime(2026, 6, 16, 12, tzinfo=UTC))
-    support, manager, services = world
+@pytest.fixture
+def counted(monkeypatch):
+    """Counts of what pages do to their months: months read from the database, spans
+    merged and groups in them (``_joined``, ``_both``), spans patched."""
+    done = {"read": [], "joined": 0, "both": 0, "patched": 0}
+
+    def count(name, real, into=None):
+        def counting(*args):
+            result = real(*args)
+            if into is not None:
+                into(args, result)
+            else:
+                done[name.strip("_")] += 1
+            return result
+
+        monkeypatch.setattr(metrics_months, name, counting)
+
+    count("_read_cells", metrics_months._read_cells, lambda args, _: done["read"].extend(args[0]))
+    count("_joined", metrics_months._joined)
+    count("_both", metrics_months._both)
+
+    def patched(_args, result):
+        done["patched"] += result is not None
+
+    count("_patched_span", metrics_months._patched_span, patched)
+    return done
+
+
+def _four_months(world):
+    support, _, services = world
     now = timezone.now()
-    made = [
+    return [
         make_incident(
             by=support,
             faulty_service=services[index % 3],
@@ -342,19 +366,84 @@ def test_after_a_change_only_the_spans_holding_its_month_are_merged_again(
         )
         for index, days in enumerate((100, 70, 40, 10, 95))
     ]
-    joined, both = [], []
-    real, real_both = metrics_months._joined, metrics_months._both
-    monkeypatch.setattr(metrics_months, "_joined", lambda *spans: joined.append(1) or real(*spans))
-    monkeypatch.setattr(metrics_months, "_both", lambda *pair: both.append(1) or real_both(*pair))
+
+
+@pytest.mark.parametrize("folded", [False, True])
+def test_after_a_change_only_the_spans_holding_its_month_change(
+    world, counted, time_machine, folded
+):
+    """A page without filters merges its months as a tree of spans. After a change in
+    one month of four, the process that kept them patches that month and the two spans
+    holding it (its half, the whole) with the incident's figures: nothing is read or
+    merged again. Once the log was folded past the change it no longer says which
+    incident changed: the month is read again and the two spans merged again, in them
+    only the groups the change touched. Either way the figures are the slow way's."""
+    time_machine.move_to(datetime(2026, 6, 16, 12, tzinfo=UTC))
+    support, manager, _ = world
+    made = _four_months(world)
     assert_figures_match(support)
-    assert len(joined) == 3  # four months: two halves and the whole
-    joined.clear()
-    both.clear()
+    assert counted["joined"] == 3  # four months: two halves and the whole
+    counted.update(read=[], joined=0, both=0)
+    now = timezone.now()
     actions.update_incident(made[1], by=manager, detected_at=now - timedelta(days=69))
+    if folded:
+        figures.fold()
     assert_figures_match(support)
-    assert len(joined) == 2
-    # In each, only what the change touched: its severity, its service and the total.
-    assert len(both) == 2 * 3
+    if folded:
+        assert counted["read"] == [made[1].figures.month]
+        assert counted["joined"] == 2
+        # In each, only what the change touched: its severity, its service and the total.
+        assert counted["both"] == 2 * 3
+        assert counted["patched"] == 0
+    else:
+        assert counted["read"] == []
+        assert counted["joined"] == counted["both"] == 0
+        assert counted["patched"] == 3  # the month, its half, the whole
+
+
+def test_a_kept_month_follows_every_kind_of_change_by_patches(world, counted, time_machine):
+    """Each change the log names is patched into the months a process keeps, whatever it
+    moves: durations, severity, service, an incident restricted (its figures gone) and
+    opened again, moved to another month, a new one, resolved. The figures stay the slow
+    way's and no month is read again."""
+    time_machine.move_to(datetime(2026, 6, 16, 12, tzinfo=UTC))
+    support, manager, services = world
+    made = _four_months(world)
+    assert_figures_match(support)
+    assert_figures_match(support, since=timezone.localdate() - timedelta(days=80))
+    now = timezone.now()
+    one, other = made[0], made[3]
+    changes = [
+        lambda: actions.update_incident(one, by=manager, detected_at=one.detected_at + SECOND),
+        lambda: actions.change_severity(one, severity=1, by=manager),
+        lambda: actions.update_incident(one, by=manager, faulty_service=services[2]),
+        lambda: actions.update_incident(one, by=manager, restricted=True),
+        lambda: actions.update_incident(one, by=manager, restricted=False),
+        lambda: actions.update_incident(
+            other,
+            by=manager,
+            impact_started_at=now - timedelta(days=41),
+            detected_at=now - timedelta(days=40, hours=23),
+        ),
+        lambda: make_incident(
+            by=support, faulty_service=services[1], impact_started_at=now - timedelta(days=99)
+        ),
+        lambda: actions.transition_incident(
+            one, to=Status.RESOLVED, by=manager, impact_ended_at=now - timedelta(days=90)
+        ),
+    ]
+    for change in changes:
+        counted.update(read=[], patched=0)
+        change()
+        one.refresh_from_db()
+        other.refresh_from_db()
+        assert_figures_match(support)
+        assert counted["read"] == []
+        assert counted["patched"] >= 1
+    assert_figures_are_a_recomputation()
+
+
+SECOND = timedelta(seconds=1)
 
 
 _DURATION = st.none() | st.integers(min_value=0, max_value=2**50)
@@ -389,3 +478,75 @@ def test_a_months_cells_are_its_rows_whatever_their_order(rows, random):
             key: [count, sorted(ttds), sorted(ttrs)]
             for key, (count, ttds, ttrs) in expected.items()
         }
+
+
+# Few values: equal durations in a cell, and parts equal to those they replace.
+_FEW = st.none() | st.integers(0, 4)
+_PART = st.tuples(st.booleans(), st.integers(1, 2), st.integers(1, 2), _FEW, _FEW)
+
+
+@given(
+    before=st.dictionaries(st.integers(1, 40), _PART, max_size=30),
+    after=st.dictionaries(st.integers(1, 40), st.none() | _PART, max_size=10),
+)
+# Two incidents of one cell with equal durations go; one comes back in another.
+@example(
+    before={1: (True, 1, 1, 2, 2), 2: (True, 1, 1, 2, 2)}, after={1: None, 2: (False, 1, 1, 2, 2)}
+)
+def test_a_patched_month_is_the_month_gathered_from_its_rows(before, after):
+    """A month patched with the parts some incidents have now (None: no longer in the
+    month) holds the cells gathered from its rows as they are now, and its span is the
+    span of those cells, whatever moved: cells emptied and new ones, equal durations,
+    missing ones."""
+    month = date(2026, 5, 1)
+    log = metrics_months.Log(frozenset(), 0)
+
+    def cells_of(parts):
+        rows = metrics_months._rows(sorted((pk, *part) for pk, part in parts.items()))
+        return metrics_months._month(rows, log)
+
+    kept = cells_of(before)
+    # As the log's join reads them: month, id, changes, incident, its month and part.
+    new = [
+        (month, pk, 1, pk, month if part else date(2026, 4, 1), *(part or (True, 1, 1, 0, 0)))
+        for pk, part in after.items()
+    ]
+    patched, (gone, came) = metrics_months._patch(kept, month, new, log)
+    now = {**before, **after}
+    expected = cells_of({pk: part for pk, part in now.items() if part is not None})
+    assert patched.rows.ids.tolist() == expected.rows.ids.tolist()
+    # Patched in place, not gathered again from the rows (``_patch``'s way out).
+    moved = metrics_months._moved_cells(kept, gone, came)
+    assert moved is not None
+    assert _as_lists(moved[:6]) == _as_lists(expected[:6]) == _as_lists(patched[:6])
+    # The span patched with what changed is the span of the cells as they are now.
+    span = metrics_months._patched_span(metrics_months.Month(kept, "k0", "p").span, (gone, came))
+    assert _as_lists(span) == _as_lists(metrics_months.Month(expected, "k1", "p").span)
+
+
+def _as_lists(value):
+    """Arrays as lists, in whatever tuples and dicts hold them."""
+    if isinstance(value, dict):
+        return {key: _as_lists(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_as_lists(item) for item in value]
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+@given(
+    values=st.lists(st.integers(0, 5), max_size=20),
+    taken=st.lists(st.integers(0, 19), max_size=6, unique=True),
+    into=st.lists(st.integers(0, 6), max_size=6),
+    absent=st.integers(6, 9),
+)
+def test_sorted_durations_replaced_in_one_copy(values, taken, into, absent):
+    """Durations taken out of and put into sorted ones (equal values too) are the sorted
+    durations that remain; one not there refuses the patch."""
+    ordered = metrics_months._shared(np.array(sorted(values), dtype=np.int64))
+    out = [ordered.item(index) for index in taken if index < len(values)]
+    replaced = metrics_months._replaced(ordered, out, into)
+    expected = Counter(values)
+    expected.subtract(out)
+    expected.update(into)
+    assert replaced.tolist() == sorted(expected.elements())
+    assert metrics_months._replaced(ordered, [*out, absent], into) is None
