@@ -97,6 +97,13 @@ def _statement(superuser: bool) -> Statement:
     return compiled(("permissions", superuser), compile_)
 
 
+def compile_reads() -> None:
+    """Compile the permissions' reads (a person's, a superuser's) ahead of the first page
+    that lost them from the cache (``incidents.support.board.warm_at_start``)."""
+    _statement(superuser=False)
+    _statement(superuser=True)
+
+
 def _permissions_run(user_obj: Any) -> Run:
     statement = _statement(user_obj.is_superuser)
     return statement, statement.params_for(*([] if user_obj.is_superuser else [user_obj.pk]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +20,14 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from config import auth
 from config.http import PortalRequest
 from config.kept import Kept
 from config.navigation import url
 from incidents import access
 from incidents.support import dashboard, rows
+
+logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 5
 HEAD = "incidents/support/dashboard.html#head"
@@ -93,13 +97,14 @@ def _board_html(
     reads: dashboard.PageReads,
     *,
     viewer: bool = True,
+    reuse: bool = True,
 ) -> SafeString:
     """The board, rendered once per change for everyone who sees the same rows (same
     visibility, filters, labelling right, time zone, language), by Jinja2
     (``rows``): only the rows that changed are rendered again. For a ``viewer`` (not the
     worker's warm-up) the shape is noted, and the board kept in the process. ``reads``:
     what the page read already (the marker at least); its writes are sent with the
-    board's."""
+    board's. Not to ``reuse``: rendered here even where kept (a process warming up)."""
     can_label = access.can_label(user)
     query = _query(product, team)
     seen = dashboard.visibility(user, marker=reads.marker, noted=reads.noted)
@@ -112,13 +117,13 @@ def _board_html(
     )
     shared = (rows.digest(), reads.marker, *shape)
     key = "support-board:" + hashlib.blake2b(repr(shared).encode(), digest_size=16).hexdigest()
-    html = KEPT.get(key)
+    html = KEPT.get(key) if reuse else None
     # Along with a board read from the cache, and once a minute besides: a cache that
     # lost the shapes (a restarted Redis moves the marker too) has them again at once.
     remembering = viewer and (html is None or dashboard.BOARDS.due(shape))
     # A marker this page started has no board kept under it (but one another process
     # rendered since, which costs one render).
-    wanted = [key] if html is None and not reads.started else []
+    wanted = [key] if html is None and not reads.started and reuse else []
     if remembering and reads.shapes is dashboard.NOT_READ:
         wanted.append(dashboard.BOARDS.key)
     found = cache.get_many(wanted) if wanted else {}
@@ -157,11 +162,12 @@ def _board_html(
     return mark_safe(html)
 
 
-def warm_boards() -> int:
+def warm_boards(*, reuse: bool = True) -> int:
     """Render the boards people have open for the current marker, each for the person
     it was last rendered for (the worker's job after a change: ``incidents.tasks``).
-    Boards already rendered cost a cache read; someone who may no longer see incidents
-    is skipped. Returns how many boards were checked."""
+    Boards already rendered cost a cache read, unless not to ``reuse`` (``warm_at_start``);
+    someone who may no longer see incidents is skipped. Returns how many boards were
+    checked."""
     marker = dashboard.change_marker()
     shapes = dashboard.BOARDS.shapes()
     people = User.objects.in_bulk({user_pk for _when, user_pk in shapes.values()})
@@ -176,8 +182,28 @@ def warm_boards() -> int:
             continue
         with timezone.override(zone), translation.override(language):
             reads = dashboard.PageReads(marker, catalogue)
-            _board_html(user, product, team, reads, viewer=False)
+            _board_html(user, product, team, reads, viewer=False, reuse=reuse)
         warmed += 1
+    return warmed
+
+
+def warm_at_start() -> int:
+    """What a web process does before it serves (gunicorn's ``post_worker_init``,
+    ``gunicorn.conf.py``): compile what a page reads once the cache lost it, and render
+    the boards people have open (``warm_boards``), even those the cache holds, so it has
+    loaded the templates, compiled the board's statements for their permissions and
+    keeps their rows. Its first page then costs
+    what any process's does: a process that did all that on its first page took it from
+    about 3x a trivial view to 7-9x. A database or cache failing at start is logged,
+    not raised: the worker serves, and its first pages pay."""
+    try:
+        auth.compile_reads()
+        dashboard.compile_reads()
+        warmed = warm_boards(reuse=False)
+    except Exception:  # any failure of the database or cache: serving matters more
+        logger.warning("The support boards were not rendered before serving", exc_info=True)
+        return 0
+    logger.info("%d support boards rendered before serving", warmed)
     return warmed
 
 

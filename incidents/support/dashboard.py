@@ -343,6 +343,13 @@ def _catalogue_runs() -> list[Run]:
     return [(statement, statement.params) for statement in statements]
 
 
+def compile_reads() -> None:
+    """Compile what a page reads once the cache lost it (the catalogue, the restricted
+    incidents a board can show), ahead of the first page (``board.warm_at_start``)."""
+    _catalogue_runs()
+    _restricted_run(timezone.now())
+
+
 def _keep_catalogue(
     version: int, products: list[Any], teams: list[Any], writes: Batch
 ) -> Catalogue:

@@ -2,7 +2,9 @@
 compiled queries (dashboard.board) and labelling in bulk: the same board in every
 language and zone, escaped, current, and in a number of queries that does not grow."""
 
+import logging
 import re
+import runpy
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -11,12 +13,14 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.test import override_settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext, pgettext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config import statements
+from config.settings import BASE_DIR
 from incidents import actions
 from incidents.models import Incident, Status
 from incidents.support import actions as support_actions
@@ -447,3 +451,47 @@ def test_after_a_change_the_board_converts_only_the_changed_row(support, manager
         f"Incident {n}" for n in range(5)
     ]
     assert len(statements._threads.converted) == 6  # the changed row's; the old ones stay
+
+
+def _post_worker_init():
+    """gunicorn's worker hook as gunicorn reads it: from the settings file it loads."""
+    return runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))["post_worker_init"]
+
+
+def test_a_web_worker_renders_the_open_boards_before_it_serves(client_for, support, manager):
+    """A gunicorn worker renders the boards people have open before its first request
+    (gunicorn.conf.py): started, then the cache lost, its first page renders no row and
+    compiles none of the board's statements, as a process that served before."""
+    for n in range(3):
+        make_incident(by=manager, summary=f"Checkout fails {n}")
+    client = client_for(support)
+    client.get("/support/")  # a board open
+    rows.forget()
+    statements.forget()
+    _post_worker_init()(worker=None)
+    kept = dict(statements._threads.statements)
+    assert [key for key in kept if _is_board(key)]
+    misses = rows._row.cache_info().misses
+    cache.clear()
+    page = client.get("/support/")
+    assert "Checkout fails 2" in page.content.decode()
+    assert rows._row.cache_info().misses == misses
+    assert not [key for key in statements._threads.statements if key not in kept]
+
+
+def _is_board(key):
+    return isinstance(key, tuple) and key[0] == "board"
+
+
+def test_a_web_worker_starts_when_the_boards_cannot_be_rendered(client_for, support, caplog):
+    """A cache that cannot be reached at start (nothing listens on its port) is logged
+    and the worker goes on to serve."""
+    client_for(support).get("/support/")  # a board open
+    unreachable = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
+    with (
+        override_settings(CACHES={"default": {**unreachable, "LOCATION": "redis://127.0.0.1:1"}}),
+        caplog.at_level(logging.WARNING, logger="incidents.support.board"),
+    ):
+        _post_worker_init()(worker=None)
+    assert "not rendered before serving" in caplog.text
+    assert "ConnectionError" in caplog.text
