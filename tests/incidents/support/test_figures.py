@@ -440,7 +440,65 @@ def test_a_kept_month_follows_every_kind_of_change_by_patches(world, counted, ti
         assert_figures_match(support)
         assert counted["read"] == []
         assert counted["patched"] >= 1
+    # A month patched twice between two pages without filters (a page with filters, or
+    # of another period, in between), for two of its incidents: the spans merged from
+    # it are merged again.
+    for incident in (one, made[4]):  # of one month
+        incident.refresh_from_db()
+        actions.update_incident(incident, by=manager, detected_at=incident.detected_at + SECOND)
+        assert_figures_match(support, team="pay")
+    counted.update(read=[], patched=0, joined=0)
+    assert_figures_match(support)
+    assert counted["read"] == []
+    assert counted["joined"] >= 1
     assert_figures_are_a_recomputation()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ids handed out before commit")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("folded", [False, True])
+def test_a_change_committed_after_a_later_one_shows(counted, folded):
+    """A change takes its log row's id before another change and commits after a page
+    read the month and the later row: the next page patches the month with it; once a
+    fold merged it into the row the page saw, the log no longer tells it apart and the
+    month is read again. Either way the page shows both changes."""
+    support = UserFactory(group="support")
+    service = ServiceFactory()
+    now = timezone.now()
+    made = [
+        make_incident(
+            by=support,
+            faulty_service=service,
+            impact_started_at=now - timedelta(minutes=5),
+            detected_at=now - timedelta(minutes=4),
+        )
+        for _ in range(2)
+    ]
+
+    def later(incident, seconds):
+        incident = Incident.objects.get(pk=incident.pk)
+        detected = incident.detected_at + timedelta(seconds=seconds)
+        actions.update_incident(incident, by=support, detected_at=detected)
+
+    def slow():
+        with transaction.atomic():
+            later(made[0], 10)  # the lower id
+            held.set()
+            assert go.wait(10)
+
+    held, go = threading.Event(), threading.Event()
+    first = threading.Thread(target=_at_once, args=(slow,))
+    first.start()
+    assert held.wait(10)
+    later(made[1], 20)  # a higher id, committed first
+    assert_figures_match(support)
+    go.set()
+    first.join()
+    if folded:
+        figures.fold()  # the lower row merged into the higher one, which the page saw
+    counted.update(read=[])
+    assert_figures_match(support)
+    assert counted["read"] == ([made[0].figures.month] if folded else [])
 
 
 SECOND = timedelta(seconds=1)
