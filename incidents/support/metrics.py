@@ -9,7 +9,7 @@ The figures come from each incident's TTD and TTR kept up to date at write time
 (``figures``: month, severity, faulty service and the durations in microseconds). A
 period's months are read from them, whole or, for its partly covered first and last
 months, the incidents from one instant to another, and kept per month version
-(``metrics_months``: a change reads again only the months it touched); the restricted
+(``metrics_months``: a change patches the months it touched, or reads them again); the restricted
 incidents the viewer may see (the stored figures hold none) are read one by one with
 one indexed query. Neither reads a model instance. The exact medians still take every
 duration of the period (merged with numpy), so ``page`` keeps the page's whole content

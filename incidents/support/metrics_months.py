@@ -3,6 +3,8 @@ each month's stored figures gathered into cells (``month_cells``), kept per mont
 version in the cache and in the process, and merged as a tree of spans for a page
 without filters (``spanned``). A key names one content: the database, the month's
 version and the part of the month a period covers are in it, so nothing kept is stale.
+After a change, a process patches the whole months it keeps, and the spans above them,
+with the incidents the change log names (``_patched``) instead of reading them again.
 """
 
 from __future__ import annotations
