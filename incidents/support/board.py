@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import get_template, render_to_string
@@ -24,6 +25,7 @@ from config import auth
 from config.http import PortalRequest
 from config.kept import Kept
 from config.navigation import url
+from config.time_limit import time_limit
 from incidents import access
 from incidents.support import dashboard, rows
 
@@ -187,21 +189,24 @@ def warm_boards(*, reuse: bool = True) -> int:
     return warmed
 
 
-def warm_at_start() -> int:
+def warm_at_start(*, seconds: float = 10) -> int:
     """What a web process does before it serves (gunicorn's ``post_worker_init``,
-    ``gunicorn.conf.py``): compile what a page reads once the cache lost it, and render
-    the boards people have open (``warm_boards``), even those the cache holds, so it has
-    loaded the templates, compiled the board's statements for their permissions and
-    keeps their rows. Its first page then costs
+    ``gunicorn.conf.py``, on the worker's main thread): compile what a page reads once
+    the cache lost it, and render the boards people have open (``warm_boards``), even
+    those the cache holds, so it has loaded the templates, compiled the board's
+    statements for their permissions and keeps their rows. Its first page then costs
     what any process's does: a process that did all that on its first page took it from
-    about 3x a trivial view to 7-9x. A database or cache failing at start is logged,
-    not raised: the worker serves, and its first pages pay."""
+    about 3x a trivial view to 7-9x. A database or cache failing at start, or not
+    answering within ``seconds``, is logged, not raised: the worker serves, its first
+    pages pay, and no connection is left in the middle of a statement."""
     try:
-        auth.compile_reads()
-        dashboard.compile_reads()
-        warmed = warm_boards(reuse=False)
+        with time_limit(seconds):
+            auth.compile_reads()
+            dashboard.compile_reads()
+            warmed = warm_boards(reuse=False)
     except Exception:  # any failure of the database or cache: serving matters more
         logger.warning("The support boards were not rendered before serving", exc_info=True)
+        connections.close_all()
         return 0
     logger.info("%d support boards rendered before serving", warmed)
     return warmed

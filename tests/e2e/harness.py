@@ -369,8 +369,10 @@ class Stack:
 
         if not wait_until(healthy, 40, 0.3):
             raise StackError(f"gunicorn /healthz never answered 200:\n{web.tail()}")
-        # Each worker renders the open support boards before it serves (gunicorn.conf.py).
-        warmed = web.wait_for_log(r"support boards rendered before serving", 10)
+        # Each of the two workers renders the open support boards before it serves
+        # (gunicorn.conf.py), or logs why not.
+        done = r"(?s)(rendered before serving.*){2}"
+        warmed = web.wait_for_log(done, 10)
         if not warmed or "not rendered before serving" in web.text():
             raise StackError(f"a gunicorn worker did not warm up:\n{web.tail()}")
         self.web = web

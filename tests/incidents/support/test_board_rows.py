@@ -5,7 +5,11 @@ language and zone, escaped, current, and in a number of queries that does not gr
 import logging
 import re
 import runpy
+import socket
+import threading
+import time
 import zoneinfo
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
@@ -24,6 +28,7 @@ from config.settings import BASE_DIR
 from incidents import actions
 from incidents.models import Incident, Status
 from incidents.support import actions as support_actions
+from incidents.support import board as support_board
 from incidents.support import dashboard, rows
 from incidents.support import tasks as support_tasks
 from incidents.support.models import LabelChange, SupportCase
@@ -483,15 +488,50 @@ def _is_board(key):
     return isinstance(key, tuple) and key[0] == "board"
 
 
-def test_a_web_worker_starts_when_the_boards_cannot_be_rendered(client_for, support, caplog):
-    """A cache that cannot be reached at start (nothing listens on its port) is logged
-    and the worker goes on to serve."""
+@contextmanager
+def _silent_server():
+    """A TCP server that accepts connections and never answers (a hung Redis)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        server.close()
+
+
+@pytest.mark.parametrize("fault", ["refused", "silent"])
+def test_a_web_worker_starts_when_the_boards_cannot_be_rendered(client_for, support, caplog, fault):
+    """A cache that refuses connections at start (nothing listens on its port), or
+    accepts them and never answers, is logged and the worker goes on to serve: no
+    later than the warm-up's time limit."""
     client_for(support).get("/support/")  # a board open
-    unreachable = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
-    with (
-        override_settings(CACHES={"default": {**unreachable, "LOCATION": "redis://127.0.0.1:1"}}),
-        caplog.at_level(logging.WARNING, logger="incidents.support.board"),
-    ):
-        _post_worker_init()(worker=None)
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
+    with ExitStack() as stack:
+        port = stack.enter_context(_silent_server()) if fault == "silent" else 1
+        stack.enter_context(
+            override_settings(
+                CACHES={"default": {**redis, "LOCATION": f"redis://127.0.0.1:{port}"}}
+            )
+        )
+        stack.enter_context(caplog.at_level(logging.WARNING, logger="incidents.support.board"))
+        started = time.monotonic()
+        assert support_board.warm_at_start(seconds=1) == 0
+        assert time.monotonic() - started < 3
     assert "not rendered before serving" in caplog.text
-    assert "ConnectionError" in caplog.text
+    assert ("TimeLimitReached" if fault == "silent" else "ConnectionError") in caplog.text

@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from comms.models import OutboundEmail
 from comms.tasks import send_email
+from config import statements
 from incidents import actions
 from incidents.models import EntryKind, Incident, Status
 from incidents.support import actions as support_actions
-from incidents.support import dashboard, watched
+from incidents.support import board, dashboard, rows, watched
 from incidents.support import tasks as support_tasks
 from incidents.support.models import LabelChange, SupportCase
 from tests.factories import (
@@ -729,17 +730,7 @@ def test_a_worker_renders_the_open_boards_after_a_change(
         make_incident(by=manager, summary="Search is down too")
     assert queued == [True]
     assert support_tasks.warm_support_boards() == "2 boards checked"
-    # The first to poll after the change finds the board ready: signing in only.
-    # (Plus, for support, which restricted incidents on a board they may see.)
-    shown = {}
-    for person, extra in ((support, 1), (security, 0)):
-        queries, response = _board_queries(htmx_for(person))
-        assert queries == SHARED_BOARD_QUERIES + extra
-        shown[person] = response.content.decode()
-    assert 'class="sev-row-1 is-new"' in shown[support]
-    assert secret.key in shown[security]
-    assert secret.key not in shown[support]
-    assert "Leaked credentials" not in shown[support]
+    _assert_boards_ready(htmx_for, support, security, secret)
     # A second run renders nothing: the boards are read from the cache.
     with CaptureQueriesContext(connection) as queries:
         assert support_tasks.warm_support_boards() == "2 boards checked"
@@ -752,6 +743,44 @@ def test_a_worker_renders_the_open_boards_after_a_change(
     security.groups.clear()
     support.groups.clear()
     assert support_tasks.warm_support_boards() == "0 boards checked"
+
+
+def _assert_boards_ready(htmx_for, support, security, secret):
+    """The first to poll after the change finds the board ready: signing in only (plus,
+    for support, which restricted incidents are on a board they may see), each board as
+    its viewer sees it, with the severity changed to 1."""
+    shown = {}
+    for person, extra in ((support, 1), (security, 0)):
+        queries, response = _board_queries(htmx_for(person))
+        assert queries == SHARED_BOARD_QUERIES + extra
+        shown[person] = response.content.decode()
+    assert 'class="sev-row-1 is-new"' in shown[support]
+    assert secret.key in shown[security]
+    assert secret.key not in shown[support]
+    assert "Leaked credentials" not in shown[support]
+
+
+def test_a_web_worker_renders_each_open_board_for_whom_it_was_open(
+    htmx_for, support, security, manager, django_capture_on_commit_callbacks
+):
+    """Before it serves, a web worker renders the open boards (``board.warm_at_start``)
+    into the cache, each as its viewer sees it: after a change, the first poll finds it
+    ready (signing in only), a restricted incident is on the board of who may see it and
+    on no other, and the worker notes no board of its own."""
+    public = make_incident(by=manager, summary="Slow search")
+    secret = make_incident(by=manager, summary="Leaked credentials", restricted=True)
+    for person in (support, security):  # two boards open: with and without the secret
+        htmx_for(person).get("/support/board/?since=stale")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.change_severity(public, severity=1, by=manager)
+    shapes = dashboard.BOARDS.shapes()
+    # A process just started: nothing kept.
+    board.forget()
+    rows.forget()
+    statements.forget()
+    assert board.warm_at_start() == 2
+    assert dashboard.BOARDS.shapes() == shapes
+    _assert_boards_ready(htmx_for, support, security, secret)
 
 
 def test_a_large_board_shows_the_first_rows_and_links_to_the_full_list(
@@ -979,8 +1008,6 @@ def test_demo_cases_are_labelled_to_open_incidents_once():
 def database_reads(monkeypatch):
     """The statements each read through ``config.statements`` sent together, by the
     tables they read."""
-    from config import statements
-
     sent = []
     fetch = statements._fetch
 
