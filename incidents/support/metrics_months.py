@@ -135,23 +135,22 @@ class Cells(NamedTuple):
             ttd_start, ttr_start = ttd_end, ttr_end
 
 
-def gathered(rows: Sequence[Sequence[Any]], *, skip: int = 0, ordered: bool = True) -> Cells:
-    """Rows of a cell's key (after ``skip`` values) and one incident's TTD and TTR in
-    microseconds (or None) as ``Cells``: those of a cell next to each other, unless not
-    ``ordered`` (sorted here then: a month's sort by cell took the database three times
-    as long as reading it). Column by column: a month is some 4,000 rows at the large
+def gathered(rows: Sequence[Sequence[Any]]) -> Cells:
+    """Rows of a cell's key and one incident's TTD and TTR in microseconds (or None), those
+    of a cell next to each other, as ``Cells`` (a month's, which come in no order, are
+    gathered by ``_month``). Column by column: a month is some 4,000 rows at the large
     size, where a loop over the rows took longer than reading them."""
     if not rows:
         return NO_CELLS
     width = len(rows[0])
-    columns = [np.array(list(map(itemgetter(index), rows))) for index in range(skip, width - 2)]
+    columns = [np.array(list(map(itemgetter(index), rows))) for index in range(width - 2)]
     # A missing duration is NaN as a float (exact for integers up to 2**53 microseconds,
     # 285 years).
     ttds, ttrs = (
         np.array(list(map(itemgetter(index), rows)), dtype=np.float64)
         for index in (width - 2, width - 1)
     )
-    return _cells(columns, ttds, ttrs, ordered=ordered)
+    return _cells(columns, ttds, ttrs, ordered=True)
 
 
 def _cells(
@@ -161,7 +160,9 @@ def _cells(
     *,
     ordered: bool,
 ) -> Cells:
-    """``gathered``'s cells from the key's columns and the durations."""
+    """The cells of the key's columns and the durations, sorted by cell here unless
+    ``ordered`` (a month's sort by cell took the database three times as long as reading
+    it)."""
     if not ordered:
         # The key's values are never None here (the stored figures' columns are NOT
         # NULL): numpy would not order None among them.
@@ -497,15 +498,16 @@ def _moved_cells(cells: Cells, gone: list[Part], came: list[Part]) -> Cells | No
             for of_kind in ends:
                 of_kind.insert(cell, of_kind[cell - 1] if cell else 0)
         counts[cell] += len(into) - len(out)
-        if counts[cell] < 0:
+        bounds = [(of_kind[cell - 1] if cell else 0, of_kind[cell]) for of_kind in ends]
+        segments = _moved(
+            (durations[0][slice(*bounds[0])], durations[1][slice(*bounds[1])]), out, into
+        )
+        if counts[cell] < 0 or segments is None:
             return None
-        for kind, index in enumerate((3, 4)):
-            start, end = (ends[kind][cell - 1] if cell else 0), ends[kind][cell]
-            values = durations[kind]
-            segment = _replaced(values[start:end], _present(out, index), _present(into, index))
-            if segment is None:
-                return None
-            durations[kind] = np.concatenate([values[:start], segment, values[end:]])
+        for kind, ((start, end), segment) in enumerate(zip(bounds, segments, strict=True)):
+            durations[kind] = np.concatenate(
+                [durations[kind][:start], segment, durations[kind][end:]]
+            )
             grown = len(segment) - (end - start)
             ends[kind][cell:] = [at + grown for at in ends[kind][cell:]]
         if not counts[cell]:
@@ -663,15 +665,14 @@ def _patched(earlier: dict[date, Month], keys: dict[date, str]) -> dict[date, Mo
         of_month = rows.get(month, [])
         log = cast(Log, kept.cells.log)
         new = [row for row in of_month if row[1] not in log.seen]
-        changes = sum(row[2] for row in of_month)
+        now = _log(of_month)
         if (
             len(new) > PATCHED_AT_MOST
-            or changes - log.changes != len(new)
+            or now.changes - log.changes != len(new)
             or any(row[2] != 1 or row[3] is None for row in new)
         ):
             continue
-        seen = Log(frozenset(row[1] for row in of_month), changes)
-        cells, delta = _patch(kept.cells, month, new, seen)
+        cells, delta = _patch(kept.cells, month, new, now)
         patched[month] = Month(cells, keys[month], kept.place, (kept.serial, delta))
     return patched
 
@@ -762,15 +763,19 @@ def _read_cells(
     if whole:
         runs.insert(0, run(_log_statement(len(whole)), *params[: len(whole)]))
     *logged, stored_rows = fetch(runs)
-    logs = {month: Log(frozenset(), 0) for month in whole}
+    logs = {month: _log([]) for month in whole}
     for month, of_month in groupby(logged[0] if logged else [], key=itemgetter(0)):
-        rows = list(of_month)
-        logs[month] = Log(frozenset(row[1] for row in rows), sum(row[2] for row in rows))
+        logs[month] = _log(list(of_month))
     read = {
         month: _rows(list(of_month), skip=1)
         for month, of_month in groupby(stored_rows, key=itemgetter(0))
     }
     return {month: _month(read.get(month, _rows([])), logs.get(month)) for month in months}
+
+
+def _log(rows: list[Sequence[Any]]) -> Log:
+    """A month's change log rows (``_log_statement``'s) as the ``Log`` of its figures."""
+    return Log(frozenset(row[1] for row in rows), sum(row[2] for row in rows))
 
 
 def _log_statement(months: int) -> Statement:

@@ -515,11 +515,12 @@ _DURATION = st.none() | st.integers(min_value=0, max_value=2**50)
     random=st.randoms(use_true_random=False),
 )
 def test_a_months_cells_are_its_rows_whatever_their_order(rows, random):
-    """A month's rows come from the database in no order (``gathered`` sorts them):
-    each cell holds its rows' incidents and sorted durations, as when they come sorted."""
-    shuffled = list(rows)
+    """A month's rows come from the database in no order (``_month`` sorts them): each
+    cell holds its rows' incidents and sorted durations, as when they come sorted
+    (``gathered``)."""
+    shuffled = [(pk, *row) for pk, row in enumerate(rows)]
     random.shuffle(shuffled)
-    cells = metrics_months.gathered(shuffled, ordered=False)
+    cells = metrics_months._month(metrics_months._rows(shuffled), None)
     ordered = metrics_months.gathered(sorted(rows, key=lambda row: row[:3]))
     expected = {}
     for started, severity, service, ttd, ttr in rows:
